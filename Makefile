@@ -1,0 +1,58 @@
+# evsim — every target a developer or CI needs. `make help` lists them.
+SHELL := /bin/bash
+GO    ?= go
+BUF   := $(GO) tool -modfile=tools/go.mod buf
+
+.PHONY: help build test test-unit test-integration lint generate check-generated bench sim up down kafka-up kafka-down setup
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
+
+build: ## build evsim and evnode into bin/
+	$(GO) build -o bin/ ./cmd/...
+
+setup: ## install what the tests need on a fresh machine (idempotent)
+	bash scripts/setup.sh
+
+test: setup lint check-generated ## the full test command (README, CI): lint, schemas, race tests, real Kafka suite
+	$(GO) test -race -count=1 ./...
+	$(MAKE) test-integration
+
+test-unit: ## fast tests only (no race detector, slow tests skipped)
+	$(GO) test -short ./...
+
+test-integration: ## the bridge/network suites against a real Apache Kafka (started and stopped here)
+	bash scripts/test-integration.sh
+
+lint: ## gofmt, go vet, buf lint, buf format
+	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	  if [ -n "$$unformatted" ]; then echo "gofmt would change:"; echo "$$unformatted"; exit 1; fi
+	$(GO) vet ./...
+	$(BUF) lint
+	$(BUF) format -d --exit-code
+
+generate: ## regenerate messages/ from proto/
+	$(BUF) generate
+
+check-generated: ## fail if messages/ differs from what buf generate writes
+	@tmp=$$(mktemp -d); trap 'rm -rf $$tmp' EXIT; cp -r messages $$tmp/before; \
+	  $(BUF) generate && diff -r $$tmp/before messages && echo "messages/ is up to date" || \
+	  { echo "messages/ is stale: run 'make generate' and commit"; exit 1; }
+
+bench: ## benchmarks that print figures (bridge throughput, network scale)
+	bash scripts/bench.sh
+
+sim: ## run the default network in one process
+	$(GO) run ./cmd/evsim
+
+up: ## start the docker compose deployment
+	docker compose -f deploy/compose.yaml up -d --build
+
+down: ## stop the docker compose deployment
+	docker compose -f deploy/compose.yaml down
+
+kafka-up: ## start a local single-node Apache Kafka (KRaft) on 127.0.0.1:19092
+	bash scripts/kafka.sh up
+
+kafka-down: ## stop the local Apache Kafka
+	bash scripts/kafka.sh down

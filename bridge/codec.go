@@ -1,0 +1,107 @@
+package bridge
+
+import (
+	"errors"
+	"fmt"
+
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/evcharging/evsim/messages"
+)
+
+// SchemaVersion is the envelope schema version this build writes and reads.
+const SchemaVersion uint32 = 1
+
+// ErrUnknownType is returned for a message type this build cannot encode or decode.
+var ErrUnknownType = errors.New("unknown message type")
+
+// ErrUnknownVersion is returned for an envelope written by a newer schema.
+var ErrUnknownVersion = errors.New("unknown schema version")
+
+// typeOf maps each message that travels in an envelope to its type tag, and back.
+var (
+	typeOf    = map[string]messages.MessageType{}
+	newByType = map[messages.MessageType]func() proto.Message{}
+)
+
+func register(t messages.MessageType, newMsg func() proto.Message) {
+	typeOf[string(newMsg().ProtoReflect().Descriptor().FullName())] = t
+	newByType[t] = newMsg
+}
+
+func init() {
+	register(messages.MessageType_MESSAGE_TYPE_CHARGE_REQUEST, func() proto.Message { return new(messages.ChargeRequest) })
+	register(messages.MessageType_MESSAGE_TYPE_CHARGE_ACCEPTED, func() proto.Message { return new(messages.ChargeAccepted) })
+	register(messages.MessageType_MESSAGE_TYPE_CHARGE_DENIED, func() proto.Message { return new(messages.ChargeDenied) })
+	register(messages.MessageType_MESSAGE_TYPE_DRIVER_NOTICE, func() proto.Message { return new(messages.DriverNotice) })
+	register(messages.MessageType_MESSAGE_TYPE_TICKET, func() proto.Message { return new(messages.Ticket) })
+	register(messages.MessageType_MESSAGE_TYPE_COMMAND, func() proto.Message { return new(messages.Command) })
+	register(messages.MessageType_MESSAGE_TYPE_SUPPLY_STARTED, func() proto.Message { return new(messages.SupplyStarted) })
+	register(messages.MessageType_MESSAGE_TYPE_TELEMETRY, func() proto.Message { return new(messages.Telemetry) })
+	register(messages.MessageType_MESSAGE_TYPE_SUPPLY_ENDED, func() proto.Message { return new(messages.SupplyEnded) })
+	register(messages.MessageType_MESSAGE_TYPE_STATUS_CHANGE, func() proto.Message { return new(messages.StatusChange) })
+	register(messages.MessageType_MESSAGE_TYPE_COMMAND_REJECTED, func() proto.Message { return new(messages.CommandRejected) })
+	register(messages.MessageType_MESSAGE_TYPE_REGISTER_CHARGE_POINT, func() proto.Message { return new(messages.RegisterChargePoint) })
+	register(messages.MessageType_MESSAGE_TYPE_REGISTRATION_RESULT, func() proto.Message { return new(messages.RegistrationResult) })
+	register(messages.MessageType_MESSAGE_TYPE_HEALTH_CHECK, func() proto.Message { return new(messages.HealthCheck) })
+	register(messages.MessageType_MESSAGE_TYPE_HEALTH_ANSWER, func() proto.Message { return new(messages.HealthAnswer) })
+	register(messages.MessageType_MESSAGE_TYPE_FAULT_REPORT, func() proto.Message { return new(messages.FaultReport) })
+	register(messages.MessageType_MESSAGE_TYPE_LIVENESS, func() proto.Message { return new(messages.Liveness) })
+	register(messages.MessageType_MESSAGE_TYPE_LIVENESS_ACK, func() proto.Message { return new(messages.LivenessAck) })
+}
+
+// TypeOf returns the envelope type tag of msg.
+func TypeOf(msg proto.Message) (messages.MessageType, error) {
+	t, ok := typeOf[string(msg.ProtoReflect().Descriptor().FullName())]
+	if !ok {
+		return 0, fmt.Errorf("%w: %s", ErrUnknownType, msg.ProtoReflect().Descriptor().FullName())
+	}
+	return t, nil
+}
+
+// Encode wraps msg in an envelope and serialises it. producer names the
+// process for tracing and may be empty.
+func Encode(msg proto.Message, producer string) ([]byte, error) {
+	t, err := TypeOf(msg)
+	if err != nil {
+		return nil, err
+	}
+	payload, err := proto.Marshal(msg)
+	if err != nil {
+		return nil, fmt.Errorf("marshal %s: %w", t, err)
+	}
+	env := &messages.Envelope{
+		Type:          t,
+		SchemaVersion: SchemaVersion,
+		Payload:       payload,
+		ProducedAt:    timestamppb.Now(),
+		Producer:      producer,
+	}
+	b, err := proto.Marshal(env)
+	if err != nil {
+		return nil, fmt.Errorf("marshal envelope of %s: %w", t, err)
+	}
+	return b, nil
+}
+
+// Decode parses an envelope and its payload. It never panics on bad input: it
+// returns an error that says what was wrong.
+func Decode(b []byte) (proto.Message, *messages.Envelope, error) {
+	env := new(messages.Envelope)
+	if err := proto.Unmarshal(b, env); err != nil {
+		return nil, nil, fmt.Errorf("decode envelope: %w", err)
+	}
+	if env.SchemaVersion != SchemaVersion {
+		return nil, env, fmt.Errorf("%w %d for %s", ErrUnknownVersion, env.SchemaVersion, env.Type)
+	}
+	newMsg, ok := newByType[env.Type]
+	if !ok {
+		return nil, env, fmt.Errorf("%w %d", ErrUnknownType, int32(env.Type))
+	}
+	msg := newMsg()
+	if err := proto.Unmarshal(env.Payload, msg); err != nil {
+		return nil, env, fmt.Errorf("decode %s payload: %w", env.Type, err)
+	}
+	return msg, env, nil
+}

@@ -1,0 +1,30 @@
+// Command evnode runs one role of the charging network per process: central,
+// engine, monitor, driver, broker (a standalone embedded Kafka-protocol
+// broker) or wait-kafka (the readiness gate as a command).
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.LookupEnv, os.Stdout, os.Stderr))
+}
+
+const usage = "usage: evnode central|engine|monitor|driver|broker|wait-kafka [flags]"
+
+func run(args []string, getenv func(string) (string, bool), stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprintln(stderr, usage)
+		return 2
+	}
+	switch args[0] {
+	case "-h", "--help", "help":
+		fmt.Fprintln(stdout, usage)
+		return 0
+	}
+	fmt.Fprintf(stderr, "evnode: unknown command %q\n%s\n", args[0], usage)
+	return 2
+}

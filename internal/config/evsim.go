@@ -1,0 +1,171 @@
+package config
+
+import (
+	"fmt"
+	"time"
+)
+
+// Sim is the configuration of evsim, the whole network in one process.
+type Sim struct {
+	Kafka Kafka
+	Log   Log
+
+	// ChargePoints is how many charge points (CP-001..CP-N). Default 5.
+	ChargePoints int
+	// Drivers is how many drivers: alice, bob, charlie, then driver-004... Default 3.
+	Drivers int
+	// Requests is a requests file or a folder of <driver>.txt; empty = the shipped files.
+	Requests string
+	// EmbeddedBroker is where the embedded broker listens when Kafka.Brokers is empty.
+	EmbeddedBroker string
+	// Duration stops the run cleanly after this long; 0 = until a signal.
+	Duration time.Duration
+	// Seed makes requests and faults reproducible; 0 = time-based.
+	Seed int64
+	// Panel is auto (live table on a terminal) or off.
+	Panel string
+	// HTTP is the web panel's address; empty = off.
+	HTTP string
+	// OperatorToken guards the web panel's actions; empty = read-only.
+	OperatorToken string
+	// DB is Central's database path; ":memory:" allowed.
+	DB string
+	// SummaryJSON is where the run summary is written on exit; empty = nowhere.
+	SummaryJSON string
+	// Scenario is a file of timed steps; empty = none.
+	Scenario string
+	// ChaosPanic is, per engine per second, the chance that the engine actor panics.
+	ChaosPanic float64
+	// ChaosKO is, per engine per second, the chance of a KO that clears after a while.
+	ChaosKO float64
+	// Partitions is how many partitions each topic gets when created.
+	Partitions int
+
+	// Timings (rules.md defaults).
+	TelemetryInterval time.Duration
+	HealthInterval    time.Duration
+	HealthTimeout     time.Duration
+	LivenessTimeout   time.Duration
+	DriverPause       time.Duration
+	SupplySeconds     time.Duration
+	ChargeKW          float64
+	PriceEURPerKWh    float64
+}
+
+// SimFlags registers every evsim flag on a new FlagSet bound to c.
+func SimFlags(c *Sim) *FlagSet {
+	fs := NewFlagSet("evsim")
+	AddKafkaFlags(fs, &c.Kafka, "")
+	AddLogFlags(fs, &c.Log)
+	fs.Int(&c.ChargePoints, "cps", "", 5, "charge points CP-001..CP-N, each an engine and a monitor")
+	fs.Int(&c.Drivers, "drivers", "", 3, "drivers: alice, bob, charlie, then driver-004...")
+	fs.String(&c.Requests, "requests", "", "", "a requests file (one charge point id per line) or a folder of <driver>.txt; empty = shipped files")
+	fs.String(&c.EmbeddedBroker, "embedded-broker", "", "127.0.0.1:9092", "where the embedded broker listens (127.0.0.1:0 = any free port)")
+	fs.Duration(&c.Duration, "duration", "", 0, "stop cleanly after this long (e.g. 30s); 0 = until a signal")
+	fs.Int64(&c.Seed, "seed", "", 0, "same seed and flags give the same requests and faults; 0 = time-based")
+	fs.String(&c.Panel, "panel", "", "auto", "auto (live table on a terminal) or off")
+	fs.String(&c.HTTP, "http", "", "", "web panel, JSON API and metrics address, e.g. 127.0.0.1:8080; empty = off")
+	fs.String(&c.OperatorToken, "operator-token", "", "", "token that allows operator actions on the web panel; empty = read-only")
+	fs.String(&c.DB, "db", "", "./evsim-data/central.db", "Central's database (:memory: allowed)")
+	fs.String(&c.SummaryJSON, "summary-json", "", "", "write the run summary as JSON to this file on exit")
+	fs.String(&c.Scenario, "scenario", "", "", "a scenario file of timed steps")
+	fs.Float(&c.ChaosPanic, "chaos-panic", "", 0, "per engine, per second, the chance that the engine actor panics")
+	fs.Float(&c.ChaosKO, "chaos-ko", "", 0, "per engine, per second, the chance of a KO that clears after a while")
+	fs.Int(&c.Partitions, "partitions", "", 6, "partitions per topic when topics are created")
+	fs.Duration(&c.TelemetryInterval, "telemetry-interval", "", time.Second, "how often an engine reports while supplying")
+	fs.Duration(&c.HealthInterval, "health-interval", "", time.Second, "how often a monitor checks its engine")
+	fs.Duration(&c.HealthTimeout, "health-timeout", "", 500*time.Millisecond, "how long a monitor waits for its engine's answer")
+	fs.Duration(&c.LivenessTimeout, "liveness-timeout", "", 3*time.Second, "silence after which Central marks a monitor DISCONNECTED")
+	fs.Duration(&c.DriverPause, "driver-pause", "", 4*time.Second, "a driver's pause after each request ends")
+	fs.Duration(&c.SupplySeconds, "supply-duration", "", 10*time.Second, "how long a simulated vehicle stays plugged in")
+	fs.Float(&c.ChargeKW, "kw", "", 22, "charge rate of each charge point in kW")
+	fs.Float(&c.PriceEURPerKWh, "price", "", 0.30, "price in EUR/kWh of each charge point")
+	return fs
+}
+
+// ParseSim parses args and the environment into a validated Sim.
+func ParseSim(args []string, getenv func(string) (string, bool)) (*Sim, error) {
+	c := &Sim{}
+	fs := SimFlags(c)
+	if getenv != nil {
+		fs.Getenv = getenv
+	}
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if err := c.Kafka.Finish(); err != nil {
+		return nil, err
+	}
+	return c, c.Validate()
+}
+
+// Validate checks every field and the fields against each other.
+func (c *Sim) Validate() error {
+	if err := c.Kafka.Validate(); err != nil {
+		return err
+	}
+	if err := c.Log.Validate(); err != nil {
+		return err
+	}
+	switch {
+	case c.ChargePoints < 1 || c.ChargePoints > 999999:
+		return Usagef("cps", "%d is out of range (1 to 999999)", c.ChargePoints)
+	case c.Drivers < 0 || c.Drivers > 999999:
+		return Usagef("drivers", "%d is out of range (0 to 999999)", c.Drivers)
+	case c.Duration < 0:
+		return Usagef("duration", "%v is negative", c.Duration)
+	case c.Panel != "auto" && c.Panel != "off":
+		return Usagef("panel", "%q is not auto or off", c.Panel)
+	case c.DB == "":
+		return Usagef("db", "must not be empty (use :memory: for no file)")
+	case c.ChaosPanic < 0 || c.ChaosPanic > 1:
+		return Usagef("chaos-panic", "%g is not a probability from 0 to 1", c.ChaosPanic)
+	case c.ChaosKO < 0 || c.ChaosKO > 1:
+		return Usagef("chaos-ko", "%g is not a probability from 0 to 1", c.ChaosKO)
+	case c.Partitions < 1 || c.Partitions > 1000:
+		return Usagef("partitions", "%d is out of range (1 to 1000)", c.Partitions)
+	case c.TelemetryInterval <= 0:
+		return Usagef("telemetry-interval", "must be more than 0")
+	case c.HealthInterval <= 0:
+		return Usagef("health-interval", "must be more than 0")
+	case c.HealthTimeout <= 0 || c.HealthTimeout > c.HealthInterval:
+		return Usagef("health-timeout", "%v must be more than 0 and at most --health-interval (%v)", c.HealthTimeout, c.HealthInterval)
+	case c.LivenessTimeout <= c.HealthInterval:
+		return Usagef("liveness-timeout", "%v must be longer than --health-interval (%v)", c.LivenessTimeout, c.HealthInterval)
+	case c.DriverPause < 0:
+		return Usagef("driver-pause", "%v is negative", c.DriverPause)
+	case c.SupplySeconds <= 0:
+		return Usagef("supply-duration", "must be more than 0")
+	case c.ChargeKW <= 0:
+		return Usagef("kw", "%g must be more than 0", c.ChargeKW)
+	case c.PriceEURPerKWh < 0:
+		return Usagef("price", "%g is negative", c.PriceEURPerKWh)
+	}
+	if len(c.Kafka.Brokers) == 0 {
+		if err := ValidateHostPort(c.EmbeddedBroker); err != nil {
+			return Usagef("embedded-broker", "%q: %v", c.EmbeddedBroker, err)
+		}
+	}
+	if c.HTTP != "" {
+		if err := ValidateHostPort(c.HTTP); err != nil {
+			return Usagef("http", "%q: %v", c.HTTP, err)
+		}
+	}
+	return nil
+}
+
+// DriverName is the id of the i-th driver (0-based): alice, bob, charlie, driver-004, ...
+func DriverName(i int) string {
+	switch i {
+	case 0:
+		return "alice"
+	case 1:
+		return "bob"
+	case 2:
+		return "charlie"
+	}
+	return fmt.Sprintf("driver-%03d", i+1)
+}
+
+// ChargePointID is the id of the i-th charge point (0-based): CP-001, CP-002, ...
+func ChargePointID(i int) string { return fmt.Sprintf("CP-%03d", i+1) }
