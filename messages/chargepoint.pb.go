@@ -250,8 +250,10 @@ func (x *StartSupply) GetMaxSeconds() float64 {
 
 // Ends the named supply at once (e.g. an operator ended the session).
 type StopSupply struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	SessionId     string                 `protobuf:"bytes,1,opt,name=session_id,json=sessionId,proto3" json:"session_id,omitempty"`
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	SessionId string                 `protobuf:"bytes,1,opt,name=session_id,json=sessionId,proto3" json:"session_id,omitempty"`
+	// Why Central ends it (e.g. END_REASON_MONITOR_LOST); unspecified means stopped by Central.
+	Reason        EndReason `protobuf:"varint,2,opt,name=reason,proto3,enum=evcharging.v1.EndReason" json:"reason,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -291,6 +293,13 @@ func (x *StopSupply) GetSessionId() string {
 		return x.SessionId
 	}
 	return ""
+}
+
+func (x *StopSupply) GetReason() EndReason {
+	if x != nil {
+		return x.Reason
+	}
+	return EndReason_END_REASON_UNSPECIFIED
 }
 
 // Puts the charge point out of order: any supply ends, no new one starts.
@@ -888,11 +897,12 @@ const file_evcharging_v1_chargepoint_proto_rawDesc = "" +
 	"\n" +
 	"target_kwh\x18\x04 \x01(\x01R\ttargetKwh\x12\x1f\n" +
 	"\vmax_seconds\x18\x05 \x01(\x01R\n" +
-	"maxSeconds\"+\n" +
+	"maxSeconds\"]\n" +
 	"\n" +
 	"StopSupply\x12\x1d\n" +
 	"\n" +
-	"session_id\x18\x01 \x01(\tR\tsessionId\"\x11\n" +
+	"session_id\x18\x01 \x01(\tR\tsessionId\x120\n" +
+	"\x06reason\x18\x02 \x01(\x0e2\x18.evcharging.v1.EndReasonR\x06reason\"\x11\n" +
 	"\x0fStopChargePoint\"\x13\n" +
 	"\x11ResumeChargePoint\"0\n" +
 	"\rSetKnockedOut\x12\x1f\n" +
@@ -972,8 +982,8 @@ var file_evcharging_v1_chargepoint_proto_goTypes = []any{
 	(*SupplyEnded)(nil),           // 8: evcharging.v1.SupplyEnded
 	(*StatusChange)(nil),          // 9: evcharging.v1.StatusChange
 	(*CommandRejected)(nil),       // 10: evcharging.v1.CommandRejected
-	(*timestamppb.Timestamp)(nil), // 11: google.protobuf.Timestamp
-	(EndReason)(0),                // 12: evcharging.v1.EndReason
+	(EndReason)(0),                // 11: evcharging.v1.EndReason
+	(*timestamppb.Timestamp)(nil), // 12: google.protobuf.Timestamp
 	(ChargePointState)(0),         // 13: evcharging.v1.ChargePointState
 }
 var file_evcharging_v1_chargepoint_proto_depIdxs = []int32{
@@ -982,18 +992,19 @@ var file_evcharging_v1_chargepoint_proto_depIdxs = []int32{
 	3,  // 2: evcharging.v1.Command.stop:type_name -> evcharging.v1.StopChargePoint
 	4,  // 3: evcharging.v1.Command.resume:type_name -> evcharging.v1.ResumeChargePoint
 	5,  // 4: evcharging.v1.Command.set_knocked_out:type_name -> evcharging.v1.SetKnockedOut
-	11, // 5: evcharging.v1.SupplyStarted.started_at:type_name -> google.protobuf.Timestamp
-	11, // 6: evcharging.v1.Telemetry.at:type_name -> google.protobuf.Timestamp
-	11, // 7: evcharging.v1.SupplyEnded.started_at:type_name -> google.protobuf.Timestamp
-	11, // 8: evcharging.v1.SupplyEnded.ended_at:type_name -> google.protobuf.Timestamp
-	12, // 9: evcharging.v1.SupplyEnded.reason:type_name -> evcharging.v1.EndReason
-	13, // 10: evcharging.v1.StatusChange.state:type_name -> evcharging.v1.ChargePointState
-	11, // 11: evcharging.v1.StatusChange.at:type_name -> google.protobuf.Timestamp
-	12, // [12:12] is the sub-list for method output_type
-	12, // [12:12] is the sub-list for method input_type
-	12, // [12:12] is the sub-list for extension type_name
-	12, // [12:12] is the sub-list for extension extendee
-	0,  // [0:12] is the sub-list for field type_name
+	11, // 5: evcharging.v1.StopSupply.reason:type_name -> evcharging.v1.EndReason
+	12, // 6: evcharging.v1.SupplyStarted.started_at:type_name -> google.protobuf.Timestamp
+	12, // 7: evcharging.v1.Telemetry.at:type_name -> google.protobuf.Timestamp
+	12, // 8: evcharging.v1.SupplyEnded.started_at:type_name -> google.protobuf.Timestamp
+	12, // 9: evcharging.v1.SupplyEnded.ended_at:type_name -> google.protobuf.Timestamp
+	11, // 10: evcharging.v1.SupplyEnded.reason:type_name -> evcharging.v1.EndReason
+	13, // 11: evcharging.v1.StatusChange.state:type_name -> evcharging.v1.ChargePointState
+	12, // 12: evcharging.v1.StatusChange.at:type_name -> google.protobuf.Timestamp
+	13, // [13:13] is the sub-list for method output_type
+	13, // [13:13] is the sub-list for method input_type
+	13, // [13:13] is the sub-list for extension type_name
+	13, // [13:13] is the sub-list for extension extendee
+	0,  // [0:13] is the sub-list for field type_name
 }
 
 func init() { file_evcharging_v1_chargepoint_proto_init() }

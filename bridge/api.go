@@ -1,0 +1,124 @@
+package bridge
+
+import (
+	"github.com/asynkron/protoactor-go/actor"
+	"google.golang.org/protobuf/proto"
+)
+
+// The topics of the network. Records are keyed by charge point id (cp.*,
+// central.commands) or by driver id (driver.*), so each key stays in order.
+const (
+	TopicDriverRequests = "driver.requests"  // ChargeRequest, key driver id
+	TopicDriverUpdates  = "driver.updates"   // ChargeAccepted, ChargeDenied, SupplyStarted, Telemetry, SupplyEnded, DriverNotice; key driver id
+	TopicCommands       = "central.commands" // Command, key cp id
+	TopicStatus         = "cp.status"        // StatusChange, SupplyStarted, CommandRejected; key cp id
+	TopicTelemetry      = "cp.telemetry"     // Telemetry, key cp id
+	TopicSessionEnd     = "cp.session_end"   // SupplyEnded, key cp id
+	TopicTickets        = "driver.tickets"   // Ticket, key driver id
+)
+
+// Topics lists every topic the bridge creates when it becomes ready.
+var Topics = []string{
+	TopicDriverRequests, TopicDriverUpdates, TopicCommands, TopicStatus,
+	TopicTelemetry, TopicSessionEnd, TopicTickets,
+}
+
+// State is where the bridge is in its life.
+type State int
+
+const (
+	// StateWaiting: probing the broker; nothing is sent or consumed yet.
+	StateWaiting State = iota
+	// StateReady: topics exist, producing and consuming.
+	StateReady
+	// StateOutage: the broker went away after being ready; publishes are kept.
+	StateOutage
+	// StateFailed: the broker never answered within the attempts; the process should exit 1.
+	StateFailed
+)
+
+func (s State) String() string {
+	switch s {
+	case StateWaiting:
+		return "waiting"
+	case StateReady:
+		return "ready"
+	case StateOutage:
+		return "outage"
+	case StateFailed:
+		return "failed"
+	}
+	return "unknown"
+}
+
+// Publish asks the bridge to send Msg to Topic under Key. Fire and forget: the
+// bridge keeps it through a broker outage (bounded, then back-pressure) and
+// delivers it once; telemetry may be coalesced to the latest reading per key.
+type Publish struct {
+	Topic string
+	Key   string
+	Msg   proto.Message
+}
+
+// Subscribe asks the bridge to deliver the records of Topic to Subscriber as
+// *Delivery messages. Group is the Kafka consumer group that reads the topic
+// for this process (e.g. "central", "engine-CP-001", "drivers"). Key, when not
+// empty, limits deliveries to records with that key; several subscribers of
+// one group can share a topic with different keys (the bridge consumes once
+// and routes). Records whose key has no subscriber yet are held and delivered
+// when one subscribes, so a driver that comes back sees what it missed.
+// Subscribing the same PID twice is harmless.
+type Subscribe struct {
+	Topic      string
+	Group      string
+	Key        string
+	Subscriber *actor.PID
+}
+
+// Unsubscribe ends a Subscribe.
+type Unsubscribe struct {
+	Topic      string
+	Group      string
+	Key        string
+	Subscriber *actor.PID
+}
+
+// Delivery is one decoded record for a subscriber. The subscriber must call
+// Done once it has handled it (call it in a defer, so a panic does not leave
+// it pending): the offset is marked only after every earlier record of the
+// partition is done. Records can be delivered again after a crash, so
+// handlers are idempotent.
+type Delivery struct {
+	Topic     string
+	Key       string
+	Partition int32
+	Offset    int64
+	Msg       proto.Message
+	done      func()
+}
+
+// Done tells the bridge that the record is handled. Safe to call more than
+// once and from any goroutine.
+func (d *Delivery) Done() {
+	if d != nil && d.done != nil {
+		d.done()
+	}
+}
+
+// NewDelivery builds a Delivery with a done callback, for bridges and tests.
+func NewDelivery(topic, key string, partition int32, offset int64, msg proto.Message, done func()) *Delivery {
+	return &Delivery{Topic: topic, Key: key, Partition: partition, Offset: offset, Msg: msg, done: done}
+}
+
+// WatchState asks the bridge to send Watcher a *StateChanged now and on every
+// change of state.
+type WatchState struct {
+	Watcher *actor.PID
+}
+
+// StateChanged tells a watcher the bridge's state.
+type StateChanged struct {
+	State State
+	// Detail says why, e.g. the broker address or the error that caused an outage.
+	Detail string
+}
