@@ -225,3 +225,31 @@ func TestSummaryJSONHasTheContractKeys(t *testing.T) {
 		t.Errorf("table:\n%s", table.String())
 	}
 }
+
+func TestChaosPlanIsReproducibleAndFollowsTheRates(t *testing.T) {
+	cfg := ChaosConfig{PanicRate: 0.01, KORate: 0.02, KOMin: 3 * time.Second, KOMax: 8 * time.Second, Seed: 7}
+	var panics, kos int
+	for tick := 1; tick <= 200; tick++ {
+		a, b := ChaosPlan(cfg, tick, 100), ChaosPlan(cfg, tick, 100)
+		if !reflect.DeepEqual(a, b) {
+			t.Fatalf("tick %d: one seed, two plans", tick)
+		}
+		for _, ev := range a {
+			if ev.Panic {
+				panics++
+			} else {
+				kos++
+				if ev.Length < cfg.KOMin || ev.Length >= cfg.KOMax {
+					t.Fatalf("KO length %v out of bounds", ev.Length)
+				}
+			}
+		}
+	}
+	// 20,000 engine-seconds: expect ~200 panics and ~200 KOs (a KO is drawn only when no panic is).
+	if panics < 120 || panics > 290 || kos < 270 || kos > 520 {
+		t.Fatalf("rates off: %d panics, %d KOs in 20000 engine-seconds", panics, kos)
+	}
+	if ChaosPlan(ChaosConfig{Seed: 7}, 1, 100) != nil {
+		t.Fatal("zero rates must plan nothing")
+	}
+}
