@@ -1,0 +1,583 @@
+package bridge
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"github.com/IBM/sarama"
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/sirupsen/logrus"
+
+	"github.com/evcharging/evsim/internal/logging"
+	"github.com/evcharging/evsim/internal/stats"
+)
+
+// Component is the name in the component column of the bridge's log lines.
+const Component = "Bridge"
+
+func component(l logrus.FieldLogger) *logrus.Entry { return logging.Component(l, Component) }
+
+// Props returns the props of a bridge actor for cfg. logger receives the
+// bridge's lines (component "Bridge"); run counts Kafka records and may be
+// nil. It fails only on an invalid cfg.
+func Props(cfg Config, logger logrus.FieldLogger, run *stats.Run) (*actor.Props, error) {
+	cfg.setDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if logger == nil {
+		logger = logging.Discard()
+	}
+	if run == nil {
+		run = stats.New()
+	}
+	return actor.PropsFromProducer(func() actor.Actor {
+		return newBridge(cfg, component(logger), run)
+	}), nil
+}
+
+// Start spawns a bridge actor named "bridge" under the root of system and
+// returns its PID. The bridge begins waiting for Kafka at once.
+func Start(system *actor.ActorSystem, cfg Config, logger logrus.FieldLogger, run *stats.Run) (*actor.PID, error) {
+	props, err := Props(cfg, logger, run)
+	if err != nil {
+		return nil, err
+	}
+	pid, err := system.Root.SpawnNamed(props, "bridge")
+	if err != nil {
+		return nil, fmt.Errorf("spawn bridge: %w", err)
+	}
+	return pid, nil
+}
+
+// AwaitReady blocks until the bridge at pid is ready (nil), has failed
+// (ErrKafkaUnavailable) or ctx ends (ctx.Err()). Mains call it before they
+// start the role actors; actors should rather send WatchState.
+func AwaitReady(ctx context.Context, system *actor.ActorSystem, pid *actor.PID) error {
+	ch := make(chan State, 8)
+	watcher := system.Root.Spawn(actor.PropsFromFunc(func(c actor.Context) {
+		if m, ok := c.Message().(*StateChanged); ok {
+			select {
+			case ch <- m.State:
+			default:
+			}
+		}
+	}))
+	defer system.Root.Stop(watcher)
+	system.Root.Send(pid, &WatchState{Watcher: watcher})
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case s := <-ch:
+			switch s {
+			case StateReady:
+				return nil
+			case StateFailed:
+				return ErrKafkaUnavailable
+			}
+		}
+	}
+}
+
+// PublishAccepted answers a Publish sent with Request: the record is in the
+// producer or in the bridge's bounded buffer. While the buffer is full the
+// answer is held back, which is how a publisher feels back-pressure.
+type PublishAccepted struct {
+	// Err is set when the message cannot be encoded (a bug: unknown type).
+	Err error
+}
+
+// Messages the bridge sends itself (from timers and I/O goroutines).
+type (
+	probeTick   struct{ gen int }
+	probeResult struct {
+		gen int
+		err error
+	}
+	setupResult struct {
+		gen      int
+		producer sarama.AsyncProducer
+		err      error
+	}
+	healthTick   struct{ gen int }
+	healthResult struct {
+		gen int
+		err error
+	}
+	producerFailed struct {
+		gen int
+		msg *sarama.ProducerMessage
+		err error
+	}
+	producerClosed struct{ gen int }
+)
+
+// outRecord is a record on its way out, kept in order while Kafka is away.
+type outRecord struct {
+	seq   uint64
+	topic string
+	key   string
+	value []byte
+}
+
+type bridge struct {
+	cfg    Config
+	log    *logrus.Entry
+	run    *stats.Run
+	system *actor.ActorSystem
+	self   *actor.PID
+
+	state    State
+	detail   string
+	watchers map[string]*actor.PID
+	gate     *gate
+	stopped  bool
+
+	// gen numbers the connections: a result of an older one is stale.
+	gen             int
+	probing         bool
+	probeStarted    time.Time
+	producer        sarama.AsyncProducer
+	closingProducer int // old producers still handing back their records
+	healthBusy      bool
+	healthFails     int
+	seq             uint64
+
+	pending     []*outRecord   // kept while not ready; nil = coalesced away
+	pendingLive int            // non-nil entries of pending
+	coalesce    map[string]int // telemetry topic/key -> index in pending
+	ackWaiters  []*actor.PID   // publishers waiting for room in the buffer
+	fullLogged  bool
+
+	consumers   map[tgKey]*consumer
+	claims      map[uint64]*claimState
+	records     map[uint64]*inRecord
+	recSeq      uint64
+	subscribers map[string]int // pid key -> number of subscriptions
+	bad         badRecordLog
+	holdWarned  time.Time
+	claimIDs    atomic.Uint64 // taken by claim goroutines
+}
+
+func newBridge(cfg Config, log *logrus.Entry, run *stats.Run) *bridge {
+	return &bridge{
+		cfg:         cfg,
+		log:         log,
+		run:         run,
+		watchers:    map[string]*actor.PID{},
+		coalesce:    map[string]int{},
+		consumers:   map[tgKey]*consumer{},
+		claims:      map[uint64]*claimState{},
+		records:     map[uint64]*inRecord{},
+		subscribers: map[string]int{},
+		bad:         badRecordLog{every: cfg.BadRecordLogEvery},
+	}
+}
+
+func pidKey(p *actor.PID) string { return p.GetAddress() + "/" + p.GetId() }
+
+// Receive implements actor.Actor.
+func (b *bridge) Receive(c actor.Context) {
+	switch m := c.Message().(type) {
+	case *actor.Started:
+		b.system = c.ActorSystem()
+		b.self = c.Self()
+		b.gate = &gate{cfg: &b.cfg, log: b.log}
+		b.gate.begin()
+		b.startProbe()
+	case *actor.Stopping:
+		b.shutdown()
+	case *actor.Terminated:
+		b.forget(c, m.Who)
+
+	case *Publish:
+		b.publish(c, m)
+	case *Subscribe:
+		b.subscribe(c, m)
+	case *Unsubscribe:
+		b.unsubscribe(m)
+	case *WatchState:
+		if m.Watcher != nil {
+			b.watchers[pidKey(m.Watcher)] = m.Watcher
+			c.Watch(m.Watcher)
+			c.Send(m.Watcher, &StateChanged{State: b.state, Detail: b.detail})
+		}
+
+	case probeTick:
+		if m.gen == b.gen && !b.stopped {
+			b.startProbe()
+		}
+	case probeResult:
+		b.probed(m)
+	case setupResult:
+		b.setUp(m)
+	case healthTick:
+		b.healthCheck(m)
+	case healthResult:
+		b.healthChecked(m)
+	case producerFailed:
+		b.producerFailed(m)
+	case producerClosed:
+		b.closingProducer--
+		b.maybeFlush()
+
+	case *consumerRecord:
+		b.consumed(c, m)
+	case claimEnded:
+		b.claimEnded(m)
+	case deliveryDone:
+		b.deliveryDone(m)
+	}
+}
+
+// send is how goroutines of the bridge talk to it.
+func (b *bridge) send(msg any) { b.system.Root.Send(b.self, msg) }
+
+func (b *bridge) after(d time.Duration, msg any) {
+	system, self := b.system, b.self
+	time.AfterFunc(d, func() { system.Root.Send(self, msg) })
+}
+
+func (b *bridge) setState(s State, detail string) {
+	if b.state == s {
+		return
+	}
+	b.state, b.detail = s, detail
+	for _, w := range b.watchers {
+		b.system.Root.Send(w, &StateChanged{State: s, Detail: detail})
+	}
+}
+
+// ---- the gate and outages ----
+
+// startProbe probes in a goroutine; the result comes back as probeResult.
+func (b *bridge) startProbe() {
+	if b.probing {
+		return
+	}
+	b.probing = true
+	// Keep the cadence: the next probe starts one interval after this one started.
+	b.probeStarted = time.Now()
+	cfg, gen := &b.cfg, b.gen
+	go func() { b.send(probeResult{gen: gen, err: probe(cfg)}) }()
+}
+
+func (b *bridge) probed(m probeResult) {
+	if m.gen != b.gen || b.stopped {
+		return
+	}
+	b.probing = false
+	if m.err == nil {
+		b.connect()
+		return
+	}
+	b.probeFailed(m.err)
+}
+
+// probeFailed counts a failed probe (or set-up) and schedules the next one.
+func (b *bridge) probeFailed(err error) {
+	if b.state == StateWaiting {
+		if b.gate.failed(err) {
+			b.setState(StateFailed, fmt.Sprintf("Kafka at %s did not become available after %d attempts", b.cfg.brokerList(), b.cfg.WaitAttempts))
+			return
+		}
+	} else {
+		b.log.WithField("error", err).Debug("Kafka is still away")
+	}
+	b.after(max(time.Until(b.probeStarted.Add(b.cfg.WaitInterval)), 0), probeTick{gen: b.gen})
+}
+
+// connect creates the topics and a producer in a goroutine.
+func (b *bridge) connect() {
+	cfg, gen := &b.cfg, b.gen
+	go func() {
+		if err := createTopics(cfg); err != nil {
+			b.send(setupResult{gen: gen, err: err})
+			return
+		}
+		p, err := sarama.NewAsyncProducer(cfg.Brokers, cfg.producerSarama())
+		if err != nil {
+			b.send(setupResult{gen: gen, err: fmt.Errorf("start producer: %w", err)})
+			return
+		}
+		b.send(setupResult{gen: gen, producer: p})
+	}()
+}
+
+func (b *bridge) setUp(m setupResult) {
+	if m.gen != b.gen || b.stopped {
+		if m.producer != nil {
+			go func() { _ = m.producer.Close() }()
+		}
+		return
+	}
+	if m.err != nil {
+		b.probeFailed(m.err)
+		return
+	}
+	b.producer = m.producer
+	b.drainProducer(m.producer, b.gen)
+	b.maybeFlush()
+}
+
+// maybeFlush goes ready once the new producer is there and every old one has
+// handed back what it could not send, so kept records keep their order.
+func (b *bridge) maybeFlush() {
+	if b.producer == nil || b.closingProducer > 0 || b.state == StateReady || b.stopped {
+		return
+	}
+	kept := b.pendingLive
+	recovering := b.state == StateOutage
+	b.flushPending()
+	if recovering {
+		b.log.WithField("kept_records", kept).Infof("Kafka at %s is back; sending the %d records kept during the outage", b.cfg.brokerList(), kept)
+	} else {
+		b.gate.ready()
+	}
+	b.setState(StateReady, b.cfg.brokerList())
+	b.healthFails = 0
+	b.after(b.cfg.HealthInterval, healthTick{gen: b.gen})
+	for _, cons := range b.consumers {
+		b.startConsumer(cons)
+	}
+}
+
+func (b *bridge) flushPending() {
+	recs := b.pending[:0:0]
+	for _, r := range b.pending {
+		if r != nil {
+			recs = append(recs, r)
+		}
+	}
+	sort.SliceStable(recs, func(i, j int) bool { return recs[i].seq < recs[j].seq })
+	b.pending, b.pendingLive, b.fullLogged = nil, 0, false
+	clear(b.coalesce)
+	for _, r := range recs {
+		b.produce(r)
+	}
+	for _, w := range b.ackWaiters {
+		b.system.Root.Send(w, &PublishAccepted{})
+	}
+	b.ackWaiters = nil
+}
+
+func (b *bridge) healthCheck(m healthTick) {
+	if m.gen != b.gen || b.state != StateReady || b.healthBusy || b.stopped {
+		return
+	}
+	b.healthBusy = true
+	cfg, gen := &b.cfg, b.gen
+	go func() { b.send(healthResult{gen: gen, err: probe(cfg)}) }()
+}
+
+func (b *bridge) healthChecked(m healthResult) {
+	b.healthBusy = false
+	if m.gen != b.gen || b.state != StateReady || b.stopped {
+		return
+	}
+	if m.err == nil {
+		b.healthFails = 0
+	} else {
+		b.healthFails++
+		b.log.WithField("error", m.err).Debugf("Kafka health probe failed (%d in a row)", b.healthFails)
+		if b.healthFails >= b.cfg.HealthFailures {
+			b.outage(m.err)
+			return
+		}
+	}
+	b.after(b.cfg.HealthInterval, healthTick{gen: b.gen})
+}
+
+// outage tears down the connection; the bridge keeps what is published and
+// probes until the broker is back.
+func (b *bridge) outage(cause error) {
+	if b.state != StateReady {
+		return
+	}
+	b.log.WithField("error", cause).Warnf("Lost Kafka at %s; keeping commands, supply ends and tickets until it is back", b.cfg.brokerList())
+	b.setState(StateOutage, cause.Error())
+	b.gen++
+	b.probing = false
+	b.closeProducer()
+	for _, cons := range b.consumers {
+		b.stopConsumer(cons)
+	}
+	b.startProbe()
+}
+
+func (b *bridge) closeProducer() {
+	if b.producer == nil {
+		return
+	}
+	p := b.producer
+	b.producer = nil
+	b.closingProducer++
+	p.AsyncClose()
+}
+
+// drainProducer counts what Kafka acknowledged and hands back what it did not.
+func (b *bridge) drainProducer(p sarama.AsyncProducer, gen int) {
+	run := b.run
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for range p.Successes() {
+			run.KafkaRecordsOut.Add(1)
+		}
+	}()
+	go func() {
+		for pe := range p.Errors() {
+			b.send(producerFailed{gen: gen, msg: pe.Msg, err: pe.Err})
+		}
+		<-done
+		b.send(producerClosed{gen: gen})
+	}()
+}
+
+// producerFailed keeps a record the producer gave up on and, if the
+// connection is the current one, declares the outage at once.
+func (b *bridge) producerFailed(m producerFailed) {
+	r := &outRecord{topic: m.msg.Topic}
+	if s, ok := m.msg.Metadata.(uint64); ok {
+		r.seq = s
+	}
+	if k, ok := m.msg.Key.(sarama.StringEncoder); ok {
+		r.key = string(k)
+	}
+	if v, ok := m.msg.Value.(sarama.ByteEncoder); ok {
+		r.value = v
+	}
+	if isRecordFault(m.err) {
+		b.log.WithFields(logrus.Fields{"topic": r.topic, "key": r.key, "error": m.err}).
+			Warn("Kafka refused a record for good; it is not sent")
+		return
+	}
+	b.keep(r)
+	if m.gen == b.gen && b.state == StateReady {
+		b.outage(fmt.Errorf("produce to %s: %w", r.topic, m.err))
+	}
+}
+
+// isRecordFault is an error about the record itself, which no retry cures.
+func isRecordFault(err error) bool {
+	return errors.Is(err, sarama.ErrMessageSizeTooLarge) || errors.Is(err, sarama.ErrInvalidMessage) ||
+		errors.Is(err, sarama.ErrInvalidMessageSize) || errors.Is(err, sarama.ErrInvalidTopic)
+}
+
+func (b *bridge) shutdown() {
+	b.stopped = true
+	b.gen++
+	for _, cons := range b.consumers {
+		b.stopConsumer(cons)
+	}
+	if b.pendingLive > 0 {
+		b.log.WithField("kept_records", b.pendingLive).Warnf("Stopping with %d records that never reached Kafka", b.pendingLive)
+	}
+	if b.producer != nil {
+		p := b.producer
+		b.producer = nil
+		done := make(chan struct{})
+		go func() { _ = p.Close(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(5 * time.Second):
+			b.log.Warn("Kafka producer did not close within 5s; stopping anyway")
+		}
+	}
+}
+
+// ---- publishing ----
+
+func (b *bridge) publish(c actor.Context, m *Publish) {
+	value, err := Encode(m.Msg, b.cfg.ClientID)
+	if err != nil {
+		b.log.WithFields(logrus.Fields{"topic": m.Topic, "key": m.Key, "error": err}).Warn("Cannot encode a message for Kafka; it is not sent")
+		if c.Sender() != nil {
+			c.Respond(&PublishAccepted{Err: err})
+		}
+		return
+	}
+	b.seq++
+	r := &outRecord{seq: b.seq, topic: m.Topic, key: m.Key, value: value}
+	if b.state == StateReady {
+		b.produce(r)
+		if c.Sender() != nil {
+			c.Respond(&PublishAccepted{})
+		}
+		return
+	}
+	b.keep(r)
+	if c.Sender() != nil {
+		if b.pendingLive > b.cfg.BufferRecords {
+			b.ackWaiters = append(b.ackWaiters, c.Sender())
+		} else {
+			c.Respond(&PublishAccepted{})
+		}
+	}
+}
+
+func (b *bridge) produce(r *outRecord) {
+	msg := &sarama.ProducerMessage{Topic: r.topic, Value: sarama.ByteEncoder(r.value), Metadata: r.seq}
+	if r.key != "" {
+		msg.Key = sarama.StringEncoder(r.key)
+	}
+	b.producer.Input() <- msg
+}
+
+// keep puts a record in the buffer; telemetry keeps only its latest reading per key.
+func (b *bridge) keep(r *outRecord) {
+	if r.topic == TopicTelemetry {
+		ck := r.topic + "\x00" + r.key
+		if i, ok := b.coalesce[ck]; ok && b.pending[i] != nil && b.pending[i].seq < r.seq {
+			b.pending[i] = nil
+			b.pendingLive--
+		}
+		b.coalesce[ck] = len(b.pending)
+	}
+	b.pending = append(b.pending, r)
+	b.pendingLive++
+	if b.pendingLive > b.cfg.BufferRecords && !b.fullLogged {
+		b.fullLogged = true
+		b.log.WithField("kept_records", b.pendingLive).Warnf("The buffer for Kafka is full (%d records); publishers that wait for an answer are held until Kafka is back", b.cfg.BufferRecords)
+	}
+}
+
+// createTopics creates cfg.Topics; a topic that exists already is fine.
+func createTopics(cfg *Config) error {
+	client, err := sarama.NewClient(cfg.Brokers, cfg.baseSarama())
+	if err != nil {
+		return fmt.Errorf("connect to create topics: %w", err)
+	}
+	admin, err := sarama.NewClusterAdminFromClient(client)
+	if err != nil {
+		_ = client.Close()
+		return fmt.Errorf("connect to create topics: %w", err)
+	}
+	defer func() { _ = admin.Close() }()
+	entries := map[string]*string{}
+	if cfg.Retention > 0 {
+		v := strconv.FormatInt(cfg.Retention.Milliseconds(), 10)
+		entries["retention.ms"] = &v
+	}
+	if cfg.RetentionBytes > 0 {
+		v := strconv.FormatInt(cfg.RetentionBytes, 10)
+		entries["retention.bytes"] = &v
+	}
+	for _, t := range cfg.Topics {
+		err := admin.CreateTopic(t, &sarama.TopicDetail{
+			NumPartitions:     int32(cfg.Partitions),
+			ReplicationFactor: -1,
+			ConfigEntries:     entries,
+		}, false)
+		if err != nil && !errors.Is(err, sarama.ErrTopicAlreadyExists) {
+			return fmt.Errorf("create topic %s: %w", t, err)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,468 @@
+package bridge
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/IBM/sarama"
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/sirupsen/logrus"
+	"google.golang.org/protobuf/proto"
+)
+
+// tgKey names one consumption: a topic read by a consumer group.
+type tgKey struct{ topic, group string }
+
+// consumer is the bridge's side of one (topic, group): who subscribed, and
+// the records held for keys that have no subscriber yet.
+type consumer struct {
+	key     tgKey
+	subs    map[string]map[string]*actor.PID // record key ("" = every key) -> pid key -> pid
+	held    []*inRecord
+	running bool
+	gen     uint64
+	cancel  context.CancelFunc
+}
+
+// claimState tracks one partition claim of a consumer-group session: the
+// offsets handed out in order, and which of them are done.
+type claimState struct {
+	id        uint64
+	cons      *consumer
+	sess      sarama.ConsumerGroupSession
+	topic     string
+	partition int32
+	sem       chan struct{}
+	order     []int64
+	done      map[int64]bool
+}
+
+// inRecord is a consumed record until every subscriber it went to is done.
+type inRecord struct {
+	id        uint64
+	claim     *claimState
+	offset    int64
+	key       string
+	msg       proto.Message
+	pending   map[string]bool // subscribers that have not called Done
+	doneCount int
+	semHeld   bool // holds a place in its claim's in-flight window
+	held      bool // waits for a subscriber of its key
+}
+
+// Messages from the claim goroutines and from Delivery.Done.
+type (
+	consumerRecord struct {
+		claimID   uint64
+		gen       uint64
+		cons      tgKey
+		sess      sarama.ConsumerGroupSession
+		sem       chan struct{}
+		topic     string
+		partition int32
+		offset    int64
+		key       string
+		msg       proto.Message
+		err       error // the record does not decode
+	}
+	claimEnded   struct{ claimID uint64 }
+	deliveryDone struct {
+		recID uint64
+		sub   string
+	}
+)
+
+// ---- subscriptions ----
+
+func (b *bridge) subscribe(c actor.Context, m *Subscribe) {
+	if m.Subscriber == nil || m.Topic == "" || m.Group == "" {
+		b.log.WithFields(logrus.Fields{"topic": m.Topic, "group": m.Group}).Warn("Ignored a Subscribe without topic, group or subscriber")
+		return
+	}
+	k := tgKey{m.Topic, m.Group}
+	cons := b.consumers[k]
+	if cons == nil {
+		cons = &consumer{key: k, subs: map[string]map[string]*actor.PID{}}
+		b.consumers[k] = cons
+	}
+	pk := pidKey(m.Subscriber)
+	if cons.subs[m.Key] == nil {
+		cons.subs[m.Key] = map[string]*actor.PID{}
+	}
+	if _, dup := cons.subs[m.Key][pk]; !dup {
+		cons.subs[m.Key][pk] = m.Subscriber
+		if b.subscribers[pk] == 0 {
+			c.Watch(m.Subscriber)
+		}
+		b.subscribers[pk]++
+	}
+	// Hand over what was held for this key.
+	if len(cons.held) > 0 {
+		keep := cons.held[:0]
+		for _, r := range cons.held {
+			if m.Key == "" || r.key == m.Key {
+				r.held = false
+				b.deliverTo(c, r, pk, m.Subscriber)
+			} else {
+				keep = append(keep, r)
+			}
+		}
+		clear(cons.held[len(keep):])
+		cons.held = keep
+	}
+	if b.state == StateReady {
+		b.startConsumer(cons)
+	}
+}
+
+func (b *bridge) unsubscribe(m *Unsubscribe) {
+	if m.Subscriber == nil {
+		return
+	}
+	cons := b.consumers[tgKey{m.Topic, m.Group}]
+	if cons == nil {
+		return
+	}
+	pk := pidKey(m.Subscriber)
+	if _, ok := cons.subs[m.Key][pk]; ok {
+		delete(cons.subs[m.Key], pk)
+		b.subscribers[pk]--
+		if b.subscribers[pk] <= 0 {
+			delete(b.subscribers, pk)
+		}
+	}
+}
+
+// forget drops a terminated watcher or subscriber. A record it never
+// finished goes back to the held records, so the next subscriber of its key
+// gets it.
+func (b *bridge) forget(_ actor.Context, who *actor.PID) {
+	pk := pidKey(who)
+	delete(b.watchers, pk)
+	if b.subscribers[pk] == 0 {
+		return
+	}
+	delete(b.subscribers, pk)
+	for _, cons := range b.consumers {
+		for key, subs := range cons.subs {
+			delete(subs, pk)
+			if len(subs) == 0 {
+				delete(cons.subs, key)
+			}
+		}
+	}
+	for _, r := range b.records {
+		if !r.pending[pk] {
+			continue
+		}
+		delete(r.pending, pk)
+		if len(r.pending) > 0 {
+			continue
+		}
+		if r.doneCount == 0 && len(b.subscribersOf(r.claim.cons, r.key)) == 0 {
+			b.hold(r)
+		} else {
+			b.complete(r)
+		}
+	}
+}
+
+func (b *bridge) subscribersOf(cons *consumer, key string) map[string]*actor.PID {
+	exact, all := cons.subs[key], cons.subs[""]
+	if key == "" || len(exact) == 0 {
+		return all
+	}
+	if len(all) == 0 {
+		return exact
+	}
+	out := make(map[string]*actor.PID, len(exact)+len(all))
+	for k, v := range all {
+		out[k] = v
+	}
+	for k, v := range exact {
+		out[k] = v
+	}
+	return out
+}
+
+// ---- consuming ----
+
+func (b *bridge) startConsumer(cons *consumer) {
+	if cons.running || b.stopped {
+		return
+	}
+	b.recSeq++
+	cons.gen = b.recSeq
+	ctx, cancel := context.WithCancel(context.Background())
+	cons.cancel, cons.running = cancel, true
+	go b.runConsumer(ctx, cons.key, cons.gen, b.cfg.consumerSarama())
+}
+
+// stopConsumer ends the consumer group of cons. Its claims are forgotten at
+// once: what was not done is read again by the next consumer.
+func (b *bridge) stopConsumer(cons *consumer) {
+	if !cons.running {
+		return
+	}
+	cons.cancel()
+	cons.running = false
+	for id, cs := range b.claims {
+		if cs.cons == cons {
+			delete(b.claims, id)
+		}
+	}
+	for _, r := range cons.held {
+		delete(b.records, r.id)
+	}
+	cons.held = nil
+}
+
+// runConsumer is the goroutine of one consumer group: join, consume, and
+// rejoin after a rebalance, until ctx ends.
+func (b *bridge) runConsumer(ctx context.Context, key tgKey, gen uint64, sc *sarama.Config) {
+	log := b.log.WithFields(logrus.Fields{"topic": key.topic, "group": key.group})
+	var cg sarama.ConsumerGroup
+	for {
+		var err error
+		cg, err = sarama.NewConsumerGroup(b.cfg.Brokers, key.group, sc)
+		if err == nil {
+			break
+		}
+		log.WithField("error", err).Debug("Cannot start the consumer group yet")
+		if !sleepCtx(ctx, time.Second) {
+			return
+		}
+	}
+	defer func() { _ = cg.Close() }()
+	go func() {
+		for err := range cg.Errors() {
+			log.WithField("error", err).Debug("Consumer group error")
+		}
+	}()
+	h := &claimHandler{b: b, key: key, gen: gen, window: b.cfg.InFlightPerPartition}
+	for ctx.Err() == nil {
+		if err := cg.Consume(ctx, []string{key.topic}, h); err != nil && ctx.Err() == nil {
+			log.WithField("error", err).Debug("Consume ended; joining again")
+			sleepCtx(ctx, 500*time.Millisecond)
+		}
+	}
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}
+
+// claimHandler decodes records in the claim's goroutine and hands them to
+// the bridge, at most window of them not yet done per partition.
+type claimHandler struct {
+	b      *bridge
+	key    tgKey
+	gen    uint64
+	window int
+}
+
+func (h *claimHandler) Setup(sarama.ConsumerGroupSession) error   { return nil }
+func (h *claimHandler) Cleanup(sarama.ConsumerGroupSession) error { return nil }
+
+func (h *claimHandler) ConsumeClaim(sess sarama.ConsumerGroupSession, claim sarama.ConsumerGroupClaim) error {
+	id := h.b.claimIDs.Add(1)
+	sem := make(chan struct{}, h.window)
+	defer h.b.send(claimEnded{claimID: id})
+	ctx := sess.Context()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case m, ok := <-claim.Messages():
+			if !ok {
+				return nil
+			}
+			rec := &consumerRecord{
+				claimID: id, gen: h.gen, cons: h.key, sess: sess, sem: sem,
+				topic: m.Topic, partition: m.Partition, offset: m.Offset, key: string(m.Key),
+			}
+			msg, _, err := Decode(m.Value)
+			if err != nil {
+				rec.err = err
+			} else {
+				rec.msg = msg
+				select {
+				case sem <- struct{}{}:
+				case <-ctx.Done():
+					return nil
+				}
+			}
+			h.b.send(rec)
+		}
+	}
+}
+
+func (b *bridge) consumed(c actor.Context, m *consumerRecord) {
+	release := func() {
+		if m.err == nil {
+			<-m.sem
+		}
+	}
+	cons := b.consumers[m.cons]
+	if cons == nil || !cons.running || cons.gen != m.gen {
+		release()
+		return
+	}
+	cs := b.claims[m.claimID]
+	if cs == nil {
+		cs = &claimState{id: m.claimID, cons: cons, sess: m.sess, topic: m.topic, partition: m.partition, sem: m.sem, done: map[int64]bool{}}
+		b.claims[m.claimID] = cs
+	}
+	cs.order = append(cs.order, m.offset)
+	if m.err != nil {
+		b.badRecord(m)
+		cs.done[m.offset] = true
+		b.advance(cs)
+		return
+	}
+	b.run.KafkaRecordsIn.Add(1)
+	b.recSeq++
+	r := &inRecord{id: b.recSeq, claim: cs, offset: m.offset, key: m.key, msg: m.msg, semHeld: true}
+	b.records[r.id] = r
+	subs := b.subscribersOf(cons, r.key)
+	if len(subs) == 0 {
+		b.hold(r)
+		return
+	}
+	for pk, pid := range subs {
+		b.deliverTo(c, r, pk, pid)
+	}
+}
+
+// hold keeps a record until a subscriber of its key comes; it gives up its
+// place in the in-flight window so that other keys of the partition go on.
+func (b *bridge) hold(r *inRecord) {
+	cons := r.claim.cons
+	r.held = true
+	if r.semHeld {
+		<-r.claim.sem
+		r.semHeld = false
+	}
+	cons.held = append(cons.held, r)
+	if len(cons.held) > b.cfg.HoldPerConsumer {
+		old := cons.held[0]
+		cons.held[0] = nil
+		cons.held = cons.held[1:]
+		old.held = false
+		b.log.WithFields(logrus.Fields{
+			"topic": old.claim.topic, "partition": old.claim.partition, "offset": old.offset,
+			"key": old.key, "group": cons.key.group,
+		}).Debug("Skipped a held record: no subscriber for its key")
+		if time.Since(b.holdWarned) > time.Minute {
+			b.holdWarned = time.Now()
+			b.log.WithFields(logrus.Fields{"topic": cons.key.topic, "group": cons.key.group}).
+				Warnf("More than %d records are waiting for subscribers; skipping the oldest", b.cfg.HoldPerConsumer)
+		}
+		b.complete(old)
+	}
+}
+
+func (b *bridge) deliverTo(c actor.Context, r *inRecord, pk string, pid *actor.PID) {
+	if r.pending == nil {
+		r.pending = map[string]bool{}
+	}
+	r.pending[pk] = true
+	var once sync.Once
+	system, self, id := b.system, b.self, r.id
+	done := func() {
+		once.Do(func() { system.Root.Send(self, deliveryDone{recID: id, sub: pk}) })
+	}
+	c.Send(pid, NewDelivery(r.claim.topic, r.key, r.claim.partition, r.offset, r.msg, done))
+}
+
+func (b *bridge) deliveryDone(m deliveryDone) {
+	r := b.records[m.recID]
+	if r == nil || !r.pending[m.sub] {
+		return
+	}
+	delete(r.pending, m.sub)
+	r.doneCount++
+	if len(r.pending) == 0 {
+		b.complete(r)
+	}
+}
+
+// complete finishes a record: its place in the window is freed and its
+// offset can be marked once every earlier one is done.
+func (b *bridge) complete(r *inRecord) {
+	delete(b.records, r.id)
+	if r.semHeld {
+		<-r.claim.sem
+		r.semHeld = false
+	}
+	cs := r.claim
+	if b.claims[cs.id] != cs {
+		return // the claim ended: the record will be read again
+	}
+	cs.done[r.offset] = true
+	b.advance(cs)
+}
+
+func (b *bridge) advance(cs *claimState) {
+	last := int64(-1)
+	for len(cs.order) > 0 && cs.done[cs.order[0]] {
+		last = cs.order[0]
+		delete(cs.done, last)
+		cs.order = cs.order[1:]
+	}
+	if last >= 0 {
+		cs.sess.MarkOffset(cs.topic, cs.partition, last+1, "")
+	}
+}
+
+func (b *bridge) claimEnded(m claimEnded) {
+	cs := b.claims[m.claimID]
+	if cs == nil {
+		return
+	}
+	delete(b.claims, m.claimID)
+	cons := cs.cons
+	keep := cons.held[:0]
+	for _, r := range cons.held {
+		if r.claim == cs {
+			delete(b.records, r.id)
+		} else {
+			keep = append(keep, r)
+		}
+	}
+	clear(cons.held[len(keep):])
+	cons.held = keep
+}
+
+// ---- bad records ----
+
+// badRecordLog rate-limits the WARN about records that do not decode.
+type badRecordLog struct {
+	every      time.Duration
+	last       time.Time
+	suppressed int
+}
+
+func (b *bridge) badRecord(m *consumerRecord) {
+	b.run.KafkaRecordsBad.Add(1)
+	l := &b.bad
+	now := time.Now()
+	if !l.last.IsZero() && now.Sub(l.last) < l.every {
+		l.suppressed++
+		return
+	}
+	fields := logrus.Fields{"topic": m.topic, "partition": m.partition, "offset": m.offset, "error": m.err}
+	if l.suppressed > 0 {
+		fields["skipped_since_last"] = l.suppressed
+	}
+	l.last, l.suppressed = now, 0
+	b.log.WithFields(fields).Warn("Skipped a record that does not decode")
+}

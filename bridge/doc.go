@@ -1,0 +1,75 @@
+// Package bridge is the one door of a process to Kafka: a bridge actor that
+// owns the sarama clients, waits for the broker at start-up, creates the
+// topics, publishes and consumes protobuf envelopes for the role actors, and
+// rides out broker outages. It also holds the embedded broker (kfake).
+//
+// # Starting a bridge
+//
+//	cfg := bridge.Config{Brokers: brokers, WaitAttempts: 30, WaitInterval: 2 * time.Second}
+//	pid, err := bridge.Start(system, cfg, logger, run) // or system.Root.Spawn(bridge.Props(...))
+//	if err := bridge.AwaitReady(ctx, system, pid); err != nil { /* exit 1 */ }
+//
+// The bridge starts in StateWaiting and probes the broker with a real Kafka
+// request (metadata that names at least one broker; an open TCP port is not
+// enough). It logs, under the component "Bridge":
+//
+//	Waiting for Kafka at HOST:PORT to be ready (max attempts N, interval Ss)   once
+//	Still waiting for Kafka (attempt n/N)                                       every 5th attempt
+//	Kafka at HOST:PORT is ready                                                 once
+//	Kafka at HOST:PORT did not become available after N attempts                ERROR, once
+//
+// After the last failed attempt it reports StateFailed to its watchers and
+// stays there: the process's main exits 1. WaitAttempts 0 waits forever.
+// When the broker answers, the bridge creates Config.Topics (idempotently,
+// Config.Partitions each, with retention so the broker's memory stays
+// bounded), then reports StateReady. WaitForKafka is the same gate without an
+// actor (evnode wait-kafka).
+//
+// # Role actors
+//
+// A role actor sends *WatchState and starts its work on
+// StateChanged{State: StateReady} (or its main waits with AwaitReady before
+// spawning it). It publishes with *Publish (fire and forget; with Request the
+// bridge answers *PublishAccepted, see back-pressure below) and subscribes
+// with *Subscribe{Topic, Group, Key, Subscriber}. Each record comes as a
+// *Delivery; the subscriber calls Done when it has handled it, best in a
+// defer. The bridge consumes each (topic, group) once with a sarama consumer
+// group and routes records by key; records whose key has no subscriber yet
+// are held (Config.HoldPerConsumer) and delivered when one subscribes. An
+// offset is marked only when every earlier record of its partition is done,
+// so after a crash records are delivered again (at least once): handlers are
+// idempotent. At most Config.InFlightPerPartition records of a partition are
+// out and not done; consumption of that partition waits at the bound.
+//
+// # Outages
+//
+// A ready bridge probes the broker every Config.HealthInterval; a failed
+// probe run (Config.HealthFailures in a row) or a record the producer gave up
+// on starts an outage: one WARN line, StateOutage, the producer and consumer
+// groups are closed (fresh ones after recovery, so sarama's per-partition
+// circuit breaker and stale metadata play no part). Publishes are kept in
+// order, telemetry (TopicTelemetry) coalesced to the latest reading per key,
+// and records the old producer could not deliver are taken back. When the
+// broker answers again the bridge re-creates missing topics, sends what it
+// kept (one INFO line) and resumes consuming from the committed offsets.
+// The buffer holds Config.BufferRecords records; above that a Publish sent
+// with Request gets its *PublishAccepted only once Kafka is back (that is the
+// back-pressure), and a fire-and-forget Publish is still kept, never dropped.
+//
+// # Bad records
+//
+// A record that does not decode is counted (stats.Run.KafkaRecordsBad),
+// logged at WARN with topic, partition and offset (at most one line per
+// Config.BadRecordLogEvery, with a count of the ones in between), and
+// skipped; consumption goes on.
+//
+// # Embedded broker
+//
+// StartEmbedded runs kfake on a HOST:PORT (127.0.0.1:0 picks a free port;
+// Embedded.Addr says which), with automatic topic creation, a 1 s minimum
+// group session and an optional data directory that survives a restart.
+// Any Kafka client (kcat, the Java tools) can attach to it.
+//
+// sarama's package-level loggers are globals: main (or a test) routes them
+// with logging.RouteSarama, never this package.
+package bridge

@@ -1,0 +1,113 @@
+package bridge
+
+import (
+	"fmt"
+	"net"
+	"strings"
+	"time"
+
+	"github.com/sirupsen/logrus"
+	"github.com/twmb/franz-go/pkg/kfake"
+
+	"github.com/evcharging/evsim/internal/logging"
+)
+
+// DefaultEmbeddedAddr is where the embedded broker listens unless told otherwise.
+const DefaultEmbeddedAddr = "127.0.0.1:9092"
+
+// EmbeddedOptions configures the embedded broker.
+type EmbeddedOptions struct {
+	// Addr is HOST:PORT to listen on. Default DefaultEmbeddedAddr; port 0
+	// picks a free port (Embedded.Addr says which).
+	Addr string
+	// DataDir, when set, keeps topics, records and committed offsets on disk
+	// so that a broker started again on the same directory carries on where
+	// the last one stopped. Default: memory only.
+	DataDir string
+	// Partitions is the partition count of topics created implicitly
+	// (auto-created on first use). Default 6.
+	Partitions int
+	// RetentionCheck is how often the broker enforces topic retention
+	// (retention.ms, retention.bytes). Default 30 s.
+	RetentionCheck time.Duration
+	// MinSessionTimeout is the smallest consumer-group session the broker
+	// accepts. Default 1 s (kfake's own default, 6 s, refuses short sessions).
+	MinSessionTimeout time.Duration
+	// Logger receives the broker's own logs at DEBUG. Default: none.
+	Logger logrus.FieldLogger
+}
+
+// Embedded is a Kafka-protocol broker in this process (kfake). Any Kafka
+// client can attach to it: sarama, kcat, the Java tools.
+type Embedded struct {
+	cluster *kfake.Cluster
+	addr    string
+}
+
+// StartEmbedded starts the embedded broker. It is ready when this returns.
+func StartEmbedded(opts EmbeddedOptions) (*Embedded, error) {
+	if opts.Addr == "" {
+		opts.Addr = DefaultEmbeddedAddr
+	}
+	if opts.Partitions == 0 {
+		opts.Partitions = 6
+	}
+	if opts.RetentionCheck == 0 {
+		opts.RetentionCheck = 30 * time.Second
+	}
+	if opts.MinSessionTimeout == 0 {
+		opts.MinSessionTimeout = time.Second
+	}
+	if _, _, err := net.SplitHostPort(opts.Addr); err != nil {
+		return nil, fmt.Errorf("embedded broker address %q: want HOST:PORT", opts.Addr)
+	}
+	kopts := []kfake.Opt{
+		kfake.NumBrokers(1),
+		// kfake always asks for 127.0.0.1:<port>; we listen where we were told.
+		kfake.ListenFn(func(network, _ string) (net.Listener, error) { return net.Listen(network, opts.Addr) }),
+		kfake.AllowAutoTopicCreation(),
+		kfake.DefaultNumPartitions(opts.Partitions),
+		kfake.GroupMinSessionTimeout(opts.MinSessionTimeout),
+		kfake.ClusterID("evsim-embedded"),
+		kfake.BrokerConfigs(map[string]string{
+			"log.cleaner.backoff.ms": fmt.Sprint(opts.RetentionCheck.Milliseconds()),
+		}),
+	}
+	if opts.DataDir != "" {
+		kopts = append(kopts, kfake.DataDir(opts.DataDir))
+	}
+	if opts.Logger != nil {
+		kopts = append(kopts, kfake.WithLogger(kfakeLogger{logging.Component(opts.Logger, "broker")}))
+	}
+	c, err := kfake.NewCluster(kopts...)
+	if err != nil {
+		return nil, fmt.Errorf("start embedded broker on %s: %w", opts.Addr, err)
+	}
+	addrs := c.ListenAddrs()
+	if len(addrs) == 0 {
+		c.Close()
+		return nil, fmt.Errorf("start embedded broker on %s: no listener", opts.Addr)
+	}
+	return &Embedded{cluster: c, addr: addrs[0]}, nil
+}
+
+// Addr is the HOST:PORT the broker really listens on.
+func (e *Embedded) Addr() string { return e.addr }
+
+// Cluster exposes the kfake cluster for tests (topic info, group info).
+func (e *Embedded) Cluster() *kfake.Cluster { return e.cluster }
+
+// Close stops the broker (and saves its state when it has a data directory).
+// Safe to call more than once.
+func (e *Embedded) Close() { e.cluster.Close() }
+
+// kfakeLogger sends kfake's logs to DEBUG: the broker's chatter is not an
+// operator's business; the bridge says what matters.
+type kfakeLogger struct{ entry *logrus.Entry }
+
+func (l kfakeLogger) Logf(level kfake.LogLevel, msg string, args ...any) {
+	if level == kfake.LogLevelNone {
+		return
+	}
+	l.entry.Debugf(strings.TrimRight(msg, "\n"), args...)
+}

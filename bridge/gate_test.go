@@ -1,0 +1,101 @@
+package bridge
+
+import (
+	"io"
+	"net"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestGateWaitsForABrokerThatStartsLater(t *testing.T) {
+	addr := freeAddr(t)
+	cfg := testConfig(addr)
+	cfg.WaitAttempts = 100
+	tb := startBridge(t, cfg)
+	eventually(t, 5*time.Second, "the 5th attempt", func() bool { return len(tb.log.lines("Still waiting for Kafka (attempt 5/100)")) == 1 })
+	startEmbedded(t, EmbeddedOptions{Addr: addr})
+	tb.awaitState(t, StateReady, 10*time.Second)
+
+	wantOnce := []string{
+		"| INFO | Bridge | Waiting for Kafka at " + addr + " to be ready (max attempts 100, interval 0.1s)",
+		"| INFO | Bridge | Kafka at " + addr + " is ready",
+	}
+	for _, w := range wantOnce {
+		if n := len(tb.log.lines(w)); n != 1 {
+			t.Errorf("%d lines with %q, want 1", n, w)
+		}
+	}
+	for _, l := range tb.log.lines("Still waiting") {
+		if !strings.Contains(l, "| INFO | Bridge | Still waiting for Kafka (attempt ") {
+			t.Errorf("unexpected progress line %q", l)
+		}
+	}
+	if bad := append(tb.log.lines("| ERROR |"), tb.log.lines("| WARN |")...); len(bad) > 0 {
+		t.Errorf("no ERROR or WARN expected, got %q", bad)
+	}
+	if s := tb.states.seen(); s[0] != StateWaiting || s[len(s)-1] != StateReady {
+		t.Errorf("states %v", s)
+	}
+}
+
+func TestGateGivesUpWithOneErrorLine(t *testing.T) {
+	addr := freeAddr(t)
+	cfg := testConfig(addr)
+	cfg.WaitAttempts = 5
+	start := time.Now()
+	tb := startBridge(t, cfg)
+	tb.awaitState(t, StateFailed, 5*100*time.Millisecond+2*time.Second)
+	took := time.Since(start)
+	errs := tb.log.lines("| ERROR |")
+	want := "| ERROR | Bridge | Kafka at " + addr + " did not become available after 5 attempts"
+	if len(errs) != 1 || !strings.HasSuffix(errs[0], want) {
+		t.Fatalf("ERROR lines %q, want exactly one ending %q", errs, want)
+	}
+	if n := len(tb.log.lines("Still waiting for Kafka (attempt 5/5)")); n != 0 {
+		t.Errorf("the last attempt should end in the ERROR line, not a progress line")
+	}
+	t.Logf("gave up after %v", took)
+}
+
+// A port that accepts connections but does not speak Kafka is not a broker.
+func TestOpenPortThatDoesNotSpeakKafkaIsNotReady(t *testing.T) {
+	for name, serve := range map[string]func(net.Conn){
+		"silent": func(c net.Conn) { _, _ = io.Copy(io.Discard, c) },
+		"http": func(c net.Conn) {
+			buf := make([]byte, 1024)
+			_, _ = c.Read(buf)
+			_, _ = c.Write([]byte("HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n"))
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { _ = ln.Close() })
+			go func() {
+				for {
+					c, err := ln.Accept()
+					if err != nil {
+						return
+					}
+					go func() { defer c.Close(); serve(c) }()
+				}
+			}()
+			cfg := testConfig(ln.Addr().String())
+			cfg.WaitAttempts = 3
+			cfg.ProbeTimeout = 300 * time.Millisecond
+			tb := startBridge(t, cfg)
+			tb.awaitState(t, StateFailed, 3*time.Second+2*time.Second)
+			for _, s := range tb.states.seen() {
+				if s == StateReady {
+					t.Fatal("a port that does not speak Kafka was taken for ready")
+				}
+			}
+			if len(tb.log.lines("is ready")) != 0 {
+				t.Fatal("logged ready")
+			}
+		})
+	}
+}
