@@ -45,11 +45,14 @@ bench: ## benchmarks that print figures (bridge throughput, network scale)
 sim: ## run the default network in one process
 	$(GO) run ./cmd/evsim
 
-up: ## start the docker compose deployment
-	docker compose -f deploy/compose.yaml up -d --build
+# `docker compose` (v2 plugin) when present, else Debian's docker-compose 1.29.
+COMPOSE ?= $(shell docker compose version >/dev/null 2>&1 && echo "docker compose" || echo docker-compose)
 
-down: ## stop the docker compose deployment
-	docker compose -f deploy/compose.yaml down
+up: ## start the docker compose deployment (deploy/compose.yaml; settings in deploy/.env)
+	$(COMPOSE) -f deploy/compose.yaml up -d --build
+
+down: ## stop the docker compose deployment (volumes are kept; add -v by hand to drop them)
+	$(COMPOSE) -f deploy/compose.yaml down
 
 kafka-up: ## start a local single-node Apache Kafka (KRaft) on 127.0.0.1:19092
 	bash scripts/kafka.sh up

@@ -1,0 +1,23 @@
+// Package deploy is the container deployment of evsim, kept as files beside
+// this package and checked by its tests, since no Docker engine runs where
+// evsim is built and tested:
+//
+//   - Dockerfile: one multi-stage build of both binaries (evsim, evnode) into a
+//     small image that runs as a non-root user, with /data for Central's
+//     database and the drivers' request files in /etc/evsim/requests.
+//   - compose.yaml: Apache Kafka 3.7 (KRaft) with a health check that asks
+//     Kafka itself, Central, five charge points (an engine and a monitor
+//     each) and three drivers; every address, port and id comes from the
+//     environment (env.example lists them all).
+//   - requests/: one charge point id per line, per driver.
+//
+// The tests validate compose.yaml with docker-compose (when installed; in CI
+// it must be), then read it themselves and check the service graph: health
+// checks, start-up conditions, restart policies, one engine and one monitor
+// per charge point wired to each other and to Central, unique published
+// ports, nothing hard-coded where the environment should decide. They also
+// check the Dockerfile statically.
+//
+// The package has no Go API: doc.go exists so that `go test ./deploy/...`
+// has a package to run.
+package deploy
