@@ -1,0 +1,122 @@
+package web
+
+import (
+	"errors"
+	"sync/atomic"
+	"time"
+
+	"github.com/evcharging/evsim/actors/central"
+	"github.com/evcharging/evsim/bridge"
+	"github.com/evcharging/evsim/internal/logging"
+	"github.com/evcharging/evsim/internal/stats"
+	"github.com/sirupsen/logrus"
+)
+
+// BridgeSource tells the server where the process's Kafka bridge is in its
+// life. /readyz answers 200 only while it reports bridge.StateReady, and
+// /metrics exposes it as evsim_bridge_state. It is called from HTTP handlers,
+// so it must be safe for concurrent use and must not block.
+type BridgeSource interface {
+	BridgeState() (state bridge.State, detail string)
+}
+
+// BridgeFunc adapts a function to a BridgeSource.
+type BridgeFunc func() (bridge.State, string)
+
+// BridgeState calls f.
+func (f BridgeFunc) BridgeState() (bridge.State, string) { return f() }
+
+// BridgeStatus is a BridgeSource that an actor keeps up to date: the actor
+// that receives *bridge.StateChanged (after sending bridge.WatchState) calls
+// Set, the server reads it. The zero value reports bridge.StateWaiting.
+type BridgeStatus struct {
+	v atomic.Pointer[bridge.StateChanged]
+}
+
+// Set records the bridge's state.
+func (b *BridgeStatus) Set(state bridge.State, detail string) {
+	b.v.Store(&bridge.StateChanged{State: state, Detail: detail})
+}
+
+// BridgeState implements BridgeSource.
+func (b *BridgeStatus) BridgeState() (bridge.State, string) {
+	if c := b.v.Load(); c != nil {
+		return c.State, c.Detail
+	}
+	return bridge.StateWaiting, ""
+}
+
+// Options configures a Server. Panel, Bridge and Run are required; every
+// other field has a default, stated on the field.
+type Options struct {
+	// Addr is where Start listens. Default "127.0.0.1:8080"; "127.0.0.1:0"
+	// picks a free port (see Server.Addr).
+	Addr string
+	// Panel is Central seen from outside the actor system.
+	Panel central.Panel
+	// Bridge reports the Kafka bridge's state for /readyz and /metrics.
+	Bridge BridgeSource
+	// Run holds the process's counters, exported on /metrics.
+	Run *stats.Run
+	// OperatorToken allows the operator actions (stop, resume, KO) when a
+	// request carries "Authorization: Bearer <token>". Default "": the panel
+	// and the API are read-only and every action answers 403.
+	OperatorToken string
+	// Logger receives the server's lines (component "Web"). Default: discard.
+	Logger logrus.FieldLogger
+	// Metrics is where /metrics reads from. Default: a fresh NewMetrics().
+	// Pass your own to hand its ObserveTelemetryLag to Central before the
+	// server exists.
+	Metrics *Metrics
+
+	// RequestTimeout bounds each call to Central. Default 5 s.
+	RequestTimeout time.Duration
+	// FeedSize is how many recent events the page gets when it (re)connects.
+	// Default 100.
+	FeedSize int
+	// FlushInterval is how often a live stream sends the changes it has
+	// collected; updates in between are merged per charge point. Default 250 ms.
+	FlushInterval time.Duration
+	// PingInterval is how often a live stream sends a ping, so that the page
+	// notices a dead connection. Default 10 s.
+	PingInterval time.Duration
+}
+
+func (o *Options) setDefaults() {
+	if o.Addr == "" {
+		o.Addr = "127.0.0.1:8080"
+	}
+	if o.Logger == nil {
+		o.Logger = logging.Discard()
+	}
+	if o.Metrics == nil {
+		o.Metrics = NewMetrics()
+	}
+	if o.RequestTimeout <= 0 {
+		o.RequestTimeout = 5 * time.Second
+	}
+	if o.FeedSize <= 0 {
+		o.FeedSize = 100
+	}
+	if o.FlushInterval <= 0 {
+		o.FlushInterval = 250 * time.Millisecond
+	}
+	if o.PingInterval <= 0 {
+		o.PingInterval = 10 * time.Second
+	}
+}
+
+// Validate says which required field is missing.
+func (o *Options) Validate() error {
+	switch {
+	case o.Panel == nil:
+		return errors.New("web: Options.Panel is required (Central's panel)")
+	case o.Bridge == nil:
+		return errors.New("web: Options.Bridge is required (the bridge's state, for /readyz)")
+	case o.Run == nil:
+		return errors.New("web: Options.Run is required (the run's counters, for /metrics)")
+	case o.FeedSize > maxEventLimit:
+		return errors.New("web: Options.FeedSize must be at most 1000")
+	}
+	return nil
+}

@@ -1,0 +1,177 @@
+package web
+
+import (
+	"context"
+	"crypto/sha256"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/evcharging/evsim/internal/logging"
+	"github.com/sirupsen/logrus"
+)
+
+//go:embed assets
+var assetsFS embed.FS
+
+// Server is the web panel, the JSON API, the health endpoints and /metrics
+// of one process. Build it with New, then Start it, or mount Handler in a
+// server of your own.
+type Server struct {
+	opts    Options
+	log     *logrus.Entry
+	handler http.Handler
+	// tokenSum is the SHA-256 of the operator token; nil when read-only.
+	tokenSum []byte
+	started  time.Time
+
+	// closing is closed by Shutdown so that live streams end and the HTTP
+	// server can drain.
+	closing   chan struct{}
+	closeOnce sync.Once
+
+	mu  sync.Mutex // guards srv and ln between Start and Shutdown
+	srv *http.Server
+	ln  net.Listener
+}
+
+// New checks opts, fills in the defaults and builds the server. It does not
+// listen yet.
+func New(opts Options) (*Server, error) {
+	if err := opts.Validate(); err != nil {
+		return nil, err
+	}
+	opts.setDefaults()
+	if err := opts.Metrics.attach(opts.Run, opts.Bridge, opts.Panel, opts.RequestTimeout); err != nil {
+		return nil, err
+	}
+	s := &Server{
+		opts:    opts,
+		log:     logging.Component(opts.Logger, "Web"),
+		started: time.Now(),
+		closing: make(chan struct{}),
+	}
+	if opts.OperatorToken != "" {
+		sum := sha256.Sum256([]byte(opts.OperatorToken))
+		s.tokenSum = sum[:]
+	}
+	s.handler = s.routes()
+	return s, nil
+}
+
+// Metrics returns the metrics the server exposes (Options.Metrics or the
+// one New created), e.g. to hand ObserveTelemetryLag to Central.
+func (s *Server) Metrics() *Metrics { return s.opts.Metrics }
+
+// Handler serves every endpoint; Start serves it on Options.Addr.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+func (s *Server) routes() http.Handler {
+	mux := http.NewServeMux()
+	static, err := fs.Sub(assetsFS, "assets")
+	if err != nil {
+		panic(err) // the embedded tree is fixed at build time
+	}
+	files := http.FileServerFS(static)
+	mux.Handle("GET /{$}", files)
+	mux.Handle("GET /assets/", http.StripPrefix("/assets", files))
+	mux.Handle("GET /favicon.ico", http.RedirectHandler("/assets/favicon.svg", http.StatusMovedPermanently))
+
+	mux.HandleFunc("GET /healthz", s.healthz)
+	mux.HandleFunc("GET /readyz", s.readyz)
+	mux.Handle("GET /metrics", s.opts.Metrics.Handler())
+
+	mux.HandleFunc("GET /api/chargepoints", s.listChargePoints)
+	mux.HandleFunc("GET /api/chargepoints/{id}", s.getChargePoint)
+	mux.HandleFunc("GET /api/events", s.listEvents)
+	mux.HandleFunc("GET /api/network", s.network)
+	mux.HandleFunc("GET /api/stream", s.stream)
+
+	mux.Handle("POST /api/auth/check", s.operator(http.HandlerFunc(s.authCheck)))
+	mux.Handle("POST /api/chargepoints/{id}/{action}", s.operator(http.HandlerFunc(s.chargePointAction)))
+	mux.Handle("POST /api/stop-all", s.operator(s.allAction("stop-all")))
+	mux.Handle("POST /api/resume-all", s.operator(s.allAction("resume-all")))
+
+	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, http.StatusNotFound, "no such endpoint: "+r.Method+" "+r.URL.Path)
+	})
+	return securityHeaders(mux)
+}
+
+// securityHeaders forbids inline scripts and styles, framing and sniffing:
+// even a bug that put data into markup could not run it.
+func securityHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Content-Security-Policy", "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'")
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("X-Frame-Options", "DENY")
+		h.Set("Referrer-Policy", "no-referrer")
+		h.Set("Cache-Control", "no-cache")
+		next.ServeHTTP(w, r)
+	})
+}
+
+// Start listens on Options.Addr and serves in the background. It returns
+// once the port is open (or could not be opened).
+func (s *Server) Start() error {
+	ln, err := net.Listen("tcp", s.opts.Addr)
+	if err != nil {
+		return fmt.Errorf("web: listening on %s: %w", s.opts.Addr, err)
+	}
+	srv := &http.Server{
+		Handler:           s.handler,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       10 * time.Second,
+		// Live streams extend their own write deadline before each write.
+		WriteTimeout: 30 * time.Second,
+		IdleTimeout:  2 * time.Minute,
+		// net/http's own complaints (bad clients, TLS probes) are DEBUG.
+		ErrorLog: log.New(s.log.WriterLevel(logrus.DebugLevel), "", 0),
+	}
+	s.mu.Lock()
+	s.srv, s.ln = srv, ln
+	s.mu.Unlock()
+	s.log.WithField("addr", ln.Addr().String()).Infof("Web panel listening on http://%s", ln.Addr())
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			s.log.WithError(err).Error("The web panel stopped serving")
+		}
+	}()
+	return nil
+}
+
+// Addr is the address Start listens on ("" before Start), with the real
+// port when Options.Addr asked for port 0.
+func (s *Server) Addr() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ln == nil {
+		return ""
+	}
+	return s.ln.Addr().String()
+}
+
+// Shutdown ends the live streams, stops accepting connections and waits for
+// the requests in flight until ctx ends. Safe to call without Start and more
+// than once.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.closeOnce.Do(func() { close(s.closing) })
+	s.mu.Lock()
+	srv := s.srv
+	s.mu.Unlock()
+	if srv == nil {
+		return nil
+	}
+	if err := srv.Shutdown(ctx); err != nil {
+		return fmt.Errorf("web: shutting down: %w", err)
+	}
+	s.log.Debug("Web panel stopped")
+	return nil
+}

@@ -1,0 +1,138 @@
+package web_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/evcharging/evsim/internal/web"
+	"github.com/evcharging/evsim/internal/web/webtest"
+)
+
+func TestStreamStartsWithASnapshotThenSendsChanges(t *testing.T) {
+	r := newRig(t, 5, nil)
+	r.panel.AddEvent("registered", "CP-001", "", "Registered new CP: CP-001")
+	s := openStream(t, r.http.URL)
+
+	var snap web.StreamSnapshot
+	s.next(t, "snapshot", &snap)
+	if len(snap.ChargePoints) != 5 || snap.ChargePoints[0].ID != "CP-001" || snap.Totals.ChargePoints != 5 ||
+		!snap.OperatorEnabled || !snap.Bridge.Ready || len(snap.Events) != 1 || snap.LastEvent != 1 {
+		t.Fatalf("snapshot = %+v", snap)
+	}
+
+	if _, err := r.panel.Stop(context.Background(), "CP-003"); err != nil {
+		t.Fatal(err)
+	}
+	var up web.StreamUpdate
+	s.next(t, "update", &up)
+	if len(up.ChargePoints) != 1 || up.ChargePoints[0].ID != "CP-003" || up.ChargePoints[0].State != "STOPPED" ||
+		up.ChargePoints[0].Colour != "orange" {
+		t.Errorf("update = %+v", up)
+	}
+	if len(up.Events) != 1 || up.Events[0].Kind != "stopped" || up.Events[0].Seq != 2 {
+		t.Errorf("update events = %+v", up.Events)
+	}
+
+	// A supply with telemetry: many readings between two flushes arrive as
+	// one update holding the latest figures.
+	r.panel.StartSupply("CP-001", "alice")
+	for range 20 {
+		r.panel.Telemetry("CP-001", 22, time.Minute)
+	}
+	eventually(t, "an update with 20 minutes of supply at CP-001", func() bool {
+		s.next(t, "update", &up)
+		for _, cp := range up.ChargePoints {
+			if cp.ID == "CP-001" && cp.Session != nil && cp.Session.KWh > 7.3 {
+				return cp.State == "SUPPLYING" && cp.Session.DriverID == "alice"
+			}
+		}
+		return false
+	})
+
+	// The ticket brings fresh totals.
+	r.panel.EndSupply("CP-001")
+	var totals web.Totals
+	s.next(t, "totals", &totals)
+	if totals.Tickets != 1 || totals.KWh < 7.3 || totals.ActiveSupplies != 0 {
+		t.Errorf("totals after the ticket = %+v", totals)
+	}
+
+	var ping map[string]time.Time
+	s.next(t, "ping", &ping)
+	if ping["at"].IsZero() {
+		t.Errorf("ping = %v", ping)
+	}
+}
+
+// TestStreamEndsWhenCentralRestartsAndResyncs: when Central's watch ends the
+// stream ends too (EventSource then reconnects by itself), and the next
+// connection starts with a fresh snapshot of the rebuilt Central.
+func TestStreamEndsWhenCentralRestartsAndResyncs(t *testing.T) {
+	r := newRig(t, 3, nil)
+	r.panel.Stop(context.Background(), "CP-002")
+	s := openStream(t, r.http.URL)
+	var snap web.StreamSnapshot
+	s.next(t, "snapshot", &snap)
+
+	r.panel.Restart()
+	select {
+	case <-s.done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the stream stayed open after Central's watch ended")
+	}
+
+	r.panel.Resume(context.Background(), "CP-002")
+	s2 := openStream(t, r.http.URL)
+	s2.next(t, "snapshot", &snap)
+	if snap.ChargePoints[1].State != "ACTIVATED" {
+		t.Errorf("after the restart CP-002 is %s", snap.ChargePoints[1].State)
+	}
+	// Central numbers events from 1 again: the new events still reach the page.
+	if len(snap.Events) == 0 || snap.Events[0].Kind != "restart" {
+		t.Errorf("events after restart = %+v", snap.Events)
+	}
+	r.panel.AddEvent("registered", "CP-001", "", "Registered new CP: CP-001")
+	var up web.StreamUpdate
+	s2.next(t, "update", &up)
+	if len(up.Events) != 1 || up.Events[0].Kind != "registered" {
+		t.Errorf("update after restart = %+v", up)
+	}
+}
+
+// TestStreamWhileCentralIsDown: the stream answers 200 with one
+// "unavailable" message and ends, so EventSource retries by itself (after an
+// HTTP error it would give up).
+func TestStreamWhileCentralIsDown(t *testing.T) {
+	r := newRig(t, 2, nil)
+	r.panel.SetFailing(webtest.ErrUnreachable)
+	s := openStream(t, r.http.URL)
+	var e map[string]string
+	s.next(t, "unavailable", &e)
+	if e["error"] == "" {
+		t.Error("unavailable carries no error")
+	}
+	select {
+	case <-s.done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the stream stayed open while Central is down")
+	}
+	r.panel.SetFailing(nil)
+	var snap web.StreamSnapshot
+	openStream(t, r.http.URL).next(t, "snapshot", &snap)
+}
+
+func TestStreamClientLeavingEndsTheWatch(t *testing.T) {
+	r := newRig(t, 2, nil)
+	for i := range 3 {
+		s := openStream(t, r.http.URL)
+		var snap web.StreamSnapshot
+		s.next(t, "snapshot", &snap)
+		if got := r.panel.Watchers(); got != 1 {
+			t.Fatalf("round %d: %d watchers, want 1", i, got)
+		}
+		s.stop()
+		eventually(t, fmt.Sprintf("round %d: the watch to end", i), func() bool { return r.panel.Watchers() == 0 })
+	}
+}
