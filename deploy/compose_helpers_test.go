@@ -410,3 +410,33 @@ func hostPort(t reporter, where, s string) (string, int) {
 	}
 	return h, n
 }
+
+// TestLongSyntax: docker compose v2 prints ports and volumes in the long
+// syntax; the checks read both.
+func TestLongSyntax(t *testing.T) {
+	doc := []byte(`
+services:
+  central:
+    command: central
+    ports:
+      - {host_ip: 127.0.0.1, published: "8080", target: 8080, protocol: tcp}
+      - "9090:90/udp"
+    volumes:
+      - {type: volume, source: central-data, target: /data}
+      - {type: bind, source: /repo/deploy/requests, target: /etc/evsim/requests, read_only: true}
+      - ./x:/y:ro
+volumes:
+  central-data: {}
+`)
+	cf, err := parseCompose(doc, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := cf.Services["central"]
+	if c.role() != "central" ||
+		c.Ports[0] != (port{"127.0.0.1", "8080", "8080", "tcp"}) || c.Ports[1] != (port{"", "9090", "90", "udp"}) ||
+		!c.Volumes[0].isNamedVolume() || c.Volumes[1].isNamedVolume() || !c.Volumes[1].ReadOnly ||
+		c.Volumes[2] != (mount{"./x", "/y", true}) || !hasNamedVolumeAt(c, "/data", cf) {
+		t.Errorf("parsed %+v", c)
+	}
+}
