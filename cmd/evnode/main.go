@@ -4,6 +4,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"os"
@@ -24,6 +25,10 @@ func run(args []string, getenv func(string) (string, bool), stdout, stderr io.Wr
 	case "-h", "--help", "help":
 		fmt.Fprintln(stdout, usage)
 		return 0
+	case "broker":
+		return runBroker(context.Background(), args[1:], getenv, stderr)
+	case "wait-kafka":
+		return runWaitKafka(context.Background(), args[1:], getenv, stderr)
 	}
 	fmt.Fprintf(stderr, "evnode: unknown command %q\n%s\n", args[0], usage)
 	return 2

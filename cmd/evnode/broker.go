@@ -1,0 +1,102 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/sirupsen/logrus"
+
+	"github.com/evcharging/evsim/bridge"
+	"github.com/evcharging/evsim/internal/config"
+	"github.com/evcharging/evsim/internal/logging"
+)
+
+// brokerConfig is the configuration of `evnode broker`.
+type brokerConfig struct {
+	Log        config.Log
+	Listen     string
+	DataDir    string
+	Partitions int
+}
+
+func parseBroker(args []string, getenv func(string) (string, bool)) (*brokerConfig, error) {
+	c := &brokerConfig{}
+	fs := config.NewFlagSet("evnode broker")
+	if getenv != nil {
+		fs.Getenv = getenv
+	}
+	config.AddLogFlags(fs, &c.Log)
+	fs.String(&c.Listen, "listen", "", bridge.DefaultEmbeddedAddr, "where the broker listens, HOST:PORT (port 0 = any free port; the address is logged)")
+	fs.String(&c.DataDir, "data-dir", "", "", "keep topics, records and offsets in this directory across restarts; empty = memory only")
+	fs.Int(&c.Partitions, "partitions", "", 6, "partitions of topics created on first use")
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if err := c.Log.Validate(); err != nil {
+		return nil, err
+	}
+	if err := config.ValidateHostPort(c.Listen); err != nil {
+		return nil, config.Usagef("listen", "%q: %v", c.Listen, err)
+	}
+	if c.Partitions < 1 || c.Partitions > 1000 {
+		return nil, config.Usagef("partitions", "%d is out of range (1 to 1000)", c.Partitions)
+	}
+	return c, nil
+}
+
+// newLogger builds the process logger and routes sarama's globals into it.
+func newLogger(l config.Log, stderr io.Writer) (*logrus.Logger, error) {
+	logger, err := logging.New(logging.Options{Level: l.Level, Format: l.Format, Out: stderr})
+	if err != nil {
+		return nil, err
+	}
+	logging.RouteSarama(logger)
+	return logger, nil
+}
+
+// usageExit reports a flag problem the way cli.md wants: one line, exit 2
+// (0 for --help).
+func usageExit(cmd string, err error, stderr io.Writer) int {
+	if errors.Is(err, config.ErrHelp) {
+		return 0
+	}
+	fmt.Fprintf(stderr, "evnode %s: %v\n", cmd, err)
+	return 2
+}
+
+// runBroker is `evnode broker`: the embedded Kafka-protocol broker on its
+// own, until SIGINT or SIGTERM.
+func runBroker(parent context.Context, args []string, getenv func(string) (string, bool), stderr io.Writer) int {
+	c, err := parseBroker(args, getenv)
+	if err != nil {
+		return usageExit("broker", err, stderr)
+	}
+	logger, err := newLogger(c.Log, stderr)
+	if err != nil {
+		return usageExit("broker", err, stderr)
+	}
+	ctx, stop := signal.NotifyContext(parent, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	log := logging.Component(logger, "Broker")
+	e, err := bridge.StartEmbedded(bridge.EmbeddedOptions{
+		Addr: c.Listen, DataDir: c.DataDir, Partitions: c.Partitions, Logger: logger,
+	})
+	if err != nil {
+		log.WithField("error", err).Error("Cannot start the embedded Kafka broker")
+		return 1
+	}
+	fields := logrus.Fields{}
+	if c.DataDir != "" {
+		fields["data_dir"] = c.DataDir
+	}
+	log.WithFields(fields).Infof("Embedded Kafka broker listening on %s", e.Addr())
+	<-ctx.Done()
+	e.Close()
+	log.Info("Embedded Kafka broker stopped")
+	return 0
+}
