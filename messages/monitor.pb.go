@@ -238,9 +238,11 @@ type HealthAnswer struct {
 	CpId  string                 `protobuf:"bytes,1,opt,name=cp_id,json=cpId,proto3" json:"cp_id,omitempty"`
 	Seq   uint64                 `protobuf:"varint,2,opt,name=seq,proto3" json:"seq,omitempty"`
 	// False when the engine is KO.
-	Ok            bool             `protobuf:"varint,3,opt,name=ok,proto3" json:"ok,omitempty"`
-	EngineState   ChargePointState `protobuf:"varint,4,opt,name=engine_state,json=engineState,proto3,enum=evcharging.v1.ChargePointState" json:"engine_state,omitempty"`
-	SessionId     string           `protobuf:"bytes,5,opt,name=session_id,json=sessionId,proto3" json:"session_id,omitempty"`
+	Ok          bool             `protobuf:"varint,3,opt,name=ok,proto3" json:"ok,omitempty"`
+	EngineState ChargePointState `protobuf:"varint,4,opt,name=engine_state,json=engineState,proto3,enum=evcharging.v1.ChargePointState" json:"engine_state,omitempty"`
+	SessionId   string           `protobuf:"bytes,5,opt,name=session_id,json=sessionId,proto3" json:"session_id,omitempty"`
+	// The driver being served, when supplying.
+	DriverId      string `protobuf:"bytes,6,opt,name=driver_id,json=driverId,proto3" json:"driver_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -306,6 +308,13 @@ func (x *HealthAnswer) GetEngineState() ChargePointState {
 func (x *HealthAnswer) GetSessionId() string {
 	if x != nil {
 		return x.SessionId
+	}
+	return ""
+}
+
+func (x *HealthAnswer) GetDriverId() string {
+	if x != nil {
+		return x.DriverId
 	}
 	return ""
 }
@@ -382,10 +391,16 @@ func (x *FaultReport) GetAt() *timestamppb.Timestamp {
 
 // The monitor's sign of life towards Central, every second (actor message).
 type Liveness struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	CpId          string                 `protobuf:"bytes,1,opt,name=cp_id,json=cpId,proto3" json:"cp_id,omitempty"`
-	Seq           uint64                 `protobuf:"varint,2,opt,name=seq,proto3" json:"seq,omitempty"`
-	EngineOk      bool                   `protobuf:"varint,3,opt,name=engine_ok,json=engineOk,proto3" json:"engine_ok,omitempty"`
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	CpId     string                 `protobuf:"bytes,1,opt,name=cp_id,json=cpId,proto3" json:"cp_id,omitempty"`
+	Seq      uint64                 `protobuf:"varint,2,opt,name=seq,proto3" json:"seq,omitempty"`
+	EngineOk bool                   `protobuf:"varint,3,opt,name=engine_ok,json=engineOk,proto3" json:"engine_ok,omitempty"`
+	// The engine's own state as of its last health answer, so that a Central
+	// that restarted can rebuild its view and reconcile its orders.
+	EngineState ChargePointState `protobuf:"varint,4,opt,name=engine_state,json=engineState,proto3,enum=evcharging.v1.ChargePointState" json:"engine_state,omitempty"`
+	// The supply the engine is running, if any.
+	SessionId     string `protobuf:"bytes,5,opt,name=session_id,json=sessionId,proto3" json:"session_id,omitempty"`
+	DriverId      string `protobuf:"bytes,6,opt,name=driver_id,json=driverId,proto3" json:"driver_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -439,6 +454,27 @@ func (x *Liveness) GetEngineOk() bool {
 		return x.EngineOk
 	}
 	return false
+}
+
+func (x *Liveness) GetEngineState() ChargePointState {
+	if x != nil {
+		return x.EngineState
+	}
+	return ChargePointState_CHARGE_POINT_STATE_UNSPECIFIED
+}
+
+func (x *Liveness) GetSessionId() string {
+	if x != nil {
+		return x.SessionId
+	}
+	return ""
+}
+
+func (x *Liveness) GetDriverId() string {
+	if x != nil {
+		return x.DriverId
+	}
+	return ""
 }
 
 // Central's answer to a liveness message.
@@ -530,23 +566,28 @@ const file_evcharging_v1_monitor_proto_rawDesc = "" +
 	"\x10central_instance\x18\x04 \x01(\tR\x0fcentralInstance\"4\n" +
 	"\vHealthCheck\x12\x13\n" +
 	"\x05cp_id\x18\x01 \x01(\tR\x04cpId\x12\x10\n" +
-	"\x03seq\x18\x02 \x01(\x04R\x03seq\"\xa8\x01\n" +
+	"\x03seq\x18\x02 \x01(\x04R\x03seq\"\xc5\x01\n" +
 	"\fHealthAnswer\x12\x13\n" +
 	"\x05cp_id\x18\x01 \x01(\tR\x04cpId\x12\x10\n" +
 	"\x03seq\x18\x02 \x01(\x04R\x03seq\x12\x0e\n" +
 	"\x02ok\x18\x03 \x01(\bR\x02ok\x12B\n" +
 	"\fengine_state\x18\x04 \x01(\x0e2\x1f.evcharging.v1.ChargePointStateR\vengineState\x12\x1d\n" +
 	"\n" +
-	"session_id\x18\x05 \x01(\tR\tsessionId\"~\n" +
+	"session_id\x18\x05 \x01(\tR\tsessionId\x12\x1b\n" +
+	"\tdriver_id\x18\x06 \x01(\tR\bdriverId\"~\n" +
 	"\vFaultReport\x12\x13\n" +
 	"\x05cp_id\x18\x01 \x01(\tR\x04cpId\x12\x16\n" +
 	"\x06faulty\x18\x02 \x01(\bR\x06faulty\x12\x16\n" +
 	"\x06detail\x18\x03 \x01(\tR\x06detail\x12*\n" +
-	"\x02at\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\x02at\"N\n" +
+	"\x02at\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\x02at\"\xce\x01\n" +
 	"\bLiveness\x12\x13\n" +
 	"\x05cp_id\x18\x01 \x01(\tR\x04cpId\x12\x10\n" +
 	"\x03seq\x18\x02 \x01(\x04R\x03seq\x12\x1b\n" +
-	"\tengine_ok\x18\x03 \x01(\bR\bengineOk\"u\n" +
+	"\tengine_ok\x18\x03 \x01(\bR\bengineOk\x12B\n" +
+	"\fengine_state\x18\x04 \x01(\x0e2\x1f.evcharging.v1.ChargePointStateR\vengineState\x12\x1d\n" +
+	"\n" +
+	"session_id\x18\x05 \x01(\tR\tsessionId\x12\x1b\n" +
+	"\tdriver_id\x18\x06 \x01(\tR\bdriverId\"u\n" +
 	"\vLivenessAck\x12\x13\n" +
 	"\x05cp_id\x18\x01 \x01(\tR\x04cpId\x12\x10\n" +
 	"\x03seq\x18\x02 \x01(\x04R\x03seq\x12\x14\n" +
@@ -580,11 +621,12 @@ var file_evcharging_v1_monitor_proto_goTypes = []any{
 var file_evcharging_v1_monitor_proto_depIdxs = []int32{
 	7, // 0: evcharging.v1.HealthAnswer.engine_state:type_name -> evcharging.v1.ChargePointState
 	8, // 1: evcharging.v1.FaultReport.at:type_name -> google.protobuf.Timestamp
-	2, // [2:2] is the sub-list for method output_type
-	2, // [2:2] is the sub-list for method input_type
-	2, // [2:2] is the sub-list for extension type_name
-	2, // [2:2] is the sub-list for extension extendee
-	0, // [0:2] is the sub-list for field type_name
+	7, // 2: evcharging.v1.Liveness.engine_state:type_name -> evcharging.v1.ChargePointState
+	3, // [3:3] is the sub-list for method output_type
+	3, // [3:3] is the sub-list for method input_type
+	3, // [3:3] is the sub-list for extension type_name
+	3, // [3:3] is the sub-list for extension extendee
+	0, // [0:3] is the sub-list for field type_name
 }
 
 func init() { file_evcharging_v1_monitor_proto_init() }

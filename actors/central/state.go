@@ -1,0 +1,160 @@
+package central
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/evcharging/evsim/internal/store"
+	"github.com/evcharging/evsim/messages"
+)
+
+// Derive is the rules' table: the state Central shows from what it knows of
+// the monitor (alive), the engine (ok), the operator's order (stopped) and
+// the session (supplying). The reason says why, for the panel.
+func Derive(alive, engineOK, stopped, supplying bool, fault string) (messages.ChargePointState, string) {
+	switch {
+	case !alive:
+		return messages.ChargePointState_CHARGE_POINT_STATE_DISCONNECTED, "no sign of life from its monitor"
+	case !engineOK:
+		if fault == "" {
+			fault = "engine broken"
+		}
+		return messages.ChargePointState_CHARGE_POINT_STATE_FAULT, fault
+	case stopped:
+		return messages.ChargePointState_CHARGE_POINT_STATE_STOPPED, "out of order by Central's order"
+	case supplying:
+		return messages.ChargePointState_CHARGE_POINT_STATE_SUPPLYING, "supplying a vehicle"
+	}
+	return messages.ChargePointState_CHARGE_POINT_STATE_ACTIVATED, "ready"
+}
+
+// StateName is a state as the panel prints it (e.g. "ACTIVATED").
+func StateName(s messages.ChargePointState) string {
+	switch s {
+	case messages.ChargePointState_CHARGE_POINT_STATE_ACTIVATED:
+		return "ACTIVATED"
+	case messages.ChargePointState_CHARGE_POINT_STATE_SUPPLYING:
+		return "SUPPLYING"
+	case messages.ChargePointState_CHARGE_POINT_STATE_STOPPED:
+		return "STOPPED"
+	case messages.ChargePointState_CHARGE_POINT_STATE_FAULT:
+		return "FAULT"
+	case messages.ChargePointState_CHARGE_POINT_STATE_DISCONNECTED:
+		return "DISCONNECTED"
+	}
+	return "UNKNOWN"
+}
+
+// DenyText is a denial reason in words.
+func DenyText(r messages.DenyReason) string {
+	switch r {
+	case messages.DenyReason_DENY_REASON_UNKNOWN_CHARGE_POINT:
+		return "unknown charge point"
+	case messages.DenyReason_DENY_REASON_BUSY:
+		return "busy"
+	case messages.DenyReason_DENY_REASON_STOPPED:
+		return "stopped"
+	case messages.DenyReason_DENY_REASON_FAULT:
+		return "faulty"
+	case messages.DenyReason_DENY_REASON_DISCONNECTED:
+		return "disconnected"
+	case messages.DenyReason_DENY_REASON_ENGINE_REFUSED:
+		return "engine refused"
+	case messages.DenyReason_DENY_REASON_INVALID_REQUEST:
+		return "invalid request"
+	case messages.DenyReason_DENY_REASON_DRIVER_BUSY:
+		return "driver already busy"
+	}
+	return "unspecified"
+}
+
+// denyFor says why a request for a charge point in state s is denied, or
+// UNSPECIFIED when it may go ahead.
+func denyFor(s messages.ChargePointState, id string, fault string) (messages.DenyReason, string) {
+	switch s {
+	case messages.ChargePointState_CHARGE_POINT_STATE_DISCONNECTED:
+		return messages.DenyReason_DENY_REASON_DISCONNECTED, fmt.Sprintf("%s is disconnected (no sign of life from its monitor)", id)
+	case messages.ChargePointState_CHARGE_POINT_STATE_FAULT:
+		return messages.DenyReason_DENY_REASON_FAULT, fmt.Sprintf("%s is out of service: %s", id, fault)
+	case messages.ChargePointState_CHARGE_POINT_STATE_STOPPED:
+		return messages.DenyReason_DENY_REASON_STOPPED, fmt.Sprintf("%s is stopped by Central (out of order)", id)
+	case messages.ChargePointState_CHARGE_POINT_STATE_SUPPLYING:
+		return messages.DenyReason_DENY_REASON_BUSY, fmt.Sprintf("%s is supplying another vehicle", id)
+	}
+	return messages.DenyReason_DENY_REASON_UNSPECIFIED, ""
+}
+
+// cpEntry is everything Central knows about one charge point.
+type cpEntry struct {
+	reg store.ChargePoint
+
+	alive       bool // the monitor registered with this Central and is heard from
+	lastSeen    time.Time
+	engineOK    bool
+	fault       string
+	stopped     bool
+	engineState messages.ChargePointState // as the engine last said
+	lastOrder   time.Time                 // when an order was last (re)sent
+
+	session *SessionView
+	request string // the session's request id
+	pending *pendingStart
+
+	connectedOnce bool
+	rejectWarned  bool
+
+	state  messages.ChargePointState
+	reason string
+	since  time.Time
+}
+
+type pendingStart struct {
+	sessionID, requestID, driverID string
+	cancel                         func()
+}
+
+// busy reports whether the charge point has a supply running or being started.
+func (c *cpEntry) busy() bool { return c.session != nil || c.pending != nil }
+
+func (c *cpEntry) derive() (messages.ChargePointState, string) {
+	st, why := Derive(c.alive, c.engineOK, c.stopped, c.session != nil, c.fault)
+	if st == messages.ChargePointState_CHARGE_POINT_STATE_ACTIVATED && c.pending != nil {
+		why = "starting a supply"
+	}
+	return st, why
+}
+
+func (c *cpEntry) view() ChargePointView {
+	v := ChargePointView{
+		ID: c.reg.ID, Location: c.reg.Location, PriceEURPerKWh: c.reg.PriceEURPerKWh, KW: c.reg.KW,
+		State: c.state, Reason: c.reason, Since: c.since,
+	}
+	if c.session != nil && c.state == messages.ChargePointState_CHARGE_POINT_STATE_SUPPLYING {
+		s := *c.session
+		v.Session = &s
+	}
+	return v
+}
+
+// recent is a bounded set of ids that forgets the oldest first.
+type recent struct {
+	max   int
+	set   map[string]struct{}
+	order []string
+}
+
+func newRecent(max int) *recent { return &recent{max: max, set: map[string]struct{}{}} }
+
+func (r *recent) has(id string) bool { _, ok := r.set[id]; return ok }
+
+func (r *recent) add(id string) {
+	if r.has(id) {
+		return
+	}
+	r.set[id] = struct{}{}
+	r.order = append(r.order, id)
+	if len(r.order) > r.max {
+		delete(r.set, r.order[0])
+		r.order = r.order[1:]
+	}
+}

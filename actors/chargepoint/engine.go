@@ -1,0 +1,379 @@
+// Package chargepoint is the charge point's engine: the hardware that
+// supplies energy when Central authorises it, reports telemetry while
+// supplying and the end of each supply, answers its monitor's health checks
+// and can be knocked out. Its state machine (Machine) is journalled after
+// every change, so a crashed engine reports the supply it interrupted when it
+// comes back, and never reports the same end twice with different figures.
+//
+// The engine talks to Central only through the bridge (topics
+// central.commands, cp.status, cp.telemetry, cp.session_end) and answers
+// *messages.HealthCheck requests from any PID, local or remote.
+package chargepoint
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/sirupsen/logrus"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/evcharging/evsim/actors/internal/timer"
+	"github.com/evcharging/evsim/actors/supervision"
+	"github.com/evcharging/evsim/bridge"
+	"github.com/evcharging/evsim/internal/logging"
+	"github.com/evcharging/evsim/internal/stats"
+	"github.com/evcharging/evsim/messages"
+)
+
+// Config configures one engine.
+type Config struct {
+	// CPID is the charge point's id, e.g. CP-001. Required.
+	CPID string
+	// KW is the charge rate. Default 22.
+	KW float64
+	// PriceEURPerKWh is the price. Default 0.30.
+	PriceEURPerKWh float64
+	// TelemetryInterval is how often a reading is sent while supplying. Default 1 s.
+	TelemetryInterval time.Duration
+	// SupplyDuration is how long a simulated vehicle stays plugged in when
+	// Central's command sets no energy or duration. Default 10 s.
+	SupplyDuration time.Duration
+	// Bridge is the bridge actor of this process. Required.
+	Bridge *actor.PID
+	// Group is the consumer group for central.commands. Default "engine-<CPID>",
+	// which works in any process layout; engines of one process may share one.
+	Group string
+	// Journal keeps the engine's state across crashes. Default in memory
+	// (survives actor restarts, not the process); use FileJournal in evnode.
+	Journal Journal
+	Logger  logrus.FieldLogger
+	Stats   *stats.Run
+	// Now is the clock. Default time.Now.
+	Now func() time.Time
+}
+
+// DefaultConfig returns the rules.md defaults for one charge point.
+func DefaultConfig(cpID string, bridgePID *actor.PID) Config {
+	c := Config{CPID: cpID, Bridge: bridgePID}
+	c.setDefaults()
+	return c
+}
+
+func (c *Config) setDefaults() {
+	if c.KW == 0 {
+		c.KW = 22
+	}
+	if c.PriceEURPerKWh == 0 {
+		c.PriceEURPerKWh = 0.30
+	}
+	if c.TelemetryInterval == 0 {
+		c.TelemetryInterval = time.Second
+	}
+	if c.SupplyDuration == 0 {
+		c.SupplyDuration = 10 * time.Second
+	}
+	if c.Group == "" {
+		c.Group = "engine-" + c.CPID
+	}
+	if c.Journal == nil {
+		c.Journal = NewMemoryJournal()
+	}
+	if c.Logger == nil {
+		c.Logger = logging.Discard()
+	}
+	if c.Stats == nil {
+		c.Stats = stats.New()
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+}
+
+// Validate checks the configuration (after defaults).
+func (c *Config) Validate() error {
+	switch {
+	case c.CPID == "":
+		return errors.New("engine config: CPID is empty")
+	case c.Bridge == nil:
+		return fmt.Errorf("engine %s config: no bridge PID", c.CPID)
+	case c.KW <= 0:
+		return fmt.Errorf("engine %s config: KW %g must be more than 0", c.CPID, c.KW)
+	case c.PriceEURPerKWh < 0:
+		return fmt.Errorf("engine %s config: PriceEURPerKWh %g is negative", c.CPID, c.PriceEURPerKWh)
+	case c.TelemetryInterval <= 0 || c.SupplyDuration <= 0:
+		return fmt.Errorf("engine %s config: TelemetryInterval and SupplyDuration must be more than 0", c.CPID)
+	}
+	return nil
+}
+
+// Props returns the engine's props, with defaults applied and validated.
+func Props(cfg Config) (*actor.Props, error) {
+	cfg.setDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	return actor.PropsFromProducer(func() actor.Actor { return &Engine{cfg: cfg} },
+		actor.WithReceiverMiddleware(supervision.CaptureStack)), nil
+}
+
+// Messages an engine accepts besides commands and health checks. Send
+// supervision.Crash to make it panic.
+type (
+	// SetKO knocks the engine out or repairs it, as a scenario would. The
+	// answer (to a request) is *State.
+	SetKO struct{ KO bool }
+	// Shutdown ends any running supply with reason SHUTDOWN; the answer is *State.
+	Shutdown struct{}
+	// GetState asks for *State.
+	GetState struct{}
+	// State is the engine's own view.
+	State struct {
+		State     messages.ChargePointState
+		SessionID string
+		KWh       float64
+	}
+	tick struct{}
+)
+
+// Engine is the engine actor.
+type Engine struct {
+	cfg    Config
+	log    *logrus.Entry
+	m      *Machine
+	timers *timer.Timers
+	// closing is set by Shutdown: no new supply starts.
+	closing bool
+}
+
+// Receive implements actor.Actor.
+func (e *Engine) Receive(ctx actor.Context) {
+	switch msg := ctx.Message().(type) {
+	case *actor.Started:
+		e.start(ctx)
+	case *actor.Restarting:
+		e.timers.StopAll()
+	case *actor.Stopping:
+		e.timers.StopAll()
+		ctx.Send(e.cfg.Bridge, &bridge.Unsubscribe{Topic: bridge.TopicCommands, Group: e.cfg.Group, Key: e.cfg.CPID, Subscriber: ctx.Self()})
+	case *bridge.Delivery:
+		defer msg.Done()
+		if cmd, ok := msg.Msg.(*messages.Command); ok && cmd.GetCpId() == e.cfg.CPID {
+			e.command(ctx, cmd)
+		}
+	case *messages.HealthCheck:
+		s := e.m.Session()
+		a := &messages.HealthAnswer{CpId: e.cfg.CPID, Seq: msg.GetSeq(), Ok: !e.m.KO(), EngineState: e.m.State()}
+		if s != nil {
+			a.SessionId, a.DriverId = s.SessionID, s.DriverID
+		}
+		ctx.Respond(a)
+	case *tick:
+		e.tick(ctx)
+	case *SetKO:
+		e.setKO(ctx, msg.KO)
+		e.respondState(ctx)
+	case *Shutdown:
+		e.closing = true
+		if end := e.m.End(e.cfg.Now(), messages.EndReason_END_REASON_SHUTDOWN); end != nil {
+			e.publishEnd(ctx, end)
+		}
+		e.respondState(ctx)
+	case *GetState:
+		e.respondState(ctx)
+	case *supervision.Crash:
+		panic(fmt.Sprintf("engine %s crashed: %s", e.cfg.CPID, msg.Reason))
+	}
+}
+
+func (e *Engine) start(ctx actor.Context) {
+	e.log = logging.Component(e.cfg.Logger, "Engine "+e.cfg.CPID).WithField("cp_id", e.cfg.CPID)
+	e.timers = timer.New(ctx)
+	rec, err := e.cfg.Journal.Load()
+	if err != nil {
+		e.log.WithError(err).Warn("Could not read the engine journal; starting idle")
+	}
+	e.m = NewMachine(e.cfg.CPID, e.cfg.KW, e.cfg.PriceEURPerKWh, e.cfg.SupplyDuration, rec)
+	if end := e.m.Recover(); end != nil {
+		e.log.WithField("session_id", end.GetSessionId()).Infof("Reporting the supply interrupted by the engine's restart: %.3f kWh for %s",
+			end.GetKwh(), end.GetDriverId())
+		e.publishEnd(ctx, end)
+	}
+	ctx.Send(e.cfg.Bridge, &bridge.Subscribe{Topic: bridge.TopicCommands, Group: e.cfg.Group, Key: e.cfg.CPID, Subscriber: ctx.Self()})
+	e.timers.Every(e.cfg.TelemetryInterval, &tick{})
+	e.status(ctx, "engine started")
+	e.log.Debugf("Engine ready: %s", e.m.State())
+}
+
+func (e *Engine) command(ctx actor.Context, cmd *messages.Command) {
+	now := e.cfg.Now()
+	switch k := cmd.GetKind().(type) {
+	case *messages.Command_StartSupply:
+		var started *messages.SupplyStarted
+		err := errShuttingDown
+		if !e.closing {
+			started, err = e.m.Start(k.StartSupply, now)
+		}
+		log := e.log.WithFields(logrus.Fields{"session_id": k.StartSupply.GetSessionId(), "driver_id": k.StartSupply.GetDriverId()})
+		switch {
+		case errors.Is(err, ErrDuplicate):
+			log.Debug("Ignored a start command delivered again")
+		case err != nil:
+			log.Infof("Refused to start a supply for %s: %v", k.StartSupply.GetDriverId(), err)
+			e.publish(ctx, bridge.TopicStatus, &messages.CommandRejected{
+				CommandId: cmd.GetCommandId(), CpId: e.cfg.CPID, SessionId: k.StartSupply.GetSessionId(), Reason: err.Error()})
+		default:
+			e.save()
+			log.Infof("Supplying %s at %g kW, %.2f EUR/kWh", started.GetDriverId(), started.GetKw(), started.GetPriceEurPerKwh())
+			e.publish(ctx, bridge.TopicStatus, started)
+		}
+	case *messages.Command_StopSupply:
+		s := e.m.Session()
+		if s == nil || s.SessionID != k.StopSupply.GetSessionId() {
+			return
+		}
+		reason := k.StopSupply.GetReason()
+		if reason == messages.EndReason_END_REASON_UNSPECIFIED {
+			reason = messages.EndReason_END_REASON_STOPPED_BY_CENTRAL
+		}
+		e.publishEnd(ctx, e.m.End(now, reason))
+		e.status(ctx, "supply ended by Central")
+	case *messages.Command_Stop:
+		e.m.SetStopped(true)
+		if end := e.m.End(now, messages.EndReason_END_REASON_STOPPED_BY_CENTRAL); end != nil {
+			e.publishEnd(ctx, end)
+		}
+		e.save()
+		e.log.Info("Out of order by Central's order")
+		e.status(ctx, "stopped by Central")
+	case *messages.Command_Resume:
+		e.m.SetStopped(false)
+		e.save()
+		e.log.Info("Back in service by Central's order")
+		e.status(ctx, "resumed by Central")
+	case *messages.Command_SetKnockedOut:
+		e.setKO(ctx, k.SetKnockedOut.GetKnockedOut())
+	}
+}
+
+func (e *Engine) setKO(ctx actor.Context, ko bool) {
+	if ko == e.m.KO() {
+		return
+	}
+	e.m.SetKO(ko)
+	if ko {
+		e.log.Warn("Engine knocked out (KO)")
+		if end := e.m.End(e.cfg.Now(), messages.EndReason_END_REASON_FAULT); end != nil {
+			e.publishEnd(ctx, end)
+		}
+		e.save()
+		e.status(ctx, "engine KO")
+		return
+	}
+	e.save()
+	e.log.Info("Engine repaired (OK)")
+	e.status(ctx, "engine OK")
+}
+
+func (e *Engine) tick(ctx actor.Context) {
+	now := e.cfg.Now()
+	tel := e.m.Advance(now)
+	if tel == nil {
+		return
+	}
+	e.log.WithField("session_id", tel.GetSessionId()).Tracef("Telemetry: %.3f kWh, %.2f EUR", tel.GetKwh(), tel.GetEur())
+	e.publish(ctx, bridge.TopicTelemetry, tel)
+	if e.m.Finished(now) {
+		e.publishEnd(ctx, e.m.End(now, messages.EndReason_END_REASON_COMPLETED))
+		e.status(ctx, "vehicle unplugged")
+		return
+	}
+	e.save()
+}
+
+// publishEnd journals the end as pending, hands it to the bridge, then
+// forgets it: a crash in between sends the same end again, never a different one.
+func (e *Engine) publishEnd(ctx actor.Context, end *messages.SupplyEnded) {
+	if end == nil {
+		return
+	}
+	e.save()
+	e.publish(ctx, bridge.TopicSessionEnd, end)
+	e.m.Published()
+	e.save()
+	e.log.WithFields(logrus.Fields{"session_id": end.GetSessionId(), "driver_id": end.GetDriverId()}).
+		Infof("Supply for %s ended: %.2f kWh, %.2f EUR (%s)", end.GetDriverId(), end.GetKwh(), end.GetEur(), EndReasonText(end.GetReason()))
+}
+
+func (e *Engine) save() {
+	if err := e.cfg.Journal.Save(e.m.Record()); err != nil {
+		e.log.WithError(err).Warn("Could not write the engine journal")
+	}
+}
+
+func (e *Engine) status(ctx actor.Context, reason string) {
+	e.publish(ctx, bridge.TopicStatus, &messages.StatusChange{
+		CpId: e.cfg.CPID, State: e.m.State(), Reason: reason, At: timestamppb.New(e.cfg.Now())})
+}
+
+func (e *Engine) publish(ctx actor.Context, topic string, msg proto.Message) {
+	ctx.Send(e.cfg.Bridge, &bridge.Publish{Topic: topic, Key: e.cfg.CPID, Msg: msg})
+}
+
+func (e *Engine) respondState(ctx actor.Context) {
+	if ctx.Sender() == nil {
+		return
+	}
+	st := &State{State: e.m.State()}
+	if s := e.m.Session(); s != nil {
+		st.SessionID, st.KWh = s.SessionID, s.KWh
+	}
+	ctx.Respond(st)
+}
+
+// FlushJournal publishes, on behalf of an engine that is gone for good, the
+// end of the supply its journal holds (reason FAULT), so that the driver
+// still gets a ticket. It returns the end it published, or nil.
+func FlushJournal(ctx actor.SenderContext, j Journal, cpID string, bridgePID *actor.PID) (*messages.SupplyEnded, error) {
+	rec, err := j.Load()
+	if err != nil {
+		return nil, err
+	}
+	m := NewMachine(cpID, 0, 0, time.Second, rec)
+	var end *messages.SupplyEnded
+	if rec.Pending != nil {
+		end = m.Recover()
+	} else if rec.Session != nil {
+		end = m.closeSession(rec.Session.LastAt, messages.EndReason_END_REASON_FAULT)
+	}
+	if end == nil {
+		return nil, nil
+	}
+	if err := j.Save(m.Record()); err != nil {
+		return nil, err
+	}
+	ctx.Send(bridgePID, &bridge.Publish{Topic: bridge.TopicSessionEnd, Key: cpID, Msg: end})
+	m.Published()
+	return end, j.Save(m.Record())
+}
+
+// EndReasonText is how an end reason reads in a log line or ticket.
+func EndReasonText(r messages.EndReason) string {
+	switch r {
+	case messages.EndReason_END_REASON_COMPLETED:
+		return "completed"
+	case messages.EndReason_END_REASON_STOPPED_BY_CENTRAL:
+		return "stopped by Central"
+	case messages.EndReason_END_REASON_FAULT:
+		return "fault"
+	case messages.EndReason_END_REASON_ENGINE_RESTART:
+		return "engine restart"
+	case messages.EndReason_END_REASON_SHUTDOWN:
+		return "shutdown"
+	case messages.EndReason_END_REASON_MONITOR_LOST:
+		return "monitor lost"
+	}
+	return "unknown"
+}

@@ -1,0 +1,354 @@
+// Package driver is a driver: it asks Central for a supply at each charge
+// point of its list in turn, sees every step (accepted, denied, started, live
+// kWh and EUR, the end, the ticket), and waits a pause after each request
+// ends. It talks only through the bridge (driver.requests out;
+// driver.updates and driver.tickets in, keyed by its id), and keeps its
+// progress in a Progress store so that, after a restart, it waits for the
+// result of the supply that went on without it instead of asking again.
+package driver
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/sirupsen/logrus"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/evcharging/evsim/actors/central"
+	"github.com/evcharging/evsim/actors/chargepoint"
+	"github.com/evcharging/evsim/actors/internal/timer"
+	"github.com/evcharging/evsim/actors/supervision"
+	"github.com/evcharging/evsim/bridge"
+	"github.com/evcharging/evsim/internal/logging"
+	"github.com/evcharging/evsim/messages"
+)
+
+// ParseRequests reads a requests file: one charge point id per line; blank
+// lines and lines starting with # are ignored.
+func ParseRequests(r io.Reader) ([]string, error) {
+	var out []string
+	sc := bufio.NewScanner(r)
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		if strings.ContainsAny(line, " \t") {
+			return nil, fmt.Errorf("requests line %q: want one charge point id per line", line)
+		}
+		out = append(out, line)
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("read requests: %w", err)
+	}
+	return out, nil
+}
+
+// ReadRequestsFile reads a requests file by path.
+func ReadRequestsFile(path string) ([]string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("open requests file: %w", err)
+	}
+	defer f.Close()
+	reqs, err := ParseRequests(f)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return reqs, nil
+}
+
+// Progress is where a driver keeps how far it got; it outlives the actor.
+type Progress interface {
+	Load() (Position, error)
+	Save(Position) error
+}
+
+// Position is a driver's progress through its requests.
+type Position struct {
+	// Next is the index of the next request to send.
+	Next int
+	// RequestID and CPID name the request waiting for its result, if any.
+	RequestID string
+	CPID      string
+	SessionID string
+}
+
+// MemoryProgress keeps a Position in memory. Safe for concurrent use.
+type MemoryProgress struct {
+	mu  sync.Mutex
+	pos Position
+}
+
+// Load implements Progress.
+func (p *MemoryProgress) Load() (Position, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.pos, nil
+}
+
+// Save implements Progress.
+func (p *MemoryProgress) Save(pos Position) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.pos = pos
+	return nil
+}
+
+// Config configures a driver.
+type Config struct {
+	// ID is the driver's id, e.g. alice. Required.
+	ID string
+	// Requests are the charge point ids to ask for, in order.
+	Requests []string
+	// Pause is the wait after each request ends. Default 4 s.
+	Pause time.Duration
+	// ReplyTimeout is how long to wait for Central's answer to a request
+	// before saying "Central is not answering" and moving on. Default 10 s.
+	ReplyTimeout time.Duration
+	// Bridge is the bridge actor of this process. Required.
+	Bridge *actor.PID
+	// Group is the consumer group for the driver topics. Default "driver-<ID>".
+	Group string
+	// Progress keeps the position across restarts. Default in memory.
+	Progress Progress
+	// StartDelay postpones the first request (e.g. until charge points registered).
+	StartDelay time.Duration
+	Logger     logrus.FieldLogger
+	Now        func() time.Time
+}
+
+func (c *Config) setDefaults() {
+	if c.Pause == 0 {
+		c.Pause = 4 * time.Second
+	}
+	if c.ReplyTimeout == 0 {
+		c.ReplyTimeout = 10 * time.Second
+	}
+	if c.Group == "" {
+		c.Group = "driver-" + c.ID
+	}
+	if c.Progress == nil {
+		c.Progress = &MemoryProgress{}
+	}
+	if c.Logger == nil {
+		c.Logger = logging.Discard()
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+}
+
+// Validate checks the configuration (after defaults).
+func (c *Config) Validate() error {
+	switch {
+	case c.ID == "":
+		return errors.New("driver config: ID is empty")
+	case c.Bridge == nil:
+		return fmt.Errorf("driver %s config: no bridge PID", c.ID)
+	case c.Pause < 0 || c.ReplyTimeout <= 0 || c.StartDelay < 0:
+		return fmt.Errorf("driver %s config: Pause and StartDelay must not be negative, ReplyTimeout must be more than 0", c.ID)
+	}
+	for i, r := range c.Requests {
+		if r == "" {
+			return fmt.Errorf("driver %s config: request %d is empty", c.ID, i+1)
+		}
+	}
+	return nil
+}
+
+// Props returns the driver's props, with defaults applied and validated.
+func Props(cfg Config) (*actor.Props, error) {
+	cfg.setDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	return actor.PropsFromProducer(func() actor.Actor { return &Driver{cfg: cfg} },
+		actor.WithReceiverMiddleware(supervision.CaptureStack)), nil
+}
+
+// Messages a driver accepts besides its deliveries.
+type (
+	// GetStatus asks for *Status.
+	GetStatus struct{}
+	// Status is what this incarnation of the driver has seen.
+	Status struct {
+		Next     int
+		Waiting  bool // a request is waiting for its result
+		Finished bool // every request is done
+		Tickets  []*messages.Ticket
+		Denials  []*messages.ChargeDenied
+		Notices  []string
+		Timeouts int
+	}
+	next         struct{}
+	replyTimeout struct{ requestID string }
+)
+
+// Driver is the driver actor.
+type Driver struct {
+	cfg    Config
+	log    *logrus.Entry
+	timers *timer.Timers
+	pos    Position
+	// answered is true once Central accepted or denied the waiting request.
+	answered bool
+	seen     map[string]bool // sessions whose ticket was shown
+	status   Status
+}
+
+// Receive implements actor.Actor.
+func (d *Driver) Receive(ctx actor.Context) {
+	switch msg := ctx.Message().(type) {
+	case *actor.Started:
+		d.start(ctx)
+	case *actor.Restarting:
+		d.timers.StopAll()
+	case *actor.Stopping:
+		d.timers.StopAll()
+		for _, t := range []string{bridge.TopicDriverUpdates, bridge.TopicTickets} {
+			ctx.Send(d.cfg.Bridge, &bridge.Unsubscribe{Topic: t, Group: d.cfg.Group, Key: d.cfg.ID, Subscriber: ctx.Self()})
+		}
+	case *bridge.Delivery:
+		defer msg.Done()
+		d.delivery(ctx, msg)
+	case *next:
+		d.send(ctx)
+	case *replyTimeout:
+		if d.pos.RequestID == msg.requestID && !d.answered {
+			d.status.Timeouts++
+			d.log.Warnf("Central is not answering: no reply to the request for %s within %v; moving on", d.pos.CPID, d.cfg.ReplyTimeout)
+			d.finish(ctx)
+		}
+	case *GetStatus:
+		s := d.status
+		s.Next, s.Waiting = d.pos.Next, d.pos.RequestID != ""
+		s.Finished = d.pos.RequestID == "" && d.pos.Next >= len(d.cfg.Requests)
+		s.Tickets = append([]*messages.Ticket(nil), s.Tickets...)
+		s.Denials = append([]*messages.ChargeDenied(nil), s.Denials...)
+		s.Notices = append([]string(nil), s.Notices...)
+		ctx.Respond(&s)
+	case *supervision.Crash:
+		panic(fmt.Sprintf("driver %s crashed: %s", d.cfg.ID, msg.Reason))
+	}
+}
+
+func (d *Driver) start(ctx actor.Context) {
+	d.log = logging.Component(d.cfg.Logger, "Driver "+d.cfg.ID).WithField("driver_id", d.cfg.ID)
+	d.timers = timer.New(ctx)
+	d.seen = map[string]bool{}
+	pos, err := d.cfg.Progress.Load()
+	if err != nil {
+		d.log.WithError(err).Warn("Could not read my progress; starting from the first request")
+	}
+	d.pos = pos
+	for _, t := range []string{bridge.TopicDriverUpdates, bridge.TopicTickets} {
+		ctx.Send(d.cfg.Bridge, &bridge.Subscribe{Topic: t, Group: d.cfg.Group, Key: d.cfg.ID, Subscriber: ctx.Self()})
+	}
+	if d.pos.RequestID != "" {
+		// A request was under way when this driver stopped: wait for its result.
+		d.log.Infof("Back; waiting for the result of my request for %s", d.pos.CPID)
+		d.answered = d.pos.SessionID != ""
+		if !d.answered {
+			d.timers.After(d.cfg.ReplyTimeout, &replyTimeout{requestID: d.pos.RequestID})
+		}
+		return
+	}
+	if d.pos.Next == 0 && len(d.cfg.Requests) > 0 {
+		d.log.Infof("%d requests to make", len(d.cfg.Requests))
+	}
+	d.timers.After(d.cfg.StartDelay, &next{})
+}
+
+func (d *Driver) send(ctx actor.Context) {
+	if d.pos.RequestID != "" {
+		return
+	}
+	if d.pos.Next >= len(d.cfg.Requests) {
+		d.log.Infof("All %d requests done", len(d.cfg.Requests))
+		return
+	}
+	cp := d.cfg.Requests[d.pos.Next]
+	now := d.cfg.Now()
+	d.pos.RequestID = fmt.Sprintf("%s-%d-%d", d.cfg.ID, now.UnixNano(), d.pos.Next)
+	d.pos.CPID = cp
+	d.pos.SessionID = ""
+	d.pos.Next++
+	d.answered = false
+	d.save()
+	ctx.Send(d.cfg.Bridge, &bridge.Publish{Topic: bridge.TopicDriverRequests, Key: d.cfg.ID, Msg: &messages.ChargeRequest{
+		RequestId: d.pos.RequestID, DriverId: d.cfg.ID, CpId: cp, RequestedAt: timestamppb.New(now)}})
+	d.log.Infof("Asked Central for a supply at %s (request %d of %d)", cp, d.pos.Next, len(d.cfg.Requests))
+	d.timers.After(d.cfg.ReplyTimeout, &replyTimeout{requestID: d.pos.RequestID})
+}
+
+func (d *Driver) delivery(ctx actor.Context, dl *bridge.Delivery) {
+	switch m := dl.Msg.(type) {
+	case *messages.ChargeAccepted:
+		if m.GetRequestId() == d.pos.RequestID && !d.answered {
+			d.answered = true
+			d.pos.SessionID = m.GetSessionId()
+			d.save()
+			d.log.WithFields(logrus.Fields{"cp_id": m.GetCpId(), "session_id": m.GetSessionId()}).Infof("Accepted at %s", m.GetCpId())
+		}
+	case *messages.ChargeDenied:
+		if m.GetRequestId() != d.pos.RequestID {
+			return
+		}
+		d.status.Denials = append(d.status.Denials, m)
+		d.log.WithField("cp_id", m.GetCpId()).Infof("Denied at %s: %s (%s)", m.GetCpId(), central.DenyText(m.GetReason()), m.GetDetail())
+		d.finish(ctx)
+	case *messages.SupplyStarted:
+		d.log.WithFields(logrus.Fields{"cp_id": m.GetCpId(), "session_id": m.GetSessionId()}).
+			Infof("Plugged in at %s: charging at %g kW, %.2f EUR/kWh", m.GetCpId(), m.GetKw(), m.GetPriceEurPerKwh())
+	case *messages.Telemetry:
+		d.log.WithFields(logrus.Fields{"cp_id": m.GetCpId(), "session_id": m.GetSessionId()}).
+			Debugf("Charging at %s: %g kW, %.3f kWh, %.2f EUR so far", m.GetCpId(), m.GetKw(), m.GetKwh(), m.GetEur())
+	case *messages.SupplyEnded:
+		wait := "; waiting for the ticket"
+		if d.seen[m.GetSessionId()] {
+			wait = "" // the ticket came first (they travel on different topics)
+		}
+		d.log.WithFields(logrus.Fields{"cp_id": m.GetCpId(), "session_id": m.GetSessionId()}).
+			Infof("Supply at %s ended (%s)%s", m.GetCpId(), chargepoint.EndReasonText(m.GetReason()), wait)
+	case *messages.DriverNotice:
+		d.status.Notices = append(d.status.Notices, m.GetText())
+		d.log.WithField("cp_id", m.GetCpId()).Info(m.GetText())
+	case *messages.Ticket:
+		if d.seen[m.GetSessionId()] {
+			return // delivered again
+		}
+		d.seen[m.GetSessionId()] = true
+		d.status.Tickets = append(d.status.Tickets, m)
+		d.log.WithFields(logrus.Fields{"cp_id": m.GetCpId(), "session_id": m.GetSessionId()}).
+			Infof("Ticket for %s at %s: %.2f kWh, %.2f EUR (%s)", m.GetDriverId(), m.GetCpId(), m.GetKwh(), m.GetEur(), chargepoint.EndReasonText(m.GetReason()))
+		if m.GetRequestId() == d.pos.RequestID || (d.pos.SessionID != "" && m.GetSessionId() == d.pos.SessionID) {
+			d.finish(ctx)
+		}
+	}
+}
+
+// finish ends the current request and schedules the next after the pause.
+func (d *Driver) finish(ctx actor.Context) {
+	d.pos.RequestID, d.pos.CPID, d.pos.SessionID = "", "", ""
+	d.answered = false
+	d.save()
+	if d.pos.Next < len(d.cfg.Requests) {
+		d.timers.After(d.cfg.Pause, &next{})
+		return
+	}
+	d.log.Infof("All %d requests done", len(d.cfg.Requests))
+}
+
+func (d *Driver) save() {
+	if err := d.cfg.Progress.Save(d.pos); err != nil {
+		d.log.WithError(err).Warn("Could not save my progress")
+	}
+}

@@ -1,0 +1,329 @@
+// Package testkit runs role actors in one process on the embedded broker
+// (real TCP, real sarama through the bridge) for tests, and records every
+// supply start, end and ticket seen on Kafka to check the network's
+// invariant: every supply that started ended exactly once and produced
+// exactly one ticket, and there is no ticket without a supply.
+package testkit
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/sirupsen/logrus"
+
+	"github.com/evcharging/evsim/bridge"
+	"github.com/evcharging/evsim/internal/logging"
+	"github.com/evcharging/evsim/internal/stats"
+	"github.com/evcharging/evsim/internal/store"
+	"github.com/evcharging/evsim/messages"
+)
+
+// LogBuffer is a log sink that a test reads while actors write.
+type LogBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *LogBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+// String returns everything logged so far.
+func (s *LogBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// Lines returns the log lines that contain every one of parts.
+func (s *LogBuffer) Lines(parts ...string) []string {
+	var out []string
+next:
+	for _, l := range strings.Split(s.String(), "\n") {
+		if l == "" {
+			continue
+		}
+		for _, p := range parts {
+			if !strings.Contains(l, p) {
+				continue next
+			}
+		}
+		out = append(out, l)
+	}
+	return out
+}
+
+// Harness is one process's worth of infrastructure: an actor system, an
+// embedded broker, a ready bridge, an in-memory store, counters, a log
+// buffer and a recorder of Kafka records.
+type Harness struct {
+	T      *testing.T
+	Sys    *actor.ActorSystem
+	Broker *bridge.Embedded
+	Bridge *actor.PID
+	Store  *store.Store
+	Stats  *stats.Run
+	Logger *logrus.Logger
+	Logs   *LogBuffer
+	Rec    *Recorder
+}
+
+// New starts a harness; everything stops at the end of the test.
+func New(t *testing.T) *Harness {
+	t.Helper()
+	buf := &LogBuffer{}
+	off := false
+	level := "debug"
+	if l := os.Getenv("EVSIM_TEST_LOG_LEVEL"); l != "" {
+		level = l
+	}
+	logger, err := logging.New(logging.Options{Level: level, Format: "text", Out: buf, Color: &off})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := &Harness{T: t, Logs: buf, Logger: logger, Stats: stats.New()}
+	h.Sys = actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger {
+		return logging.NewSlogLogger(logger, "protoactor")
+	}))
+	t.Cleanup(func() {
+		if t.Failed() || os.Getenv("EVSIM_TEST_DUMP_LOGS") != "" {
+			lines := strings.Split(buf.String(), "\n")
+			if len(lines) > 400 && os.Getenv("EVSIM_TEST_DUMP_LOGS") == "" {
+				lines = lines[len(lines)-400:]
+			}
+			t.Logf("logs:\n%s", strings.Join(lines, "\n"))
+		}
+	})
+	h.Broker, err = bridge.StartEmbedded(bridge.EmbeddedOptions{Addr: "127.0.0.1:0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.Bridge, err = bridge.Start(h.Sys, bridge.Config{
+		Brokers: []string{h.Broker.Addr()}, WaitAttempts: 50, WaitInterval: 100 * time.Millisecond, Partitions: 2,
+	}, logger, h.Stats)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_, _ = h.Sys.Root.StopFuture(h.Bridge).Result()
+		h.Broker.Close()
+		h.Sys.Shutdown()
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := bridge.AwaitReady(ctx, h.Sys, h.Bridge); err != nil {
+		t.Fatalf("bridge not ready: %v", err)
+	}
+	h.Store, err = store.Open(":memory:")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = h.Store.Close() })
+	h.Rec = StartRecorder(t, h.Sys, h.Bridge)
+	return h
+}
+
+// Eventually polls cond every few milliseconds until it holds or d passes;
+// then it fails the test with what msg says (evaluated at that moment).
+func Eventually(t testing.TB, d time.Duration, cond func() bool, msg func() string) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("after %v: %s", d, msg())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// Ask sends msg to pid and waits for the answer.
+func (h *Harness) Ask(pid *actor.PID, msg any) any {
+	h.T.Helper()
+	res, err := h.Sys.Root.RequestFuture(pid, msg, 5*time.Second).Result()
+	if err != nil {
+		h.T.Fatalf("ask %s %T: %v", pid.GetId(), msg, err)
+	}
+	return res
+}
+
+// Records is a copy of what the recorder saw.
+type Records struct {
+	Started map[string]int                        // session id -> SupplyStarted records
+	Ended   map[string][]*messages.SupplyEnded    // session id -> SupplyEnded records
+	Tickets map[string][]*messages.Ticket         // session id -> Ticket records
+	Denied  []*messages.ChargeDenied              // every denial on driver.updates
+	Updates map[string][]string                   // driver id -> type names of updates, in order
+	Status  map[string][]*messages.StatusChange   // cp id -> status changes
+	Notices map[string][]*messages.DriverNotice   // driver id -> notices
+	Accept  map[string][]*messages.ChargeAccepted // driver id -> acceptances
+}
+
+// Recorder subscribes to the topics under its own consumer group.
+type Recorder struct {
+	t   testing.TB
+	sys *actor.ActorSystem
+	pid *actor.PID
+}
+
+type recGet struct{}
+
+type recorder struct {
+	bridge *actor.PID
+	r      Records
+}
+
+func (a *recorder) Receive(ctx actor.Context) {
+	switch m := ctx.Message().(type) {
+	case *actor.Started:
+		a.r = Records{Started: map[string]int{}, Ended: map[string][]*messages.SupplyEnded{},
+			Tickets: map[string][]*messages.Ticket{}, Updates: map[string][]string{},
+			Status: map[string][]*messages.StatusChange{}, Notices: map[string][]*messages.DriverNotice{},
+			Accept: map[string][]*messages.ChargeAccepted{}}
+		for _, topic := range []string{bridge.TopicStatus, bridge.TopicSessionEnd, bridge.TopicTickets, bridge.TopicDriverUpdates} {
+			ctx.Send(a.bridge, &bridge.Subscribe{Topic: topic, Group: "recorder", Subscriber: ctx.Self()})
+		}
+	case *bridge.Delivery:
+		defer m.Done()
+		switch x := m.Msg.(type) {
+		case *messages.SupplyStarted:
+			if m.Topic == bridge.TopicStatus {
+				a.r.Started[x.GetSessionId()]++
+			}
+		case *messages.SupplyEnded:
+			if m.Topic == bridge.TopicSessionEnd {
+				a.r.Ended[x.GetSessionId()] = append(a.r.Ended[x.GetSessionId()], x)
+			}
+		case *messages.Ticket:
+			a.r.Tickets[x.GetSessionId()] = append(a.r.Tickets[x.GetSessionId()], x)
+		case *messages.ChargeDenied:
+			a.r.Denied = append(a.r.Denied, x)
+		case *messages.StatusChange:
+			a.r.Status[x.GetCpId()] = append(a.r.Status[x.GetCpId()], x)
+		case *messages.DriverNotice:
+			a.r.Notices[x.GetDriverId()] = append(a.r.Notices[x.GetDriverId()], x)
+		case *messages.ChargeAccepted:
+			a.r.Accept[x.GetDriverId()] = append(a.r.Accept[x.GetDriverId()], x)
+		}
+		if m.Topic == bridge.TopicDriverUpdates {
+			a.r.Updates[m.Key] = append(a.r.Updates[m.Key], fmt.Sprintf("%T", m.Msg))
+		}
+	case *recGet:
+		c := Records{Started: map[string]int{}, Ended: map[string][]*messages.SupplyEnded{},
+			Tickets: map[string][]*messages.Ticket{}, Updates: map[string][]string{},
+			Status: map[string][]*messages.StatusChange{}, Notices: map[string][]*messages.DriverNotice{},
+			Accept: map[string][]*messages.ChargeAccepted{}}
+		for k, v := range a.r.Started {
+			c.Started[k] = v
+		}
+		for k, v := range a.r.Ended {
+			c.Ended[k] = append([]*messages.SupplyEnded(nil), v...)
+		}
+		for k, v := range a.r.Tickets {
+			c.Tickets[k] = append([]*messages.Ticket(nil), v...)
+		}
+		for k, v := range a.r.Updates {
+			c.Updates[k] = append([]string(nil), v...)
+		}
+		for k, v := range a.r.Status {
+			c.Status[k] = append([]*messages.StatusChange(nil), v...)
+		}
+		for k, v := range a.r.Notices {
+			c.Notices[k] = append([]*messages.DriverNotice(nil), v...)
+		}
+		for k, v := range a.r.Accept {
+			c.Accept[k] = append([]*messages.ChargeAccepted(nil), v...)
+		}
+		c.Denied = append([]*messages.ChargeDenied(nil), a.r.Denied...)
+		ctx.Respond(&c)
+	}
+}
+
+// StartRecorder starts a recorder on the bridge.
+func StartRecorder(t testing.TB, sys *actor.ActorSystem, bridgePID *actor.PID) *Recorder {
+	pid := sys.Root.Spawn(actor.PropsFromProducer(func() actor.Actor { return &recorder{bridge: bridgePID} }))
+	return &Recorder{t: t, sys: sys, pid: pid}
+}
+
+// Get returns a copy of what the recorder saw so far.
+func (r *Recorder) Get() *Records {
+	r.t.Helper()
+	res, err := r.sys.Root.RequestFuture(r.pid, &recGet{}, 5*time.Second).Result()
+	if err != nil {
+		r.t.Fatalf("recorder: %v", err)
+	}
+	return res.(*Records)
+}
+
+// Settled reports whether every started supply has its end and its ticket.
+func (rs *Records) Settled() bool {
+	for sid := range rs.Started {
+		if len(rs.Ended[sid]) == 0 || len(rs.Tickets[sid]) == 0 {
+			return false
+		}
+	}
+	for sid := range rs.Ended {
+		if len(rs.Tickets[sid]) == 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// Violations lists every breach of the invariant.
+func (rs *Records) Violations() []string {
+	var out []string
+	for sid := range rs.Started {
+		if n := len(rs.Ended[sid]); n != 1 {
+			out = append(out, fmt.Sprintf("supply %s started and ended %d times", sid, n))
+		}
+		if n := len(rs.Tickets[sid]); n != 1 {
+			out = append(out, fmt.Sprintf("supply %s started and has %d tickets", sid, n))
+		}
+	}
+	for sid := range rs.Ended {
+		if rs.Started[sid] == 0 {
+			out = append(out, fmt.Sprintf("supply %s ended but never started", sid))
+		}
+	}
+	for sid, ts := range rs.Tickets {
+		if rs.Started[sid] == 0 || len(rs.Ended[sid]) == 0 {
+			out = append(out, fmt.Sprintf("ticket %s has no supply", ts[0].GetTicketId()))
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// CheckInvariant waits until every supply seen is settled, then fails the
+// test on any breach of the invariant. Call it after the network is shut
+// down (so every running supply has ended).
+func (r *Recorder) CheckInvariant(d time.Duration) *Records {
+	r.t.Helper()
+	var rs *Records
+	deadline := time.Now().Add(d)
+	for {
+		rs = r.Get()
+		if rs.Settled() || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	// A moment more so that a duplicate, if any, has a chance to show.
+	time.Sleep(100 * time.Millisecond)
+	rs = r.Get()
+	if v := rs.Violations(); len(v) > 0 {
+		r.t.Errorf("invariant broken:\n%s", strings.Join(v, "\n"))
+	}
+	return rs
+}

@@ -1,0 +1,40 @@
+package network_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/evcharging/evsim/actors/internal/testkit"
+	"github.com/evcharging/evsim/actors/network"
+	"github.com/evcharging/evsim/messages"
+)
+
+// Flow steps 1-5: registration, request, authorisation, start, telemetry,
+// end, ticket, back to ACTIVATED.
+func TestSupplyFlowFromRequestToTicket(t *testing.T) {
+	h := testkit.New(t)
+	cfg := fastConfig(h)
+	cfg.ChargePoints = cps("CP-001")
+	cfg.Drivers = []network.Driver{{ID: "alice", Requests: []string{"CP-001"}}}
+	n := startNet(t, h, cfg)
+
+	tickets := waitTickets(t, h, n, "alice", 1)
+	tk := tickets[0]
+	if tk.GetCpId() != "CP-001" || tk.GetReason() != messages.EndReason_END_REASON_COMPLETED || tk.GetKwh() <= 0 ||
+		tk.GetEur() <= 0 || !tk.GetEndedAt().AsTime().After(tk.GetStartedAt().AsTime()) {
+		t.Fatalf("unexpected ticket %v", tk)
+	}
+	waitState(t, n, "CP-001", messages.ChargePointState_CHARGE_POINT_STATE_ACTIVATED)
+	rec := h.Rec.Get()
+	got := strings.Join(rec.Updates["alice"], " ")
+	for _, step := range []string{"DriverNotice", "ChargeAccepted", "SupplyStarted", "Telemetry", "SupplyEnded"} {
+		if !strings.Contains(got, step) {
+			t.Errorf("alice never saw %s; saw %s", step, got)
+		}
+	}
+	for _, line := range []string{"Registered new CP: CP-001", "Sent START_SUPPLY command for CP CP-001", "Ticket for alice at CP-001:"} {
+		if len(h.Logs.Lines(line)) == 0 {
+			t.Errorf("no log line %q", line)
+		}
+	}
+}

@@ -1,0 +1,305 @@
+// Package supervision is how our actors fail and come back: a supervisor
+// actor that owns named children and restarts a failed child within a budget
+// (so many failures in a window, with a doubling back-off), then stops it for
+// good and says so. Each failure is one WARN line naming the child, the reason
+// and the attempt; the Go stack goes to DEBUG only.
+//
+// protoactor facts this package is built around: a strategy given with
+// actor.WithSupervisor applies to an actor's children, not to the actor
+// itself, and actors spawned from the root context fall under the guardian's
+// default strategy. So every actor of ours is the child of a Supervisor, and
+// the Supervisor is the strategy (protoactor asks the parent actor first when
+// it implements actor.SupervisorStrategy). protoactor's
+// NewExponentialBackoffStrategy grows linearly and never gives up; ours doubles
+// up to a cap and gives up after the budget.
+package supervision
+
+import (
+	"fmt"
+	"runtime/debug"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/sirupsen/logrus"
+
+	"github.com/evcharging/evsim/internal/logging"
+	"github.com/evcharging/evsim/internal/stats"
+)
+
+// Panic is the failure reason of a panic caught by CaptureStack: the value
+// and the Go stack where it happened.
+type Panic struct {
+	Value any
+	Stack []byte
+}
+
+func (p *Panic) Error() string  { return fmt.Sprint(p.Value) }
+func (p *Panic) String() string { return p.Error() }
+
+// CaptureStack is a receiver middleware that keeps the stack of a panic in
+// the failure reason (as *Panic), so the supervisor can log it at DEBUG. Put
+// it on every supervised actor's props: actor.WithReceiverMiddleware(CaptureStack).
+func CaptureStack(next actor.ReceiverFunc) actor.ReceiverFunc {
+	return func(c actor.ReceiverContext, env *actor.MessageEnvelope) {
+		defer func() {
+			if r := recover(); r != nil {
+				if p, ok := r.(*Panic); ok {
+					panic(p)
+				}
+				panic(&Panic{Value: r, Stack: debug.Stack()})
+			}
+		}()
+		next(c, env)
+	}
+}
+
+// Budget is how much failing a child may do.
+type Budget struct {
+	// MaxRestarts is how many restarts within Window; one failure more stops the child. Default 5.
+	MaxRestarts int
+	// Window is the span over which failures are counted. Default 30 s.
+	Window time.Duration
+	// Backoff is the delay before the first restart; each further failure in
+	// the window doubles it. Default 100 ms.
+	Backoff time.Duration
+	// MaxBackoff caps the delay. Default 5 s.
+	MaxBackoff time.Duration
+}
+
+// DefaultBudget is 5 restarts in 30 s, starting at 100 ms and doubling up to 5 s.
+func DefaultBudget() Budget {
+	return Budget{MaxRestarts: 5, Window: 30 * time.Second, Backoff: 100 * time.Millisecond, MaxBackoff: 5 * time.Second}
+}
+
+func (b *Budget) setDefaults() {
+	d := DefaultBudget()
+	if b.MaxRestarts == 0 {
+		b.MaxRestarts = d.MaxRestarts
+	}
+	if b.Window == 0 {
+		b.Window = d.Window
+	}
+	if b.Backoff == 0 {
+		b.Backoff = d.Backoff
+	}
+	if b.MaxBackoff == 0 {
+		b.MaxBackoff = d.MaxBackoff
+	}
+}
+
+// Validate checks the budget.
+func (b Budget) Validate() error {
+	switch {
+	case b.MaxRestarts < 0:
+		return fmt.Errorf("supervision budget: MaxRestarts %d is negative", b.MaxRestarts)
+	case b.Window < 0 || b.Backoff < 0 || b.MaxBackoff < 0:
+		return fmt.Errorf("supervision budget: negative duration")
+	case b.MaxBackoff < b.Backoff:
+		return fmt.Errorf("supervision budget: MaxBackoff %v is below Backoff %v", b.MaxBackoff, b.Backoff)
+	}
+	return nil
+}
+
+// delay is the back-off before the n-th restart (1-based).
+func (b Budget) delay(n int) time.Duration {
+	d := b.Backoff
+	for i := 1; i < n && d < b.MaxBackoff; i++ {
+		d *= 2
+	}
+	return min(d, b.MaxBackoff)
+}
+
+// Child describes one supervised child.
+type Child struct {
+	// Name is the actor name under the supervisor (e.g. "engine").
+	Name string
+	// Display names the child in log lines (e.g. "Engine CP-001").
+	Display string
+	Props   *actor.Props
+	// OnGiveUp, when set, runs in the supervisor after the child failed
+	// beyond its budget and was stopped (e.g. report the charge point FAULT).
+	OnGiveUp func(ctx actor.Context, child *actor.PID, reason any)
+	// OnFailure, when set, runs in the supervisor on every failure of the
+	// child, before the restart (e.g. tell the monitor its engine crashed).
+	OnFailure func(ctx actor.Context, child *actor.PID, reason any)
+}
+
+// Config configures a Supervisor.
+type Config struct {
+	// Display names the supervisor in its own log lines.
+	Display string
+	Budget  Budget
+	Logger  logrus.FieldLogger
+	Stats   *stats.Run
+	// Children are spawned when the supervisor starts, in order.
+	Children []Child
+}
+
+// Messages a Supervisor accepts.
+type (
+	// Spawn adds a child; the answer is *Spawned.
+	Spawn struct{ Child Child }
+	// Spawned answers Spawn.
+	Spawned struct {
+		PID *actor.PID
+		Err error
+	}
+	// StopChild stops a child by name (gracefully: it gets *actor.Stopping);
+	// the answer is *ChildStopped once it has terminated.
+	StopChild struct{ Name string }
+	// ChildStopped answers StopChild. Found is false when there was no such child.
+	ChildStopped struct {
+		Name  string
+		Found bool
+	}
+	// Lookup asks for a child's PID by name; the answer is *Found.
+	Lookup struct{ Name string }
+	// Found answers Lookup; PID is nil when there is no such child.
+	Found struct{ PID *actor.PID }
+	// Crash makes the receiving supervised actor panic (tests and chaos):
+	// every actor of this module treats it the same way.
+	Crash struct{ Reason string }
+)
+
+type child struct {
+	spec   Child
+	pid    *actor.PID
+	gaveUp bool
+}
+
+// Supervisor owns named children and is their strategy.
+type Supervisor struct {
+	cfg      Config
+	log      *logrus.Entry
+	ctx      actor.Context
+	children map[string]*child // by name
+	byID     map[string]*child // by PID id
+	waiting  map[string][]*actor.PID
+}
+
+// NewConfigDefaults fills the zero fields of cfg.
+func (c *Config) setDefaults() {
+	c.Budget.setDefaults()
+	if c.Logger == nil {
+		c.Logger = logging.Discard()
+	}
+	if c.Stats == nil {
+		c.Stats = stats.New()
+	}
+	if c.Display == "" {
+		c.Display = "Supervisor"
+	}
+}
+
+// Props returns the props of a supervisor. Its own failures go to its parent.
+func Props(cfg Config) (*actor.Props, error) {
+	cfg.setDefaults()
+	if err := cfg.Budget.Validate(); err != nil {
+		return nil, err
+	}
+	return actor.PropsFromProducer(func() actor.Actor {
+		return &Supervisor{cfg: cfg, log: logging.Component(cfg.Logger, cfg.Display)}
+	}), nil
+}
+
+var _ actor.SupervisorStrategy = (*Supervisor)(nil)
+
+// Receive implements actor.Actor.
+func (s *Supervisor) Receive(ctx actor.Context) {
+	switch m := ctx.Message().(type) {
+	case *actor.Started:
+		s.ctx = ctx
+		s.children = map[string]*child{}
+		s.byID = map[string]*child{}
+		s.waiting = map[string][]*actor.PID{}
+		for _, c := range s.cfg.Children {
+			if _, err := s.spawn(ctx, c); err != nil {
+				s.log.WithError(err).Warnf("Could not start %s", c.Display)
+			}
+		}
+	case *Spawn:
+		pid, err := s.spawn(ctx, m.Child)
+		ctx.Respond(&Spawned{PID: pid, Err: err})
+	case *StopChild:
+		c, ok := s.children[m.Name]
+		if !ok {
+			ctx.Respond(&ChildStopped{Name: m.Name})
+			return
+		}
+		if ctx.Sender() != nil {
+			s.waiting[m.Name] = append(s.waiting[m.Name], ctx.Sender())
+		}
+		ctx.Stop(c.pid)
+	case *Lookup:
+		if c, ok := s.children[m.Name]; ok {
+			ctx.Respond(&Found{PID: c.pid})
+		} else {
+			ctx.Respond(&Found{})
+		}
+	case *actor.Terminated:
+		c, ok := s.byID[m.Who.GetId()]
+		if !ok {
+			return
+		}
+		delete(s.byID, m.Who.GetId())
+		if s.children[c.spec.Name] == c {
+			delete(s.children, c.spec.Name)
+		}
+		for _, w := range s.waiting[c.spec.Name] {
+			ctx.Send(w, &ChildStopped{Name: c.spec.Name, Found: true})
+		}
+		delete(s.waiting, c.spec.Name)
+	}
+}
+
+func (s *Supervisor) spawn(ctx actor.Context, spec Child) (*actor.PID, error) {
+	if old, ok := s.children[spec.Name]; ok {
+		return old.pid, fmt.Errorf("%s is already running", spec.Display)
+	}
+	if spec.Display == "" {
+		spec.Display = spec.Name
+	}
+	pid, err := ctx.SpawnNamed(spec.Props, spec.Name)
+	if err != nil {
+		return nil, fmt.Errorf("start %s: %w", spec.Display, err)
+	}
+	c := &child{spec: spec, pid: pid}
+	s.children[spec.Name] = c
+	s.byID[pid.GetId()] = c
+	return pid, nil
+}
+
+// HandleFailure implements actor.SupervisorStrategy for the children. It
+// runs in the supervisor's own mailbox goroutine.
+func (s *Supervisor) HandleFailure(_ *actor.ActorSystem, sup actor.Supervisor, who *actor.PID, rs *actor.RestartStatistics, reason any, _ any) {
+	display := who.GetId()
+	c := s.byID[who.GetId()]
+	if c != nil {
+		display = c.spec.Display
+	}
+	if p, ok := reason.(*Panic); ok {
+		s.log.WithField("actor", display).Debugf("Stack of the failure of %s: %v\n%s", display, p.Value, p.Stack)
+	}
+	if c != nil && c.spec.OnFailure != nil && s.ctx != nil {
+		c.spec.OnFailure(s.ctx, who, reason)
+	}
+	b := s.cfg.Budget
+	rs.Fail()
+	n := rs.NumberOfFailures(b.Window)
+	if n > b.MaxRestarts {
+		s.log.WithField("actor", display).Warnf("%s failed: %v (failure %d within %v, budget %d): stopped for good",
+			display, reason, n, b.Window, b.MaxRestarts)
+		sup.StopChildren(who)
+		if c != nil && !c.gaveUp {
+			c.gaveUp = true
+			if c.spec.OnGiveUp != nil && s.ctx != nil {
+				c.spec.OnGiveUp(s.ctx, who, reason)
+			}
+		}
+		return
+	}
+	d := b.delay(n)
+	s.log.WithField("actor", display).Warnf("%s failed: %v; restarting in %v (attempt %d of %d)", display, reason, d, n, b.MaxRestarts)
+	s.cfg.Stats.Restarts.Add(1)
+	time.AfterFunc(d, func() { sup.RestartChildren(who) })
+}
