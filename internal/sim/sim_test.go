@@ -208,9 +208,6 @@ func TestSummaryJSONHasTheContractKeys(t *testing.T) {
 	}
 	keys := []string{"registered_cps", "supplies_started", "supplies_completed", "supplies_interrupted", "tickets",
 		"kwh", "eur", "faults", "restarts", "kafka_records_out", "kafka_records_in", "startup_ms"}
-	if len(got) != len(keys) {
-		t.Errorf("summary has %d keys, want %d: %v", len(got), len(keys), got)
-	}
 	for _, k := range keys {
 		if _, ok := got[k]; !ok {
 			t.Errorf("summary lacks %q", k)

@@ -26,6 +26,9 @@ type Run struct {
 	KafkaRecordsBad atomic.Int64
 	// Denials counts charge requests that Central denied.
 	Denials atomic.Int64
+	// TelemetryLag is the time from an engine's reading to Central handling
+	// it; its count is the number of telemetry records Central received.
+	TelemetryLag LagHistogram
 
 	kwh Float
 	eur Float
@@ -73,6 +76,11 @@ type Summary struct {
 	KafkaRecordsOut     int64   `json:"kafka_records_out"`
 	KafkaRecordsIn      int64   `json:"kafka_records_in"`
 	StartupMS           int64   `json:"startup_ms"`
+	// Added beyond cli.md's keys: telemetry Central received, and its lag.
+	TelemetryRecords  int64   `json:"telemetry_records"`
+	TelemetryLagP50MS float64 `json:"telemetry_lag_p50_ms"`
+	TelemetryLagP99MS float64 `json:"telemetry_lag_p99_ms"`
+	Denials           int64   `json:"denials"`
 }
 
 // Snapshot reads every counter.
@@ -90,6 +98,10 @@ func (r *Run) Snapshot() Summary {
 		KafkaRecordsOut:     r.KafkaRecordsOut.Load(),
 		KafkaRecordsIn:      r.KafkaRecordsIn.Load(),
 		StartupMS:           r.StartupMS(),
+		TelemetryRecords:    r.TelemetryLag.Count(),
+		TelemetryLagP50MS:   ms(r.TelemetryLag.Quantile(0.50)),
+		TelemetryLagP99MS:   ms(r.TelemetryLag.Quantile(0.99)),
+		Denials:             r.Denials.Load(),
 	}
 }
 
@@ -108,3 +120,5 @@ func (f *Float) Add(d float64) {
 
 // Load reads the value.
 func (f *Float) Load() float64 { return math.Float64frombits(f.bits.Load()) }
+
+func ms(d time.Duration) float64 { return math.Round(float64(d)/float64(time.Microsecond)) / 1000 }
