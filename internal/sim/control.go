@@ -15,12 +15,12 @@ import (
 // panel for stop/resume/KO, and the run-time hooks that kill and restart parts.
 type Network interface {
 	Panel() central.Panel
-	PanicEngine(cpID string) error
-	KillMonitor(cpID string) error
-	StartMonitor(cpID string) error
-	KillDriver(driverID string) error
-	StartDriver(driverID string) error
-	RestartCentral() error
+	PanicEngine(ctx context.Context, cpID string) error
+	KillMonitor(ctx context.Context, cpID string) error
+	StartMonitor(ctx context.Context, cpID string) error
+	KillDriver(ctx context.Context, driverID string) error
+	StartDriver(ctx context.Context, driverID string) error
+	RestartCentral(ctx context.Context) error
 }
 
 // Execute carries out one command and returns a sentence saying what it did.
@@ -54,17 +54,17 @@ func Execute(ctx context.Context, n Network, c Command) (string, error) {
 	case VerbUnKO:
 		return operator(n.Panel().KnockOut(ctx, target, false))
 	case VerbPanicEngine:
-		return simple(n.PanicEngine(target))
+		return simple(n.PanicEngine(ctx, target))
 	case VerbKillMonitor:
-		return simple(n.KillMonitor(target))
+		return simple(n.KillMonitor(ctx, target))
 	case VerbStartMonitor:
-		return simple(n.StartMonitor(target))
+		return simple(n.StartMonitor(ctx, target))
 	case VerbKillDriver:
-		return simple(n.KillDriver(target))
+		return simple(n.KillDriver(ctx, target))
 	case VerbStartDriver:
-		return simple(n.StartDriver(target))
+		return simple(n.StartDriver(ctx, target))
 	case VerbRestartCentral:
-		return simple(n.RestartCentral())
+		return simple(n.RestartCentral(ctx))
 	}
 	return "", fmt.Errorf("unknown command %q", c.Verb)
 }
@@ -155,7 +155,7 @@ func RunChaos(ctx context.Context, n Network, cfg ChaosConfig, cps int, cpID fun
 			id := cpID(ev.CPIdx)
 			if ev.Panic {
 				log.WithField("cp_id", id).Info("Chaos: crashing the engine of " + id)
-				if err := n.PanicEngine(id); err != nil {
+				if err := n.PanicEngine(ctx, id); err != nil {
 					log.WithField("cp_id", id).Debugf("Chaos panic not applied: %v", err)
 				}
 				continue
