@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"os"
 	"os/exec"
 	"strings"
@@ -41,7 +42,7 @@ func TestBadFlagExitsTwoNamingTheFlag(t *testing.T) {
 
 func TestHelpExitsZero(t *testing.T) {
 	var out, errb bytes.Buffer
-	if code := run([]string{"--help"}, func(string) (string, bool) { return "", false }, &out, &errb); code != 0 {
+	if code := run(context.Background(), []string{"--help"}, func(string) (string, bool) { return "", false }, strings.NewReader(""), &out, &errb); code != 0 {
 		t.Fatalf("exit %d", code)
 	}
 }
