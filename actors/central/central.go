@@ -464,7 +464,9 @@ func (c *Central) request(ctx actor.Context, r *messages.ChargeRequest) {
 		c.handled.add(r.GetRequestId())
 	}
 	driver, id := r.GetDriverId(), r.GetCpId()
-	deny := func(reason messages.DenyReason, detail string) { c.deny(ctx, r.GetRequestId(), driver, id, reason, detail) }
+	deny := func(reason messages.DenyReason, detail string) {
+		c.deny(ctx, r.GetRequestId(), driver, id, reason, detail)
+	}
 	if driver == "" || id == "" || r.GetRequestId() == "" {
 		deny(messages.DenyReason_DENY_REASON_INVALID_REQUEST, "a request needs a request id, a driver id and a charge point id")
 		return

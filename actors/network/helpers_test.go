@@ -11,6 +11,7 @@ import (
 	"github.com/evcharging/evsim/actors/internal/testkit"
 	"github.com/evcharging/evsim/actors/network"
 	"github.com/evcharging/evsim/actors/supervision"
+	"github.com/evcharging/evsim/bridge"
 	"github.com/evcharging/evsim/messages"
 )
 
@@ -40,21 +41,67 @@ func cps(ids ...string) []network.ChargePoint {
 // the invariant on what Kafka carried.
 func startNet(t *testing.T, h *testkit.Harness, cfg network.Config) *network.Network {
 	t.Helper()
+	slow(t)
+	drivers := cfg.Drivers
+	cfg.Drivers = nil
 	n, err := network.Start(h.Sys, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	down := false
-	t.Cleanup(func() {
-		if !down {
-			shutdown(t, h, n)
-		}
-	})
+	t.Cleanup(func() { shutdown(t, h, n) })
 	for _, id := range n.ChargePointIDs() {
 		waitState(t, n, id, messages.ChargePointState_CHARGE_POINT_STATE_ACTIVATED)
 	}
-	_ = down
+	// Drivers join once the charge points are up, so that what they are
+	// told does not depend on who started first.
+	for _, d := range drivers {
+		addDriver(t, n, d)
+	}
 	return n
+}
+
+func addDriver(t *testing.T, n *network.Network, d network.Driver) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if err := n.AddDriver(ctx, d); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func ctx2s(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// request publishes a charge request as a driver would.
+func request(h *testkit.Harness, reqID, driverID, cpID string) {
+	h.Sys.Root.Send(h.Bridge, &bridge.Publish{Topic: bridge.TopicDriverRequests, Key: driverID,
+		Msg: &messages.ChargeRequest{RequestId: reqID, DriverId: driverID, CpId: cpID}})
+}
+
+// denial waits for the denial of a request and returns it.
+func denial(t *testing.T, h *testkit.Harness, reqID string) *messages.ChargeDenied {
+	t.Helper()
+	var d *messages.ChargeDenied
+	testkit.Eventually(t, wait, func() bool {
+		for _, x := range h.Rec.Get().Denied {
+			if x.GetRequestId() == reqID {
+				d = x
+				return true
+			}
+		}
+		return false
+	}, func() string { return "no denial for request " + reqID })
+	return d
+}
+
+func slow(t *testing.T) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("runs a network on the embedded broker")
+	}
 }
 
 func shutdown(t *testing.T, h *testkit.Harness, n *network.Network) {
