@@ -600,6 +600,10 @@ func (c *Central) countStart(sid string) {
 }
 
 func (c *Central) telemetry(ctx actor.Context, t *messages.Telemetry) {
+	if at := t.GetAt(); at != nil {
+		// Engine reading to Central: the end-to-end lag that make bench reports.
+		c.cfg.Stats.TelemetryLag.Observe(time.Since(at.AsTime()))
+	}
 	sid := t.GetSessionId()
 	cp := c.cps[t.GetCpId()]
 	if cp == nil || c.ended.has(sid) || c.denied.has(sid) {
