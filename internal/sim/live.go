@@ -74,13 +74,16 @@ func (s *LiveScreen) draw(ctx context.Context) {
 	cancel()
 	var b bytes.Buffer
 	b.WriteString(ansiHome)
-	tableRows := s.height / 2
+	var table bytes.Buffer
 	if err == nil {
-		RenderPanel(&b, snap, PanelOptions{Colour: true, MaxRows: tableRows, Now: time.Now()})
+		RenderPanel(&table, snap, PanelOptions{Colour: true, MaxRows: s.height / 2, Now: time.Now()})
 	} else {
-		b.WriteString("waiting for Central...\n")
+		table.WriteString("waiting for Central...\n")
 	}
-	b.WriteString(ansiBold + "── log " + strings.Repeat("─", 40) + ansiReset + "\n")
+	table.WriteString(ansiBold + "── log " + strings.Repeat("─", 40) + ansiReset + "\n")
+	// Each row ends by clearing the rest of the line: a shorter row must not
+	// leave the tail of the previous frame's row behind.
+	b.WriteString(strings.ReplaceAll(table.String(), "\n", ansiClearEL+"\n"))
 	used := strings.Count(b.String(), "\n")
 	s.mu.Lock()
 	logRows := s.height - used - 1
