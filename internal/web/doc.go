@@ -6,7 +6,6 @@
 //
 // Build the server with New and start it; shut it down with the process:
 //
-//	metrics := web.NewMetrics()                  // early, if Central needs the lag hook
 //	status := &web.BridgeStatus{}                // Set by whoever receives *bridge.StateChanged
 //	srv, err := web.New(web.Options{
 //		Addr:          cfg.HTTP,                  // --http
@@ -15,18 +14,16 @@
 //		Run:           run,                       // the process's *stats.Run
 //		OperatorToken: cfg.OperatorToken,         // --operator-token; "" = read-only
 //		Logger:        logger,                    // lines carry component "Web"
-//		Metrics:       metrics,
 //	})
 //	if err != nil { ... }
 //	if err := srv.Start(); err != nil { ... }  // returns once the port is open
 //	defer srv.Shutdown(ctx)                    // ends live streams, then drains
 //
-// Handler returns the http.Handler for those who run their own http.Server.
+// Handler returns the http.Handler for those who run their own http.Server;
+// Registry the server's own Prometheus registry, for extra collectors.
 //
-// Central feeds the telemetry lag histogram through
-// Metrics.ObserveTelemetryLag(d) (d = arrival time minus the reading's time).
-// Central cannot import this package (web imports central), so it takes a
-// func(time.Duration) and main passes metrics.ObserveTelemetryLag.
+// Telemetry lag needs no wiring here: Central records it in the shared
+// stats.Run (Run.TelemetryLag.Observe), and /metrics reads it from there.
 //
 // # Endpoints
 //
@@ -110,9 +107,11 @@
 //	evsim_actor_restarts_total, evsim_kafka_records_in_total, evsim_kafka_records_out_total,
 //	evsim_kafka_records_bad_total, evsim_charge_requests_denied_total  (counters from stats.Run)
 //	evsim_registered_charge_points, evsim_startup_seconds              (gauges from stats.Run)
+//	evsim_telemetry_records_total, evsim_telemetry_lag_quantile_seconds{quantile="0.5|0.9|0.99"}
+//	                                     (from stats.Run.TelemetryLag, a lock-free histogram of
+//	                                      19 %-wide buckets: each quantile is its bucket's upper bound)
 //	evsim_bridge_state{state="waiting|ready|outage|failed"} (1 for the current), evsim_bridge_ready
 //	evsim_charge_points{state=...}, evsim_active_supplies, evsim_central_up (from a snapshot per scrape)
-//	evsim_telemetry_lag_seconds (histogram fed by ObserveTelemetryLag)
 //	evsim_web_stream_clients (browsers on the live stream)
 //
 // # The page

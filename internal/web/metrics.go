@@ -2,10 +2,8 @@ package web
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"net/http"
-	"sync/atomic"
+	"strconv"
 	"time"
 
 	"github.com/evcharging/evsim/actors/central"
@@ -16,72 +14,36 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
-// Metrics is the process's Prometheus registry (its own, never the global
-// one) and the series that code outside this package feeds. Create it early
-// with NewMetrics when Central needs ObserveTelemetryLag before the server
-// exists, and pass it in Options.Metrics.
-type Metrics struct {
-	reg      *prometheus.Registry
-	lag      prometheus.Histogram
-	clients  prometheus.Gauge
-	attached atomic.Bool
+// metrics is the server's Prometheus registry (its own, never the global
+// one) and the gauge the live stream keeps.
+type metrics struct {
+	reg     *prometheus.Registry
+	clients prometheus.Gauge
 }
 
-// NewMetrics returns a registry with the Go runtime and process collectors and
-// the telemetry lag histogram. The server adds the rest when it is built.
-func NewMetrics() *Metrics {
-	m := &Metrics{
+// newMetrics registers the Go runtime and process collectors and the
+// collectors that read the run, the bridge and the panel at scrape time.
+func newMetrics(run *stats.Run, br BridgeSource, panel central.Panel, timeout time.Duration) *metrics {
+	m := &metrics{
 		reg: prometheus.NewRegistry(),
-		lag: prometheus.NewHistogram(prometheus.HistogramOpts{
-			Name:    "evsim_telemetry_lag_seconds",
-			Help:    "Time from a telemetry reading at the engine to its arrival at Central.",
-			Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30},
-		}),
 		clients: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "evsim_web_stream_clients",
 			Help: "Browsers connected to the live stream of the web panel.",
 		}),
 	}
-	m.reg.MustRegister(
+	m.reg.MustRegister( // fixed, distinct names: this cannot fail
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		m.lag, m.clients,
+		m.clients,
+		&runCollector{run: run},
+		&bridgeCollector{src: br},
+		&panelCollector{panel: panel, timeout: timeout},
 	)
 	return m
 }
 
-// ObserveTelemetryLag records how late one telemetry reading reached Central
-// (now minus the reading's timestamp). Safe for concurrent use and cheap: call
-// it from Central's Receive for every reading. Negative durations (clock
-// skew between processes) count as 0.
-func (m *Metrics) ObserveTelemetryLag(d time.Duration) {
-	m.lag.Observe(max(d, 0).Seconds())
-}
-
-// Registry is the registry behind /metrics, for adding more collectors.
-func (m *Metrics) Registry() *prometheus.Registry { return m.reg }
-
-// Handler serves the registry in the Prometheus text format.
-func (m *Metrics) Handler() http.Handler {
+func (m *metrics) handler() http.Handler {
 	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg})
-}
-
-// attach registers the collectors that read the run, the bridge and the panel.
-// A Metrics serves one Server.
-func (m *Metrics) attach(run *stats.Run, br BridgeSource, panel central.Panel, timeout time.Duration) error {
-	if !m.attached.CompareAndSwap(false, true) {
-		return errors.New("web: this Metrics already serves another Server")
-	}
-	if err := m.reg.Register(&runCollector{run: run}); err != nil {
-		return fmt.Errorf("web: registering the run collector: %w", err)
-	}
-	if err := m.reg.Register(&bridgeCollector{src: br}); err != nil {
-		return fmt.Errorf("web: registering the bridge collector: %w", err)
-	}
-	if err := m.reg.Register(&panelCollector{panel: panel, timeout: timeout}); err != nil {
-		return fmt.Errorf("web: registering the panel collector: %w", err)
-	}
-	return nil
 }
 
 // runCollector reads stats.Run at scrape time.
@@ -89,7 +51,7 @@ type runCollector struct{ run *stats.Run }
 
 var runDescs = struct {
 	started, completed, interrupted, tickets, kwh, eur, faults, restarts,
-	recIn, recOut, recBad, denials, registered, startup *prometheus.Desc
+	recIn, recOut, recBad, denials, registered, startup, telemetry, lag *prometheus.Desc
 }{
 	started:     desc("evsim_supplies_started_total", "Supplies started."),
 	completed:   desc("evsim_supplies_completed_total", "Supplies that ended normally."),
@@ -105,7 +67,13 @@ var runDescs = struct {
 	denials:     desc("evsim_charge_requests_denied_total", "Charge requests that Central denied."),
 	registered:  desc("evsim_registered_charge_points", "Charge points registered with Central."),
 	startup:     desc("evsim_startup_seconds", "Time from process start until every charge point registered; 0 until then."),
+	telemetry:   desc("evsim_telemetry_records_total", "Telemetry readings Central handled."),
+	lag: desc("evsim_telemetry_lag_quantile_seconds",
+		"Time from a telemetry reading at the engine to Central handling it, at a quantile, since the start (upper bound of a 19 % wide bucket).", "quantile"),
 }
+
+// lagQuantiles are the quantiles of the telemetry lag that /metrics shows.
+var lagQuantiles = []float64{0.5, 0.9, 0.99}
 
 func desc(name, help string, labels ...string) *prometheus.Desc {
 	return prometheus.NewDesc(name, help, labels, nil)
@@ -134,6 +102,11 @@ func (c *runCollector) Collect(ch chan<- prometheus.Metric) {
 	counter(d.denials, float64(r.Denials.Load()))
 	ch <- prometheus.MustNewConstMetric(d.registered, prometheus.GaugeValue, float64(r.RegisteredCPs.Load()))
 	ch <- prometheus.MustNewConstMetric(d.startup, prometheus.GaugeValue, float64(r.StartupMS())/1000)
+	counter(d.telemetry, float64(r.TelemetryLag.Count()))
+	for _, q := range lagQuantiles {
+		ch <- prometheus.MustNewConstMetric(d.lag, prometheus.GaugeValue, r.TelemetryLag.Quantile(q).Seconds(),
+			strconv.FormatFloat(q, 'f', -1, 64))
+	}
 }
 
 // bridgeCollector exposes the bridge's state as one series per state, 1 for

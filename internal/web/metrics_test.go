@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -34,11 +35,7 @@ func scrape(t *testing.T, r *rig) map[string]string {
 }
 
 func TestMetrics(t *testing.T) {
-	m := web.NewMetrics()
-	r := newRig(t, 5, func(o *web.Options) { o.Metrics = m })
-	if r.srv.Metrics() != m {
-		t.Fatal("Server.Metrics is not Options.Metrics")
-	}
+	r := newRig(t, 5, nil)
 	r.run.SuppliesStarted.Add(3)
 	r.run.SuppliesCompleted.Add(2)
 	r.run.SuppliesInterrupted.Add(1)
@@ -51,39 +48,45 @@ func TestMetrics(t *testing.T) {
 	r.panel.Stop(context.Background(), "CP-002")
 	r.panel.KnockOut(context.Background(), "CP-003", true)
 	r.panel.StartSupply("CP-004", "bob")
-	m.ObserveTelemetryLag(30 * time.Millisecond)
-	m.ObserveTelemetryLag(-time.Second) // clock skew counts as 0
+	r.run.TelemetryLag.Observe(30 * time.Millisecond)
+	r.run.TelemetryLag.Observe(30 * time.Millisecond)
+	r.run.TelemetryLag.Observe(2 * time.Second)
 
 	got := scrape(t, r)
 	want := map[string]string{
-		"evsim_supplies_started_total":                  "3",
-		"evsim_supplies_completed_total":                "2",
-		"evsim_supplies_interrupted_total":              "1",
-		"evsim_tickets_total":                           "3",
-		"evsim_energy_kwh_total":                        "12.5",
-		"evsim_revenue_eur_total":                       "3.75",
-		"evsim_faults_total":                            "4",
-		"evsim_actor_restarts_total":                    "5",
-		"evsim_kafka_records_in_total":                  "100",
-		"evsim_kafka_records_out_total":                 "200",
-		`evsim_bridge_state{state="ready"}`:             "1",
-		`evsim_bridge_state{state="waiting"}`:           "0",
-		"evsim_bridge_ready":                            "1",
-		`evsim_charge_points{state="ACTIVATED"}`:        "2",
-		`evsim_charge_points{state="SUPPLYING"}`:        "1",
-		`evsim_charge_points{state="STOPPED"}`:          "1",
-		`evsim_charge_points{state="FAULT"}`:            "1",
-		`evsim_charge_points{state="DISCONNECTED"}`:     "0",
-		"evsim_active_supplies":                         "1",
-		"evsim_central_up":                              "1",
-		"evsim_telemetry_lag_seconds_count":             "2",
-		`evsim_telemetry_lag_seconds_bucket{le="0.05"}`: "2",
-		`evsim_telemetry_lag_seconds_bucket{le="0.01"}`: "1",
-		"evsim_web_stream_clients":                      "0",
+		"evsim_supplies_started_total":              "3",
+		"evsim_supplies_completed_total":            "2",
+		"evsim_supplies_interrupted_total":          "1",
+		"evsim_tickets_total":                       "3",
+		"evsim_energy_kwh_total":                    "12.5",
+		"evsim_revenue_eur_total":                   "3.75",
+		"evsim_faults_total":                        "4",
+		"evsim_actor_restarts_total":                "5",
+		"evsim_kafka_records_in_total":              "100",
+		"evsim_kafka_records_out_total":             "200",
+		`evsim_bridge_state{state="ready"}`:         "1",
+		`evsim_bridge_state{state="waiting"}`:       "0",
+		"evsim_bridge_ready":                        "1",
+		`evsim_charge_points{state="ACTIVATED"}`:    "2",
+		`evsim_charge_points{state="SUPPLYING"}`:    "1",
+		`evsim_charge_points{state="STOPPED"}`:      "1",
+		`evsim_charge_points{state="FAULT"}`:        "1",
+		`evsim_charge_points{state="DISCONNECTED"}`: "0",
+		"evsim_active_supplies":                     "1",
+		"evsim_central_up":                          "1",
+		"evsim_telemetry_records_total":             "3",
+		"evsim_web_stream_clients":                  "0",
 	}
 	for series, v := range want {
 		if got[series] != v {
 			t.Errorf("%s = %q, want %q", series, got[series], v)
+		}
+	}
+	// Quantiles are a bucket's upper bound: within 19 % above the truth.
+	for q, want := range map[string]float64{"0.5": 0.030, "0.99": 2} {
+		v, err := strconv.ParseFloat(got[`evsim_telemetry_lag_quantile_seconds{quantile="`+q+`"}`], 64)
+		if err != nil || v < want || v > want*1.19 {
+			t.Errorf("lag quantile %s = %v (%v), want %v..%v", q, v, err, want, want*1.19)
 		}
 	}
 	for series := range got {

@@ -64,15 +64,11 @@ type Options struct {
 	OperatorToken string
 	// Logger receives the server's lines (component "Web"). Default: discard.
 	Logger logrus.FieldLogger
-	// Metrics is where /metrics reads from. Default: a fresh NewMetrics().
-	// Pass your own to hand its ObserveTelemetryLag to Central before the
-	// server exists.
-	Metrics *Metrics
 
 	// RequestTimeout bounds each call to Central. Default 5 s.
 	RequestTimeout time.Duration
 	// FeedSize is how many recent events the page gets when it (re)connects.
-	// Default 100.
+	// Default 200 (what the page keeps).
 	FeedSize int
 	// FlushInterval is how often a live stream sends the changes it has
 	// collected; updates in between are merged per charge point. Default 250 ms.
@@ -80,6 +76,9 @@ type Options struct {
 	// PingInterval is how often a live stream sends a ping, so that the page
 	// notices a dead connection. Default 10 s.
 	PingInterval time.Duration
+	// ResyncInterval is how often a live stream sends a whole new snapshot,
+	// as a safety net for anything a watch missed. Default 30 s.
+	ResyncInterval time.Duration
 }
 
 func (o *Options) setDefaults() {
@@ -89,20 +88,20 @@ func (o *Options) setDefaults() {
 	if o.Logger == nil {
 		o.Logger = logging.Discard()
 	}
-	if o.Metrics == nil {
-		o.Metrics = NewMetrics()
-	}
 	if o.RequestTimeout <= 0 {
 		o.RequestTimeout = 5 * time.Second
 	}
 	if o.FeedSize <= 0 {
-		o.FeedSize = 100
+		o.FeedSize = 200
 	}
 	if o.FlushInterval <= 0 {
 		o.FlushInterval = 250 * time.Millisecond
 	}
 	if o.PingInterval <= 0 {
 		o.PingInterval = 10 * time.Second
+	}
+	if o.ResyncInterval <= 0 {
+		o.ResyncInterval = 30 * time.Second
 	}
 }
 

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/evcharging/evsim/internal/logging"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/sirupsen/logrus"
 )
 
@@ -26,6 +27,7 @@ var assetsFS embed.FS
 type Server struct {
 	opts    Options
 	log     *logrus.Entry
+	metrics *metrics
 	handler http.Handler
 	// tokenSum is the SHA-256 of the operator token; nil when read-only.
 	tokenSum []byte
@@ -48,11 +50,9 @@ func New(opts Options) (*Server, error) {
 		return nil, err
 	}
 	opts.setDefaults()
-	if err := opts.Metrics.attach(opts.Run, opts.Bridge, opts.Panel, opts.RequestTimeout); err != nil {
-		return nil, err
-	}
 	s := &Server{
 		opts:    opts,
+		metrics: newMetrics(opts.Run, opts.Bridge, opts.Panel, opts.RequestTimeout),
 		log:     logging.Component(opts.Logger, "Web"),
 		started: time.Now(),
 		closing: make(chan struct{}),
@@ -65,9 +65,9 @@ func New(opts Options) (*Server, error) {
 	return s, nil
 }
 
-// Metrics returns the metrics the server exposes (Options.Metrics or the
-// one New created), e.g. to hand ObserveTelemetryLag to Central.
-func (s *Server) Metrics() *Metrics { return s.opts.Metrics }
+// Registry is the Prometheus registry behind /metrics (the server's own),
+// for a process that wants to add collectors of its own.
+func (s *Server) Registry() *prometheus.Registry { return s.metrics.reg }
 
 // Handler serves every endpoint; Start serves it on Options.Addr.
 func (s *Server) Handler() http.Handler { return s.handler }
@@ -85,7 +85,7 @@ func (s *Server) routes() http.Handler {
 
 	mux.HandleFunc("GET /healthz", s.healthz)
 	mux.HandleFunc("GET /readyz", s.readyz)
-	mux.Handle("GET /metrics", s.opts.Metrics.Handler())
+	mux.Handle("GET /metrics", s.metrics.handler())
 
 	mux.HandleFunc("GET /api/chargepoints", s.listChargePoints)
 	mux.HandleFunc("GET /api/chargepoints/{id}", s.getChargePoint)

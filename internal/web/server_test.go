@@ -12,6 +12,7 @@ import (
 	"github.com/evcharging/evsim/internal/stats"
 	"github.com/evcharging/evsim/internal/web"
 	"github.com/evcharging/evsim/internal/web/webtest"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 func TestNewRequiresPanelBridgeAndRun(t *testing.T) {
@@ -26,12 +27,15 @@ func TestNewRequiresPanelBridgeAndRun(t *testing.T) {
 			t.Errorf("without %s: err = %v, want one naming the field", name, err)
 		}
 	}
-	m := web.NewMetrics()
-	if _, err := web.New(web.Options{Panel: panel, Bridge: br, Run: run, Metrics: m}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := web.New(web.Options{Panel: panel, Bridge: br, Run: run, Metrics: m}); err == nil {
-		t.Error("a second server on the same Metrics was accepted")
+	// Two servers in one process: each has its own registry, nothing global.
+	for range 2 {
+		srv, err := web.New(web.Options{Panel: panel, Bridge: br, Run: run})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if srv.Registry() == nil || srv.Registry() == prometheus.DefaultRegisterer {
+			t.Error("the server has no registry of its own")
+		}
 	}
 }
 

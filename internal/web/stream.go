@@ -23,8 +23,11 @@ import (
 //	          and the browser retries
 //
 // The stream ends when the client goes, when the server shuts down, or when
-// Central's watch ends (Central restarted): the browser's EventSource then
-// reconnects by itself and gets a fresh snapshot, so the page resyncs.
+// Central's watch ends: the browser's EventSource then reconnects by itself
+// and gets a fresh snapshot, so the page resyncs. When Central restarts under
+// a watch that goes on (its event numbers start again, or its start event
+// arrives), the stream sends a fresh snapshot instead; it also does so every
+// ResyncInterval, so that nothing a watch missed stays on the page for long.
 
 // StreamSnapshot is the data of a "snapshot" message.
 type StreamSnapshot struct {
@@ -72,8 +75,8 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) {
 	h.Set("X-Accel-Buffering", "no")
 	w.WriteHeader(http.StatusOK)
 
-	s.opts.Metrics.clients.Inc()
-	defer s.opts.Metrics.clients.Dec()
+	s.metrics.clients.Inc()
+	defer s.metrics.clients.Dec()
 	log := s.log.WithField("remote", r.RemoteAddr)
 	log.Debug("A browser connected to the live stream")
 
@@ -111,11 +114,15 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) {
 	ping := time.NewTicker(s.opts.PingInterval)
 	defer ping.Stop()
 
+	resync := time.NewTicker(s.opts.ResyncInterval)
+	defer resync.Stop()
+
 	pending := make(map[string]ChargePoint)
 	var order []string // ids of pending, in the order they first changed
 	var events []Event
-	totalsDirty := false
+	totalsDirty, needSnapshot := false, false
 	var lastTotals time.Time
+	lastSeq := snap.LastEvent
 
 	for {
 		select {
@@ -136,12 +143,32 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) {
 				pending[cp.ID] = cp
 			}
 			if e := u.Event; e != nil && !sent.has(e) {
+				if e.Seq <= lastSeq || (e.Kind == central.EventRestart && e.CPID == "") {
+					needSnapshot = true // Central restarted: its view is new
+				}
+				lastSeq = max(lastSeq, e.Seq)
 				events = append(events, toEvent(e))
 				if e.Kind == central.EventTicket {
 					totalsDirty = true
 				}
 			}
+		case <-resync.C:
+			needSnapshot = true
 		case <-flush.C:
+			if needSnapshot {
+				fresh, freshSent, err := s.streamSnapshot(ctx)
+				if err != nil {
+					continue // Central is busy or away: try again at the next flush
+				}
+				needSnapshot, totalsDirty = false, false
+				snap, sent, lastSeq = fresh, freshSent, fresh.LastEvent
+				clear(pending)
+				order, events = order[:0], nil
+				if !send("snapshot", snap) {
+					return
+				}
+				continue
+			}
 			if len(order) > 0 || len(events) > 0 {
 				up := StreamUpdate{ChargePoints: make([]ChargePoint, 0, len(order)), Events: events}
 				if up.Events == nil {

@@ -66,17 +66,17 @@ func TestStreamStartsWithASnapshotThenSendsChanges(t *testing.T) {
 	}
 }
 
-// TestStreamEndsWhenCentralRestartsAndResyncs: when Central's watch ends the
-// stream ends too (EventSource then reconnects by itself), and the next
-// connection starts with a fresh snapshot of the rebuilt Central.
-func TestStreamEndsWhenCentralRestartsAndResyncs(t *testing.T) {
+// TestStreamEndsWithTheWatchAndTheNextOneResyncs: when Central's watch ends
+// the stream ends too (EventSource then reconnects by itself), and the next
+// connection starts with a fresh snapshot.
+func TestStreamEndsWithTheWatchAndTheNextOneResyncs(t *testing.T) {
 	r := newRig(t, 3, nil)
 	r.panel.Stop(context.Background(), "CP-002")
 	s := openStream(t, r.http.URL)
 	var snap web.StreamSnapshot
 	s.next(t, "snapshot", &snap)
 
-	r.panel.Restart()
+	r.panel.EndWatches()
 	select {
 	case <-s.done:
 	case <-time.After(5 * time.Second):
@@ -87,17 +87,51 @@ func TestStreamEndsWhenCentralRestartsAndResyncs(t *testing.T) {
 	s2 := openStream(t, r.http.URL)
 	s2.next(t, "snapshot", &snap)
 	if snap.ChargePoints[1].State != "ACTIVATED" {
-		t.Errorf("after the restart CP-002 is %s", snap.ChargePoints[1].State)
+		t.Errorf("after reconnecting CP-002 is %s", snap.ChargePoints[1].State)
 	}
-	// Central numbers events from 1 again: the new events still reach the page.
-	if len(snap.Events) == 0 || snap.Events[0].Kind != "restart" {
-		t.Errorf("events after restart = %+v", snap.Events)
+}
+
+// TestStreamResyncsWhenCentralRestartsUnderTheWatch: Central restarts, the
+// watch goes on, event numbers start again: the stream sends a new snapshot
+// with Central's rebuilt view, then the new events.
+func TestStreamResyncsWhenCentralRestartsUnderTheWatch(t *testing.T) {
+	r := newRig(t, 3, nil)
+	for range 5 {
+		r.panel.AddEvent("denied", "CP-001", "bob", "denied")
 	}
-	r.panel.AddEvent("registered", "CP-001", "", "Registered new CP: CP-001")
+	s := openStream(t, r.http.URL)
+	var snap web.StreamSnapshot
+	s.next(t, "snapshot", &snap)
+	if snap.LastEvent != 5 {
+		t.Fatalf("last_event = %d", snap.LastEvent)
+	}
+
+	r.panel.Restart()
+	s.next(t, "snapshot", &snap)
+	if snap.LastEvent != 1 || len(snap.Events) != 1 || snap.Events[0].Kind != "restart" {
+		t.Errorf("snapshot after the restart: last_event %d, events %+v", snap.LastEvent, snap.Events)
+	}
+	for _, cp := range snap.ChargePoints {
+		if cp.State != "DISCONNECTED" {
+			t.Errorf("after the restart %s is %s, want DISCONNECTED", cp.ID, cp.State)
+		}
+	}
+	r.panel.Connect("CP-001", true)
 	var up web.StreamUpdate
-	s2.next(t, "update", &up)
-	if len(up.Events) != 1 || up.Events[0].Kind != "registered" {
-		t.Errorf("update after restart = %+v", up)
+	s.next(t, "update", &up)
+	if len(up.ChargePoints) != 1 || up.ChargePoints[0].State != "ACTIVATED" || len(up.Events) != 1 || up.Events[0].Seq != 2 {
+		t.Errorf("update after the restart = %+v", up)
+	}
+}
+
+func TestStreamResyncsPeriodically(t *testing.T) {
+	r := newRig(t, 2, func(o *web.Options) { o.ResyncInterval = 50 * time.Millisecond })
+	s := openStream(t, r.http.URL)
+	var snap web.StreamSnapshot
+	s.next(t, "snapshot", &snap)
+	s.next(t, "snapshot", &snap)
+	if len(snap.ChargePoints) != 2 {
+		t.Errorf("periodic snapshot = %+v", snap)
 	}
 }
 

@@ -53,7 +53,7 @@
     const b = el('button', 'btn ' + (cls || ''), label);
     b.type = 'button';
     b.dataset.act = act;
-    b.disabled = !document.body.classList.contains('operator');
+    b.disabled = !document.body.classList.contains('unlocked');
     return b;
   }
 
@@ -129,14 +129,19 @@
     t.hidden = !matches(cp);
   }
 
-  function upsert(cp) {
+  // CP-2 before CP-10: ids sort the way people read them.
+  const byId = new Intl.Collator(undefined, { numeric: true, sensitivity: 'base' }).compare;
+
+  // upsert shows cp; a new tile goes to its place unless the caller
+  // re-sorts the whole grid afterwards (a snapshot).
+  function upsert(cp, sortLater) {
     if (!cp || typeof cp.id !== 'string') return;
     st.cps.set(cp.id, cp);
     let t = st.tiles.get(cp.id);
     if (!t) {
       t = makeTile(cp.id);
       st.tiles.set(cp.id, t);
-      insertSorted(t, cp.id);
+      if (sortLater) $('grid').append(t); else insertSorted(t, cp.id);
     }
     renderTile(t, cp);
   }
@@ -144,7 +149,7 @@
   function insertSorted(t, id) {
     const grid = $('grid');
     for (const other of grid.children) {
-      if (other.dataset.id > id) {
+      if (other !== t && byId(other.dataset.id, id) > 0) {
         grid.insertBefore(t, other);
         return;
       }
@@ -277,10 +282,11 @@
 
   function onSnapshot(snap) {
     const ids = new Set();
-    for (const cp of snap.charge_points || []) { ids.add(cp.id); upsert(cp); }
+    for (const cp of snap.charge_points || []) { ids.add(cp.id); upsert(cp, true); }
     for (const [id, t] of st.tiles) {
       if (!ids.has(id)) { t.remove(); st.tiles.delete(id); st.cps.delete(id); }
     }
+    $('grid').append(...[...ids].sort(byId).map((id) => st.tiles.get(id)));
     st.totals = snap.totals || null;
     $('feed').replaceChildren();
     addEvents(snap.events, false);
@@ -355,7 +361,7 @@
   }
 
   function setOperator(on) {
-    document.body.classList.toggle('operator', on);
+    document.body.classList.toggle('unlocked', on);
     for (const b of document.querySelectorAll('.op-only button')) b.disabled = !on;
     if (!on) { st.token = ''; sessionStorage.removeItem(TOKEN_KEY); }
   }

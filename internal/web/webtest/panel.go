@@ -136,17 +136,32 @@ func (p *Panel) EndSupply(id string) {
 	}
 }
 
-// Restart simulates a Central restart: every watch ends (the channels close)
-// and the event numbering starts again.
+// Restart simulates a Central restart as the real watch sees it: the watch
+// goes on, the event history starts again from 1 with a start event, and
+// every charge point shows DISCONNECTED until its monitor connects again
+// (without an update: the page must resync by itself).
 func (p *Panel) Restart() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.events, p.seq = nil, 0
+	for _, c := range p.cps {
+		c.connected = false
+		c.view.Session = nil
+		c.view.State = p.state(c)
+	}
+	e := p.event(central.EventRestart, "", "", fmt.Sprintf("Central started with %d registered charge points", len(p.cps)))
+	p.broadcast(central.Update{Event: e})
+}
+
+// EndWatches closes every open watch, as a Panel whose Central went away
+// for good would.
+func (p *Panel) EndWatches() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for k, ch := range p.watchers {
 		close(ch)
 		delete(p.watchers, k)
 	}
-	p.events, p.seq = nil, 0
-	p.event(central.EventRestart, "", "", "Central restarted and rebuilt its view")
 }
 
 // AddEvent appends an event to the feed.
