@@ -400,7 +400,7 @@ func (b *bridge) outage(cause error) {
 	if b.state != StateReady {
 		return
 	}
-	b.log.WithField("error", cause).Warnf("Lost Kafka at %s; keeping commands, supply ends and tickets until it is back", b.cfg.brokerList())
+	b.log.WithField("error", cause).Warnf("Lost Kafka at %s; keeping commands, supply ends and tickets until it returns", b.cfg.brokerList())
 	b.setState(StateOutage, cause.Error())
 	b.gen++
 	b.probing = false

@@ -8,37 +8,6 @@ import (
 	"time"
 )
 
-func TestGateWaitsForABrokerThatStartsLater(t *testing.T) {
-	addr := freeAddr(t)
-	cfg := testConfig(addr)
-	cfg.WaitAttempts = 100
-	tb := startBridge(t, cfg)
-	eventually(t, 5*time.Second, "the 5th attempt", func() bool { return len(tb.log.lines("Still waiting for Kafka (attempt 5/100)")) == 1 })
-	startEmbedded(t, EmbeddedOptions{Addr: addr})
-	tb.awaitState(t, StateReady, 10*time.Second)
-
-	wantOnce := []string{
-		"| INFO | Bridge | Waiting for Kafka at " + addr + " to be ready (max attempts 100, interval 0.1s)",
-		"| INFO | Bridge | Kafka at " + addr + " is ready",
-	}
-	for _, w := range wantOnce {
-		if n := len(tb.log.lines(w)); n != 1 {
-			t.Errorf("%d lines with %q, want 1", n, w)
-		}
-	}
-	for _, l := range tb.log.lines("Still waiting") {
-		if !strings.Contains(l, "| INFO | Bridge | Still waiting for Kafka (attempt ") {
-			t.Errorf("unexpected progress line %q", l)
-		}
-	}
-	if bad := append(tb.log.lines("| ERROR |"), tb.log.lines("| WARN |")...); len(bad) > 0 {
-		t.Errorf("no ERROR or WARN expected, got %q", bad)
-	}
-	if s := tb.states.seen(); s[0] != StateWaiting || s[len(s)-1] != StateReady {
-		t.Errorf("states %v", s)
-	}
-}
-
 func TestGateGivesUpWithOneErrorLine(t *testing.T) {
 	addr := freeAddr(t)
 	cfg := testConfig(addr)

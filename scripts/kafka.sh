@@ -1,3 +1,148 @@
 #!/usr/bin/env bash
-# Placeholder until its issue lands.
-echo "scripts/kafka.sh: not ready yet"
+# A local single-node Apache Kafka (KRaft, broker+controller in one JVM) on
+# loopback, without Docker: the jars come from Maven Central.
+#
+#   scripts/kafka.sh fetch   download Kafka and its dependencies into .cache/kafka/libs (idempotent)
+#   scripts/kafka.sh up      format storage if needed, start Kafka, wait until it answers (evnode wait-kafka)
+#   scripts/kafka.sh down    stop it (SIGTERM, then SIGKILL after a grace period); data is kept
+#   scripts/kafka.sh status  exit 0 if the JVM we started is running
+#   scripts/kafka.sh clean   stop it and delete its data
+#
+# Knobs (environment): KAFKA_VERSION (3.7.2, the version deploy/ uses),
+# KAFKA_PORT (19092), KAFKA_CONTROLLER_PORT (19093), KAFKA_HEAP (512m),
+# KAFKA_UP_ATTEMPTS (90 probes, 1 s apart).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+KAFKA_VERSION=${KAFKA_VERSION:-3.7.2}
+SLF4J_VERSION=${SLF4J_VERSION:-1.7.36}
+KAFKA_PORT=${KAFKA_PORT:-19092}
+KAFKA_CONTROLLER_PORT=${KAFKA_CONTROLLER_PORT:-19093}
+KAFKA_HEAP=${KAFKA_HEAP:-512m}
+KAFKA_UP_ATTEMPTS=${KAFKA_UP_ATTEMPTS:-90}
+
+home=.cache/kafka
+libs=$home/libs
+data=$home/data
+pidfile=$home/kafka.pid
+logfile=$home/kafka.log
+props=$home/server.properties
+log4j=$home/log4j.properties
+
+say() { echo "kafka.sh: $*" >&2; }
+
+fetch() {
+  if [ -f "$libs/.complete-$KAFKA_VERSION" ]; then
+    return 0
+  fi
+  command -v mvn >/dev/null || { say "mvn is not installed (scripts/setup.sh installs it)"; exit 1; }
+  mkdir -p "$home"
+  cat >"$home/pom.xml" <<EOF
+<project xmlns="http://maven.apache.org/POM/4.0.0">
+  <modelVersion>4.0.0</modelVersion>
+  <groupId>evsim.local</groupId>
+  <artifactId>kafka-runtime</artifactId>
+  <version>1</version>
+  <packaging>pom</packaging>
+  <dependencies>
+    <dependency><groupId>org.apache.kafka</groupId><artifactId>kafka_2.13</artifactId><version>$KAFKA_VERSION</version></dependency>
+    <dependency><groupId>org.slf4j</groupId><artifactId>slf4j-reload4j</artifactId><version>$SLF4J_VERSION</version></dependency>
+  </dependencies>
+</project>
+EOF
+  say "fetching Apache Kafka $KAFKA_VERSION from Maven Central into $libs"
+  rm -rf "$libs"
+  mvn -q -B -f "$home/pom.xml" dependency:copy-dependencies \
+    -DoutputDirectory="$(pwd)/$libs" -DincludeScope=runtime
+  touch "$libs/.complete-$KAFKA_VERSION"
+}
+
+write_config() {
+  mkdir -p "$data"
+  cat >"$props" <<EOF
+process.roles=broker,controller
+node.id=1
+controller.quorum.voters=1@127.0.0.1:$KAFKA_CONTROLLER_PORT
+listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT,CONTROLLER://127.0.0.1:$KAFKA_CONTROLLER_PORT
+advertised.listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT
+controller.listener.names=CONTROLLER
+inter.broker.listener.name=PLAINTEXT
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+log.dirs=$(pwd)/$data
+num.partitions=3
+auto.create.topics.enable=true
+offsets.topic.replication.factor=1
+offsets.topic.num.partitions=3
+transaction.state.log.replication.factor=1
+transaction.state.log.min.isr=1
+group.initial.rebalance.delay.ms=0
+log.retention.hours=1
+EOF
+  cat >"$log4j" <<EOF
+log4j.rootLogger=INFO, file
+log4j.appender.file=org.apache.log4j.FileAppender
+log4j.appender.file.File=$(pwd)/$home/server.log
+log4j.appender.file.layout=org.apache.log4j.PatternLayout
+log4j.appender.file.layout.ConversionPattern=[%d] %p %m (%c)%n
+log4j.logger.kafka=INFO
+log4j.logger.org.apache.kafka=INFO
+EOF
+}
+
+running() {
+  [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null
+}
+
+up() {
+  fetch
+  if running; then
+    say "already running (pid $(cat "$pidfile"))"
+  else
+    write_config
+    if [ ! -f "$data/meta.properties" ]; then
+      id=$(java -cp "$libs/*" -Dlog4j.configuration="file:$(pwd)/$log4j" kafka.tools.StorageTool random-uuid)
+      java -cp "$libs/*" -Dlog4j.configuration="file:$(pwd)/$log4j" \
+        kafka.tools.StorageTool format -t "$id" -c "$props" --ignore-formatted >/dev/null
+    fi
+    say "starting Apache Kafka $KAFKA_VERSION on 127.0.0.1:$KAFKA_PORT (log: $logfile)"
+    nohup java -Xmx"$KAFKA_HEAP" -Xms128m -Dlog4j.configuration="file:$(pwd)/$log4j" \
+      -cp "$libs/*" kafka.Kafka "$props" >"$logfile" 2>&1 &
+    echo $! >"$pidfile"
+  fi
+  # Ready means: answers a metadata request that names a broker (our own gate).
+  if ! go run ./cmd/evnode wait-kafka --brokers "127.0.0.1:$KAFKA_PORT" \
+      --kafka-wait-attempts "$KAFKA_UP_ATTEMPTS" --kafka-wait-seconds 1; then
+    say "Kafka did not come up; last lines of its log:"
+    tail -n 20 "$home/server.log" "$logfile" >&2 || true
+    down
+    exit 1
+  fi
+}
+
+down() {
+  if ! running; then
+    rm -f "$pidfile"
+    return 0
+  fi
+  pid=$(cat "$pidfile")
+  kill -TERM "$pid" 2>/dev/null || true
+  for _ in $(seq 1 60); do
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.5
+  done
+  if kill -0 "$pid" 2>/dev/null; then
+    say "Kafka (pid $pid) did not stop in 30 s; killing it"
+    kill -KILL "$pid" 2>/dev/null || true
+  fi
+  rm -f "$pidfile"
+  say "stopped"
+}
+
+case "${1:-}" in
+  fetch) fetch ;;
+  up) up ;;
+  down) down ;;
+  status) running ;;
+  clean) down; rm -rf "$data" "$home/server.log" "$logfile" ;;
+  *) echo "usage: scripts/kafka.sh fetch|up|down|status|clean" >&2; exit 2 ;;
+esac

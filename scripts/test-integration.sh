@@ -1,3 +1,32 @@
 #!/usr/bin/env bash
-# Placeholder until its issue lands.
-echo "scripts/test-integration.sh: not ready yet"
+# The integration run: start a real Apache Kafka (scripts/kafka.sh, KRaft on
+# 127.0.0.1:${KAFKA_PORT:-19092}), run every test whose name contains
+# "Integration" in every package against it, stop Kafka on exit.
+#
+# The contract for integration suites (any package):
+#   - name the test TestIntegration... so that `-run Integration` selects it;
+#   - read the broker from EVSIM_KAFKA_BROKERS (comma-separated);
+#   - when EVSIM_KAFKA_BROKERS is empty: skip, unless EVSIM_INTEGRATION=1
+#     (set here), then FAIL: CI must never pass without talking to Kafka;
+#   - the bridge suite stops and starts this broker (EVSIM_KAFKA_CTL), so
+#     packages run one at a time (-p 1).
+# If Kafka cannot be started this script fails (it never skips).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+port=${KAFKA_PORT:-19092}
+started_here=0
+if ! bash scripts/kafka.sh status; then
+  started_here=1
+  trap 'bash scripts/kafka.sh down' EXIT
+fi
+bash scripts/kafka.sh up
+
+export EVSIM_KAFKA_BROKERS="127.0.0.1:$port"
+export EVSIM_KAFKA_CTL="$(pwd)/scripts/kafka.sh"
+export EVSIM_INTEGRATION=1
+echo "test-integration: running -run Integration ./... against Apache Kafka at $EVSIM_KAFKA_BROKERS"
+go test -race -count=1 -p 1 -run Integration ./... "$@"
+if [ "$started_here" = 0 ]; then
+  echo "test-integration: Kafka was running before; leaving it up (make kafka-down stops it)"
+fi
