@@ -27,6 +27,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"sync"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -172,6 +173,9 @@ type Network struct {
 	drvs   map[string]*driverSite
 	dorder []string
 	panel  central.Panel
+
+	mu      sync.Mutex // guards the maps and lists above against concurrent hooks
+	stopped bool
 }
 
 type site struct {
@@ -242,6 +246,8 @@ func (n *Network) addSite(cp ChargePoint) *site {
 		cp.Secret = hex.EncodeToString(b)
 	}
 	s := &site{spec: cp, journal: chargepoint.NewMemoryJournal()}
+	n.mu.Lock()
+	defer n.mu.Unlock()
 	n.cps[cp.ID] = s
 	n.order = append(n.order, cp.ID)
 	return s
@@ -249,6 +255,8 @@ func (n *Network) addSite(cp ChargePoint) *site {
 
 func (n *Network) addDriver(d Driver) *driverSite {
 	s := &driverSite{spec: d, progress: &driver.MemoryProgress{}}
+	n.mu.Lock()
+	defer n.mu.Unlock()
 	n.drvs[d.ID] = s
 	n.dorder = append(n.dorder, d.ID)
 	return s
@@ -280,10 +288,38 @@ func (n *Network) Driver(id string) *actor.PID { return n.pid("drivers", id) }
 func (n *Network) Panel() central.Panel { return n.panel }
 
 // ChargePointIDs lists the charge points, in the order they were added.
-func (n *Network) ChargePointIDs() []string { return append([]string(nil), n.order...) }
+func (n *Network) ChargePointIDs() []string {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return append([]string(nil), n.order...)
+}
 
 // DriverIDs lists the drivers, in the order they were added.
-func (n *Network) DriverIDs() []string { return append([]string(nil), n.dorder...) }
+func (n *Network) DriverIDs() []string {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return append([]string(nil), n.dorder...)
+}
+
+func (n *Network) site(cpID string) (*site, error) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	s, ok := n.cps[cpID]
+	if !ok {
+		return nil, fmt.Errorf("unknown charge point %s", cpID)
+	}
+	return s, nil
+}
+
+func (n *Network) driverSite(id string) (*driverSite, error) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	d, ok := n.drvs[id]
+	if !ok {
+		return nil, fmt.Errorf("unknown driver %s", id)
+	}
+	return d, nil
+}
 
 func (n *Network) centralChild() (supervision.Child, error) {
 	c := n.cfg
@@ -308,11 +344,7 @@ func (n *Network) siteChild(s *site) (supervision.Child, error) {
 	if err != nil {
 		return supervision.Child{}, err
 	}
-	mon, err := monitor.Props(monitor.Config{
-		CPID: cp.ID, Location: cp.Location, PriceEURPerKWh: cp.Price, KW: cp.KW, Secret: cp.Secret,
-		Engine: n.Engine(cp.ID), Central: n.Central(), HealthInterval: c.HealthInterval, HealthTimeout: c.HealthTimeout,
-		Logger: c.Logger, Stats: c.Stats,
-	})
+	mon, err := n.monitorChild(s)
 	if err != nil {
 		return supervision.Child{}, err
 	}
@@ -338,7 +370,7 @@ func (n *Network) siteChild(s *site) (supervision.Child, error) {
 	}
 	sup, err := supervision.Props(supervision.Config{
 		Display: "Site " + cp.ID, Budget: c.Budget, Logger: c.Logger, Stats: c.Stats,
-		Children: []supervision.Child{engineChild, {Name: "monitor", Display: "Monitor " + cp.ID, Props: mon}},
+		Children: []supervision.Child{engineChild, mon},
 	})
 	if err != nil {
 		return supervision.Child{}, err
@@ -346,8 +378,7 @@ func (n *Network) siteChild(s *site) (supervision.Child, error) {
 	return supervision.Child{Name: siteName(cp.ID), Display: "Site " + cp.ID, Props: sup}, nil
 }
 
-func (n *Network) monitorChild(cpID string) (supervision.Child, error) {
-	s := n.cps[cpID]
+func (n *Network) monitorChild(s *site) (supervision.Child, error) {
 	c := n.cfg
 	cp := s.spec
 	mon, err := monitor.Props(monitor.Config{
@@ -432,10 +463,8 @@ func (n *Network) spawnChild(ctx context.Context, parent *actor.PID, c supervisi
 }
 
 func (n *Network) knownCP(cpID string) error {
-	if _, ok := n.cps[cpID]; !ok {
-		return fmt.Errorf("unknown charge point %s", cpID)
-	}
-	return nil
+	_, err := n.site(cpID)
+	return err
 }
 
 // CrashEngine makes a charge point's engine panic; its supervisor restarts it.
@@ -468,10 +497,11 @@ func (n *Network) StopMonitor(ctx context.Context, cpID string) error {
 
 // StartMonitor starts a stopped monitor again.
 func (n *Network) StartMonitor(ctx context.Context, cpID string) error {
-	if err := n.knownCP(cpID); err != nil {
+	s, err := n.site(cpID)
+	if err != nil {
 		return err
 	}
-	c, err := n.monitorChild(cpID)
+	c, err := n.monitorChild(s)
 	if err != nil {
 		return err
 	}
@@ -489,17 +519,17 @@ func (n *Network) CrashMonitor(cpID, reason string) error {
 
 // StopDriver stops a driver; its supply (if any) goes on without it.
 func (n *Network) StopDriver(ctx context.Context, id string) error {
-	if _, ok := n.drvs[id]; !ok {
-		return fmt.Errorf("unknown driver %s", id)
+	if _, err := n.driverSite(id); err != nil {
+		return err
 	}
 	return n.stopChild(ctx, n.pid("drivers"), id)
 }
 
 // StartDriver starts a stopped driver again; it picks up where it was.
 func (n *Network) StartDriver(ctx context.Context, id string) error {
-	d, ok := n.drvs[id]
-	if !ok {
-		return fmt.Errorf("unknown driver %s", id)
+	d, err := n.driverSite(id)
+	if err != nil {
+		return err
 	}
 	c, err := n.driverChild(d)
 	if err != nil {
@@ -510,8 +540,8 @@ func (n *Network) StartDriver(ctx context.Context, id string) error {
 
 // CrashDriver makes a driver panic; its supervisor restarts it.
 func (n *Network) CrashDriver(id, reason string) error {
-	if _, ok := n.drvs[id]; !ok {
-		return fmt.Errorf("unknown driver %s", id)
+	if _, err := n.driverSite(id); err != nil {
+		return err
 	}
 	n.sys.Root.Send(n.Driver(id), &supervision.Crash{Reason: reason})
 	return nil
@@ -539,7 +569,7 @@ func (n *Network) StartCentral(ctx context.Context) error {
 
 // AddChargePoint adds a charge point site at run time.
 func (n *Network) AddChargePoint(ctx context.Context, cp ChargePoint) error {
-	if _, ok := n.cps[cp.ID]; ok || cp.ID == "" {
+	if _, err := n.site(cp.ID); err == nil || cp.ID == "" {
 		return fmt.Errorf("charge point id %q is empty or taken", cp.ID)
 	}
 	s := n.addSite(cp)
@@ -552,7 +582,7 @@ func (n *Network) AddChargePoint(ctx context.Context, cp ChargePoint) error {
 
 // AddDriver adds a driver at run time.
 func (n *Network) AddDriver(ctx context.Context, d Driver) error {
-	if _, ok := n.drvs[d.ID]; ok || d.ID == "" {
+	if _, err := n.driverSite(d.ID); err == nil || d.ID == "" {
 		return fmt.Errorf("driver id %q is empty or taken", d.ID)
 	}
 	c, err := n.driverChild(n.addDriver(d))
@@ -569,12 +599,19 @@ func (n *Network) AddDriver(ctx context.Context, d Driver) error {
 // turn the ends into tickets, then the charge points, then Central. The
 // bridge is the caller's to stop afterwards (it flushes what Central sent).
 func (n *Network) Shutdown(ctx context.Context) error {
+	n.mu.Lock()
+	if n.stopped {
+		n.mu.Unlock()
+		return nil
+	}
+	n.stopped = true
+	n.mu.Unlock()
 	log := logging.Component(n.cfg.Logger, "Supervisor")
 	var errs []error
 	if err := n.stopChild(ctx, n.root, "drivers"); err != nil {
 		errs = append(errs, err)
 	}
-	ids := append([]string(nil), n.order...)
+	ids := n.ChargePointIDs()
 	sort.Strings(ids)
 	for _, id := range ids {
 		if _, err := n.ask(ctx, n.Engine(id), &chargepoint.Shutdown{}); err != nil {

@@ -218,6 +218,11 @@ func (a *recorder) Receive(ctx actor.Context) {
 		if m.Topic == bridge.TopicDriverUpdates {
 			a.r.Updates[m.Key] = append(a.r.Updates[m.Key], fmt.Sprintf("%T", m.Msg))
 		}
+	case *recForget:
+		if e := a.r.Ended[m.sid]; len(e) > 1 {
+			a.r.Ended[m.sid] = e[:1]
+		}
+		ctx.Respond(true)
 	case *recGet:
 		c := Records{Started: map[string]int{}, Ended: map[string][]*messages.SupplyEnded{},
 			Tickets: map[string][]*messages.Ticket{}, Updates: map[string][]string{},
@@ -326,4 +331,15 @@ func (r *Recorder) CheckInvariant(d time.Duration) *Records {
 		r.t.Errorf("invariant broken:\n%s", strings.Join(v, "\n"))
 	}
 	return rs
+}
+
+type recForget struct{ sid string }
+
+// ForgetRepeatedEnd drops the extra SupplyEnded records of a session that a
+// test published again on purpose.
+func (r *Recorder) ForgetRepeatedEnd(sid string) {
+	r.t.Helper()
+	if _, err := r.sys.Root.RequestFuture(r.pid, &recForget{sid: sid}, 5*time.Second).Result(); err != nil {
+		r.t.Fatalf("recorder: %v", err)
+	}
 }
