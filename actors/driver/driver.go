@@ -111,7 +111,7 @@ type Config struct {
 	// Pause is the wait after each request ends. Default 4 s.
 	Pause time.Duration
 	// ReplyTimeout is how long to wait for Central's answer to a request
-	// before saying "Central is not answering" and moving on. Default 10 s.
+	// before saying "Cannot reach Central" and moving on. Default 10 s.
 	ReplyTimeout time.Duration
 	// Bridge is the bridge actor of this process. Required.
 	Bridge *actor.PID
@@ -224,7 +224,7 @@ func (d *Driver) Receive(ctx actor.Context) {
 	case *replyTimeout:
 		if d.pos.RequestID == msg.requestID && !d.answered {
 			d.status.Timeouts++
-			d.log.Warnf("Central is not answering: no reply to the request for %s within %v; moving on", d.pos.CPID, d.cfg.ReplyTimeout)
+			d.log.Warnf("Cannot reach Central: no reply to my request for %s within %v; moving on", d.pos.CPID, d.cfg.ReplyTimeout)
 			d.finish(ctx)
 		}
 	case *GetStatus:

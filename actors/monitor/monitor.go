@@ -49,9 +49,14 @@ type Config struct {
 	CentralTimeout time.Duration
 	// Address is where Central can reach this monitor, empty in one process.
 	Address string
-	Logger  logrus.FieldLogger
-	Stats   *stats.Run
-	Now     func() time.Time
+	// StartGrace is how long after the monitor starts a silent engine is not
+	// yet a fault, unless it answered once before: an engine in another
+	// process may still be starting (or waiting for Kafka). A KO answer is
+	// a fault at once. Default 0 (no grace).
+	StartGrace time.Duration
+	Logger     logrus.FieldLogger
+	Stats      *stats.Run
+	Now        func() time.Time
 }
 
 func (c *Config) setDefaults() {
@@ -98,6 +103,8 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("monitor %s config: HealthInterval must be more than 0", c.CPID)
 	case c.HealthTimeout <= 0 || c.HealthTimeout > c.HealthInterval:
 		return fmt.Errorf("monitor %s config: HealthTimeout %v must be more than 0 and at most HealthInterval %v", c.CPID, c.HealthTimeout, c.HealthInterval)
+	case c.StartGrace < 0:
+		return fmt.Errorf("monitor %s config: StartGrace %v is negative", c.CPID, c.StartGrace)
 	case c.LivenessInterval <= 0 || c.CentralTimeout <= c.LivenessInterval:
 		return fmt.Errorf("monitor %s config: CentralTimeout %v must be longer than LivenessInterval %v", c.CPID, c.CentralTimeout, c.LivenessInterval)
 	}
@@ -149,6 +156,9 @@ type Monitor struct {
 	liveSeq     uint64
 	lastCentral time.Time // last answer from Central
 	unreachable bool
+	started     time.Time
+	answered    bool   // the engine answered a health check at least once
+	selfAddr    string // this actor system's address
 }
 
 // Receive implements actor.Actor.
@@ -159,6 +169,8 @@ func (m *Monitor) Receive(ctx actor.Context) {
 		m.timers = timer.New(ctx)
 		m.engineOK = true
 		m.lastCentral = m.cfg.Now()
+		m.started = m.lastCentral
+		m.selfAddr = ctx.Self().GetAddress()
 		m.register(ctx)
 		m.timers.Every(m.cfg.HealthInterval, &healthTick{})
 		m.timers.Every(m.cfg.LivenessInterval, &livenessTick{})
@@ -176,6 +188,9 @@ func (m *Monitor) Receive(ctx actor.Context) {
 		if m.pending == msg.seq {
 			m.pending = 0
 			m.answer = nil
+			if !m.answered && m.cfg.Now().Sub(m.started) < m.cfg.StartGrace {
+				return // still starting: the grace period decides
+			}
 			m.fault(ctx, "engine not answering health checks")
 		}
 	case *messages.HealthAnswer:
@@ -184,6 +199,7 @@ func (m *Monitor) Receive(ctx actor.Context) {
 		}
 		m.pending = 0
 		m.answer = msg
+		m.answered = true
 		if msg.GetOk() {
 			m.recovered(ctx)
 		} else {
@@ -237,7 +253,8 @@ func (m *Monitor) liveness(ctx actor.Context) {
 	now := m.cfg.Now()
 	if !m.unreachable && now.Sub(m.lastCentral) > m.cfg.CentralTimeout {
 		m.unreachable = true
-		m.log.Warnf("Cannot reach Central (no answer for %v); %s accepts nothing new until it is back", m.cfg.CentralTimeout.Round(time.Millisecond), m.cfg.CPID)
+		m.log.Warnf("Cannot reach Central%s, retrying (no answer for %v); %s accepts nothing new until it is back",
+			m.centralAt(), m.cfg.CentralTimeout.Round(time.Millisecond), m.cfg.CPID)
 	}
 	if !m.registered {
 		retry := m.cfg.LivenessInterval
@@ -261,8 +278,16 @@ func (m *Monitor) heardFromCentral() {
 	m.lastCentral = m.cfg.Now()
 	if m.unreachable {
 		m.unreachable = false
-		m.log.Info("Central is reachable again")
+		m.log.Infof("Central%s is reachable again", m.centralAt())
 	}
+}
+
+// centralAt is " at HOST:PORT" when Central lives in another process.
+func (m *Monitor) centralAt() string {
+	if a := m.cfg.Central.GetAddress(); a != m.selfAddr {
+		return " at " + a
+	}
+	return ""
 }
 
 func (m *Monitor) fault(ctx actor.Context, detail string) {

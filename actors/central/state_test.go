@@ -1,0 +1,74 @@
+package central
+
+import (
+	"testing"
+
+	"github.com/evcharging/evsim/messages"
+)
+
+// The rules' table, one row per case.
+func TestDeriveFollowsTheRulesTable(t *testing.T) {
+	const (
+		act  = messages.ChargePointState_CHARGE_POINT_STATE_ACTIVATED
+		sup  = messages.ChargePointState_CHARGE_POINT_STATE_SUPPLYING
+		stop = messages.ChargePointState_CHARGE_POINT_STATE_STOPPED
+		flt  = messages.ChargePointState_CHARGE_POINT_STATE_FAULT
+		disc = messages.ChargePointState_CHARGE_POINT_STATE_DISCONNECTED
+	)
+	cases := []struct {
+		name                              string
+		alive, ok, stopped, supplying bool
+		want                              messages.ChargePointState
+	}{
+		{"alive, OK, idle", true, true, false, false, act},
+		{"alive, OK, supplying", true, true, false, true, sup},
+		{"alive, OK, stopped by order", true, true, true, false, stop},
+		{"alive, OK, stop order beats a supply still ending", true, true, true, true, stop},
+		{"alive, KO or silent", true, false, false, false, flt},
+		{"alive, KO while supplying", true, false, false, true, flt},
+		{"alive, KO while stopped", true, false, true, false, flt},
+		{"dead, OK", false, true, false, false, disc},
+		{"dead, KO", false, false, false, false, disc},
+		{"dead, supplying", false, true, false, true, disc},
+		{"dead, stopped", false, true, true, false, disc},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			got, why := Derive(c.alive, c.ok, c.stopped, c.supplying, "engine reports KO")
+			if got != c.want || why == "" {
+				t.Fatalf("Derive = %s (%q), want %s", StateName(got), why, StateName(c.want))
+			}
+		})
+	}
+}
+
+func TestEveryStateButActivatedDeniesWithAReason(t *testing.T) {
+	for s, want := range map[messages.ChargePointState]messages.DenyReason{
+		messages.ChargePointState_CHARGE_POINT_STATE_ACTIVATED:    messages.DenyReason_DENY_REASON_UNSPECIFIED,
+		messages.ChargePointState_CHARGE_POINT_STATE_SUPPLYING:    messages.DenyReason_DENY_REASON_BUSY,
+		messages.ChargePointState_CHARGE_POINT_STATE_STOPPED:      messages.DenyReason_DENY_REASON_STOPPED,
+		messages.ChargePointState_CHARGE_POINT_STATE_FAULT:        messages.DenyReason_DENY_REASON_FAULT,
+		messages.ChargePointState_CHARGE_POINT_STATE_DISCONNECTED: messages.DenyReason_DENY_REASON_DISCONNECTED,
+	} {
+		got, detail := denyFor(s, "CP-001", "engine reports KO")
+		if got != want || (want != messages.DenyReason_DENY_REASON_UNSPECIFIED && detail == "") {
+			t.Errorf("%s: %v %q, want %v", StateName(s), got, detail, want)
+		}
+	}
+	for r := range messages.DenyReason_name {
+		if r != 0 && DenyText(messages.DenyReason(r)) == "unspecified" {
+			t.Errorf("deny reason %v has no text", messages.DenyReason(r))
+		}
+	}
+}
+
+func TestRecentForgetsTheOldest(t *testing.T) {
+	r := newRecent(2)
+	r.add("a")
+	r.add("b")
+	r.add("a")
+	r.add("c")
+	if r.has("a") || !r.has("b") || !r.has("c") {
+		t.Fatalf("recent = %v", r.order)
+	}
+}
