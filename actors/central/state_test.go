@@ -16,9 +16,9 @@ func TestDeriveFollowsTheRulesTable(t *testing.T) {
 		disc = messages.ChargePointState_CHARGE_POINT_STATE_DISCONNECTED
 	)
 	cases := []struct {
-		name                              string
+		name                          string
 		alive, ok, stopped, supplying bool
-		want                              messages.ChargePointState
+		want                          messages.ChargePointState
 	}{
 		{"alive, OK, idle", true, true, false, false, act},
 		{"alive, OK, supplying", true, true, false, true, sup},
