@@ -92,10 +92,16 @@
 // "update" (StreamUpdate: the latest view of each charge point that changed
 // and the new events, every Options.FlushInterval at most), "totals" after
 // tickets, and "ping" every Options.PingInterval. The stream ends when
-// Central's watch ends (Central restarted); while Central does not answer
-// it sends one "unavailable" message and ends. Either way the browser's
-// EventSource reconnects by itself and the new snapshot resyncs the page;
-// the page also reopens the stream when pings stop.
+// Central's watch ends; while Central does not answer it sends one
+// "unavailable" message and ends. Either way the browser's EventSource
+// reconnects by itself and the new snapshot resyncs the page; the page also
+// reopens the stream when pings stop. When Central restarts under a watch
+// that goes on (a supervisor restarted the actor; the watch subscribes
+// again), the stream notices that Central's event history started again (its
+// oldest event, checked every Options.RestartCheckInterval, or an event number
+// that goes back) and sends a new "snapshot" on the same connection. A
+// snapshot also comes every Options.ResyncInterval as a safety net. The page
+// treats every snapshot as the whole truth.
 //
 // # Metrics
 //

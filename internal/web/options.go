@@ -79,6 +79,9 @@ type Options struct {
 	// ResyncInterval is how often a live stream sends a whole new snapshot,
 	// as a safety net for anything a watch missed. Default 30 s.
 	ResyncInterval time.Duration
+	// RestartCheckInterval is how often a live stream asks Central for its
+	// oldest event, to notice a restart of Central under the watch. Default 2 s.
+	RestartCheckInterval time.Duration
 }
 
 func (o *Options) setDefaults() {
@@ -102,6 +105,9 @@ func (o *Options) setDefaults() {
 	}
 	if o.ResyncInterval <= 0 {
 		o.ResyncInterval = 30 * time.Second
+	}
+	if o.RestartCheckInterval <= 0 {
+		o.RestartCheckInterval = 2 * time.Second
 	}
 }
 

@@ -24,10 +24,13 @@ import (
 //
 // The stream ends when the client goes, when the server shuts down, or when
 // Central's watch ends: the browser's EventSource then reconnects by itself
-// and gets a fresh snapshot, so the page resyncs. When Central restarts under
-// a watch that goes on (its event numbers start again, or its start event
-// arrives), the stream sends a fresh snapshot instead; it also does so every
-// ResyncInterval, so that nothing a watch missed stays on the page for long.
+// and gets a fresh snapshot, so the page resyncs. Central can also restart
+// under a watch that goes on (a supervisor restarts the actor and the watch
+// subscribes again): Central then numbers its events from 1 again, so the
+// stream looks at Central's oldest event every RestartCheckInterval, and at
+// every event it passes on; when the history started again, it sends a fresh
+// snapshot. It also does so every ResyncInterval, so that nothing a watch
+// missed stays on the page for long.
 
 // StreamSnapshot is the data of a "snapshot" message.
 type StreamSnapshot struct {
@@ -37,6 +40,9 @@ type StreamSnapshot struct {
 	LastEvent       uint64        `json:"last_event"`
 	OperatorEnabled bool          `json:"operator_enabled"`
 	Bridge          Bridge        `json:"bridge"`
+
+	// origin is Central's oldest event when the snapshot was taken.
+	origin *central.Event
 }
 
 // StreamUpdate is the data of an "update" message.
@@ -116,6 +122,8 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) {
 
 	resync := time.NewTicker(s.opts.ResyncInterval)
 	defer resync.Stop()
+	restartCheck := time.NewTicker(s.opts.RestartCheckInterval)
+	defer restartCheck.Stop()
 
 	pending := make(map[string]ChargePoint)
 	var order []string // ids of pending, in the order they first changed
@@ -154,6 +162,10 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) {
 			}
 		case <-resync.C:
 			needSnapshot = true
+		case <-restartCheck.C:
+			if s.historyRestarted(ctx, snap) {
+				needSnapshot = true
+			}
 		case <-flush.C:
 			if needSnapshot {
 				fresh, freshSent, err := s.streamSnapshot(ctx)
@@ -224,6 +236,10 @@ func (s *Server) streamSnapshot(ctx context.Context) (*StreamSnapshot, sentEvent
 	if err != nil {
 		return nil, nil, err
 	}
+	origin, err := s.oldestEvent(cctx)
+	if err != nil {
+		return nil, nil, err
+	}
 	sent := make(sentEvents, len(evs))
 	for i := range evs {
 		sent[evs[i].Seq] = evs[i].At
@@ -235,7 +251,40 @@ func (s *Server) streamSnapshot(ctx context.Context) (*StreamSnapshot, sentEvent
 		LastEvent:       snap.LastEvent,
 		OperatorEnabled: s.tokenSum != nil,
 		Bridge:          s.bridge(),
+		origin:          origin,
 	}, sent, nil
+}
+
+// oldestEvent is the first event of Central's history, nil if it has none.
+func (s *Server) oldestEvent(ctx context.Context) (*central.Event, error) {
+	evs, err := s.opts.Panel.Events(ctx, 0, 1)
+	if err != nil || len(evs) == 0 {
+		return nil, err
+	}
+	return &evs[0], nil
+}
+
+// historyRestarted tells whether Central's event history started again
+// since snap was taken: its oldest event is older in number than before, or
+// has the same number but another time. A bounded history that drops old
+// events only ever makes the oldest number grow. A Central that does not
+// answer says nothing here.
+func (s *Server) historyRestarted(ctx context.Context, snap *StreamSnapshot) bool {
+	cctx, cancel := context.WithTimeout(ctx, s.opts.RequestTimeout)
+	defer cancel()
+	now, err := s.oldestEvent(cctx)
+	was := snap.origin
+	switch {
+	case err != nil:
+		return false
+	case was == nil:
+		snap.origin = now // the history was empty: it has only started
+		return false
+	case now == nil || now.Seq < was.Seq || (now.Seq == was.Seq && !now.At.Equal(was.At)):
+		return true
+	}
+	snap.origin = now
+	return false
 }
 
 func (s *Server) totals(ctx context.Context) (Totals, error) {

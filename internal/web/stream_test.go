@@ -92,10 +92,11 @@ func TestStreamEndsWithTheWatchAndTheNextOneResyncs(t *testing.T) {
 }
 
 // TestStreamResyncsWhenCentralRestartsUnderTheWatch: Central restarts, the
-// watch goes on, event numbers start again: the stream sends a new snapshot
-// with Central's rebuilt view, then the new events.
+// watch goes on without a word of it, event numbers start again: the stream
+// notices, sends a new snapshot with Central's rebuilt view, then the new
+// events.
 func TestStreamResyncsWhenCentralRestartsUnderTheWatch(t *testing.T) {
-	r := newRig(t, 3, nil)
+	r := newRig(t, 3, func(o *web.Options) { o.RestartCheckInterval = 50 * time.Millisecond })
 	for range 5 {
 		r.panel.AddEvent("denied", "CP-001", "bob", "denied")
 	}
@@ -168,5 +169,36 @@ func TestStreamClientLeavingEndsTheWatch(t *testing.T) {
 		}
 		s.stop()
 		eventually(t, fmt.Sprintf("round %d: the watch to end", i), func() bool { return r.panel.Watchers() == 0 })
+	}
+}
+
+// TestStreamDoesNotResyncWhenTheHistoryRotates: Central's bounded history
+// drops its oldest events as new ones come; that is not a restart.
+func TestStreamDoesNotResyncWhenTheHistoryRotates(t *testing.T) {
+	r := newRig(t, 2, func(o *web.Options) { o.RestartCheckInterval = 20 * time.Millisecond })
+	r.panel.AddEvent("registered", "CP-001", "", "first")
+	s := openStream(t, r.http.URL)
+	var snap web.StreamSnapshot
+	s.next(t, "snapshot", &snap)
+	for i := range 1500 { // the fake keeps 1,000
+		r.panel.AddEvent("denied", "CP-002", "bob", fmt.Sprint("denied ", i))
+	}
+	window := time.After(500 * time.Millisecond) // 25 restart checks
+	updates := 0
+	for {
+		select {
+		case m := <-s.msgs:
+			if m.Event == "snapshot" {
+				t.Fatal("a rotating history was taken for a restart")
+			}
+			if m.Event == "update" {
+				updates++
+			}
+		case <-window:
+			if updates == 0 {
+				t.Error("no update in the window")
+			}
+			return
+		}
 	}
 }

@@ -137,9 +137,10 @@ func (p *Panel) EndSupply(id string) {
 }
 
 // Restart simulates a Central restart as the real watch sees it: the watch
-// goes on, the event history starts again from 1 with a start event, and
-// every charge point shows DISCONNECTED until its monitor connects again
-// (without an update: the page must resync by itself).
+// goes on but misses the restart itself (it subscribes again a little
+// later), the event history starts again from 1 with a start event, and
+// every charge point shows DISCONNECTED until its monitor connects again.
+// Watchers get no update of any of it: the server must notice by itself.
 func (p *Panel) Restart() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -149,8 +150,7 @@ func (p *Panel) Restart() {
 		c.view.Session = nil
 		c.view.State = p.state(c)
 	}
-	e := p.event(central.EventRestart, "", "", fmt.Sprintf("Central started with %d registered charge points", len(p.cps)))
-	p.broadcast(central.Update{Event: e})
+	p.event(central.EventRestart, "", "", fmt.Sprintf("Central started with %d registered charge points", len(p.cps)))
 }
 
 // EndWatches closes every open watch, as a Panel whose Central went away
