@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"strings"
 	"sync"
 	"time"
@@ -49,6 +50,18 @@ func (r *runner) run(ctx context.Context) int {
 	r.stats = stats.New()
 	r.log = logging.Component(r.logger, "evsim")
 	cfg := r.cfg
+	if cfg.CPUProfile != "" {
+		f, err := os.Create(cfg.CPUProfile)
+		if err == nil {
+			err = pprof.StartCPUProfile(f)
+		}
+		if err != nil {
+			r.log.Errorf("Cannot write the CPU profile to %s: %v", cfg.CPUProfile, err)
+			return 1
+		}
+		defer f.Close()
+		defer pprof.StopCPUProfile()
+	}
 	if cfg.Duration > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, cfg.Duration)
@@ -108,7 +121,6 @@ func (r *runner) run(ctx context.Context) int {
 	}
 	defer st.Close()
 
-	metrics := web.NewMetrics()
 	ncfg := network.Config{
 		Bridge: bridgePID, Store: st, Logger: r.logger, Stats: r.stats,
 		KW: cfg.ChargeKW, PriceEURPerKWh: cfg.PriceEURPerKWh,
@@ -136,7 +148,7 @@ func (r *runner) run(ctx context.Context) int {
 	if cfg.HTTP != "" {
 		server, err = web.New(web.Options{
 			Addr: cfg.HTTP, Panel: net.Panel(), Bridge: status, Run: r.stats,
-			OperatorToken: cfg.OperatorToken, Logger: r.logger, Metrics: metrics,
+			OperatorToken: cfg.OperatorToken, Logger: r.logger,
 		})
 		if err == nil {
 			err = server.Start()
