@@ -36,6 +36,9 @@ func Execute(ctx context.Context, n Network, c Command) (string, error) {
 		if res.Err != "" {
 			return "", fmt.Errorf("%s: %s", c, res.Err)
 		}
+		if res.Affected == 1 {
+			return fmt.Sprintf("%s: done (1 charge point)", c), nil
+		}
 		return fmt.Sprintf("%s: done (%d charge points)", c, res.Affected), nil
 	}
 	simple := func(err error) (string, error) {
