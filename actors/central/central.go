@@ -204,7 +204,7 @@ func (c *Central) Receive(ctx actor.Context) {
 	case *actor.Terminated:
 		delete(c.watchers, msg.Who.String())
 	case *supervision.Crash:
-		panic("Central crashed: " + msg.Reason)
+		panic("crash requested: " + msg.Reason)
 	}
 }
 
@@ -377,8 +377,8 @@ func (c *Central) reconcile(ctx actor.Context, cp *cpEntry) {
 func (c *Central) engineHealth(ctx actor.Context, cp *cpEntry, ok bool, detail string) {
 	id := cp.reg.ID
 	if !ok {
-		if !cp.engineOK && cp.fault == detail {
-			return
+		if !cp.engineOK {
+			return // one fault, one line: the first cause stands until the recovery
 		}
 		wasOK := cp.engineOK
 		cp.engineOK, cp.fault = false, detail

@@ -184,7 +184,7 @@ func (e *Engine) Receive(ctx actor.Context) {
 	case *GetState:
 		e.respondState(ctx)
 	case *supervision.Crash:
-		panic(fmt.Sprintf("engine %s crashed: %s", e.cfg.CPID, msg.Reason))
+		panic("crash requested: " + msg.Reason)
 	}
 }
 

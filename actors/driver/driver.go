@@ -236,7 +236,7 @@ func (d *Driver) Receive(ctx actor.Context) {
 		s.Notices = append([]string(nil), s.Notices...)
 		ctx.Respond(&s)
 	case *supervision.Crash:
-		panic(fmt.Sprintf("driver %s crashed: %s", d.cfg.ID, msg.Reason))
+		panic("crash requested: " + msg.Reason)
 	}
 }
 

@@ -206,7 +206,7 @@ func (m *Monitor) Receive(ctx actor.Context) {
 			m.fault(ctx, "engine reports KO")
 		}
 	case *EngineFailed:
-		m.fault(ctx, "engine crashed: "+msg.Reason)
+		m.fault(ctx, "engine crashed ("+msg.Reason+")")
 	case *livenessTick:
 		m.liveness(ctx)
 	case *messages.RegistrationResult:
@@ -291,8 +291,8 @@ func (m *Monitor) centralAt() string {
 }
 
 func (m *Monitor) fault(ctx actor.Context, detail string) {
-	if !m.engineOK && detail == m.faultDetail {
-		return
+	if !m.engineOK {
+		return // one fault, one report: the first cause stands until the recovery
 	}
 	m.engineOK = false
 	m.faultDetail = detail

@@ -71,10 +71,13 @@ func TestEnginePanicMidSupply(t *testing.T) {
 	}
 	testkit.Eventually(t, wait, func() bool { return len(events(t, n, central.EventFault, "CP-001")) > 0 },
 		func() string { return "Central never showed CP-001 FAULT" })
-	testkit.Eventually(t, wait, func() bool { return noticeFor(h, "alice", "CP-001 FAULT") },
+	testkit.Eventually(t, wait, func() bool { return noticeFor(h, "alice", "CP-001 FAULT: engine crashed (crash requested: test panic)") },
 		func() string { return "alice was not told of the fault" })
+	if got := h.Logs.Lines("WARN", "Central", "CP-001 FAULT"); len(got) != 1 {
+		t.Errorf("one crash, want one FAULT line at Central, got %q", got)
+	}
 	waitState(t, n, "CP-001", messages.ChargePointState_CHARGE_POINT_STATE_ACTIVATED)
-	warns := h.Logs.Lines("WARN", "Engine CP-001 failed: engine CP-001 crashed: test panic; restarting in")
+	warns := h.Logs.Lines("WARN", "Engine CP-001 failed: crash requested: test panic; restarting in")
 	if len(warns) != 1 || !strings.Contains(warns[0], "(attempt 1 of 3)") {
 		t.Errorf("want one WARN line with the attempt, got %q", warns)
 	}

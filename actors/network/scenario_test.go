@@ -1,0 +1,143 @@
+package network_test
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/evcharging/evsim/actors/driver"
+	"github.com/evcharging/evsim/actors/internal/testkit"
+	"github.com/evcharging/evsim/actors/network"
+	"github.com/evcharging/evsim/messages"
+)
+
+// The monitor's first missed health check is a fault at once (Python
+// defect 1: ten misses, 20-50 s); Central's own timer, not a panel read,
+// turns a silent monitor DISCONNECTED (Python defect 7).
+func TestFaultAndDisconnectAreNoticedAtOnce(t *testing.T) {
+	h := testkit.New(t)
+	cfg := fastConfig(h)
+	cfg.ChargePoints = cps("CP-001", "CP-002")
+	n := startNet(t, h, cfg)
+
+	start := time.Now()
+	if err := n.SetKO("CP-001", true); err != nil {
+		t.Fatal(err)
+	}
+	testkit.Eventually(t, wait, func() bool { return len(h.Logs.Lines("WARN", "Central", "CP-001 FAULT")) == 1 },
+		func() string { return "no FAULT" })
+	if took, limit := time.Since(start), 2*cfg.HealthInterval+300*time.Millisecond; took > limit {
+		t.Errorf("FAULT after %v, want within %v (one health check)", took, limit)
+	}
+
+	start = time.Now()
+	if err := n.StopMonitor(ctx2s(t), "CP-002"); err != nil {
+		t.Fatal(err)
+	}
+	// no panel call while waiting: only the log tells
+	testkit.Eventually(t, wait, func() bool { return len(h.Logs.Lines("WARN", "Central", "CP-002 DISCONNECTED")) == 1 },
+		func() string { return "no DISCONNECTED line" })
+	if took, limit := time.Since(start), cfg.LivenessTimeout+500*time.Millisecond; took > limit {
+		t.Errorf("DISCONNECTED after %v, want within %v", took, limit)
+	}
+}
+
+// A driver whose requests go unanswered says so in one clear line per
+// request and moves on: no stack trace, no hang.
+func TestDriverWhenCentralIsNotAnswering(t *testing.T) {
+	h := testkit.New(t)
+	cfg := fastConfig(h)
+	cfg.ChargePoints = cps("CP-001")
+	cfg.ReplyTimeout = 300 * time.Millisecond
+	n := startNet(t, h, cfg)
+	if err := n.StopCentral(ctx2s(t)); err != nil {
+		t.Fatal(err)
+	}
+	addDriver(t, n, network.Driver{ID: "alice", Requests: []string{"CP-001", "CP-001"}})
+	var s *driver.Status
+	testkit.Eventually(t, wait, func() bool {
+		s = driverStatus(h, n, "alice")
+		return s.Finished
+	}, func() string { return fmt.Sprintf("alice did not get through her list: %+v", s) })
+	if s.Timeouts != 2 || len(h.Logs.Lines("WARN", "Driver alice", "Central")) != 2 {
+		t.Errorf("want two clear lines about Central, got %d timeouts: %q", s.Timeouts, h.Logs.Lines("WARN", "Driver alice"))
+	}
+	if strings.Contains(h.Logs.String(), "goroutine ") {
+		t.Error("a stack trace in the logs")
+	}
+	if err := n.StartCentral(ctx2s(t)); err != nil {
+		t.Fatal(err)
+	}
+	waitState(t, n, "CP-001", messages.ChargePointState_CHARGE_POINT_STATE_ACTIVATED)
+	// The requests she gave up on are still in Kafka: Central answers them
+	// late; if one is accepted it runs, ends and is ticketed like any other
+	// (the invariant at shutdown checks it).
+}
+
+// The default scenario at test speed with trouble: 5 charge points, 3
+// drivers with request lists, an engine crash, a KO, a stop and a monitor
+// lost and back, all while supplies run. At the end the invariant holds and
+// every driver got through its list.
+func TestBusyNetworkWithTrouble(t *testing.T) {
+	h := testkit.New(t)
+	cfg := fastConfig(h)
+	cfg.ChargePoints = cps("CP-001", "CP-002", "CP-003", "CP-004", "CP-005")
+	cfg.SupplyDuration = 300 * time.Millisecond
+	cfg.DriverPause = 50 * time.Millisecond
+	cfg.Drivers = []network.Driver{
+		{ID: "alice", Requests: []string{"CP-001", "CP-002", "CP-003", "CP-004", "CP-005", "CP-001"}},
+		{ID: "bob", Requests: []string{"CP-002", "CP-003", "CP-004", "CP-005", "CP-001", "CP-002"}},
+		{ID: "charlie", Requests: []string{"CP-003", "CP-004", "CP-005", "CP-001", "CP-002", "CP-009"}},
+	}
+	n := startNet(t, h, cfg)
+	testkit.Eventually(t, wait, func() bool { return len(h.Rec.Get().Tickets) >= 2 }, func() string { return "no supplies" })
+	if err := n.CrashEngine("CP-001", "chaos"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := n.Panel().KnockOut(ctx2s(t), "CP-004", true); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := n.Panel().Stop(ctx2s(t), "CP-002"); err != nil {
+		t.Fatal(err)
+	}
+	if err := n.StopMonitor(ctx2s(t), "CP-003"); err != nil {
+		t.Fatal(err)
+	}
+	testkit.Eventually(t, wait, func() bool { return len(h.Rec.Get().Denied) >= 3 }, func() string { return "no denials during trouble" })
+	if _, err := n.Panel().KnockOut(ctx2s(t), "CP-004", false); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := n.Panel().Resume(ctx2s(t), "CP-002"); err != nil {
+		t.Fatal(err)
+	}
+	if err := n.StartMonitor(ctx2s(t), "CP-003"); err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range []string{"alice", "bob", "charlie"} {
+		var s *driver.Status
+		testkit.Eventually(t, 30*time.Second, func() bool {
+			s = driverStatus(h, n, d)
+			return s.Finished
+		}, func() string { return fmt.Sprintf("%s stuck: %+v", d, s) })
+		if len(s.Tickets)+len(s.Denials)+s.Timeouts != 6 {
+			t.Errorf("%s: %d tickets + %d denials + %d timeouts for 6 requests", d, len(s.Tickets), len(s.Denials), s.Timeouts)
+		}
+	}
+	for _, id := range n.ChargePointIDs() {
+		waitState(t, n, id, messages.ChargePointState_CHARGE_POINT_STATE_ACTIVATED)
+	}
+	snap, err := n.Panel().Snapshot(ctx2s(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if snap.Totals.Tickets != h.Stats.Tickets.Load() || snap.Totals.Tickets < 5 {
+		t.Errorf("panel totals %+v vs stats %d", snap.Totals, h.Stats.Tickets.Load())
+	}
+	if h.Stats.RegisteredCPs.Load() != 5 || h.Stats.StartupMS() == 0 {
+		t.Errorf("registered %d, startup %d ms", h.Stats.RegisteredCPs.Load(), h.Stats.StartupMS())
+	}
+	if errs := h.Logs.Lines("| ERROR |"); len(errs) != 0 {
+		t.Errorf("ERROR lines in a run with expected trouble: %q", errs)
+	}
+}
