@@ -11,7 +11,15 @@ require (
 	google.golang.org/protobuf v1.36.12
 )
 
-require golang.org/x/term v0.48.0 // indirect
+require (
+	github.com/asynkron/gofun v0.0.0-20220329210725-34fed760f4c2 // indirect
+	github.com/gogo/protobuf v1.3.2 // indirect
+	golang.org/x/exp v0.0.0-20250813145105-42675adae3e6 // indirect
+	golang.org/x/term v0.48.0 // indirect
+	golang.org/x/text v0.42.0 // indirect
+	google.golang.org/genproto/googleapis/rpc v0.0.0-20250908214217-97024824d090 // indirect
+	google.golang.org/grpc v1.75.0 // indirect
+)
 
 require (
 	github.com/Workiva/go-datastructures v1.1.6 // indirect

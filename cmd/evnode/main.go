@@ -25,6 +25,14 @@ func run(args []string, getenv func(string) (string, bool), stdout, stderr io.Wr
 	case "-h", "--help", "help":
 		fmt.Fprintln(stdout, usage)
 		return 0
+	case "central":
+		return runCentral(context.Background(), args[1:], getenv, stderr)
+	case "engine":
+		return runEngine(context.Background(), args[1:], getenv, stderr)
+	case "monitor":
+		return runMonitor(context.Background(), args[1:], getenv, stderr)
+	case "driver":
+		return runDriver(context.Background(), args[1:], getenv, stderr)
 	case "broker":
 		return runBroker(context.Background(), args[1:], getenv, stderr)
 	case "wait-kafka":

@@ -1,0 +1,139 @@
+package main
+
+import (
+	"context"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/evcharging/evsim/actors/central"
+	"github.com/evcharging/evsim/actors/supervision"
+	"github.com/evcharging/evsim/internal/config"
+	"github.com/evcharging/evsim/internal/store"
+	"github.com/evcharging/evsim/internal/web"
+)
+
+// runCentral is `evnode central`: Central's actor (registry, authorisation,
+// tickets, panel) reachable by monitors at --advertise under the name
+// "central", its bridge to Kafka, and the web panel when --http is given.
+func runCentral(parent context.Context, args []string, getenv func(string) (string, bool), stderr io.Writer) int {
+	c, err := config.ParseCentral(args, getenv)
+	if err != nil {
+		return usageExit("central", err, stderr)
+	}
+	n, err := newNode("Central", c.Log, stderr)
+	if err != nil {
+		return usageExit("central", err, stderr)
+	}
+	ctx, stop := signal.NotifyContext(parent, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	defer n.system.Shutdown()
+
+	st, err := store.Open(c.DB)
+	if err != nil {
+		n.log.Errorf("Cannot open Central's database: %v", err)
+		return 1
+	}
+	defer st.Close()
+	if err := provision(ctx, st, c); err != nil {
+		n.log.Errorf("Cannot record the pre-provisioned charge points: %v", err)
+		return 1
+	}
+
+	// The remote and the web panel start before Kafka is ready: a port that
+	// is taken is found at once, and /healthz answers (/readyz says 503)
+	// while the bridge waits.
+	if err := n.startRemote(c.Remote); err != nil {
+		n.log.Errorf("%v", err)
+		return 1
+	}
+	defer n.killRemote()
+	panel := central.NewPanel(n.system.Root, n.system.NewLocalPID(rootName+"/"+centralName))
+	status := &web.BridgeStatus{}
+	var server *web.Server
+	if c.HTTP != "" {
+		server, err = web.New(web.Options{
+			Addr: c.HTTP, Panel: panel, Bridge: status, Run: n.stats,
+			OperatorToken: c.OperatorToken, Logger: n.logger,
+		})
+		if err == nil {
+			err = server.Start()
+		}
+		if err != nil {
+			n.log.Errorf("Cannot serve the web panel on %s: %v", c.HTTP, err)
+			return 1
+		}
+		n.log.Infof("Web panel on http://%s/", server.Addr())
+		defer func() {
+			sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			server.Shutdown(sctx)
+		}()
+	}
+
+	bridgePID, code, ok := n.gate(ctx, c.Kafka, "evnode-central", status)
+	if !ok {
+		return code
+	}
+	props, err := central.Props(central.Config{
+		Store: st, Bridge: bridgePID, LivenessTimeout: c.LivenessTimeout, StartTimeout: c.StartTimeout,
+		Group: c.Group, ClosedRegistration: c.ClosedRegistration, Logger: n.logger, Stats: n.stats,
+	})
+	if err != nil {
+		n.log.Errorf("Cannot configure Central: %v", err)
+		n.stopBridge(bridgePID)
+		return 1
+	}
+	if _, err := n.spawnRole(supervision.Child{Name: centralName, Display: "Central", Props: props}, centralName); err != nil {
+		n.log.Errorf("Cannot start Central: %v", err)
+		n.stopBridge(bridgePID)
+		return 1
+	}
+	n.log.Infof("Central is reachable at %s as %q", c.Remote.Advertise, centralName)
+
+	code = n.wait(ctx)
+	// Central first (it unsubscribes), then the bridge flushes what Central
+	// sent, then the remote; the web panel and the store close last (defers).
+	n.stopRole(centralName)
+	n.stopBridge(bridgePID)
+	n.stopRemote()
+	n.log.Info("Central stopped")
+	return code
+}
+
+// provision writes the charge points of --cp-secrets into the registry: a
+// new one is added with its secret, a known one gets the listed secret (the
+// operator's list is authoritative); location, price and kW come with the
+// monitor's registration.
+func provision(ctx context.Context, st *store.Store, c *config.Central) error {
+	if len(c.CPSecrets) == 0 {
+		return nil
+	}
+	known, err := st.ChargePoints(ctx)
+	if err != nil {
+		return err
+	}
+	byID := map[string]store.ChargePoint{}
+	for _, cp := range known {
+		byID[cp.ID] = cp
+	}
+	for _, id := range c.SecretIDs() {
+		secret := c.CPSecrets[id]
+		cp, ok := byID[id]
+		if ok && store.CheckSecret(cp.SecretHash, secret) {
+			continue
+		}
+		if !ok {
+			cp = store.ChargePoint{ID: id, Location: "Site " + id, PriceEURPerKWh: 0.30, KW: 22, RegisteredAt: time.Now()}
+		}
+		if cp.SecretHash, err = store.HashSecret(secret); err != nil {
+			return err
+		}
+		if err := st.SaveChargePoint(ctx, cp); err != nil {
+			return err
+		}
+	}
+	return nil
+}

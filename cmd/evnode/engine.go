@@ -1,0 +1,83 @@
+package main
+
+import (
+	"context"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/evcharging/evsim/actors/chargepoint"
+	"github.com/evcharging/evsim/actors/supervision"
+	"github.com/evcharging/evsim/internal/config"
+)
+
+// runEngine is `evnode engine`: one charge point's engine, reachable by its
+// monitor at --advertise under the name "engine", taking Central's commands
+// from Kafka. Its journal file outlives a kill -9: the restarted engine
+// reports the supply it interrupted, so the driver still gets a ticket.
+func runEngine(parent context.Context, args []string, getenv func(string) (string, bool), stderr io.Writer) int {
+	c, err := config.ParseEngine(args, getenv)
+	if err != nil {
+		return usageExit("engine", err, stderr)
+	}
+	n, err := newNode("Engine "+c.CP, c.Log, stderr)
+	if err != nil {
+		return usageExit("engine", err, stderr)
+	}
+	ctx, stop := signal.NotifyContext(parent, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	defer n.system.Shutdown()
+
+	var journal chargepoint.Journal = chargepoint.NewMemoryJournal()
+	if c.Journal != config.MemoryState {
+		fj := chargepoint.FileJournal{Path: c.Journal}
+		// Read it now: a journal that cannot be read is a failure to report
+		// before anything starts, not a silently lost supply.
+		if _, err := fj.Load(); err != nil {
+			n.log.Errorf("Cannot read the engine journal: %v", err)
+			return 1
+		}
+		journal = fj
+	}
+	if err := n.startRemote(c.Remote); err != nil {
+		n.log.Errorf("%v", err)
+		return 1
+	}
+	defer n.killRemote()
+
+	bridgePID, code, ok := n.gate(ctx, c.Kafka, "evnode-engine-"+c.CP, nil)
+	if !ok {
+		return code
+	}
+	props, err := chargepoint.Props(chargepoint.Config{
+		CPID: c.CP, KW: c.KW, PriceEURPerKWh: c.Price, TelemetryInterval: c.TelemetryInterval,
+		SupplyDuration: c.SupplyDuration, Bridge: bridgePID, Group: c.Group, Journal: journal,
+		Logger: n.logger, Stats: n.stats,
+	})
+	if err != nil {
+		n.log.Errorf("Cannot configure the engine: %v", err)
+		n.stopBridge(bridgePID)
+		return 1
+	}
+	engine, err := n.spawnRole(supervision.Child{Name: engineName, Display: "Engine " + c.CP, Props: props}, engineName)
+	if err != nil {
+		n.log.Errorf("Cannot start the engine: %v", err)
+		n.stopBridge(bridgePID)
+		return 1
+	}
+	n.log.Infof("Engine of %s is reachable at %s as %q", c.CP, c.Remote.Advertise, engineName)
+
+	code = n.wait(ctx)
+	// A running supply ends now (reason SHUTDOWN) so that its driver gets a
+	// ticket; then the engine stops, the bridge flushes, the remote closes.
+	if _, err := n.system.Root.RequestFuture(engine, &chargepoint.Shutdown{}, 5*time.Second).Result(); err != nil {
+		n.log.Debugf("The engine did not confirm its shutdown: %v", err)
+	}
+	n.stopRole(engineName)
+	n.stopBridge(bridgePID)
+	n.stopRemote()
+	n.log.Infof("Engine of %s stopped", c.CP)
+	return code
+}
