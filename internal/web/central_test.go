@@ -4,6 +4,8 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -20,7 +22,8 @@ import (
 
 // realNetwork runs the real actors (Central, engines, monitors) on the
 // embedded broker at test speed, with the web server on Central's panel.
-func realNetwork(t *testing.T, cpIDs ...string) (*network.Network, *rig) {
+// edit, when not nil, changes the network's configuration before it starts.
+func realNetwork(t *testing.T, edit func(*network.Config), cpIDs ...string) (*network.Network, *rig) {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("runs a network on the embedded broker")
@@ -66,6 +69,9 @@ func realNetwork(t *testing.T, cpIDs ...string) (*network.Network, *rig) {
 	for _, id := range cpIDs {
 		cfg.ChargePoints = append(cfg.ChargePoints, network.ChargePoint{ID: id, Location: "Test site " + id})
 	}
+	if edit != nil {
+		edit(&cfg)
+	}
 	n, err := network.Start(sys, cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -90,7 +96,7 @@ func realNetwork(t *testing.T, cpIDs ...string) (*network.Network, *rig) {
 // charge points, streams their changes, carries out an operator stop and
 // resyncs the stream when Central restarts.
 func TestWithTheRealCentral(t *testing.T) {
-	n, r := realNetwork(t, "CP-001", "CP-002", "CP-003")
+	n, r := realNetwork(t, nil, "CP-001", "CP-002", "CP-003")
 	eventually(t, "three ACTIVATED charge points in the API", func() bool {
 		var cps []web.ChargePoint
 		r.getJSON(t, "/api/chargepoints?state=ACTIVATED", http.StatusOK, &cps)
@@ -157,4 +163,33 @@ func TestWithTheRealCentral(t *testing.T) {
 		}
 		return false
 	})
+}
+
+// TestBrowserE2EWithTheRealNetwork is the browser test on the real actors:
+// five charge points, two drivers supplying, the page served by the same
+// server evsim mounts.
+func TestBrowserE2EWithTheRealNetwork(t *testing.T) {
+	if testing.Short() {
+		t.Skip("browser test skipped under -short")
+	}
+	chrome := findChromium(t)
+	_, r := realNetwork(t, func(c *network.Config) {
+		c.SupplyDuration = 30 * time.Second
+		c.TelemetryInterval = 200 * time.Millisecond
+		c.Drivers = []network.Driver{
+			{ID: "alice", Requests: []string{"CP-002", "CP-002"}},
+			{ID: "bob", Requests: []string{"CP-004", "CP-004"}},
+		}
+	}, "CP-001", "CP-002", "CP-003", "CP-004", "CP-005")
+	eventually(t, "two supplies running", func() bool {
+		var cps []web.ChargePoint
+		r.getJSON(t, "/api/chargepoints?state=SUPPLYING", http.StatusOK, &cps)
+		return len(cps) == 2
+	})
+	ctx := browser(t, chrome, 50*time.Second)
+	dir := filepath.Join(artifacts(t), "real-network")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	checkPanelInBrowser(t, ctx, r.http.URL, testToken, nil, dir)
 }
