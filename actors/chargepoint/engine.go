@@ -264,7 +264,7 @@ func (e *Engine) setKO(ctx actor.Context, ko bool) {
 	}
 	e.m.SetKO(ko)
 	if ko {
-		e.log.Warn("Engine knocked out (KO)")
+		e.log.Info("Engine knocked out (KO): refusing supplies until repaired")
 		if end := e.m.End(e.cfg.Now(), messages.EndReason_END_REASON_FAULT); end != nil {
 			e.publishEnd(ctx, end)
 		}

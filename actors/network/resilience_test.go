@@ -71,7 +71,9 @@ func TestEnginePanicMidSupply(t *testing.T) {
 	}
 	testkit.Eventually(t, wait, func() bool { return len(events(t, n, central.EventFault, "CP-001")) > 0 },
 		func() string { return "Central never showed CP-001 FAULT" })
-	testkit.Eventually(t, wait, func() bool { return noticeFor(h, "alice", "CP-001 FAULT: engine crashed (crash requested: test panic)") },
+	testkit.Eventually(t, wait, func() bool {
+		return noticeFor(h, "alice", "CP-001 FAULT: engine crashed (crash requested: test panic)")
+	},
 		func() string { return "alice was not told of the fault" })
 	if got := h.Logs.Lines("WARN", "Central", "CP-001 FAULT"); len(got) != 1 {
 		t.Errorf("one crash, want one FAULT line at Central, got %q", got)
