@@ -38,7 +38,7 @@ func Props(cfg Config, logger logrus.FieldLogger, run *stats.Run) (*actor.Props,
 	}
 	return actor.PropsFromProducer(func() actor.Actor {
 		return newBridge(cfg, component(logger), run)
-	}), nil
+	}, actor.WithMailbox(actor.UnboundedLockfree())), nil
 }
 
 // Start spawns a bridge actor named "bridge" under the root of system and
@@ -504,14 +504,14 @@ func (b *bridge) publish(c actor.Context, m *Publish) {
 		return
 	}
 	b.seq++
-	r := &outRecord{seq: b.seq, topic: m.Topic, key: m.Key, value: value}
 	if b.state == StateReady {
-		b.produce(r)
+		b.send1(b.seq, m.Topic, m.Key, value)
 		if c.Sender() != nil {
 			c.Respond(&PublishAccepted{})
 		}
 		return
 	}
+	r := &outRecord{seq: b.seq, topic: m.Topic, key: m.Key, value: value}
 	b.keep(r)
 	if c.Sender() != nil {
 		if b.pendingLive > b.cfg.BufferRecords {
@@ -522,10 +522,14 @@ func (b *bridge) publish(c actor.Context, m *Publish) {
 	}
 }
 
-func (b *bridge) produce(r *outRecord) {
-	msg := &sarama.ProducerMessage{Topic: r.topic, Value: sarama.ByteEncoder(r.value), Metadata: r.seq}
-	if r.key != "" {
-		msg.Key = sarama.StringEncoder(r.key)
+func (b *bridge) produce(r *outRecord) { b.send1(r.seq, r.topic, r.key, r.value) }
+
+// send1 hands one record to the producer. The sequence number travels as
+// the message's metadata, so a record handed back keeps its place.
+func (b *bridge) send1(seq uint64, topic, key string, value []byte) {
+	msg := &sarama.ProducerMessage{Topic: topic, Value: sarama.ByteEncoder(value), Metadata: seq}
+	if key != "" {
+		msg.Key = sarama.StringEncoder(key)
 	}
 	b.producer.Input() <- msg
 }

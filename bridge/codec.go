@@ -3,9 +3,10 @@ package bridge
 import (
 	"errors"
 	"fmt"
+	"time"
 
+	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
-	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/evcharging/evsim/messages"
 )
@@ -62,25 +63,70 @@ func TypeOf(msg proto.Message) (messages.MessageType, error) {
 
 // Encode wraps msg in an envelope and serialises it. producer names the
 // process for tracing and may be empty.
+//
+// The envelope is written field by field with protowire, around a payload
+// marshalled straight into the same buffer: one allocation and one pass over
+// msg, where marshalling an Envelope message would copy the payload again.
+// The bytes are exactly what proto.Marshal of the Envelope would write.
 func Encode(msg proto.Message, producer string) ([]byte, error) {
 	t, err := TypeOf(msg)
 	if err != nil {
 		return nil, err
 	}
-	payload, err := proto.Marshal(msg)
-	if err != nil {
-		return nil, fmt.Errorf("marshal %s: %w", t, err)
+	return appendEnvelope(nil, t, msg, time.Now(), producer)
+}
+
+// Envelope field numbers (envelope.proto).
+const (
+	envType          protowire.Number = 1
+	envSchemaVersion protowire.Number = 2
+	envPayload       protowire.Number = 3
+	envProducedAt    protowire.Number = 4
+	envProducer      protowire.Number = 5
+)
+
+func appendEnvelope(b []byte, t messages.MessageType, msg proto.Message, at time.Time, producer string) ([]byte, error) {
+	size := proto.Size(msg) // caches the sizes for the marshal below
+	secs, nanos := at.Unix(), int32(at.Nanosecond())
+	tsLen := 0
+	if secs != 0 {
+		tsLen += protowire.SizeTag(1) + protowire.SizeVarint(uint64(secs))
 	}
-	env := &messages.Envelope{
-		Type:          t,
-		SchemaVersion: SchemaVersion,
-		Payload:       payload,
-		ProducedAt:    timestamppb.Now(),
-		Producer:      producer,
+	if nanos != 0 {
+		tsLen += protowire.SizeTag(2) + protowire.SizeVarint(uint64(nanos))
 	}
-	b, err := proto.Marshal(env)
-	if err != nil {
-		return nil, fmt.Errorf("marshal envelope of %s: %w", t, err)
+	need := 3*protowire.SizeTag(1) + 2*protowire.SizeVarint(uint64(max(t, 0))) + protowire.SizeBytes(size) +
+		protowire.SizeTag(4) + protowire.SizeBytes(tsLen) + protowire.SizeTag(5) + protowire.SizeBytes(len(producer))
+	if b == nil {
+		b = make([]byte, 0, need)
+	}
+	if t != 0 {
+		b = protowire.AppendTag(b, envType, protowire.VarintType)
+		b = protowire.AppendVarint(b, uint64(t))
+	}
+	b = protowire.AppendTag(b, envSchemaVersion, protowire.VarintType)
+	b = protowire.AppendVarint(b, uint64(SchemaVersion))
+	if size > 0 {
+		b = protowire.AppendTag(b, envPayload, protowire.BytesType)
+		b = protowire.AppendVarint(b, uint64(size))
+		var err error
+		if b, err = (proto.MarshalOptions{UseCachedSize: true}).MarshalAppend(b, msg); err != nil {
+			return nil, fmt.Errorf("marshal %s: %w", t, err)
+		}
+	}
+	b = protowire.AppendTag(b, envProducedAt, protowire.BytesType)
+	b = protowire.AppendVarint(b, uint64(tsLen))
+	if secs != 0 {
+		b = protowire.AppendTag(b, 1, protowire.VarintType)
+		b = protowire.AppendVarint(b, uint64(secs))
+	}
+	if nanos != 0 {
+		b = protowire.AppendTag(b, 2, protowire.VarintType)
+		b = protowire.AppendVarint(b, uint64(nanos))
+	}
+	if producer != "" {
+		b = protowire.AppendTag(b, envProducer, protowire.BytesType)
+		b = protowire.AppendString(b, producer)
 	}
 	return b, nil
 }

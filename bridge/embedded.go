@@ -35,6 +35,10 @@ type EmbeddedOptions struct {
 	MinSessionTimeout time.Duration
 	// Logger receives the broker's own logs at DEBUG. Default: none.
 	Logger logrus.FieldLogger
+
+	// discard makes the broker acknowledge records without keeping them:
+	// for producer benchmarks, so that the broker's storage is not measured.
+	discard bool
 }
 
 // Embedded is a Kafka-protocol broker in this process (kfake). Any Kafka
@@ -72,6 +76,9 @@ func StartEmbedded(opts EmbeddedOptions) (*Embedded, error) {
 		kfake.BrokerConfigs(map[string]string{
 			"log.cleaner.backoff.ms": fmt.Sprint(opts.RetentionCheck.Milliseconds()),
 		}),
+	}
+	if opts.discard {
+		kopts = append(kopts, kfake.BlackholeProduce())
 	}
 	if opts.DataDir != "" {
 		kopts = append(kopts, kfake.DataDir(opts.DataDir))

@@ -247,3 +247,9 @@ func produceRaw(t *testing.T, broker, topic, key string, value []byte) {
 		t.Fatal(err)
 	}
 }
+
+func newBenchSystem() *actor.ActorSystem {
+	return actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger {
+		return logging.NewSlogLogger(logging.Discard(), "protoactor")
+	}))
+}

@@ -1,0 +1,120 @@
+package bridge
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/IBM/sarama"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/evcharging/evsim/internal/logging"
+	"github.com/evcharging/evsim/internal/stats"
+	"github.com/evcharging/evsim/messages"
+)
+
+// BenchmarkPublishThroughput compares, in one run and into the same embedded
+// broker, the bridge's publish throughput with a bare sarama async producer
+// configured the same way (idempotent, acks=all) sending records of the same
+// size. The broker acknowledges records without keeping them (its storage
+// is not what is measured). Each op is one record; both sides send b.N records, five times,
+// alternating, and the best of each counts (the machine is shared). scripts/bench.sh runs it:
+//
+//	go test -run '^$' -bench PublishThroughput -benchtime 200000x ./bridge/
+func BenchmarkPublishThroughput(b *testing.B) {
+	e, err := StartEmbedded(EmbeddedOptions{Addr: "127.0.0.1:0", discard: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer e.Close()
+	cfg := Config{Brokers: []string{e.Addr()}, Partitions: 6, Topics: []string{TopicTickets}}
+	cfg.setDefaults()
+	keys := make([]string, 100)
+	for i := range keys {
+		keys[i] = fmt.Sprintf("CP-%03d", i+1)
+	}
+	// A ticket with UUID ids: about 200 bytes in its envelope, the size the
+	// design's throughput figures use.
+	now := timestamppb.Now()
+	sample := &messages.Ticket{
+		TicketId: "0b7e4c2a-5f7d-4f53-9a51-3c1e2f0d9b61", SessionId: "6f1d2a3b-8c4e-4a7f-b0d2-9e8f7a6b5c4d",
+		DriverId: "driver-042", CpId: "CP-017", Kwh: 12.345, Eur: 3.70, PriceEurPerKwh: 0.30,
+		StartedAt: now, EndedAt: now, Reason: messages.EndReason_END_REASON_COMPLETED,
+	}
+	value, err := Encode(sample, cfg.ClientID)
+	if err != nil {
+		b.Fatal(err)
+	}
+
+	bare := func(n int) time.Duration {
+		p, err := sarama.NewAsyncProducer(cfg.Brokers, cfg.producerSarama())
+		if err != nil {
+			b.Fatal(err)
+		}
+		done := make(chan struct{})
+		go func() {
+			for range p.Errors() {
+				b.Error("bare producer error")
+			}
+		}()
+		go func() {
+			for i := 0; i < n; i++ {
+				<-p.Successes()
+			}
+			close(done)
+		}()
+		start := time.Now()
+		for i := 0; i < n; i++ {
+			p.Input() <- &sarama.ProducerMessage{Topic: TopicTickets, Key: sarama.StringEncoder(keys[i%len(keys)]), Value: sarama.ByteEncoder(value)}
+		}
+		<-done
+		took := time.Since(start)
+		_ = p.Close()
+		return took
+	}
+
+	viaBridge := func(n int) time.Duration {
+		system := newBenchSystem()
+		defer system.Shutdown()
+		run := stats.New()
+		pid, err := Start(system, cfg, logging.Discard(), run)
+		if err != nil {
+			b.Fatal(err)
+		}
+		ready := make(chan error, 1)
+		go func() { ready <- AwaitReady(b.Context(), system, pid) }()
+		if err := <-ready; err != nil {
+			b.Fatal(err)
+		}
+		start := time.Now()
+		for i := 0; i < n; i++ {
+			system.Root.Send(pid, &Publish{Topic: TopicTickets, Key: keys[i%len(keys)], Msg: sample})
+		}
+		for run.KafkaRecordsOut.Load() < int64(n) {
+			time.Sleep(time.Millisecond)
+		}
+		took := time.Since(start)
+		_ = system.Root.StopFuture(pid).Wait()
+		return took
+	}
+
+	n := b.N
+	b.ResetTimer()
+	var bestBare, bestBridge time.Duration
+	for round := 0; round < 5; round++ {
+		if d := bare(n); bestBare == 0 || d < bestBare {
+			bestBare = d
+		}
+		if d := viaBridge(n); bestBridge == 0 || d < bestBridge {
+			bestBridge = d
+		}
+	}
+	b.StopTimer()
+	bareRate := float64(n) / bestBare.Seconds()
+	bridgeRate := float64(n) / bestBridge.Seconds()
+	b.ReportMetric(bareRate, "bare-rec/s")
+	b.ReportMetric(bridgeRate, "bridge-rec/s")
+	b.ReportMetric(bridgeRate/bareRate*100, "bridge-%-of-bare")
+	b.Logf("records=%d size=%dB bare sarama %.0f rec/s, bridge %.0f rec/s, bridge/bare %.1f%%",
+		n, len(value), bareRate, bridgeRate, bridgeRate/bareRate*100)
+}
