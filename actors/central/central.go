@@ -56,6 +56,10 @@ type Config struct {
 	// ReconcileInterval is the least time between two repeats of an order
 	// (stop/resume) to an engine whose state disagrees. Default LivenessTimeout.
 	ReconcileInterval time.Duration
+	// RequestTTL is the age after which a request is answered with a denial
+	// instead of served: its driver has given up waiting (e.g. it was sent
+	// while Central was down). Default 30 s; evsim sets the drivers' reply timeout.
+	RequestTTL time.Duration
 	// Group is the consumer group of Central's topics. Default "central".
 	Group string
 	// HistorySize is how many panel events are kept. Default 1000.
@@ -84,6 +88,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.ReconcileInterval == 0 {
 		c.ReconcileInterval = c.LivenessTimeout
+	}
+	if c.RequestTTL == 0 {
+		c.RequestTTL = 30 * time.Second
 	}
 	if c.Group == "" {
 		c.Group = "central"
@@ -476,6 +483,12 @@ func (c *Central) request(ctx actor.Context, r *messages.ChargeRequest) {
 		deny(messages.DenyReason_DENY_REASON_UNKNOWN_CHARGE_POINT, fmt.Sprintf("%s is not registered", id))
 		return
 	}
+	if at := r.GetRequestedAt(); at != nil {
+		if age := c.cfg.Now().Sub(at.AsTime()); age > c.cfg.RequestTTL {
+			deny(messages.DenyReason_DENY_REASON_INVALID_REQUEST, fmt.Sprintf("the request expired: it was made %v ago", age.Round(time.Second)))
+			return
+		}
+	}
 	if sid, busy := c.drivers[driver]; busy {
 		deny(messages.DenyReason_DENY_REASON_DRIVER_BUSY, fmt.Sprintf("%s already has a supply running (session %s)", driver, sid))
 		return
@@ -575,6 +588,10 @@ func (c *Central) confirmed(ctx actor.Context, cp *cpEntry, startedAt time.Time,
 // adopt takes in a supply Central did not start itself (Central restarted
 // while it ran), so the panel and the driver's busy flag are right again.
 func (c *Central) adopt(ctx actor.Context, cp *cpEntry, sid, requestID, driver string, startedAt time.Time) {
+	if _, err := c.cfg.Store.Ticket(context.Background(), sid); err == nil {
+		c.ended.add(sid) // a late record of a supply that has its ticket already
+		return
+	}
 	if cp.session != nil && c.drivers[cp.session.DriverID] == cp.session.SessionID {
 		delete(c.drivers, cp.session.DriverID)
 	}
@@ -616,6 +633,9 @@ func (c *Central) telemetry(ctx actor.Context, t *messages.Telemetry) {
 		c.confirmed(ctx, cp, c.cfg.Now(), t.GetKw())
 	default:
 		c.adopt(ctx, cp, sid, "", t.GetDriverId(), time.Time{})
+		if cp.session == nil || cp.session.SessionID != sid {
+			return
+		}
 	}
 	cp.session.KW, cp.session.KWh, cp.session.EUR = t.GetKw(), t.GetKwh(), t.GetEur()
 	c.publish(ctx, bridge.TopicDriverUpdates, t.GetDriverId(), t)

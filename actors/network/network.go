@@ -324,7 +324,7 @@ func (n *Network) driverSite(id string) (*driverSite, error) {
 func (n *Network) centralChild() (supervision.Child, error) {
 	c := n.cfg
 	props, err := central.Props(central.Config{
-		Store: c.Store, Bridge: c.Bridge, LivenessTimeout: c.LivenessTimeout, StartTimeout: c.StartTimeout,
+		Store: c.Store, Bridge: c.Bridge, LivenessTimeout: c.LivenessTimeout, StartTimeout: c.StartTimeout, RequestTTL: c.ReplyTimeout,
 		ExpectedChargePoints: len(c.ChargePoints), Logger: c.Logger, Stats: c.Stats,
 	})
 	if err != nil {

@@ -71,8 +71,19 @@ func TestDriverWhenCentralIsNotAnswering(t *testing.T) {
 	}
 	waitState(t, n, "CP-001", messages.ChargePointState_CHARGE_POINT_STATE_ACTIVATED)
 	// The requests she gave up on are still in Kafka: Central answers them
-	// late; if one is accepted it runs, ends and is ticketed like any other
-	// (the invariant at shutdown checks it).
+	// as expired instead of starting supplies nobody waits for.
+	testkit.Eventually(t, wait, func() bool {
+		expired := 0
+		for _, d := range h.Rec.Get().Denied {
+			if d.GetDriverId() == "alice" && strings.Contains(d.GetDetail(), "expired") {
+				expired++
+			}
+		}
+		return expired == 2
+	}, func() string { return "stale requests not denied as expired" })
+	if len(h.Rec.Get().Started) != 0 {
+		t.Error("a supply started for a request its driver had given up on")
+	}
 }
 
 // The default scenario at test speed with trouble: 5 charge points, 3
