@@ -14,9 +14,15 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/evcharging/evsim/bridge"
+	"github.com/evcharging/evsim/internal/stats"
 	"github.com/evcharging/evsim/internal/web"
 	"github.com/evcharging/evsim/internal/web/webtest"
 )
+
+func readyBridge() web.BridgeSource {
+	return web.BridgeFunc(func() (bridge.State, string) { return bridge.StateReady, "" })
+}
 
 // The browser tests drive Debian's Chromium through chromedp; they never
 // download a browser. They skip under -short and where no Chromium is
@@ -340,4 +346,66 @@ func TestBrowserThousandChargePoints(t *testing.T) {
 		chromedp.Poll(`document.querySelector('.tile[data-id="CP-500"]').dataset.state === 'STOPPED'`, nil,
 			chromedp.WithPollingTimeout(5*time.Second)),
 	)
+}
+
+// TestBrowserReconnectsAfterTheServerRestarts: the process serving the panel
+// goes away (evnode central restarts) and comes back on the same address
+// with another view; the open page notices, says so, reconnects by itself
+// and shows the new view, with no reload.
+func TestBrowserReconnectsAfterTheServerRestarts(t *testing.T) {
+	if testing.Short() {
+		t.Skip("browser test skipped under -short")
+	}
+	chrome := findChromium(t)
+	serve := func(addr string, panel *webtest.Panel) *web.Server {
+		t.Helper()
+		srv, err := web.New(web.Options{Addr: addr, Panel: panel, Bridge: readyBridge(), Run: stats.New(),
+			PingInterval: 500 * time.Millisecond})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := srv.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = srv.Shutdown(context.Background()) })
+		return srv
+	}
+	first := serve("127.0.0.1:0", webtest.NewPanel(3))
+	addr := first.Addr()
+	ctx := browser(t, chrome, 40*time.Second)
+	run := func(what string, actions ...chromedp.Action) {
+		t.Helper()
+		if err := chromedp.Run(ctx, actions...); err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+	}
+	run("open the panel",
+		chromedp.Navigate("http://"+addr+"/"),
+		chromedp.Poll(`document.querySelectorAll('#grid .tile').length === 3`, nil, chromedp.WithPollingTimeout(10*time.Second)),
+		chromedp.Evaluate(`window.__sameDocument = true`, nil),
+	)
+
+	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := first.Shutdown(sctx); err != nil {
+		t.Fatal(err)
+	}
+	run("see the connection lost",
+		chromedp.Poll(`document.getElementById('conn').dataset.state !== 'live' && !document.getElementById('banner').hidden`,
+			nil, chromedp.WithPollingTimeout(10*time.Second)))
+
+	second := webtest.NewPanel(4)
+	second.Stop(context.Background(), "CP-002")
+	serve(addr, second)
+	var same bool
+	run("reconnect and show the new view",
+		chromedp.Poll(`document.querySelectorAll('#grid .tile').length === 4 &&
+			document.querySelector('.tile[data-id="CP-002"]').dataset.state === 'STOPPED' &&
+			document.getElementById('conn').dataset.state === 'live' && document.getElementById('banner').hidden`,
+			nil, chromedp.WithPollingTimeout(15*time.Second)),
+		chromedp.Evaluate(`window.__sameDocument === true`, &same),
+	)
+	if !same {
+		t.Error("the page was reloaded")
+	}
 }

@@ -5,6 +5,7 @@ import (
 	"crypto/subtle"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/evcharging/evsim/actors/central"
 	"github.com/sirupsen/logrus"
@@ -29,14 +30,30 @@ func (s *Server) operator(next http.Handler) http.Handler {
 		}
 		sum := sha256.Sum256([]byte(given))
 		if subtle.ConstantTimeCompare(sum[:], s.tokenSum) != 1 {
-			s.log.WithFields(logrus.Fields{"remote": r.RemoteAddr, "path": r.URL.Path}).
-				Warn("Refused an operator action with a wrong token")
+			s.refused(r)
 			w.Header().Set("WWW-Authenticate", `Bearer realm="evsim", error="invalid_token"`)
 			writeError(w, http.StatusUnauthorized, "wrong operator token")
 			return
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// refusedLogEvery bounds the WARN lines about wrong tokens: someone trying
+// tokens in a loop gives one line per period, with the count.
+const refusedLogEvery = 10 * time.Second
+
+// refused counts a request with a wrong token and says so at most once per
+// refusedLogEvery.
+func (s *Server) refused(r *http.Request) {
+	s.wrongTokens.Add(1)
+	now := time.Now().UnixNano()
+	last := s.wrongLogged.Load()
+	if now-last < int64(refusedLogEvery) || !s.wrongLogged.CompareAndSwap(last, now) {
+		return
+	}
+	s.log.WithFields(logrus.Fields{"remote": r.RemoteAddr, "path": r.URL.Path, "refused": s.wrongTokens.Swap(0)}).
+		Warn("Refused operator actions with a wrong token")
 }
 
 // bearer takes the token out of an Authorization header.
@@ -127,6 +144,10 @@ func (s *Server) answerAction(w http.ResponseWriter, r *http.Request, action, id
 			return
 		}
 	}
-	s.log.WithFields(fields).WithField("affected", res.Affected).Info("Operator action done")
+	target := id
+	if target == "" {
+		target = "every charge point"
+	}
+	s.log.WithFields(fields).WithField("affected", res.Affected).Infof("Operator action %s carried out on %s", action, target)
 	writeJSON(w, http.StatusOK, ActionResult{Action: action, CPID: id, Affected: res.Affected})
 }

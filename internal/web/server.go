@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/evcharging/evsim/internal/logging"
@@ -31,7 +32,10 @@ type Server struct {
 	handler http.Handler
 	// tokenSum is the SHA-256 of the operator token; nil when read-only.
 	tokenSum []byte
-	started  time.Time
+	// wrongTokens counts refusals since the last WARN line, logged at
+	// wrongLogged (Unix ns).
+	wrongTokens, wrongLogged atomic.Int64
+	started                  time.Time
 
 	// closing is closed by Shutdown so that live streams end and the HTTP
 	// server can drain.

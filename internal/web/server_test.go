@@ -1,14 +1,17 @@
 package web_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/evcharging/evsim/bridge"
+	"github.com/evcharging/evsim/internal/logging"
 	"github.com/evcharging/evsim/internal/stats"
 	"github.com/evcharging/evsim/internal/web"
 	"github.com/evcharging/evsim/internal/web/webtest"
@@ -400,5 +403,39 @@ func TestStartReportsABusyPort(t *testing.T) {
 	b, _ := web.New(web.Options{Addr: a.Addr(), Panel: webtest.NewPanel(1), Bridge: &web.BridgeStatus{}, Run: stats.New()})
 	if err := b.Start(); err == nil || !strings.Contains(err.Error(), a.Addr()) {
 		t.Errorf("Start on a busy port: %v", err)
+	}
+}
+
+// TestWrongTokensAreLoggedOnceInAWhile: someone trying tokens in a loop
+// gives one WARN line in the house format, not one per try.
+func TestWrongTokensAreLoggedOnceInAWhile(t *testing.T) {
+	var buf bytes.Buffer
+	off := false
+	logger, err := logging.New(logging.Options{Out: &buf, Color: &off})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := newRig(t, 1, func(o *web.Options) { o.Logger = logger })
+	for i := range 20 {
+		r.do(t, http.MethodPost, "/api/stop-all", fmt.Sprint("Bearer guess-", i))
+	}
+	r.do(t, http.MethodPost, "/api/chargepoints/CP-001/stop", "Bearer "+testToken)
+	var warns, infos []string
+	for _, line := range strings.Split(strings.TrimSpace(buf.String()), "\n") {
+		switch {
+		case strings.Contains(line, " | WARN | Web | "):
+			warns = append(warns, line)
+		case strings.Contains(line, " | INFO | Web | "):
+			infos = append(infos, line)
+		}
+	}
+	if len(warns) != 1 || !strings.Contains(warns[0], "wrong token") || !strings.Contains(warns[0], "refused=1") {
+		t.Errorf("WARN lines: %q", warns)
+	}
+	if strings.Contains(buf.String(), "guess-") || strings.Contains(buf.String(), testToken) {
+		t.Error("a token reached the log")
+	}
+	if len(infos) != 1 || !strings.Contains(infos[0], "cp_id=CP-001") {
+		t.Errorf("INFO lines: %q", infos)
 	}
 }
