@@ -343,3 +343,100 @@ func (r *Recorder) ForgetRepeatedEnd(sid string) {
 		r.t.Fatalf("recorder: %v", err)
 	}
 }
+
+// Probe is an actor that keeps every message it receives, answers requests
+// through a reply function, and lets a test read what it got. It stands in
+// for a bridge, an engine or Central in actor-level unit tests.
+type Probe struct {
+	t   testing.TB
+	sys *actor.ActorSystem
+	PID *actor.PID
+}
+
+type probeGet struct{}
+
+type probeSetReply struct {
+	reply func(msg any) any
+}
+
+type probe struct {
+	got   []any
+	reply func(msg any) any
+}
+
+func (p *probe) Receive(ctx actor.Context) {
+	switch m := ctx.Message().(type) {
+	case *actor.Started, *actor.Stopping, *actor.Stopped, *actor.Restarting:
+	case *probeGet:
+		ctx.Respond(append([]any(nil), p.got...))
+	case *probeSetReply:
+		p.reply = m.reply
+		ctx.Respond(true)
+	default:
+		p.got = append(p.got, m)
+		if p.reply != nil && ctx.Sender() != nil {
+			if r := p.reply(m); r != nil {
+				ctx.Respond(r)
+			}
+		}
+	}
+}
+
+// NewProbe spawns a probe; reply (may be nil) answers requests, nil for none.
+func NewProbe(t testing.TB, sys *actor.ActorSystem, reply func(msg any) any) *Probe {
+	pid := sys.Root.Spawn(actor.PropsFromProducer(func() actor.Actor { return &probe{reply: reply} }))
+	t.Cleanup(func() { sys.Root.Stop(pid) })
+	return &Probe{t: t, sys: sys, PID: pid}
+}
+
+// SetReply changes how the probe answers.
+func (p *Probe) SetReply(reply func(msg any) any) {
+	p.t.Helper()
+	if _, err := p.sys.Root.RequestFuture(p.PID, &probeSetReply{reply: reply}, 5*time.Second).Result(); err != nil {
+		p.t.Fatalf("probe: %v", err)
+	}
+}
+
+// Got returns every message received so far.
+func (p *Probe) Got() []any {
+	p.t.Helper()
+	res, err := p.sys.Root.RequestFuture(p.PID, &probeGet{}, 5*time.Second).Result()
+	if err != nil {
+		p.t.Fatalf("probe: %v", err)
+	}
+	return res.([]any)
+}
+
+// Published returns the messages published on topic through a probe that
+// stands in for the bridge.
+func (p *Probe) Published(topic string) []any {
+	p.t.Helper()
+	var out []any
+	for _, m := range p.Got() {
+		if pub, ok := m.(*bridge.Publish); ok && pub.Topic == topic {
+			out = append(out, pub.Msg)
+		}
+	}
+	return out
+}
+
+// NewSystem returns an actor system whose logs go to a buffer, for
+// actor-level unit tests without a broker.
+func NewSystem(t testing.TB) (*actor.ActorSystem, *logrus.Logger, *LogBuffer) {
+	buf := &LogBuffer{}
+	off := false
+	logger, err := logging.New(logging.Options{Level: "debug", Format: "text", Out: buf, Color: &off})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sys := actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger {
+		return logging.NewSlogLogger(logger, "protoactor")
+	}))
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("logs:\n%s", buf.String())
+		}
+		sys.Shutdown()
+	})
+	return sys, logger, buf
+}
