@@ -56,7 +56,9 @@ func TestMonitorReportsFaultsAtOnceAndRecoveries(t *testing.T) {
 	sys.Root.Spawn(props)
 	testkit.Eventually(t, wait, func() bool {
 		got := central.Got()
-		return count(got, func(r *messages.RegisterChargePoint) bool { return r.GetSecret() == "s3cret" && r.GetLocation() == "Alicante" }) == 1 &&
+		return count(got, func(r *messages.RegisterChargePoint) bool {
+			return r.GetSecret() == "s3cret" && r.GetLocation() == "Alicante"
+		}) == 1 &&
 			count[*messages.Liveness](got, nil) > 2
 	}, func() string { return "no registration with the secret, or no liveness" })
 
