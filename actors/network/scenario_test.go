@@ -2,6 +2,8 @@ package network_test
 
 import (
 	"fmt"
+	"os"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -115,6 +117,10 @@ func TestBusyNetworkWithTrouble(t *testing.T) {
 	if err := n.StopMonitor(ctx2s(t), "CP-003"); err != nil {
 		t.Fatal(err)
 	}
+	// a new charge point joins without disturbing the rest
+	if err := n.AddChargePoint(ctx2s(t), network.ChargePoint{ID: "CP-006", Location: "Elda"}); err != nil {
+		t.Fatal(err)
+	}
 	testkit.Eventually(t, wait, func() bool { return len(h.Rec.Get().Denied) >= 3 }, func() string { return "no denials during trouble" })
 	if _, err := n.Panel().KnockOut(ctx2s(t), "CP-004", false); err != nil {
 		t.Fatal(err)
@@ -145,10 +151,39 @@ func TestBusyNetworkWithTrouble(t *testing.T) {
 	if snap.Totals.Tickets != h.Stats.Tickets.Load() || snap.Totals.Tickets < 5 {
 		t.Errorf("panel totals %+v vs stats %d", snap.Totals, h.Stats.Tickets.Load())
 	}
-	if h.Stats.RegisteredCPs.Load() != 5 || h.Stats.StartupMS() == 0 {
+	if h.Stats.RegisteredCPs.Load() != 6 || h.Stats.StartupMS() == 0 {
 		t.Errorf("registered %d, startup %d ms", h.Stats.RegisteredCPs.Load(), h.Stats.StartupMS())
 	}
 	if errs := h.Logs.Lines("| ERROR |"); len(errs) != 0 {
 		t.Errorf("ERROR lines in a run with expected trouble: %q", errs)
 	}
+}
+
+// TestScale measures a bigger network at the rules' default timings; it
+// runs only when EVSIM_SCALE names the number of charge points (drivers:
+// the same number, each with 3 requests).
+func TestScale(t *testing.T) {
+	nCP, _ := strconv.Atoi(os.Getenv("EVSIM_SCALE"))
+	if nCP == 0 {
+		t.Skip("set EVSIM_SCALE=N to run")
+	}
+	h := testkit.New(t)
+	cfg := fastConfig(h)
+	cfg.TelemetryInterval, cfg.HealthInterval, cfg.HealthTimeout = time.Second, time.Second, 500*time.Millisecond
+	cfg.LivenessTimeout, cfg.SupplyDuration, cfg.DriverPause = 3*time.Second, 3*time.Second, time.Second
+	for i := 0; i < nCP; i++ {
+		id := fmt.Sprintf("CP-%03d", i+1)
+		cfg.ChargePoints = append(cfg.ChargePoints, network.ChargePoint{ID: id})
+		cfg.Drivers = append(cfg.Drivers, network.Driver{ID: fmt.Sprintf("driver-%03d", i+1),
+			Requests: []string{id, fmt.Sprintf("CP-%03d", (i+1)%nCP+1), id}})
+	}
+	start := time.Now()
+	n := startNet(t, h, cfg)
+	t.Logf("%d charge points ACTIVATED after %v", nCP, time.Since(start))
+	start = time.Now()
+	for _, d := range n.DriverIDs() {
+		testkit.Eventually(t, 2*time.Minute, func() bool { return driverStatus(h, n, d).Finished }, func() string { return d + " stuck" })
+	}
+	t.Logf("%d drivers x 3 requests done after %v: %d tickets, %d denials, %d Kafka records out",
+		nCP, time.Since(start), h.Stats.Tickets.Load(), h.Stats.Denials.Load(), h.Stats.KafkaRecordsOut.Load())
 }
