@@ -12,6 +12,7 @@ import (
 	"github.com/IBM/sarama"
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/sirupsen/logrus"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/evcharging/evsim/internal/logging"
 	"github.com/evcharging/evsim/internal/stats"
@@ -119,10 +120,14 @@ type (
 )
 
 // outRecord is a record on its way out, kept in order while Kafka is away.
+// It is encoded by the feeder on its first way to the producer (value is
+// nil until then) and travels as the sarama message's metadata, so that a
+// record the producer hands back keeps its bytes and its place.
 type outRecord struct {
 	seq   uint64
 	topic string
 	key   string
+	msg   proto.Message
 	value []byte
 }
 
@@ -143,7 +148,8 @@ type bridge struct {
 	gen             int
 	probing         bool
 	probeStarted    time.Time
-	producer        sarama.AsyncProducer
+	producer        *feeder // nil unless connected
+	batch           []*outRecord
 	closingProducer int // old producers still handing back their records
 	healthBusy      bool
 	healthFails     int
@@ -223,6 +229,8 @@ func (b *bridge) Receive(c actor.Context) {
 		b.healthChecked(m)
 	case producerFailed:
 		b.producerFailed(m)
+	case flushBatch:
+		b.flushBatch()
 	case producerClosed:
 		b.closingProducer--
 		b.maybeFlush()
@@ -321,8 +329,7 @@ func (b *bridge) setUp(m setupResult) {
 		b.probeFailed(m.err)
 		return
 	}
-	b.producer = m.producer
-	b.drainProducer(m.producer, b.gen)
+	b.producer = b.startFeeder(m.producer, b.gen)
 	b.maybeFlush()
 }
 
@@ -359,8 +366,9 @@ func (b *bridge) flushPending() {
 	b.pending, b.pendingLive, b.fullLogged = nil, 0, false
 	clear(b.coalesce)
 	for _, r := range recs {
-		b.produce(r)
+		b.produce(nil, r)
 	}
+	b.flushBatch()
 	for _, w := range b.ackWaiters {
 		b.system.Root.Send(w, &PublishAccepted{})
 	}
@@ -415,18 +423,48 @@ func (b *bridge) closeProducer() {
 	if b.producer == nil {
 		return
 	}
-	p := b.producer
+	b.flushBatch()
+	f := b.producer
 	b.producer = nil
 	b.closingProducer++
-	p.AsyncClose()
+	close(f.in) // the feeder sends what it has, then closes the producer
 }
 
-// drainProducer counts what Kafka acknowledged and hands back what it did not.
-func (b *bridge) drainProducer(p sarama.AsyncProducer, gen int) {
-	run := b.run
-	done := make(chan struct{})
+// feeder owns the Input of one producer: it encodes records and sends them
+// in order, off the actor's goroutine, so that encoding runs in parallel
+// with the bridge's mailbox. Closing in makes it close the producer.
+type feeder struct {
+	in     chan []*outRecord
+	closed chan struct{} // closed once the producer has handed back everything
+}
+
+func (b *bridge) startFeeder(p sarama.AsyncProducer, gen int) *feeder {
+	f := &feeder{in: make(chan []*outRecord, 16), closed: make(chan struct{})}
+	clientID, log, run := b.cfg.ClientID, b.log, b.run
 	go func() {
-		defer close(done)
+		for batch := range f.in {
+			for _, r := range batch {
+				if r.value == nil {
+					v, err := Encode(r.msg, clientID)
+					if err != nil {
+						log.WithFields(logrus.Fields{"topic": r.topic, "key": r.key, "error": err}).Warn("Cannot encode a message for Kafka; it is not sent")
+						continue
+					}
+					r.value, r.msg = v, nil
+				}
+				msg := &sarama.ProducerMessage{Topic: r.topic, Value: sarama.ByteEncoder(r.value), Metadata: r}
+				if r.key != "" {
+					msg.Key = sarama.StringEncoder(r.key)
+				}
+				p.Input() <- msg
+			}
+		}
+		p.AsyncClose()
+	}()
+	// Count what Kafka acknowledged; hand back what it did not.
+	successesDone := make(chan struct{})
+	go func() {
+		defer close(successesDone)
 		for range p.Successes() {
 			run.KafkaRecordsOut.Add(1)
 		}
@@ -435,23 +473,19 @@ func (b *bridge) drainProducer(p sarama.AsyncProducer, gen int) {
 		for pe := range p.Errors() {
 			b.send(producerFailed{gen: gen, msg: pe.Msg, err: pe.Err})
 		}
-		<-done
+		<-successesDone
+		close(f.closed)
 		b.send(producerClosed{gen: gen})
 	}()
+	return f
 }
 
 // producerFailed keeps a record the producer gave up on and, if the
 // connection is the current one, declares the outage at once.
 func (b *bridge) producerFailed(m producerFailed) {
-	r := &outRecord{topic: m.msg.Topic}
-	if s, ok := m.msg.Metadata.(uint64); ok {
-		r.seq = s
-	}
-	if k, ok := m.msg.Key.(sarama.StringEncoder); ok {
-		r.key = string(k)
-	}
-	if v, ok := m.msg.Value.(sarama.ByteEncoder); ok {
-		r.value = v
+	r, ok := m.msg.Metadata.(*outRecord)
+	if !ok {
+		return
 	}
 	if isRecordFault(m.err) {
 		b.log.WithFields(logrus.Fields{"topic": r.topic, "key": r.key, "error": m.err}).
@@ -479,13 +513,10 @@ func (b *bridge) shutdown() {
 	if b.pendingLive > 0 {
 		b.log.WithField("kept_records", b.pendingLive).Warnf("Stopping with %d records that never reached Kafka", b.pendingLive)
 	}
-	if b.producer != nil {
-		p := b.producer
-		b.producer = nil
-		done := make(chan struct{})
-		go func() { _ = p.Close(); close(done) }()
+	if f := b.producer; f != nil {
+		b.closeProducer()
 		select {
-		case <-done:
+		case <-f.closed:
 		case <-time.After(5 * time.Second):
 			b.log.Warn("Kafka producer did not close within 5s; stopping anyway")
 		}
@@ -495,8 +526,7 @@ func (b *bridge) shutdown() {
 // ---- publishing ----
 
 func (b *bridge) publish(c actor.Context, m *Publish) {
-	value, err := Encode(m.Msg, b.cfg.ClientID)
-	if err != nil {
+	if _, err := TypeOf(m.Msg); err != nil {
 		b.log.WithFields(logrus.Fields{"topic": m.Topic, "key": m.Key, "error": err}).Warn("Cannot encode a message for Kafka; it is not sent")
 		if c.Sender() != nil {
 			c.Respond(&PublishAccepted{Err: err})
@@ -504,14 +534,14 @@ func (b *bridge) publish(c actor.Context, m *Publish) {
 		return
 	}
 	b.seq++
+	r := &outRecord{seq: b.seq, topic: m.Topic, key: m.Key, msg: m.Msg}
 	if b.state == StateReady {
-		b.send1(b.seq, m.Topic, m.Key, value)
+		b.produce(c, r)
 		if c.Sender() != nil {
 			c.Respond(&PublishAccepted{})
 		}
 		return
 	}
-	r := &outRecord{seq: b.seq, topic: m.Topic, key: m.Key, value: value}
 	b.keep(r)
 	if c.Sender() != nil {
 		if b.pendingLive > b.cfg.BufferRecords {
@@ -522,16 +552,37 @@ func (b *bridge) publish(c actor.Context, m *Publish) {
 	}
 }
 
-func (b *bridge) produce(r *outRecord) { b.send1(r.seq, r.topic, r.key, r.value) }
-
-// send1 hands one record to the producer. The sequence number travels as
-// the message's metadata, so a record handed back keeps its place.
-func (b *bridge) send1(seq uint64, topic, key string, value []byte) {
-	msg := &sarama.ProducerMessage{Topic: topic, Value: sarama.ByteEncoder(value), Metadata: seq}
-	if key != "" {
-		msg.Key = sarama.StringEncoder(key)
+// produce adds a record to the batch for the feeder. The batch goes when it
+// is full or when the bridge has handled what is in its mailbox now (a
+// flushBatch it sends itself comes after those): one channel operation per
+// batch rather than per record. A full feeder blocks the bridge for as long
+// as sarama takes to make room: the back-pressure of a connected bridge.
+func (b *bridge) produce(c actor.Context, r *outRecord) {
+	b.batch = append(b.batch, r)
+	switch {
+	case len(b.batch) >= maxBatch:
+		b.flushBatch()
+	case len(b.batch) == 1 && c != nil:
+		c.Send(c.Self(), flushBatch{})
 	}
-	b.producer.Input() <- msg
+}
+
+const maxBatch = 256
+
+type flushBatch struct{}
+
+func (b *bridge) flushBatch() {
+	if len(b.batch) == 0 {
+		return
+	}
+	if b.producer == nil {
+		for _, r := range b.batch { // the connection went: keep them
+			b.keep(r)
+		}
+	} else {
+		b.producer.in <- b.batch
+	}
+	b.batch = nil
 }
 
 // keep puts a record in the buffer; telemetry keeps only its latest reading per key.
