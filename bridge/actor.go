@@ -86,14 +86,6 @@ func AwaitReady(ctx context.Context, system *actor.ActorSystem, pid *actor.PID) 
 	}
 }
 
-// PublishAccepted answers a Publish sent with Request: the record is in the
-// producer or in the bridge's bounded buffer. While the buffer is full the
-// answer is held back, which is how a publisher feels back-pressure.
-type PublishAccepted struct {
-	// Err is set when the message cannot be encoded (a bug: unknown type).
-	Err error
-}
-
 // Messages the bridge sends itself (from timers and I/O goroutines).
 type (
 	probeTick   struct{ gen int }
@@ -208,6 +200,8 @@ func (b *bridge) Receive(c actor.Context) {
 		b.subscribe(c, m)
 	case *Unsubscribe:
 		b.unsubscribe(m)
+	case *Stats:
+		c.Respond(b.stats())
 	case *WatchState:
 		if m.Watcher != nil {
 			b.watchers[pidKey(m.Watcher)] = m.Watcher
@@ -635,4 +629,15 @@ func createTopics(cfg *Config) error {
 		}
 	}
 	return nil
+}
+
+func (b *bridge) stats() *StatsReply {
+	r := &StatsReply{State: b.state, KeptRecords: b.pendingLive, WaitingPublishers: len(b.ackWaiters), InFlightRecords: len(b.records)}
+	for _, cons := range b.consumers {
+		r.HeldRecords += len(cons.held)
+		for _, subs := range cons.subs {
+			r.Subscriptions += len(subs)
+		}
+	}
+	return r
 }

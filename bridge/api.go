@@ -122,3 +122,29 @@ type StateChanged struct {
 	// Detail says why, e.g. the broker address or the error that caused an outage.
 	Detail string
 }
+
+// PublishAccepted answers a Publish sent with Request: the record is in the
+// producer or in the bridge's bounded buffer. While the buffer is full the
+// answer is held back, which is how a publisher feels back-pressure.
+type PublishAccepted struct {
+	// Err is set when the message cannot be encoded (a bug: unknown type).
+	Err error
+}
+
+// Stats asks the bridge for a *StatsReply (for panels, /readyz and tests).
+type Stats struct{}
+
+// StatsReply is what the bridge holds right now.
+type StatsReply struct {
+	State State
+	// KeptRecords are waiting for Kafka (not ready yet, or an outage).
+	KeptRecords int
+	// WaitingPublishers asked for an answer and are held by a full buffer.
+	WaitingPublishers int
+	// HeldRecords were consumed and wait for a subscriber of their key.
+	HeldRecords int
+	// InFlightRecords were consumed and are not done yet (held ones included).
+	InFlightRecords int
+	// Subscriptions counts (topic, group, key, subscriber) subscriptions.
+	Subscriptions int
+}

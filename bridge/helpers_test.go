@@ -253,3 +253,13 @@ func newBenchSystem() *actor.ActorSystem {
 		return logging.NewSlogLogger(logging.Discard(), "protoactor")
 	}))
 }
+
+// keptRecords asks the bridge how many records it keeps for Kafka.
+func (tb *testBridge) keptRecords(t *testing.T) int {
+	t.Helper()
+	res, err := tb.system.Root.RequestFuture(tb.pid, &Stats{}, 5*time.Second).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res.(*StatsReply).KeptRecords
+}
