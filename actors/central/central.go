@@ -46,8 +46,10 @@ type Config struct {
 	Store *store.Store
 	// Bridge is the bridge actor of this process. Required.
 	Bridge *actor.PID
-	// LivenessTimeout is the silence after which a monitor counts as gone
-	// and its charge point DISCONNECTED. Default 3 s.
+	// LivenessTimeout bounds how long after a monitor's last sign of life
+	// its charge point shows DISCONNECTED (the check runs every
+	// CheckInterval, so a silence of LivenessTimeout-CheckInterval is
+	// enough). Default 3 s.
 	LivenessTimeout time.Duration
 	// CheckInterval is how often Central looks for silent monitors. Default LivenessTimeout/6.
 	CheckInterval time.Duration
@@ -116,8 +118,8 @@ func (c *Config) Validate() error {
 		return errors.New("central config: no store")
 	case c.Bridge == nil:
 		return errors.New("central config: no bridge PID")
-	case c.LivenessTimeout <= 0 || c.CheckInterval <= 0 || c.CheckInterval > c.LivenessTimeout:
-		return fmt.Errorf("central config: CheckInterval %v must be more than 0 and at most LivenessTimeout %v", c.CheckInterval, c.LivenessTimeout)
+	case c.LivenessTimeout <= 0 || c.CheckInterval <= 0 || c.CheckInterval > c.LivenessTimeout/2:
+		return fmt.Errorf("central config: CheckInterval %v must be more than 0 and at most half of LivenessTimeout %v", c.CheckInterval, c.LivenessTimeout)
 	case c.StartTimeout <= 0:
 		return errors.New("central config: StartTimeout must be more than 0")
 	case c.HistorySize < 1:
@@ -385,7 +387,13 @@ func (c *Central) engineHealth(ctx actor.Context, cp *cpEntry, ok bool, detail s
 	id := cp.reg.ID
 	if !ok {
 		if !cp.engineOK {
-			return // one fault, one line: the first cause stands until the recovery
+			// the same fault with a newer cause: the panel shows it, no new line
+			if detail != "" && detail != cp.fault {
+				cp.fault = detail
+				c.log.WithField("cp_id", id).Debugf("%s still FAULT, now: %s", id, detail)
+				c.update(ctx, cp)
+			}
+			return
 		}
 		wasOK := cp.engineOK
 		cp.engineOK, cp.fault = false, detail
@@ -410,9 +418,13 @@ func (c *Central) engineHealth(ctx actor.Context, cp *cpEntry, ok bool, detail s
 
 func (c *Central) checkLiveness(ctx actor.Context) {
 	now := c.cfg.Now()
+	// Checked every CheckInterval: deciding at LivenessTimeout-CheckInterval
+	// keeps the promise "DISCONNECTED at most LivenessTimeout after the last
+	// sign of life".
+	limit := c.cfg.LivenessTimeout - c.cfg.CheckInterval
 	for _, id := range c.sortedIDs() {
 		cp := c.cps[id]
-		if !cp.alive || now.Sub(cp.lastSeen) <= c.cfg.LivenessTimeout {
+		if !cp.alive || now.Sub(cp.lastSeen) <= limit {
 			continue
 		}
 		cp.alive = false

@@ -52,7 +52,8 @@ type Config struct {
 	// StartGrace is how long after the monitor starts a silent engine is not
 	// yet a fault, unless it answered once before: an engine in another
 	// process may still be starting (or waiting for Kafka). A KO answer is
-	// a fault at once. Default 0 (no grace).
+	// a fault at once. Central's silence before its first answer is not
+	// reported within the grace either. Default 0 (no grace).
 	StartGrace time.Duration
 	Logger     logrus.FieldLogger
 	Stats      *stats.Run
@@ -158,6 +159,7 @@ type Monitor struct {
 	unreachable bool
 	started     time.Time
 	answered    bool   // the engine answered a health check at least once
+	heard       bool   // Central answered at least once
 	selfAddr    string // this actor system's address
 }
 
@@ -251,7 +253,8 @@ func (m *Monitor) register(ctx actor.Context) {
 
 func (m *Monitor) liveness(ctx actor.Context) {
 	now := m.cfg.Now()
-	if !m.unreachable && now.Sub(m.lastCentral) > m.cfg.CentralTimeout {
+	starting := !m.heard && now.Sub(m.started) < m.cfg.StartGrace
+	if !m.unreachable && !starting && now.Sub(m.lastCentral) > m.cfg.CentralTimeout {
 		m.unreachable = true
 		m.log.Warnf("Cannot reach Central%s, retrying (no answer for %v); %s accepts nothing new until it is back",
 			m.centralAt(), m.cfg.CentralTimeout.Round(time.Millisecond), m.cfg.CPID)
@@ -276,6 +279,7 @@ func (m *Monitor) liveness(ctx actor.Context) {
 
 func (m *Monitor) heardFromCentral() {
 	m.lastCentral = m.cfg.Now()
+	m.heard = true
 	if m.unreachable {
 		m.unreachable = false
 		m.log.Infof("Central%s is reachable again", m.centralAt())
@@ -292,7 +296,14 @@ func (m *Monitor) centralAt() string {
 
 func (m *Monitor) fault(ctx actor.Context, detail string) {
 	if !m.engineOK {
-		return // one fault, one report: the first cause stands until the recovery
+		// Still the same fault: one WARN line per fault, but Central hears
+		// the newer cause (e.g. a crashed engine that stays silent).
+		if detail != m.faultDetail {
+			m.faultDetail = detail
+			m.log.Debugf("%s still FAULT, now: %s", m.cfg.CPID, detail)
+			m.report(ctx, true)
+		}
+		return
 	}
 	m.engineOK = false
 	m.faultDetail = detail

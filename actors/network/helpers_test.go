@@ -111,7 +111,7 @@ func shutdown(t *testing.T, h *testkit.Harness, n *network.Network) {
 	if err := n.Shutdown(ctx); err != nil {
 		t.Errorf("shutdown: %v", err)
 	}
-	h.Rec.CheckInvariant(wait)
+	h.Rec.CheckInvariant(wait, h.Stats)
 }
 
 func view(t *testing.T, n *network.Network, id string) central.ChargePointView {

@@ -342,7 +342,7 @@ func TestShutdownEndsSuppliesWithTickets(t *testing.T) {
 	if err := n.Shutdown(ctx); err != nil {
 		t.Fatal(err)
 	}
-	rec := h.Rec.CheckInvariant(wait)
+	rec := h.Rec.CheckInvariant(wait, h.Stats)
 	if len(rec.Tickets) != 1 {
 		t.Fatalf("%d tickets", len(rec.Tickets))
 	}

@@ -40,7 +40,7 @@ func TestFaultAndDisconnectAreNoticedAtOnce(t *testing.T) {
 	// no panel call while waiting: only the log tells
 	testkit.Eventually(t, wait, func() bool { return len(h.Logs.Lines("WARN", "Central", "CP-002 DISCONNECTED")) == 1 },
 		func() string { return "no DISCONNECTED line" })
-	if took, limit := time.Since(start), cfg.LivenessTimeout+500*time.Millisecond; took > limit {
+	if took, limit := time.Since(start), cfg.LivenessTimeout+250*time.Millisecond; took > limit {
 		t.Errorf("DISCONNECTED after %v, want within %v", took, limit)
 	}
 }

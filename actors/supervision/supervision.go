@@ -177,7 +177,7 @@ type Supervisor struct {
 	waiting  map[string][]*actor.PID
 }
 
-// NewConfigDefaults fills the zero fields of cfg.
+// setDefaults fills the zero fields.
 func (c *Config) setDefaults() {
 	c.Budget.setDefaults()
 	if c.Logger == nil {

@@ -310,16 +310,19 @@ func (rs *Records) Violations() []string {
 	return out
 }
 
-// CheckInvariant waits until every supply seen is settled, then fails the
-// test on any breach of the invariant. Call it after the network is shut
-// down (so every running supply has ended).
-func (r *Recorder) CheckInvariant(d time.Duration) *Records {
+// CheckInvariant waits until the recorder has seen at least as many starts
+// and tickets as Central counted (run; nil to skip) and every supply it saw
+// is settled, then fails the test on any breach of the invariant. Call it
+// after the network is shut down (so every running supply has ended).
+func (r *Recorder) CheckInvariant(d time.Duration, run *stats.Run) *Records {
 	r.t.Helper()
 	var rs *Records
 	deadline := time.Now().Add(d)
 	for {
 		rs = r.Get()
-		if rs.Settled() || time.Now().After(deadline) {
+		caughtUp := run == nil ||
+			(int64(len(rs.Started)) >= run.SuppliesStarted.Load() && int64(len(rs.Tickets)) >= run.Tickets.Load())
+		if (caughtUp && rs.Settled()) || time.Now().After(deadline) {
 			break
 		}
 		time.Sleep(20 * time.Millisecond)
