@@ -6,6 +6,7 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"log"
 	"net"
@@ -42,9 +43,10 @@ type Server struct {
 	closing   chan struct{}
 	closeOnce sync.Once
 
-	mu  sync.Mutex // guards srv and ln between Start and Shutdown
-	srv *http.Server
-	ln  net.Listener
+	mu     sync.Mutex // guards srv, ln and errLog between Start and Shutdown
+	srv    *http.Server
+	ln     net.Listener
+	errLog io.Closer // the pipe behind srv.ErrorLog
 }
 
 // New checks opts, fills in the defaults and builds the server. It does not
@@ -129,6 +131,7 @@ func (s *Server) Start() error {
 	if err != nil {
 		return fmt.Errorf("web: listening on %s: %w", s.opts.Addr, err)
 	}
+	errLog := s.log.WriterLevel(logrus.DebugLevel)
 	srv := &http.Server{
 		Handler:           s.handler,
 		ReadHeaderTimeout: 5 * time.Second,
@@ -137,10 +140,10 @@ func (s *Server) Start() error {
 		WriteTimeout: 30 * time.Second,
 		IdleTimeout:  2 * time.Minute,
 		// net/http's own complaints (bad clients, TLS probes) are DEBUG.
-		ErrorLog: log.New(s.log.WriterLevel(logrus.DebugLevel), "", 0),
+		ErrorLog: log.New(errLog, "", 0),
 	}
 	s.mu.Lock()
-	s.srv, s.ln = srv, ln
+	s.srv, s.ln, s.errLog = srv, ln, errLog
 	s.mu.Unlock()
 	s.log.WithField("addr", ln.Addr().String()).Infof("Web panel listening on http://%s", ln.Addr())
 	go func() {
@@ -168,7 +171,7 @@ func (s *Server) Addr() string {
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.closeOnce.Do(func() { close(s.closing) })
 	s.mu.Lock()
-	srv := s.srv
+	srv, errLog := s.srv, s.errLog
 	s.mu.Unlock()
 	if srv == nil {
 		return nil
@@ -176,6 +179,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	if err := srv.Shutdown(ctx); err != nil {
 		return fmt.Errorf("web: shutting down: %w", err)
 	}
+	_ = errLog.Close()
 	s.log.Debug("Web panel stopped")
 	return nil
 }
