@@ -11,6 +11,7 @@
 #   - the bridge suite stops and starts this broker (EVSIM_KAFKA_CTL), so
 #     packages run one at a time (-p 1).
 # If Kafka cannot be started this script fails (it never skips).
+# INTEGRATION_PKGS narrows the packages (default ./...), e.g. ./bridge/...
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -25,8 +26,10 @@ bash scripts/kafka.sh up
 export EVSIM_KAFKA_BROKERS="127.0.0.1:$port"
 export EVSIM_KAFKA_CTL="$(pwd)/scripts/kafka.sh"
 export EVSIM_INTEGRATION=1
-echo "test-integration: running -run Integration ./... against Apache Kafka at $EVSIM_KAFKA_BROKERS"
-go test -race -count=1 -p 1 -run Integration ./... "$@"
+pkgs=${INTEGRATION_PKGS:-./...}
+echo "test-integration: running -run Integration $pkgs against Apache Kafka at $EVSIM_KAFKA_BROKERS"
+# shellcheck disable=SC2086 # pkgs is a list of package patterns
+go test -race -count=1 -p 1 -run Integration $pkgs "$@"
 if [ "$started_here" = 0 ]; then
   echo "test-integration: Kafka was running before; leaving it up (make kafka-down stops it)"
 fi

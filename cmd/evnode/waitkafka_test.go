@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -25,6 +26,13 @@ func TestWaitKafkaExitsOneAfterTheAttempts(t *testing.T) {
 	out := stderr.String()
 	if !strings.Contains(out, "| INFO | Bridge | Waiting for Kafka at "+addr+" to be ready (max attempts 3, interval 0.1s)") {
 		t.Errorf("no waiting line:\n%s", out)
+	}
+	// Nothing but our own lines: no sarama chatter above DEBUG, no stack trace.
+	house := regexp.MustCompile(`^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d \| (INFO|ERROR) \| Bridge \| `)
+	for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
+		if !house.MatchString(l) {
+			t.Errorf("unexpected line %q", l)
+		}
 	}
 	errs := 0
 	for _, l := range strings.Split(out, "\n") {
