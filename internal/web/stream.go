@@ -125,9 +125,7 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) {
 	restartCheck := time.NewTicker(s.opts.RestartCheckInterval)
 	defer restartCheck.Stop()
 
-	pending := make(map[string]ChargePoint)
-	var order []string // ids of pending, in the order they first changed
-	var events []Event
+	var pending batch
 	totalsDirty, needSnapshot := false, false
 	var lastTotals time.Time
 	lastSeq := snap.LastEvent
@@ -144,18 +142,14 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) {
 				return
 			}
 			if u.ChargePoint != nil {
-				cp := toChargePoint(u.ChargePoint)
-				if _, seen := pending[cp.ID]; !seen {
-					order = append(order, cp.ID)
-				}
-				pending[cp.ID] = cp
+				pending.addChargePoint(toChargePoint(u.ChargePoint))
 			}
 			if e := u.Event; e != nil && !sent.has(e) {
 				if e.Seq <= lastSeq || (e.Kind == central.EventRestart && e.CPID == "") {
 					needSnapshot = true // Central restarted: its view is new
 				}
 				lastSeq = max(lastSeq, e.Seq)
-				events = append(events, toEvent(e))
+				pending.events = append(pending.events, toEvent(e))
 				if e.Kind == central.EventTicket {
 					totalsDirty = true
 				}
@@ -174,26 +168,14 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) {
 				}
 				needSnapshot, totalsDirty = false, false
 				snap, sent, lastSeq = fresh, freshSent, fresh.LastEvent
-				clear(pending)
-				order, events = order[:0], nil
+				pending.take() // the snapshot holds all of it
 				if !send("snapshot", snap) {
 					return
 				}
 				continue
 			}
-			if len(order) > 0 || len(events) > 0 {
-				up := StreamUpdate{ChargePoints: make([]ChargePoint, 0, len(order)), Events: events}
-				if up.Events == nil {
-					up.Events = []Event{}
-				}
-				for _, id := range order {
-					up.ChargePoints = append(up.ChargePoints, pending[id])
-				}
-				clear(pending)
-				order, events = order[:0], nil
-				if !send("update", up) {
-					return
-				}
+			if !pending.empty() && !send("update", pending.take()) {
+				return
 			}
 			if totalsDirty && time.Since(lastTotals) >= time.Second {
 				totalsDirty, lastTotals = false, time.Now()
@@ -207,6 +189,40 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}
+}
+
+// batch collects what changed between two flushes: the latest view of each
+// charge point, in the order they first changed, and the new events.
+type batch struct {
+	views  map[string]ChargePoint
+	order  []string
+	events []Event
+}
+
+func (b *batch) addChargePoint(cp ChargePoint) {
+	if b.views == nil {
+		b.views = make(map[string]ChargePoint)
+	}
+	if _, seen := b.views[cp.ID]; !seen {
+		b.order = append(b.order, cp.ID)
+	}
+	b.views[cp.ID] = cp
+}
+
+func (b *batch) empty() bool { return len(b.order) == 0 && len(b.events) == 0 }
+
+// take returns the batch as an update and empties it.
+func (b *batch) take() StreamUpdate {
+	up := StreamUpdate{ChargePoints: make([]ChargePoint, 0, len(b.order)), Events: b.events}
+	if up.Events == nil {
+		up.Events = []Event{}
+	}
+	for _, id := range b.order {
+		up.ChargePoints = append(up.ChargePoints, b.views[id])
+	}
+	clear(b.views)
+	b.order, b.events = b.order[:0], nil
+	return up
 }
 
 // sentEvents remembers the events the snapshot carried, so that the same

@@ -114,8 +114,9 @@
       p.eur.textContent = fmt2.format(num(s.eur));
       p.driver.textContent = 'Driver ' + (s.driver_id || '?');
     }
-    const showReason = state !== 'ACTIVATED' && state !== 'SUPPLYING' && cp.reason;
-    p.reason.textContent = showReason ? cp.reason : '';
+    // Why a charge point is out of service, and since when.
+    const showReason = state !== 'ACTIVATED' && state !== 'SUPPLYING' && (cp.reason || cp.since);
+    p.reason.textContent = showReason ? [cp.reason, cp.since && 'since ' + clock(cp.since)].filter(Boolean).join(' · ') : '';
     p.reason.hidden = !showReason;
     p.stop.hidden = state === 'STOPPED';
     p.resume.hidden = state !== 'STOPPED';
@@ -425,6 +426,12 @@
   function wire() {
     buildChips();
     $('search').addEventListener('input', (e) => { st.query = e.target.value.trim().toLowerCase(); applyFilter(); });
+    document.addEventListener('keydown', (e) => { // "/" jumps to the search box
+      if (e.key === '/' && !/^(INPUT|TEXTAREA)$/.test(document.activeElement.tagName)) {
+        e.preventDefault();
+        $('search').focus();
+      }
+    });
     const densities = { auto: 'Auto size', compact: 'Compact', comfortable: 'Comfortable' };
     $('density').addEventListener('click', () => {
       st.density = { auto: 'compact', compact: 'comfortable', comfortable: 'auto' }[st.density];
