@@ -80,8 +80,12 @@ type Harness struct {
 }
 
 // New starts a harness; everything stops at the end of the test.
+// Under -short the test is skipped: it runs a broker.
 func New(t *testing.T) *Harness {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("runs a network on the embedded broker (skipped under -short)")
+	}
 	buf := &LogBuffer{}
 	off := false
 	level := "debug"
