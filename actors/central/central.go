@@ -62,6 +62,9 @@ type Config struct {
 	// instead of served: its driver has given up waiting (e.g. it was sent
 	// while Central was down). Default 30 s; evsim sets the drivers' reply timeout.
 	RequestTTL time.Duration
+	// ResubscribeInterval is how often Central repeats its subscriptions
+	// (harmless to the bridge), so that a restarted bridge hears them again. Default 5 s.
+	ResubscribeInterval time.Duration
 	// Group is the consumer group of Central's topics. Default "central".
 	Group string
 	// HistorySize is how many panel events are kept. Default 1000.
@@ -96,6 +99,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.Group == "" {
 		c.Group = "central"
+	}
+	if c.ResubscribeInterval == 0 {
+		c.ResubscribeInterval = 5 * time.Second
 	}
 	if c.HistorySize == 0 {
 		c.HistorySize = 1000
@@ -140,8 +146,9 @@ func Props(cfg Config) (*actor.Props, error) {
 
 // Internal messages.
 type (
-	checkTick    struct{}
-	startTimeout struct{ sessionID, cpID string }
+	checkTick         struct{}
+	bridgeResubscribe struct{}
+	startTimeout      struct{ sessionID, cpID string }
 	// watchPanel subscribes a watcher to *Update messages (repeating it is harmless).
 	watchPanel struct{ pid *actor.PID }
 )
@@ -193,6 +200,8 @@ func (c *Central) Receive(ctx actor.Context) {
 		}
 	case *checkTick:
 		c.checkLiveness(ctx)
+	case *bridgeResubscribe:
+		c.subscribe(ctx)
 	case *startTimeout:
 		c.startTimedOut(ctx, msg)
 	case *StopChargePoint:
@@ -249,12 +258,17 @@ func (c *Central) start(ctx actor.Context) {
 	if n, kwh, eur, err := c.cfg.Store.TicketTotals(bg); err == nil {
 		c.totals.Tickets, c.totals.KWh, c.totals.EUR = n, kwh, eur
 	}
-	for _, t := range c.topics() {
-		ctx.Send(c.cfg.Bridge, &bridge.Subscribe{Topic: t, Group: c.cfg.Group, Subscriber: ctx.Self()})
-	}
+	c.subscribe(ctx)
+	c.timers.Every(c.cfg.ResubscribeInterval, &bridgeResubscribe{})
 	c.timers.Every(c.cfg.CheckInterval, &checkTick{})
 	c.log.Infof("Central started: %d charge points in the registry, each DISCONNECTED until its monitor connects", len(regs))
 	c.event(EventRestart, "", "", fmt.Sprintf("Central started with %d registered charge points", len(regs)))
+}
+
+func (c *Central) subscribe(ctx actor.Context) {
+	for _, t := range c.topics() {
+		ctx.Send(c.cfg.Bridge, &bridge.Subscribe{Topic: t, Group: c.cfg.Group, Subscriber: ctx.Self()})
+	}
 }
 
 // --- monitors ---------------------------------------------------------------

@@ -46,6 +46,9 @@ type Config struct {
 	// Group is the consumer group for central.commands. Default "engine-<CPID>",
 	// which works in any process layout; engines of one process may share one.
 	Group string
+	// ResubscribeInterval is how often the engine repeats its subscription
+	// (harmless to the bridge), so that a restarted bridge hears it again. Default 5 s.
+	ResubscribeInterval time.Duration
 	// Journal keeps the engine's state across crashes. Default in memory
 	// (survives actor restarts, not the process); use FileJournal in evnode.
 	Journal Journal
@@ -80,6 +83,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.Journal == nil {
 		c.Journal = NewMemoryJournal()
+	}
+	if c.ResubscribeInterval == 0 {
+		c.ResubscribeInterval = 5 * time.Second
 	}
 	if c.Logger == nil {
 		c.Logger = logging.Discard()
@@ -135,7 +141,8 @@ type (
 		SessionID string
 		KWh       float64
 	}
-	tick struct{}
+	tick        struct{}
+	resubscribe struct{}
 )
 
 // Engine is the engine actor.
@@ -172,6 +179,8 @@ func (e *Engine) Receive(ctx actor.Context) {
 		ctx.Respond(a)
 	case *tick:
 		e.tick(ctx)
+	case *resubscribe:
+		e.subscribe(ctx)
 	case *SetKO:
 		e.setKO(ctx, msg.KO)
 		e.respondState(ctx)
@@ -201,10 +210,15 @@ func (e *Engine) start(ctx actor.Context) {
 			end.GetKwh(), end.GetDriverId())
 		e.publishEnd(ctx, end)
 	}
-	ctx.Send(e.cfg.Bridge, &bridge.Subscribe{Topic: bridge.TopicCommands, Group: e.cfg.Group, Key: e.cfg.CPID, Subscriber: ctx.Self()})
+	e.subscribe(ctx)
+	e.timers.Every(e.cfg.ResubscribeInterval, &resubscribe{})
 	e.timers.Every(e.cfg.TelemetryInterval, &tick{})
 	e.status(ctx, "engine started")
 	e.log.Debugf("Engine ready: %s", e.m.State())
+}
+
+func (e *Engine) subscribe(ctx actor.Context) {
+	ctx.Send(e.cfg.Bridge, &bridge.Subscribe{Topic: bridge.TopicCommands, Group: e.cfg.Group, Key: e.cfg.CPID, Subscriber: ctx.Self()})
 }
 
 func (e *Engine) command(ctx actor.Context, cmd *messages.Command) {

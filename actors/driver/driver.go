@@ -117,6 +117,9 @@ type Config struct {
 	Bridge *actor.PID
 	// Group is the consumer group for the driver topics. Default "driver-<ID>".
 	Group string
+	// ResubscribeInterval is how often the driver repeats its subscriptions
+	// (harmless to the bridge), so that a restarted bridge hears them again. Default 5 s.
+	ResubscribeInterval time.Duration
 	// Progress keeps the position across restarts. Default in memory.
 	Progress Progress
 	// StartDelay postpones the first request (e.g. until charge points registered).
@@ -137,6 +140,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.Progress == nil {
 		c.Progress = &MemoryProgress{}
+	}
+	if c.ResubscribeInterval == 0 {
+		c.ResubscribeInterval = 5 * time.Second
 	}
 	if c.Logger == nil {
 		c.Logger = logging.Discard()
@@ -189,6 +195,7 @@ type (
 		Timeouts int
 	}
 	next         struct{}
+	resubscribe  struct{}
 	replyTimeout struct{ requestID string }
 )
 
@@ -221,6 +228,8 @@ func (d *Driver) Receive(ctx actor.Context) {
 		d.delivery(ctx, msg)
 	case *next:
 		d.send(ctx)
+	case *resubscribe:
+		d.subscribe(ctx)
 	case *replyTimeout:
 		if d.pos.RequestID == msg.requestID && !d.answered {
 			d.status.Timeouts++
@@ -249,9 +258,8 @@ func (d *Driver) start(ctx actor.Context) {
 		d.log.WithError(err).Warn("Could not read my progress; starting from the first request")
 	}
 	d.pos = pos
-	for _, t := range []string{bridge.TopicDriverUpdates, bridge.TopicTickets} {
-		ctx.Send(d.cfg.Bridge, &bridge.Subscribe{Topic: t, Group: d.cfg.Group, Key: d.cfg.ID, Subscriber: ctx.Self()})
-	}
+	d.subscribe(ctx)
+	d.timers.Every(d.cfg.ResubscribeInterval, &resubscribe{})
 	if d.pos.RequestID != "" {
 		// A request was under way when this driver stopped: wait for its result.
 		d.log.Infof("Back; waiting for the result of my request for %s", d.pos.CPID)
@@ -265,6 +273,12 @@ func (d *Driver) start(ctx actor.Context) {
 		d.log.Infof("%d requests to make", len(d.cfg.Requests))
 	}
 	d.timers.After(d.cfg.StartDelay, &next{})
+}
+
+func (d *Driver) subscribe(ctx actor.Context) {
+	for _, t := range []string{bridge.TopicDriverUpdates, bridge.TopicTickets} {
+		ctx.Send(d.cfg.Bridge, &bridge.Subscribe{Topic: t, Group: d.cfg.Group, Key: d.cfg.ID, Subscriber: ctx.Self()})
+	}
 }
 
 func (d *Driver) send(ctx actor.Context) {

@@ -86,6 +86,9 @@ type Config struct {
 	ReplyTimeout time.Duration
 	// DriverStartDelay postpones the drivers' first requests. Default 0.
 	DriverStartDelay time.Duration
+	// ResubscribeInterval is how often every role repeats its bridge
+	// subscriptions, so that a restarted bridge hears them again. Default 5 s.
+	ResubscribeInterval time.Duration
 	// Budget is every supervisor's restart budget. Default 5 in 30 s, 100 ms doubling to 5 s.
 	Budget supervision.Budget
 
@@ -123,6 +126,7 @@ func (c *Config) setDefaults() {
 	def(&c.SupplyDuration, 10*time.Second)
 	def(&c.StartTimeout, 5*time.Second)
 	def(&c.ReplyTimeout, 10*time.Second)
+	def(&c.ResubscribeInterval, 5*time.Second)
 	if c.Budget == (supervision.Budget{}) {
 		c.Budget = supervision.DefaultBudget()
 	}
@@ -324,7 +328,7 @@ func (n *Network) driverSite(id string) (*driverSite, error) {
 func (n *Network) centralChild() (supervision.Child, error) {
 	c := n.cfg
 	props, err := central.Props(central.Config{
-		Store: c.Store, Bridge: c.Bridge, LivenessTimeout: c.LivenessTimeout, StartTimeout: c.StartTimeout, RequestTTL: c.ReplyTimeout,
+		Store: c.Store, Bridge: c.Bridge, LivenessTimeout: c.LivenessTimeout, StartTimeout: c.StartTimeout, RequestTTL: c.ReplyTimeout, ResubscribeInterval: c.ResubscribeInterval,
 		ExpectedChargePoints: len(c.ChargePoints), Logger: c.Logger, Stats: c.Stats,
 	})
 	if err != nil {
@@ -338,7 +342,7 @@ func (n *Network) siteChild(s *site) (supervision.Child, error) {
 	cp := s.spec
 	engine, err := chargepoint.Props(chargepoint.Config{
 		CPID: cp.ID, KW: cp.KW, PriceEURPerKWh: cp.Price, TelemetryInterval: c.TelemetryInterval,
-		SupplyDuration: c.SupplyDuration, Bridge: c.Bridge, Group: "engines", Journal: s.journal,
+		SupplyDuration: c.SupplyDuration, Bridge: c.Bridge, Group: "engines", Journal: s.journal, ResubscribeInterval: c.ResubscribeInterval,
 		Logger: c.Logger, Stats: c.Stats,
 	})
 	if err != nil {
@@ -397,6 +401,7 @@ func (n *Network) driverChild(d *driverSite) (supervision.Child, error) {
 	props, err := driver.Props(driver.Config{
 		ID: d.spec.ID, Requests: d.spec.Requests, Pause: c.DriverPause, ReplyTimeout: c.ReplyTimeout,
 		Bridge: c.Bridge, Group: "drivers", Progress: d.progress, StartDelay: c.DriverStartDelay, Logger: c.Logger,
+		ResubscribeInterval: c.ResubscribeInterval,
 	})
 	if err != nil {
 		return supervision.Child{}, err

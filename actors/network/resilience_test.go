@@ -389,3 +389,18 @@ func TestPanelWatch(t *testing.T) {
 	for range ch {
 	}
 }
+
+// The bridge restarts (a supervisor restarted it, losing its subscriptions):
+// every role repeats its subscriptions, and the network serves again.
+func TestRolesSurviveABridgeRestart(t *testing.T) {
+	h := testkit.New(t)
+	cfg := fastConfig(h)
+	cfg.ChargePoints = cps("CP-001")
+	cfg.ResubscribeInterval = 200 * time.Millisecond
+	n := startNet(t, h, cfg)
+	h.RestartBridge()
+	addDriver(t, n, network.Driver{ID: "alice", Requests: []string{"CP-001"}})
+	if tk := waitTickets(t, h, n, "alice", 1)[0]; tk.GetReason() != messages.EndReason_END_REASON_COMPLETED {
+		t.Fatalf("ticket %v", tk)
+	}
+}

@@ -113,9 +113,7 @@ func New(t *testing.T) *Harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h.Bridge, err = bridge.Start(h.Sys, bridge.Config{
-		Brokers: []string{h.Broker.Addr()}, WaitAttempts: 50, WaitInterval: 100 * time.Millisecond, Partitions: 2,
-	}, logger, h.Stats)
+	h.Bridge, err = bridge.Start(h.Sys, h.bridgeConfig(), logger, h.Stats)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -135,7 +133,34 @@ func New(t *testing.T) *Harness {
 	}
 	t.Cleanup(func() { _ = h.Store.Close() })
 	h.Rec = StartRecorder(t, h.Sys, h.Bridge)
+	t.Cleanup(func() { h.Sys.Root.Stop(h.Rec.pid) })
 	return h
+}
+
+func (h *Harness) bridgeConfig() bridge.Config {
+	return bridge.Config{Brokers: []string{h.Broker.Addr()}, WaitAttempts: 50, WaitInterval: 100 * time.Millisecond, Partitions: 2}
+}
+
+// RestartBridge stops the bridge and starts a new one under the same name
+// (so the same PID), as a supervisor restarting it would, and waits until
+// it is ready.
+func (h *Harness) RestartBridge() {
+	h.T.Helper()
+	if _, err := h.Sys.Root.StopFuture(h.Bridge).Result(); err != nil {
+		h.T.Fatalf("stop bridge: %v", err)
+	}
+	pid, err := bridge.Start(h.Sys, h.bridgeConfig(), h.Logger, h.Stats)
+	if err != nil {
+		h.T.Fatalf("start bridge again: %v", err)
+	}
+	if pid.GetId() != h.Bridge.GetId() {
+		h.T.Fatalf("the new bridge is %s, not %s", pid.GetId(), h.Bridge.GetId())
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := bridge.AwaitReady(ctx, h.Sys, h.Bridge); err != nil {
+		h.T.Fatalf("bridge not ready again: %v", err)
+	}
 }
 
 // Eventually polls cond every few milliseconds until it holds or d passes;
@@ -180,23 +205,49 @@ type Recorder struct {
 	pid *actor.PID
 }
 
-type recGet struct{}
+type (
+	recGet         struct{}
+	recResubscribe struct{}
+)
 
 type recorder struct {
 	bridge *actor.PID
 	r      Records
+	stop   chan struct{}
+}
+
+func (a *recorder) subscribe(ctx actor.Context) {
+	for _, topic := range []string{bridge.TopicStatus, bridge.TopicSessionEnd, bridge.TopicTickets, bridge.TopicDriverUpdates} {
+		ctx.Send(a.bridge, &bridge.Subscribe{Topic: topic, Group: "recorder", Subscriber: ctx.Self()})
+	}
 }
 
 func (a *recorder) Receive(ctx actor.Context) {
 	switch m := ctx.Message().(type) {
+	case *recResubscribe:
+		a.subscribe(ctx)
 	case *actor.Started:
 		a.r = Records{Started: map[string]int{}, Ended: map[string][]*messages.SupplyEnded{},
 			Tickets: map[string][]*messages.Ticket{}, Updates: map[string][]string{},
 			Status: map[string][]*messages.StatusChange{}, Notices: map[string][]*messages.DriverNotice{},
 			Accept: map[string][]*messages.ChargeAccepted{}}
-		for _, topic := range []string{bridge.TopicStatus, bridge.TopicSessionEnd, bridge.TopicTickets, bridge.TopicDriverUpdates} {
-			ctx.Send(a.bridge, &bridge.Subscribe{Topic: topic, Group: "recorder", Subscriber: ctx.Self()})
-		}
+		a.subscribe(ctx)
+		sys, self := ctx.ActorSystem(), ctx.Self()
+		a.stop = make(chan struct{})
+		go func(stop <-chan struct{}) {
+			tk := time.NewTicker(200 * time.Millisecond)
+			defer tk.Stop()
+			for {
+				select {
+				case <-stop:
+					return
+				case <-tk.C:
+					sys.Root.Send(self, &recResubscribe{})
+				}
+			}
+		}(a.stop)
+	case *actor.Stopping:
+		close(a.stop)
 	case *bridge.Delivery:
 		defer m.Done()
 		switch x := m.Msg.(type) {
