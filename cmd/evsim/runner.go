@@ -160,7 +160,6 @@ func (r *runner) run(ctx context.Context) int {
 			cancel()
 			return 1
 		}
-		r.log.Infof("Web panel on http://%s/", server.Addr())
 	}
 
 	var wg sync.WaitGroup
