@@ -1,6 +1,20 @@
 // Command evnode runs one role of the charging network per process: central,
 // engine, monitor, driver, broker (a standalone embedded Kafka-protocol
 // broker) or wait-kafka (the readiness gate as a command).
+//
+// The roles are the actors of evsim, one per process under a root
+// supervisor. Monitor <-> engine and monitor <-> Central talk over
+// protoactor's remote (gRPC): each role listens on --listen and is known to
+// its peers by --advertise and a well-known actor name ("central",
+// "engine"), so a peer is actor.NewPID(HOST:PORT, name) and a restarted peer
+// is found again by the next message. Central, engines and drivers talk
+// through Kafka via their bridge and start only once it is ready. Every flag
+// also reads EVSIM_<FLAG> (KAFKA_BOOTSTRAP, KAFKA_WAIT_MAX_ATTEMPTS and
+// KAFKA_WAIT_SECONDS for the Kafka flags); `evnode ROLE --help` lists them.
+//
+// Exit codes: 0 a clean shutdown on SIGINT/SIGTERM, 1 a runtime failure
+// (Kafka never ready, a port taken, the role failed beyond its restart
+// budget), 2 a usage error (one line naming the flag).
 package main
 
 import (

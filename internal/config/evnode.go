@@ -302,7 +302,8 @@ type Monitor struct {
 	HealthInterval time.Duration
 	HealthTimeout  time.Duration
 	// EngineGrace is how long after start a silent engine is not yet a
-	// fault (it may still be starting, or waiting for Kafka).
+	// fault (it may still be starting, or waiting for Kafka); a Central that
+	// has not answered yet is not reported as unreachable within it either.
 	EngineGrace time.Duration
 	// CentralTimeout is the silence after which Central counts as unreachable.
 	CentralTimeout time.Duration
@@ -322,7 +323,7 @@ func MonitorFlags(c *Monitor) *FlagSet {
 	fs.Float(&c.Price, "price", "", 0.30, "price announced to Central, in EUR/kWh")
 	fs.Duration(&c.HealthInterval, "health-interval", "", time.Second, "how often the monitor checks its engine and tells Central it is alive")
 	fs.Duration(&c.HealthTimeout, "health-timeout", "", 500*time.Millisecond, "how long the monitor waits for its engine's answer")
-	fs.Duration(&c.EngineGrace, "engine-grace", "", 15*time.Second, "after start, how long a silent engine is not yet reported as a fault")
+	fs.Duration(&c.EngineGrace, "engine-grace", "", 15*time.Second, "after start, how long a silent engine (or a Central that never answered yet) is not reported")
 	fs.Duration(&c.CentralTimeout, "central-timeout", "", 0, "silence after which Central counts as unreachable; default 3 health intervals")
 	return fs
 }

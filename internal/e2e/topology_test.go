@@ -147,7 +147,7 @@ func (tp *topology) addCentral() {
 	tp.add("central", tp.kafkaEnv(), "central",
 		"--listen", tp.central, "--http", tp.http, "--db", filepath.Join(tp.dir, "central.db"),
 		"--cp-secrets", strings.Join(secrets, ","), "--group", group,
-		"--liveness-timeout", "2s", "--start-timeout", "12s")
+		"--liveness-timeout", "3s", "--start-timeout", "12s")
 }
 
 // addChargePoint adds an engine and a monitor; provisioned says whether
@@ -169,7 +169,7 @@ func (tp *topology) addChargePoint(cp, location string, provisioned bool) {
 		"EVSIM_CP="+cp, "EVSIM_ENGINE="+engine, "EVSIM_CENTRAL="+tp.central, "EVSIM_LOCATION="+location,
 		"EVSIM_LISTEN="+monitor, "EVSIM_ADVERTISE="+monitor, "EVSIM_SECRET="+secret,
 		"EVSIM_KW=22", "EVSIM_PRICE=0.30",
-		"EVSIM_HEALTH_INTERVAL=500ms", "EVSIM_HEALTH_TIMEOUT=300ms", "EVSIM_ENGINE_GRACE=60s")
+		"EVSIM_HEALTH_INTERVAL=500ms", "EVSIM_HEALTH_TIMEOUT=450ms", "EVSIM_ENGINE_GRACE=60s")
 	tp.add("monitor-"+cp, env, "monitor")
 }
 
