@@ -26,20 +26,37 @@ func probe(cfg *Config) error {
 	return errors.Join(errs...)
 }
 
+// probeOne is one probe of one broker, bounded by the dial timeout as a
+// whole: a port that accepts and never answers would otherwise cost a read
+// timeout per request (API versions, then metadata).
 func probeOne(addr string, sc *sarama.Config) error {
 	b := sarama.NewBroker(addr)
 	if err := b.Open(sc); err != nil {
 		return fmt.Errorf("open: %w", err)
 	}
-	defer func() { _ = b.Close() }()
-	resp, err := b.GetMetadata(sarama.NewMetadataRequest(sc.Version, nil))
-	if err != nil {
-		return fmt.Errorf("metadata: %w", err)
+	result := make(chan error, 1)
+	go func() {
+		resp, err := b.GetMetadata(sarama.NewMetadataRequest(sc.Version, nil))
+		switch {
+		case err != nil:
+			result <- fmt.Errorf("metadata: %w", err)
+		case len(resp.Brokers) == 0:
+			result <- ErrNoBroker
+		default:
+			result <- nil
+		}
+	}()
+	t := time.NewTimer(sc.Net.DialTimeout)
+	defer t.Stop()
+	select {
+	case err := <-result:
+		_ = b.Close()
+		return err
+	case <-t.C:
+		// Closing makes the pending request fail; its goroutine then ends.
+		go func() { _ = b.Close() }()
+		return fmt.Errorf("no Kafka answer within %v", sc.Net.DialTimeout)
 	}
-	if len(resp.Brokers) == 0 {
-		return ErrNoBroker
-	}
-	return nil
 }
 
 // gate is the arithmetic and the wording of the start-up gate, shared by the
