@@ -14,6 +14,10 @@ import (
 // ErrNotAnswering is returned by Panel calls when Central does not answer in time.
 var ErrNotAnswering = errors.New("central is not answering")
 
+// ErrNotRunning is wrapped in ErrNotAnswering when Central's actor does not
+// exist (stopped, or not started yet), as opposed to a slow answer.
+var ErrNotRunning = errors.New("it is not running")
+
 // DefaultPanelTimeout bounds a Panel call whose context has no deadline.
 const DefaultPanelTimeout = 5 * time.Second
 
@@ -40,7 +44,7 @@ func (p *actorPanel) ask(ctx context.Context, msg any) (any, error) {
 		return nil, fmt.Errorf("%w: %v", ErrNotAnswering, err)
 	}
 	if _, dead := res.(*actor.DeadLetterResponse); dead {
-		return nil, fmt.Errorf("%w: it is not running", ErrNotAnswering)
+		return nil, fmt.Errorf("%w: %w", ErrNotAnswering, ErrNotRunning)
 	}
 	return res, nil
 }

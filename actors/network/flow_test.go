@@ -25,13 +25,18 @@ func TestSupplyFlowFromRequestToTicket(t *testing.T) {
 		t.Fatalf("unexpected ticket %v", tk)
 	}
 	waitState(t, n, "CP-001", messages.ChargePointState_CHARGE_POINT_STATE_ACTIVATED)
-	rec := h.Rec.Get()
-	got := strings.Join(rec.Updates["alice"], " ")
-	for _, step := range []string{"DriverNotice", "ChargeAccepted", "SupplyStarted", "Telemetry", "SupplyEnded"} {
-		if !strings.Contains(got, step) {
-			t.Errorf("alice never saw %s; saw %s", step, got)
+	// the recorder reads driver.updates on its own; wait until it has every step
+	steps := []string{"DriverNotice", "ChargeAccepted", "SupplyStarted", "Telemetry", "SupplyEnded"}
+	var got string
+	testkit.Eventually(t, wait, func() bool {
+		got = strings.Join(h.Rec.Get().Updates["alice"], " ")
+		for _, step := range steps {
+			if !strings.Contains(got, step) {
+				return false
+			}
 		}
-	}
+		return true
+	}, func() string { return "alice did not see every step: " + got })
 	for _, line := range []string{"Registered new CP: CP-001", "Sent START_SUPPLY command for CP CP-001", "Ticket for alice at CP-001:"} {
 		if len(h.Logs.Lines(line)) == 0 {
 			t.Errorf("no log line %q", line)
