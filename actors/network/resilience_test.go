@@ -303,8 +303,9 @@ func TestRepeatedSupplyEndMakesOneTicket(t *testing.T) {
 	cfg.Drivers = []network.Driver{{ID: "alice", Requests: []string{"CP-001"}}}
 	n := startNet(t, h, cfg)
 	tk := waitTickets(t, h, n, "alice", 1)[0]
-	rec := h.Rec.Get()
-	end := rec.Ended[tk.GetSessionId()][0]
+	testkit.Eventually(t, wait, func() bool { return len(h.Rec.Get().Ended[tk.GetSessionId()]) == 1 },
+		func() string { return "the recorder did not see the end" })
+	end := h.Rec.Get().Ended[tk.GetSessionId()][0]
 	h.Sys.Root.Send(h.Bridge, &bridge.Publish{Topic: bridge.TopicSessionEnd, Key: "CP-001", Msg: end})
 	testkit.Eventually(t, wait, func() bool {
 		return len(h.Logs.Lines("Ignored a supply end delivered again")) == 1
