@@ -435,16 +435,31 @@ type feeder struct {
 func (b *bridge) startFeeder(p sarama.AsyncProducer, gen int) *feeder {
 	f := &feeder{in: make(chan []*outRecord, 16), closed: make(chan struct{})}
 	clientID, log, run := b.cfg.ClientID, b.log, b.run
+	// Two stages, so that encoding a batch overlaps with handing the last
+	// one to sarama (whose Input is unbuffered).
+	encoded := make(chan []*outRecord, 4)
 	go func() {
+		defer close(encoded)
 		for batch := range f.in {
 			for _, r := range batch {
+				if r.value != nil {
+					continue
+				}
+				v, err := Encode(r.msg, clientID)
+				if err != nil {
+					log.WithFields(logrus.Fields{"topic": r.topic, "key": r.key, "error": err}).Warn("Cannot encode a message for Kafka; it is not sent")
+					continue
+				}
+				r.value, r.msg = v, nil
+			}
+			encoded <- batch
+		}
+	}()
+	go func() {
+		for batch := range encoded {
+			for _, r := range batch {
 				if r.value == nil {
-					v, err := Encode(r.msg, clientID)
-					if err != nil {
-						log.WithFields(logrus.Fields{"topic": r.topic, "key": r.key, "error": err}).Warn("Cannot encode a message for Kafka; it is not sent")
-						continue
-					}
-					r.value, r.msg = v, nil
+					continue // did not encode
 				}
 				msg := &sarama.ProducerMessage{Topic: r.topic, Value: sarama.ByteEncoder(r.value), Metadata: r}
 				if r.key != "" {

@@ -2,6 +2,7 @@ package bridge
 
 import (
 	"fmt"
+	"sort"
 	"syscall"
 	"testing"
 	"time"
@@ -17,11 +18,23 @@ import (
 // BenchmarkPublishThroughput compares, in one run and into the same embedded
 // broker, the bridge's publish throughput with a bare sarama async producer
 // configured the same way (idempotent, acks=all) sending records of the same
-// size. The broker acknowledges records without keeping them (its storage
-// is not what is measured). Each op is one record; both sides send b.N records, five times,
-// alternating, and the best of each counts (the machine is shared). scripts/bench.sh runs it:
+// size (~180-byte tickets, 100 keys, 6 partitions).
 //
-//	go test -run '^$' -bench PublishThroughput -benchtime 200000x ./bridge/
+//   - The broker acknowledges records without keeping them: its storage is
+//     not what is measured.
+//   - The bare producer sends pre-encoded bytes (a fresh copy per record, as
+//     any real producer's records own their bytes); the bridge encodes each
+//     Publish itself, so encoding is charged to the bridge alone.
+//   - The bridge's publisher keeps at most 16k records unacknowledged, as
+//     sarama's unbuffered Input paces the bare sender.
+//   - Each op is one record. Both sides send b.N records five times,
+//     alternating; it reports the best rate of each, their ratio, the median
+//     of the five rounds' ratios and the CPU time per record (the machine is
+//     shared, so single rounds are noisy).
+//
+// scripts/bench.sh (make bench) runs it:
+//
+//	go test -run '^$' -bench PublishThroughput -benchtime 300000x ./bridge/
 func BenchmarkPublishThroughput(b *testing.B) {
 	e, err := StartEmbedded(EmbeddedOptions{Addr: "127.0.0.1:0", discard: true})
 	if err != nil {
@@ -66,7 +79,10 @@ func BenchmarkPublishThroughput(b *testing.B) {
 		}()
 		start := time.Now()
 		for i := 0; i < n; i++ {
-			p.Input() <- &sarama.ProducerMessage{Topic: TopicTickets, Key: sarama.StringEncoder(keys[i%len(keys)]), Value: sarama.ByteEncoder(value)}
+			// Each record owns its bytes, as in any real producer; encoding
+			// them is not charged to the bare producer.
+			v := append([]byte(nil), value...)
+			p.Input() <- &sarama.ProducerMessage{Topic: TopicTickets, Key: sarama.StringEncoder(keys[i%len(keys)]), Value: sarama.ByteEncoder(v)}
 		}
 		<-done
 		took := time.Since(start)
@@ -112,6 +128,7 @@ func BenchmarkPublishThroughput(b *testing.B) {
 	n := b.N
 	b.ResetTimer()
 	var bestBare, bestBridge time.Duration
+	var ratios []float64
 	for round := 0; round < 5; round++ {
 		c0 := cpuTime()
 		dBare := bare(n)
@@ -124,6 +141,7 @@ func BenchmarkPublishThroughput(b *testing.B) {
 		if bestBridge == 0 || dBridge < bestBridge {
 			bestBridge = dBridge
 		}
+		ratios = append(ratios, dBare.Seconds()/dBridge.Seconds()*100)
 		if n > 1000 {
 			b.Logf("round %d: bare %.0f rec/s (%.1f µs CPU/rec), bridge %.0f rec/s (%.1f µs CPU/rec)", round+1,
 				float64(n)/dBare.Seconds(), float64((c1-c0).Microseconds())/float64(n),
@@ -136,8 +154,10 @@ func BenchmarkPublishThroughput(b *testing.B) {
 	b.ReportMetric(bareRate, "bare-rec/s")
 	b.ReportMetric(bridgeRate, "bridge-rec/s")
 	b.ReportMetric(bridgeRate/bareRate*100, "bridge-%-of-bare")
-	b.Logf("records=%d size=%dB bare sarama %.0f rec/s, bridge %.0f rec/s, bridge/bare %.1f%%",
-		n, len(value), bareRate, bridgeRate, bridgeRate/bareRate*100)
+	sort.Float64s(ratios)
+	b.ReportMetric(ratios[len(ratios)/2], "median-round-%")
+	b.Logf("records=%d size=%dB bare sarama %.0f rec/s, bridge %.0f rec/s, bridge/bare %.1f%% (best of each); median of the rounds' ratios %.1f%%",
+		n, len(value), bareRate, bridgeRate, bridgeRate/bareRate*100, ratios[len(ratios)/2])
 }
 
 // cpuTime is the CPU time (user + system) this process has used.

@@ -16,9 +16,9 @@ section() { printf '\n== %s ==\n' "$*"; }
 # broker, in one run: prints both rates and the ratio (target: >= 80%).
 bench_bridge() {
   section "bridge: publish throughput, bridge actor vs bare sarama (embedded broker)"
-  local records=${BENCH_BRIDGE_RECORDS:-200000}
+  local records=${BENCH_BRIDGE_RECORDS:-300000}
   go test -run '^$' -bench 'PublishThroughput' -benchtime "${records}x" -count 1 ./bridge/ |
-    grep -E 'records=[1-9][0-9]{3,}|^Benchmark' | sed 's/^ *bench_test.go:[0-9]*: //'
+    grep -E 'records=[1-9][0-9]{3,}|round [0-9]:|^Benchmark' | sed 's/^ *bench_test.go:[0-9]*: //'
 }
 
 # ---- network (added by its issue) ------------------------------------------
