@@ -516,7 +516,11 @@ func isRecordFault(err error) bool {
 func (b *bridge) shutdown() {
 	b.stopped = true
 	b.gen++
+	var closing []chan struct{}
 	for _, cons := range b.consumers {
+		if cons.running {
+			closing = append(closing, cons.done)
+		}
 		b.stopConsumer(cons)
 	}
 	if b.pendingLive > 0 {
@@ -530,12 +534,28 @@ func (b *bridge) shutdown() {
 			b.log.Warn("Kafka producer did not close within 5s; stopping anyway")
 		}
 	}
+	// Let the consumer groups leave and commit what was marked.
+	deadline := time.After(5 * time.Second)
+	for _, done := range closing {
+		select {
+		case <-done:
+		case <-deadline:
+			b.log.Debug("A consumer group did not close within 5s; stopping anyway")
+			return
+		}
+	}
 }
 
 // ---- publishing ----
 
 func (b *bridge) publish(c actor.Context, m *Publish) {
-	if _, err := TypeOf(m.Msg); err != nil {
+	var err error
+	if m.Topic == "" || m.Msg == nil {
+		err = errors.New("publish needs a topic and a message")
+	} else {
+		_, err = TypeOf(m.Msg)
+	}
+	if err != nil {
 		b.log.WithFields(logrus.Fields{"topic": m.Topic, "key": m.Key, "error": err}).Warn("Cannot encode a message for Kafka; it is not sent")
 		if c.Sender() != nil {
 			c.Respond(&PublishAccepted{Err: err})

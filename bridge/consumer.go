@@ -23,6 +23,7 @@ type consumer struct {
 	running bool
 	gen     uint64
 	cancel  context.CancelFunc
+	done    chan struct{} // closed when the consumer group is closed
 }
 
 // claimState tracks one partition claim of a consumer-group session: the
@@ -195,8 +196,11 @@ func (b *bridge) startConsumer(cons *consumer) {
 	b.recSeq++
 	cons.gen = b.recSeq
 	ctx, cancel := context.WithCancel(context.Background())
-	cons.cancel, cons.running = cancel, true
-	go b.runConsumer(ctx, cons.key, cons.gen, b.cfg.consumerSarama())
+	cons.cancel, cons.running, cons.done = cancel, true, make(chan struct{})
+	go func(done chan struct{}) {
+		defer close(done)
+		b.runConsumer(ctx, cons.key, cons.gen, b.cfg.consumerSarama())
+	}(cons.done)
 }
 
 // stopConsumer ends the consumer group of cons. Its claims are forgotten at
