@@ -189,7 +189,9 @@ func (b *bridge) Receive(c actor.Context) {
 		b.gate = &gate{cfg: &b.cfg, log: b.log}
 		b.gate.begin()
 		b.startProbe()
-	case *actor.Stopping:
+	case *actor.Stopping, *actor.Restarting:
+		// A restart (a bug made Receive panic) gets a fresh bridge from
+		// the producer: this one closes its clients first.
 		b.shutdown()
 	case *actor.Terminated:
 		b.forget(c, m.Who)
