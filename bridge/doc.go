@@ -41,6 +41,12 @@
 // idempotent. At most Config.InFlightPerPartition records of a partition are
 // out and not done; consumption of that partition waits at the bound.
 //
+// Publishing is fire and forget. The bridge batches records for a feeder
+// goroutine that encodes them (off the actor) and hands them to an idempotent
+// sarama async producer (acks=all); stats.Run.KafkaRecordsOut counts what
+// Kafka acknowledged, KafkaRecordsIn what was consumed and decoded. *Stats
+// answers with a *StatsReply (state, kept, held and in-flight records).
+//
 // # Outages
 //
 // A ready bridge probes the broker every Config.HealthInterval; a failed
