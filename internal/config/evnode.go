@@ -97,6 +97,9 @@ type Central struct {
 	LivenessTimeout time.Duration
 	// StartTimeout is how long an engine has to confirm a start.
 	StartTimeout time.Duration
+	// RequestTTL is the age after which a driver's request is denied as
+	// expired (the driver gave up on it, e.g. while Central was down).
+	RequestTTL time.Duration
 
 	cpSecrets string
 }
@@ -115,6 +118,7 @@ func CentralFlags(c *Central) *FlagSet {
 	fs.String(&c.Group, "group", "", "central", "Kafka consumer group of Central")
 	fs.Duration(&c.LivenessTimeout, "liveness-timeout", "", 3*time.Second, "silence after which Central marks a monitor DISCONNECTED")
 	fs.Duration(&c.StartTimeout, "start-timeout", "", 5*time.Second, "how long an engine has to confirm the start of a supply")
+	fs.Duration(&c.RequestTTL, "request-ttl", "", 10*time.Second, "a driver's request older than this is denied as expired (match the drivers' --reply-timeout)")
 	return fs
 }
 
@@ -156,6 +160,8 @@ func (c *Central) Validate() error {
 		return Usagef("liveness-timeout", "must be more than 0")
 	case c.StartTimeout <= 0:
 		return Usagef("start-timeout", "must be more than 0")
+	case c.RequestTTL <= 0:
+		return Usagef("request-ttl", "must be more than 0")
 	}
 	if c.HTTP != "" {
 		if err := ValidateHostPort(c.HTTP); err != nil {

@@ -163,7 +163,7 @@ func (tp *topology) addCentral() {
 	tp.add("central", tp.kafkaEnv(), "central",
 		"--listen", tp.central, "--http", tp.http, "--db", filepath.Join(tp.dir, "central.db"),
 		"--cp-secrets", strings.Join(secrets, ","), "--group", group,
-		"--liveness-timeout", "3s", "--start-timeout", "12s")
+		"--liveness-timeout", "3s", "--start-timeout", "12s", "--request-ttl", replyTimeout.String())
 }
 
 // addChargePoint adds an engine and a monitor; provisioned says whether
