@@ -49,14 +49,20 @@ func parseBroker(args []string, getenv func(string) (string, bool)) (*brokerConf
 	return c, nil
 }
 
-// newLogger builds the process logger and routes sarama's globals into it.
+// newLogger builds the process logger and routes sarama's package-level
+// loggers into it (globals: once per process, by a command that uses sarama).
 func newLogger(l config.Log, stderr io.Writer) (*logrus.Logger, error) {
-	logger, err := logging.New(logging.Options{Level: l.Level, Format: l.Format, Out: stderr})
+	logger, err := newPlainLogger(l, stderr)
 	if err != nil {
 		return nil, err
 	}
 	logging.RouteSarama(logger)
 	return logger, nil
+}
+
+// newPlainLogger is newLogger for commands that do not use sarama.
+func newPlainLogger(l config.Log, stderr io.Writer) (*logrus.Logger, error) {
+	return logging.New(logging.Options{Level: l.Level, Format: l.Format, Out: stderr})
 }
 
 // usageExit reports a flag problem the way cli.md wants: one line, exit 2
@@ -76,7 +82,7 @@ func runBroker(parent context.Context, args []string, getenv func(string) (strin
 	if err != nil {
 		return usageExit("broker", err, stderr)
 	}
-	logger, err := newLogger(c.Log, stderr)
+	logger, err := newPlainLogger(c.Log, stderr) // the broker is kfake: no sarama
 	if err != nil {
 		return usageExit("broker", err, stderr)
 	}

@@ -9,6 +9,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/IBM/sarama"
 )
 
 type syncBuffer struct {
@@ -111,5 +113,58 @@ func TestBrokerCommandReadsItsEnvironment(t *testing.T) {
 	c, err = parseBroker(nil, noEnv)
 	if err != nil || c.Listen != "127.0.0.1:9092" || c.DataDir != "" {
 		t.Fatalf("defaults: %+v %v", c, err)
+	}
+}
+
+// With --data-dir, a broker stopped and started again keeps its topics and records.
+func TestBrokerCommandKeepsRecordsInItsDataDir(t *testing.T) {
+	dir := t.TempDir()
+	addr := freeAddr(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan int, 1)
+	go func() { done <- runBroker(ctx, []string{"--listen", addr, "--data-dir", dir}, noEnv, &syncBuffer{}) }()
+	waitKafka(t, addr)
+	sc := sarama.NewConfig()
+	sc.Producer.Return.Successes = true
+	p, err := sarama.NewSyncProducer([]string{addr}, sc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	partition, _, err := p.SendMessage(&sarama.ProducerMessage{Topic: "kept", Value: sarama.StringEncoder("still here")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = p.Close()
+	cancel()
+	if code := <-done; code != 0 {
+		t.Fatalf("broker exited %d", code)
+	}
+
+	again := startBrokerCommand(t, "--listen", addr, "--data-dir", dir)
+	c, err := sarama.NewConsumer([]string{again}, sarama.NewConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	pc, err := c.ConsumePartition("kept", partition, sarama.OffsetOldest)
+	if err != nil {
+		t.Fatalf("the topic did not survive the restart: %v", err)
+	}
+	defer pc.Close()
+	select {
+	case m := <-pc.Messages():
+		if string(m.Value) != "still here" {
+			t.Fatalf("got %q", m.Value)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the record did not survive the restart")
+	}
+}
+
+func waitKafka(t *testing.T, addr string) {
+	t.Helper()
+	var stderr bytes.Buffer
+	if code := runWaitKafka(context.Background(), []string{"--brokers", addr, "--kafka-wait-attempts", "50", "--kafka-wait-seconds", "0.1"}, noEnv, &stderr); code != 0 {
+		t.Fatalf("broker at %s never answered:\n%s", addr, &stderr)
 	}
 }
