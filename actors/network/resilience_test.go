@@ -405,3 +405,37 @@ func TestRolesSurviveABridgeRestart(t *testing.T) {
 		t.Fatalf("ticket %v", tk)
 	}
 }
+
+// The broker goes away while a supply runs and ends: the end and the
+// ticket are kept and delivered once the broker is back, exactly once.
+func TestBrokerOutageLosesNoEndOrTicket(t *testing.T) {
+	h := testkit.New(t)
+	cfg := fastConfig(h)
+	cfg.ChargePoints = cps("CP-001")
+	cfg.SupplyDuration = 2 * time.Second
+	cfg.ReplyTimeout = 30 * time.Second // consumers need some seconds to rejoin after the outage
+	cfg.Drivers = []network.Driver{{ID: "alice", Requests: []string{"CP-001"}}}
+	n := startNet(t, h, cfg)
+	waitState(t, n, "CP-001", messages.ChargePointState_CHARGE_POINT_STATE_SUPPLYING)
+	h.StopBroker()
+	testkit.Eventually(t, wait, func() bool { return len(h.Logs.Lines("WARN", "Bridge", "Lost Kafka")) == 1 },
+		func() string { return "the bridge did not notice the outage" })
+	// the supply ends during the outage (its end waits in the bridge)
+	testkit.Eventually(t, wait, func() bool { return len(h.Logs.Lines("Engine CP-001", "Supply for alice ended")) == 1 },
+		func() string { return "the supply did not end" })
+	h.StartBroker()
+	var tk *messages.Ticket
+	testkit.Eventually(t, 30*time.Second, func() bool {
+		s := driverStatus(h, n, "alice")
+		if len(s.Tickets) > 0 {
+			tk = s.Tickets[0]
+		}
+		return tk != nil
+	}, func() string { return "alice has no ticket after the outage" })
+	if tk.GetReason() != messages.EndReason_END_REASON_COMPLETED {
+		t.Fatalf("ticket %v", tk)
+	}
+	if s := driverStatus(h, n, "alice"); s.Timeouts != 0 || !s.Finished {
+		t.Errorf("alice: %+v", s)
+	}
+}

@@ -77,6 +77,32 @@ type Harness struct {
 	Logger *logrus.Logger
 	Logs   *LogBuffer
 	Rec    *Recorder
+
+	brokerOpts bridge.EmbeddedOptions
+}
+
+// StopBroker stops the embedded broker (an outage); StartBroker brings it
+// back on the same address with what it kept.
+func (h *Harness) StopBroker() {
+	h.Broker.Close()
+	h.Broker = nil
+}
+
+// StartBroker starts the broker again after StopBroker.
+func (h *Harness) StartBroker() {
+	h.T.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		b, err := bridge.StartEmbedded(h.brokerOpts)
+		if err == nil {
+			h.Broker = b
+			return
+		}
+		if time.Now().After(deadline) {
+			h.T.Fatalf("start the broker again: %v", err)
+		}
+		time.Sleep(50 * time.Millisecond) // the old port may linger a moment
+	}
 }
 
 // New starts a harness; everything stops at the end of the test.
@@ -109,17 +135,23 @@ func New(t *testing.T) *Harness {
 			t.Logf("logs:\n%s", strings.Join(lines, "\n"))
 		}
 	})
-	h.Broker, err = bridge.StartEmbedded(bridge.EmbeddedOptions{Addr: "127.0.0.1:0"})
+	// A data directory lets a test stop the broker and start it again with
+	// what it kept (records and committed offsets), as a real Kafka would.
+	h.brokerOpts = bridge.EmbeddedOptions{Addr: "127.0.0.1:0", DataDir: t.TempDir()}
+	h.Broker, err = bridge.StartEmbedded(h.brokerOpts)
 	if err != nil {
 		t.Fatal(err)
 	}
+	h.brokerOpts.Addr = h.Broker.Addr()
 	h.Bridge, err = bridge.Start(h.Sys, h.bridgeConfig(), logger, h.Stats)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
 		_, _ = h.Sys.Root.StopFuture(h.Bridge).Result()
-		h.Broker.Close()
+		if h.Broker != nil {
+			h.Broker.Close()
+		}
 		h.Sys.Shutdown()
 	})
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
