@@ -356,7 +356,7 @@ func (n *Network) siteChild(s *site) (supervision.Child, error) {
 	bridgePID := c.Bridge
 	log := logging.Component(c.Logger, "Site "+cp.ID).WithField("cp_id", cp.ID)
 	engineChild := supervision.Child{
-		Name: "engine", Display: "Engine " + cp.ID, Props: engine,
+		Name: "engine", Display: "Engine " + cp.ID, Props: engine, Fields: logrus.Fields{"cp_id": cp.ID},
 		OnFailure: func(ctx actor.Context, _ *actor.PID, reason any) {
 			ctx.Send(monitorPID, &monitor.EngineFailed{Reason: fmt.Sprint(reason)})
 		},
@@ -379,7 +379,7 @@ func (n *Network) siteChild(s *site) (supervision.Child, error) {
 	if err != nil {
 		return supervision.Child{}, err
 	}
-	return supervision.Child{Name: siteName(cp.ID), Display: "Site " + cp.ID, Props: sup}, nil
+	return supervision.Child{Name: siteName(cp.ID), Display: "Site " + cp.ID, Props: sup, Fields: logrus.Fields{"cp_id": cp.ID}}, nil
 }
 
 func (n *Network) monitorChild(s *site) (supervision.Child, error) {
@@ -393,7 +393,7 @@ func (n *Network) monitorChild(s *site) (supervision.Child, error) {
 	if err != nil {
 		return supervision.Child{}, err
 	}
-	return supervision.Child{Name: "monitor", Display: "Monitor " + cp.ID, Props: mon}, nil
+	return supervision.Child{Name: "monitor", Display: "Monitor " + cp.ID, Props: mon, Fields: logrus.Fields{"cp_id": cp.ID}}, nil
 }
 
 func (n *Network) driverChild(d *driverSite) (supervision.Child, error) {
@@ -406,7 +406,7 @@ func (n *Network) driverChild(d *driverSite) (supervision.Child, error) {
 	if err != nil {
 		return supervision.Child{}, err
 	}
-	return supervision.Child{Name: d.spec.ID, Display: "Driver " + d.spec.ID, Props: props}, nil
+	return supervision.Child{Name: d.spec.ID, Display: "Driver " + d.spec.ID, Props: props, Fields: logrus.Fields{"driver_id": d.spec.ID}}, nil
 }
 
 func (n *Network) driversChild() (supervision.Child, error) {

@@ -116,6 +116,8 @@ type Child struct {
 	// Display names the child in log lines (e.g. "Engine CP-001").
 	Display string
 	Props   *actor.Props
+	// Fields are added to the supervisor's lines about this child (e.g. cp_id).
+	Fields logrus.Fields
 	// OnGiveUp, when set, runs in the supervisor after the child failed
 	// beyond its budget and was stopped (e.g. report the charge point FAULT).
 	OnGiveUp func(ctx actor.Context, child *actor.PID, reason any)
@@ -277,8 +279,12 @@ func (s *Supervisor) HandleFailure(_ *actor.ActorSystem, sup actor.Supervisor, w
 	if c != nil {
 		display = c.spec.Display
 	}
+	log := s.log.WithField("actor", display)
+	if c != nil && c.spec.Fields != nil {
+		log = log.WithFields(c.spec.Fields)
+	}
 	if p, ok := reason.(*Panic); ok {
-		s.log.WithField("actor", display).Debugf("Stack of the failure of %s: %v\n%s", display, p.Value, p.Stack)
+		log.Debugf("Stack of the failure of %s: %v\n%s", display, p.Value, p.Stack)
 	}
 	if c != nil && c.spec.OnFailure != nil && s.ctx != nil {
 		c.spec.OnFailure(s.ctx, who, reason)
@@ -287,7 +293,7 @@ func (s *Supervisor) HandleFailure(_ *actor.ActorSystem, sup actor.Supervisor, w
 	rs.Fail()
 	n := rs.NumberOfFailures(b.Window)
 	if n > b.MaxRestarts {
-		s.log.WithField("actor", display).Warnf("%s failed: %v (failure %d within %v, budget %d): stopped for good",
+		log.Warnf("%s failed: %v (failure %d within %v, budget %d): stopped for good",
 			display, reason, n, b.Window, b.MaxRestarts)
 		sup.StopChildren(who)
 		if c != nil && !c.gaveUp {
@@ -299,7 +305,7 @@ func (s *Supervisor) HandleFailure(_ *actor.ActorSystem, sup actor.Supervisor, w
 		return
 	}
 	d := b.delay(n)
-	s.log.WithField("actor", display).Warnf("%s failed: %v; restarting in %v (attempt %d of %d)", display, reason, d, n, b.MaxRestarts)
+	log.Warnf("%s failed: %v; restarting in %v (attempt %d of %d)", display, reason, d, n, b.MaxRestarts)
 	s.cfg.Stats.Restarts.Add(1)
 	time.AfterFunc(d, func() { sup.RestartChildren(who) })
 }
