@@ -137,15 +137,15 @@ type bridge struct {
 	stopped  bool
 
 	// gen numbers the connections: a result of an older one is stale.
-	gen             int
-	probing         bool
-	probeStarted    time.Time
-	producer        *feeder // nil unless connected
-	batch           []*outRecord
-	closingProducer int // old producers still handing back their records
-	healthBusy      bool
-	healthFails     int
-	seq             uint64
+	gen          int
+	probing      bool
+	probeStarted time.Time
+	producer     *feeder // nil unless connected
+	batch        []*outRecord
+	closing      map[int]bool // gens of old producers still handing back their records
+	healthBusy   bool
+	healthFails  int
+	seq          uint64
 
 	pending     []*outRecord   // kept while not ready; nil = coalesced away
 	pendingLive int            // non-nil entries of pending
@@ -175,6 +175,12 @@ func newBridge(cfg Config, log *logrus.Entry, run *stats.Run) *bridge {
 		records:     map[uint64]*inRecord{},
 		subscribers: map[string]int{},
 		bad:         badRecordLog{every: cfg.BadRecordLogEvery},
+		closing:     map[int]bool{},
+		// A restarted bridge gets the same PID: its generations start
+		// elsewhere, so that what its predecessor's goroutines still
+		// send is stale.
+		gen:    int(time.Now().UnixNano() & 0x3fffffffffff),
+		recSeq: uint64(time.Now().UnixNano()),
 	}
 }
 
@@ -228,7 +234,7 @@ func (b *bridge) Receive(c actor.Context) {
 	case flushBatch:
 		b.flushBatch()
 	case producerClosed:
-		b.closingProducer--
+		delete(b.closing, m.gen)
 		b.maybeFlush()
 
 	case *consumerRecord:
@@ -332,7 +338,7 @@ func (b *bridge) setUp(m setupResult) {
 // maybeFlush goes ready once the new producer is there and every old one has
 // handed back what it could not send, so kept records keep their order.
 func (b *bridge) maybeFlush() {
-	if b.producer == nil || b.closingProducer > 0 || b.state == StateReady || b.stopped {
+	if b.producer == nil || len(b.closing) > 0 || b.state == StateReady || b.stopped {
 		return
 	}
 	kept := b.pendingLive
@@ -422,7 +428,7 @@ func (b *bridge) closeProducer() {
 	b.flushBatch()
 	f := b.producer
 	b.producer = nil
-	b.closingProducer++
+	b.closing[f.gen] = true
 	close(f.in) // the feeder sends what it has, then closes the producer
 }
 
@@ -430,12 +436,13 @@ func (b *bridge) closeProducer() {
 // in order, off the actor's goroutine, so that encoding runs in parallel
 // with the bridge's mailbox. Closing in makes it close the producer.
 type feeder struct {
+	gen    int
 	in     chan []*outRecord
 	closed chan struct{} // closed once the producer has handed back everything
 }
 
 func (b *bridge) startFeeder(p sarama.AsyncProducer, gen int) *feeder {
-	f := &feeder{in: make(chan []*outRecord, 16), closed: make(chan struct{})}
+	f := &feeder{gen: gen, in: make(chan []*outRecord, 16), closed: make(chan struct{})}
 	clientID, log, run := b.cfg.ClientID, b.log, b.run
 	// Two stages, so that encoding a batch overlaps with handing the last
 	// one to sarama (whose Input is unbuffered).
