@@ -8,7 +8,6 @@ import (
 
 	"github.com/evcharging/evsim/actors/internal/testkit"
 	"github.com/evcharging/evsim/actors/monitor"
-	"github.com/evcharging/evsim/actors/network"
 	"github.com/evcharging/evsim/messages"
 )
 
@@ -119,5 +118,3 @@ func TestDenyEngineRefused(t *testing.T) {
 	request(h, "r2", "alice", "CP-050")
 	wantDenied(t, h, "r2", messages.DenyReason_DENY_REASON_ENGINE_REFUSED)
 }
-
-var _ = network.Driver{}

@@ -2,11 +2,13 @@ package network_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/evcharging/evsim/actors/central"
+	"github.com/evcharging/evsim/actors/driver"
 	"github.com/evcharging/evsim/actors/internal/testkit"
 	"github.com/evcharging/evsim/actors/network"
 	"github.com/evcharging/evsim/bridge"
@@ -438,4 +440,29 @@ func TestBrokerOutageLosesNoEndOrTicket(t *testing.T) {
 	if s := driverStatus(h, n, "alice"); s.Timeouts != 0 || !s.Finished {
 		t.Errorf("alice: %+v", s)
 	}
+}
+
+// A driver that panics mid-supply is restarted by its supervisor, picks up
+// its progress and sees its ticket; the supply never noticed.
+func TestDriverPanicMidSupplySeesTicket(t *testing.T) {
+	h := testkit.New(t)
+	cfg := fastConfig(h)
+	cfg.ChargePoints = cps("CP-001")
+	cfg.SupplyDuration = time.Second
+	cfg.Drivers = []network.Driver{{ID: "alice", Requests: []string{"CP-001", "CP-001"}}}
+	n := startNet(t, h, cfg)
+	waitState(t, n, "CP-001", messages.ChargePointState_CHARGE_POINT_STATE_SUPPLYING)
+	if err := n.CrashDriver("alice", "test"); err != nil {
+		t.Fatal(err)
+	}
+	testkit.Eventually(t, wait, func() bool { return len(h.Logs.Lines("WARN", "Driver alice failed: crash requested: test")) == 1 },
+		func() string { return "no failure line" })
+	// the restarted incarnation sees the ticket of the first request, then makes the second
+	var s *driver.Status
+	testkit.Eventually(t, wait, func() bool {
+		s = driverStatus(h, n, "alice")
+		return s.Finished && len(s.Tickets) >= 1
+	}, func() string { return fmt.Sprintf("alice after her restart: %+v", s) })
+	testkit.Eventually(t, wait, func() bool { return len(h.Rec.Get().Started) == 2 },
+		func() string { return fmt.Sprintf("%d supplies for 2 requests", len(h.Rec.Get().Started)) })
 }
