@@ -8,6 +8,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/asynkron/protoactor-go/actor"
+
 	"github.com/evcharging/evsim/actors/chargepoint"
 	"github.com/evcharging/evsim/actors/supervision"
 	"github.com/evcharging/evsim/internal/config"
@@ -61,7 +63,21 @@ func runEngine(parent context.Context, args []string, getenv func(string) (strin
 		n.stopBridge(bridgePID)
 		return 1
 	}
-	engine, err := n.spawnRole(supervision.Child{Name: engineName, Display: "Engine " + c.CP, Props: props}, engineName)
+	child := supervision.Child{Name: engineName, Display: "Engine " + c.CP, Props: props,
+		// Failed beyond its budget: close the supply it was running from the
+		// journal (the driver gets a ticket) before the process exits 1.
+		OnGiveUp: func(ctx actor.Context, _ *actor.PID, _ any) {
+			end, err := chargepoint.FlushJournal(ctx, journal, c.CP, bridgePID)
+			switch {
+			case err != nil:
+				n.log.WithError(err).Warnf("Could not close the supply of the failed engine of %s", c.CP)
+			case end != nil:
+				n.log.WithField("session_id", end.GetSessionId()).Infof("Closed the supply the failed engine of %s was running: %.2f kWh for %s",
+					c.CP, end.GetKwh(), end.GetDriverId())
+			}
+		},
+	}
+	engine, err := n.spawnRole(child, engineName)
 	if err != nil {
 		n.log.Errorf("Cannot start the engine: %v", err)
 		n.stopBridge(bridgePID)
