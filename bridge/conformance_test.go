@@ -65,6 +65,8 @@ func runConformance(t *testing.T, newBroker func(t *testing.T) *brokerUnderTest)
 		{"GarbageRecordSkippedWithOneWarn", false, testGarbageRecordSkipped},
 		{"WaitsForABrokerThatStartsLater", true, testWaitsForABrokerThatStartsLater},
 		{"RestartLosesNothing", true, testRestartLosesNothing},
+		{"NeverComesGivesOneError", false, testGivesUpWithOneErrorLine},
+		{"OpenPortThatIsNotKafka", false, testOpenPortIsNotKafka},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if tc.slow && testing.Short() {

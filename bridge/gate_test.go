@@ -8,7 +8,10 @@ import (
 	"time"
 )
 
-func TestGateGivesUpWithOneErrorLine(t *testing.T) {
+// (b) A broker that never comes: one ERROR line and StateFailed within
+// attempts x interval plus a little. (It needs no broker; the conformance suite
+// runs it in each broker's run.)
+func testGivesUpWithOneErrorLine(t *testing.T, _ *brokerUnderTest) {
 	addr := freeAddr(t)
 	cfg := testConfig(addr)
 	cfg.WaitAttempts = 5
@@ -27,8 +30,8 @@ func TestGateGivesUpWithOneErrorLine(t *testing.T) {
 	t.Logf("gave up after %v", took)
 }
 
-// A port that accepts connections but does not speak Kafka is not a broker.
-func TestOpenPortThatDoesNotSpeakKafkaIsNotReady(t *testing.T) {
+// (c) A port that accepts connections but does not speak Kafka is not a broker.
+func testOpenPortIsNotKafka(t *testing.T, _ *brokerUnderTest) {
 	for name, serve := range map[string]func(net.Conn){
 		"silent": func(c net.Conn) { _, _ = io.Copy(io.Discard, c) },
 		"http": func(c net.Conn) {
