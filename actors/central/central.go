@@ -195,7 +195,7 @@ func (c *Central) Receive(ctx actor.Context) {
 	case *messages.Liveness:
 		c.liveness(ctx, msg)
 	case *messages.FaultReport:
-		if cp := c.cps[msg.GetCpId()]; cp != nil && cp.alive {
+		if cp := c.cps[msg.GetCpId()]; cp != nil && cp.alive && cp.isMonitor(ctx.Sender()) {
 			c.engineHealth(ctx, cp, !msg.GetFaulty(), msg.GetDetail())
 		}
 	case *checkTick:
@@ -325,6 +325,7 @@ func (c *Central) register(ctx actor.Context, m *messages.RegisterChargePoint) {
 	cp.rejectWarned = false
 	wasAlive := cp.alive
 	cp.alive, cp.lastSeen, cp.engineOK, cp.fault = true, now, true, ""
+	cp.monitor = ctx.Sender()
 	reply.Accepted = true
 	ctx.Respond(reply)
 	switch {
@@ -353,7 +354,8 @@ func (c *Central) register(ctx actor.Context, m *messages.RegisterChargePoint) {
 
 func (c *Central) liveness(ctx actor.Context, m *messages.Liveness) {
 	cp := c.cps[m.GetCpId()]
-	if cp == nil || !cp.alive {
+	if cp == nil || !cp.alive || !cp.isMonitor(ctx.Sender()) {
+		// Unknown, or not the monitor that authenticated: register (with the secret) first.
 		ctx.Respond(&messages.LivenessAck{CpId: m.GetCpId(), Seq: m.GetSeq(), Known: false, CentralInstance: c.instance})
 		return
 	}

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/asynkron/protoactor-go/actor"
+
 	"github.com/evcharging/evsim/internal/store"
 	"github.com/evcharging/evsim/messages"
 )
@@ -88,7 +90,8 @@ func denyFor(s messages.ChargePointState, id string, fault string) (messages.Den
 type cpEntry struct {
 	reg store.ChargePoint
 
-	alive       bool // the monitor registered with this Central and is heard from
+	alive       bool       // the monitor registered with this Central and is heard from
+	monitor     *actor.PID // who registered: only its liveness and fault reports count
 	lastSeen    time.Time
 	engineOK    bool
 	fault       string
@@ -111,6 +114,15 @@ type cpEntry struct {
 type pendingStart struct {
 	sessionID, requestID, driverID string
 	cancel                         func()
+}
+
+// isMonitor reports whether pid is the monitor that registered (by address
+// and id, so a restarted monitor actor is still the same monitor).
+func (c *cpEntry) isMonitor(pid *actor.PID) bool {
+	if c.monitor == nil || pid == nil {
+		return c.monitor == nil && pid == nil
+	}
+	return c.monitor.GetAddress() == pid.GetAddress() && c.monitor.GetId() == pid.GetId()
 }
 
 // busy reports whether the charge point has a supply running or being started.

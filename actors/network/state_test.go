@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/evcharging/evsim/actors/central"
 	"github.com/evcharging/evsim/actors/internal/testkit"
 	"github.com/evcharging/evsim/actors/network"
 	"github.com/evcharging/evsim/internal/store"
@@ -187,5 +188,34 @@ func TestRegistrationNeedsTheRightSecret(t *testing.T) {
 	res = h.Ask(n.Central(), &messages.RegisterChargePoint{CpId: "CP-003", Location: "Alicante", PriceEurPerKwh: 0.3, Kw: 22, Secret: "right"})
 	if r := res.(*messages.RegistrationResult); !r.GetAccepted() {
 		t.Errorf("the right secret was refused: %v", r)
+	}
+}
+
+// Only the monitor that registered with the secret is believed: another
+// actor's liveness is answered "register first" and its fault reports are
+// ignored (Python defect 9: state-changing messages without credentials).
+func TestOnlyTheAuthenticatedMonitorCounts(t *testing.T) {
+	h := testkit.New(t)
+	cfg := fastConfig(h)
+	cfg.ChargePoints = cps("CP-001")
+	n := startNet(t, h, cfg)
+	impostor := testkit.NewProbe(t, h.Sys, nil)
+	h.Sys.Root.RequestWithCustomSender(n.Central(), &messages.Liveness{CpId: "CP-001", Seq: 1, EngineOk: true}, impostor.PID)
+	h.Sys.Root.RequestWithCustomSender(n.Central(), &messages.FaultReport{CpId: "CP-001", Faulty: true, Detail: "forged"}, impostor.PID)
+	testkit.Eventually(t, wait, func() bool {
+		for _, m := range impostor.Got() {
+			if a, ok := m.(*messages.LivenessAck); ok && !a.GetKnown() {
+				return true
+			}
+		}
+		return false
+	}, func() string { return "the impostor's liveness was accepted" })
+	// the forged fault changed nothing (a later real event proves the report was handled in order)
+	if _, err := n.Panel().Stop(ctx2s(t), "CP-001"); err != nil {
+		t.Fatal(err)
+	}
+	v := waitState(t, n, "CP-001", messages.ChargePointState_CHARGE_POINT_STATE_STOPPED)
+	if len(events(t, n, central.EventFault, "CP-001")) != 0 || v.Reason == "forged" {
+		t.Fatal("a forged fault report was believed")
 	}
 }
