@@ -1,6 +1,7 @@
 package network_test
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -8,6 +9,7 @@ import (
 
 	"github.com/evcharging/evsim/actors/internal/testkit"
 	"github.com/evcharging/evsim/actors/monitor"
+	"github.com/evcharging/evsim/bridge"
 	"github.com/evcharging/evsim/messages"
 )
 
@@ -117,4 +119,42 @@ func TestDenyEngineRefused(t *testing.T) {
 	// the charge point is free again and alice is not busy any more
 	request(h, "r2", "alice", "CP-050")
 	wantDenied(t, h, "r2", messages.DenyReason_DENY_REASON_ENGINE_REFUSED)
+}
+
+// An engine that says no: Central denies with ENGINE_REFUSED and the
+// engine's reason.
+func TestDenyWhenTheEngineRejectsTheStart(t *testing.T) {
+	h := testkit.New(t)
+	cfg := fastConfig(h)
+	n := startNet(t, h, cfg)
+	br := h.Bridge
+	refuser := h.Sys.Root.Spawn(actor.PropsFromFunc(func(c actor.Context) {
+		switch m := c.Message().(type) {
+		case *actor.Started:
+			c.Send(br, &bridge.Subscribe{Topic: bridge.TopicCommands, Group: "refuser", Key: "CP-051", Subscriber: c.Self()})
+		case *messages.HealthCheck:
+			c.Respond(&messages.HealthAnswer{CpId: m.GetCpId(), Seq: m.GetSeq(), Ok: true,
+				EngineState: messages.ChargePointState_CHARGE_POINT_STATE_ACTIVATED})
+		case *bridge.Delivery:
+			defer m.Done()
+			if cmd, ok := m.Msg.(*messages.Command); ok && cmd.GetStartSupply() != nil {
+				c.Send(br, &bridge.Publish{Topic: bridge.TopicStatus, Key: "CP-051", Msg: &messages.CommandRejected{
+					CommandId: cmd.GetCommandId(), CpId: "CP-051", SessionId: cmd.GetStartSupply().GetSessionId(), Reason: "test refusal"}})
+			}
+		}
+	}))
+	t.Cleanup(func() { h.Sys.Root.Stop(refuser) })
+	props, err := monitor.Props(monitor.Config{CPID: "CP-051", Secret: "s", Engine: refuser, Central: n.Central(),
+		HealthInterval: 50 * time.Millisecond, Logger: h.Logger})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mon := h.Sys.Root.Spawn(props)
+	t.Cleanup(func() { h.Sys.Root.Stop(mon) })
+	waitState(t, n, "CP-051", messages.ChargePointState_CHARGE_POINT_STATE_ACTIVATED)
+	request(h, "r1", "alice", "CP-051")
+	d := denial(t, h, "r1")
+	if d.GetReason() != messages.DenyReason_DENY_REASON_ENGINE_REFUSED || !strings.Contains(d.GetDetail(), "test refusal") {
+		t.Fatalf("denial %v", d)
+	}
 }
