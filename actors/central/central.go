@@ -173,6 +173,7 @@ type Central struct {
 	seq      uint64
 	watchers map[string]*actor.PID
 	totals   Totals
+	rejected map[string]string // cp id -> reason of the last rejected registration
 }
 
 // Receive implements actor.Actor.
@@ -242,6 +243,7 @@ func (c *Central) start(ctx actor.Context) {
 	c.denied = newRecent(1000)
 	c.counted = newRecent(10000)
 	c.watchers = map[string]*actor.PID{}
+	c.rejected = map[string]string{}
 	c.totals.ByState = map[messages.ChargePointState]int{}
 
 	bg := context.Background()
@@ -280,13 +282,11 @@ func (c *Central) register(ctx actor.Context, m *messages.RegisterChargePoint) {
 	reject := func(reason string) {
 		reply.Reason = reason
 		ctx.Respond(reply)
-		if cp != nil && cp.rejectWarned {
+		if c.rejected[id] == reason {
 			c.log.WithField("cp_id", id).Debugf("Rejected registration of %s again: %s", id, reason)
 			return
 		}
-		if cp != nil {
-			cp.rejectWarned = true
-		}
+		c.rejected[id] = reason // one WARN per charge point and reason until it is accepted
 		c.log.WithField("cp_id", id).Warnf("Rejected registration of %s: %s", id, reason)
 		c.event(EventRejected, id, "", fmt.Sprintf("Rejected registration of %s: %s", id, reason))
 	}
@@ -322,7 +322,7 @@ func (c *Central) register(ctx actor.Context, m *messages.RegisterChargePoint) {
 			c.log.WithError(err).WithField("cp_id", id).Warnf("Could not save %s in the registry", id)
 		}
 	}
-	cp.rejectWarned = false
+	delete(c.rejected, id)
 	wasAlive := cp.alive
 	cp.alive, cp.lastSeen, cp.engineOK, cp.fault = true, now, true, ""
 	cp.monitor = ctx.Sender()

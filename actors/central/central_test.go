@@ -61,6 +61,14 @@ func TestCentralAlone(t *testing.T) {
 	if r := ask(&messages.RegisterChargePoint{CpId: "CP-001", Secret: "b"}).(*messages.RegistrationResult); r.GetAccepted() || r.GetReason() != "wrong secret" {
 		t.Fatalf("a wrong secret: %v", r)
 	}
+	for i := 0; i < 3; i++ {
+		if r := ask(&messages.RegisterChargePoint{CpId: "CP-009"}).(*messages.RegistrationResult); r.GetAccepted() {
+			t.Fatal("a registration without a secret was accepted")
+		}
+	}
+	if got := logs.Lines("WARN", "Rejected registration of CP-009: no secret presented"); len(got) != 1 {
+		t.Fatalf("want one WARN for three rejected attempts, got %q", got)
+	}
 	// silence: Central's own timer disconnects the charge point
 	testkit.Eventually(t, wait, func() bool { return len(logs.Lines("WARN", "CP-001 DISCONNECTED")) == 1 },
 		func() string { return "not disconnected by the timer" })

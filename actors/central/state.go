@@ -104,7 +104,6 @@ type cpEntry struct {
 	pending *pendingStart
 
 	connectedOnce bool
-	rejectWarned  bool
 
 	state  messages.ChargePointState
 	reason string
