@@ -267,7 +267,7 @@ func (tp *topology) registeredAndFlowing() {
 	tp.eventually(10*time.Second, "Central's feed shows tickets", func() (bool, string) {
 		n := 0
 		for _, e := range events(tp.http, 0) {
-			if e.Kind == "ticket" {
+			if e.Kind == "ticket" && tp.ours(e.CPID) {
 				n++
 			}
 		}
@@ -330,6 +330,17 @@ func (tp *topology) ticketEvent(since uint64, driver, cp, detail string, within 
 		}
 		return false, strings.Join(seen, " | ")
 	})
+}
+
+// ours says whether cp is one of this run's charge points (a real Kafka may
+// hold records of earlier runs, which Central also turns into tickets).
+func (tp *topology) ours(cp string) bool {
+	for _, id := range tp.cps {
+		if id == cp {
+			return true
+		}
+	}
+	return false
 }
 
 // hasTicket says whether the driver's current log shows its ticket at cp
@@ -466,7 +477,7 @@ func (tp *topology) killCentral() {
 	})
 	tp.eventually(60*time.Second, "a completed supply after Central's restart", func() (bool, string) {
 		for _, e := range events(tp.http, 0) {
-			if e.Kind == "ticket" && strings.Contains(e.Text, "(completed)") {
+			if e.Kind == "ticket" && tp.ours(e.CPID) && strings.Contains(e.Text, "(completed)") {
 				return true, ""
 			}
 		}
