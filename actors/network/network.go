@@ -340,6 +340,31 @@ func (n *Network) centralChild() (supervision.Child, error) {
 func (n *Network) siteChild(s *site) (supervision.Child, error) {
 	c := n.cfg
 	cp := s.spec
+	engine, err := n.engineChild(s)
+	if err != nil {
+		return supervision.Child{}, err
+	}
+	mon, err := n.monitorChild(s)
+	if err != nil {
+		return supervision.Child{}, err
+	}
+	sup, err := supervision.Props(supervision.Config{
+		Display: "Site " + cp.ID, Budget: c.Budget, Logger: c.Logger, Stats: c.Stats,
+		Children: []supervision.Child{engine, mon},
+	})
+	if err != nil {
+		return supervision.Child{}, err
+	}
+	return supervision.Child{Name: siteName(cp.ID), Display: "Site " + cp.ID, Props: sup, Fields: logrus.Fields{"cp_id": cp.ID}}, nil
+}
+
+// engineChild is a charge point's engine as its site supervises it: every
+// failure is told to the monitor at once (FAULT before any health check
+// misses), and an engine stopped for good has its supply closed from its
+// journal so that the driver still gets a ticket.
+func (n *Network) engineChild(s *site) (supervision.Child, error) {
+	c := n.cfg
+	cp := s.spec
 	engine, err := chargepoint.Props(chargepoint.Config{
 		CPID: cp.ID, KW: cp.KW, PriceEURPerKWh: cp.Price, TelemetryInterval: c.TelemetryInterval,
 		SupplyDuration: c.SupplyDuration, Bridge: c.Bridge, Group: "engines", Journal: s.journal, ResubscribeInterval: c.ResubscribeInterval,
@@ -348,14 +373,10 @@ func (n *Network) siteChild(s *site) (supervision.Child, error) {
 	if err != nil {
 		return supervision.Child{}, err
 	}
-	mon, err := n.monitorChild(s)
-	if err != nil {
-		return supervision.Child{}, err
-	}
 	monitorPID := n.Monitor(cp.ID)
 	bridgePID := c.Bridge
 	log := logging.Component(c.Logger, "Site "+cp.ID).WithField("cp_id", cp.ID)
-	engineChild := supervision.Child{
+	return supervision.Child{
 		Name: "engine", Display: "Engine " + cp.ID, Props: engine, Fields: logrus.Fields{"cp_id": cp.ID},
 		OnFailure: func(ctx actor.Context, _ *actor.PID, reason any) {
 			ctx.Send(monitorPID, &monitor.EngineFailed{Reason: fmt.Sprint(reason)})
@@ -371,15 +392,7 @@ func (n *Network) siteChild(s *site) (supervision.Child, error) {
 					cp.ID, end.GetKwh(), end.GetDriverId())
 			}
 		},
-	}
-	sup, err := supervision.Props(supervision.Config{
-		Display: "Site " + cp.ID, Budget: c.Budget, Logger: c.Logger, Stats: c.Stats,
-		Children: []supervision.Child{engineChild, mon},
-	})
-	if err != nil {
-		return supervision.Child{}, err
-	}
-	return supervision.Child{Name: siteName(cp.ID), Display: "Site " + cp.ID, Props: sup, Fields: logrus.Fields{"cp_id": cp.ID}}, nil
+	}, nil
 }
 
 func (n *Network) monitorChild(s *site) (supervision.Child, error) {
@@ -479,6 +492,20 @@ func (n *Network) CrashEngine(cpID, reason string) error {
 	}
 	n.sys.Root.Send(n.Engine(cpID), &supervision.Crash{Reason: reason})
 	return nil
+}
+
+// StartEngine starts a charge point's engine again after its supervisor
+// stopped it for good (the repair after a failure beyond the budget).
+func (n *Network) StartEngine(ctx context.Context, cpID string) error {
+	s, err := n.site(cpID)
+	if err != nil {
+		return err
+	}
+	c, err := n.engineChild(s)
+	if err != nil {
+		return err
+	}
+	return n.spawnChild(ctx, n.pid(siteName(cpID)), c)
 }
 
 // SetKO knocks a charge point's engine out (true) or repairs it (false)

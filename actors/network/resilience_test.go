@@ -128,6 +128,11 @@ func TestEngineBeyondBudgetIsFaultAndTicketed(t *testing.T) {
 		v := view(t, n, "CP-001")
 		return v.State == messages.ChargePointState_CHARGE_POINT_STATE_FAULT
 	}, func() string { return "not FAULT after the engine was stopped" })
+	// the repair: a new engine, and the charge point serves again
+	if err := n.StartEngine(ctx2s(t), "CP-001"); err != nil {
+		t.Fatal(err)
+	}
+	waitState(t, n, "CP-001", messages.ChargePointState_CHARGE_POINT_STATE_ACTIVATED)
 }
 
 // Monitor dies mid-supply: DISCONNECTED within the liveness timeout, the
