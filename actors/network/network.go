@@ -22,7 +22,8 @@ package network
 
 import (
 	"context"
-	"crypto/rand"
+	"crypto/hmac"
+	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -49,7 +50,9 @@ type ChargePoint struct {
 	Location string  // default "Site <ID>"
 	KW       float64 // default Config.KW
 	Price    float64 // default Config.PriceEURPerKWh
-	// Secret is what its monitor presents to Central; default a random one.
+	// Secret is what its monitor presents to Central. Default: derived from
+	// the charge point id and a random key kept in the store, so that the
+	// same database recognises the same charge points on the next run.
 	Secret string
 }
 
@@ -180,6 +183,7 @@ type Network struct {
 
 	mu      sync.Mutex // guards the maps and lists above against concurrent hooks
 	stopped bool
+	siteKey []byte // derives the charge points' default secrets
 }
 
 type site struct {
@@ -198,7 +202,11 @@ func Start(system *actor.ActorSystem, cfg Config) (*Network, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	n := &Network{cfg: cfg, sys: system, cps: map[string]*site{}, drvs: map[string]*driverSite{}}
+	key, err := cfg.Store.EnsureSecret(context.Background(), "network-site-key")
+	if err != nil {
+		return nil, fmt.Errorf("start the network: %w", err)
+	}
+	n := &Network{cfg: cfg, sys: system, cps: map[string]*site{}, drvs: map[string]*driverSite{}, siteKey: []byte(key)}
 	for _, cp := range cfg.ChargePoints {
 		n.addSite(cp)
 	}
@@ -245,9 +253,9 @@ func (n *Network) addSite(cp ChargePoint) *site {
 		cp.Price = n.cfg.PriceEURPerKWh
 	}
 	if cp.Secret == "" {
-		b := make([]byte, 16)
-		_, _ = rand.Read(b)
-		cp.Secret = hex.EncodeToString(b)
+		m := hmac.New(sha256.New, n.siteKey)
+		m.Write([]byte(cp.ID))
+		cp.Secret = hex.EncodeToString(m.Sum(nil))
 	}
 	s := &site{spec: cp, journal: chargepoint.NewMemoryJournal()}
 	n.mu.Lock()

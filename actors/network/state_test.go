@@ -219,3 +219,32 @@ func TestOnlyTheAuthenticatedMonitorCounts(t *testing.T) {
 		t.Fatal("a forged fault report was believed")
 	}
 }
+
+// A network started again on the same database (evsim run twice with one
+// --db) is recognised: its charge points' default secrets are derived from
+// a key kept in the store, not drawn anew.
+func TestSecondRunOnTheSameDatabaseIsRecognised(t *testing.T) {
+	h := testkit.New(t)
+	cfg := fastConfig(h)
+	cfg.ChargePoints = cps("CP-001", "CP-002")
+	first, err := network.Start(h.Sys, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range first.ChargePointIDs() {
+		waitState(t, first, id, messages.ChargePointState_CHARGE_POINT_STATE_ACTIVATED)
+	}
+	if err := first.Shutdown(ctx2s(t)); err != nil {
+		t.Fatal(err)
+	}
+	n := startNet(t, h, cfg) // the same store
+	for _, id := range n.ChargePointIDs() {
+		waitState(t, n, id, messages.ChargePointState_CHARGE_POINT_STATE_ACTIVATED)
+	}
+	if got := h.Logs.Lines("WARN", "Rejected registration"); len(got) != 0 {
+		t.Fatalf("the second run was rejected: %q", got)
+	}
+	if got := h.Logs.Lines("Central started: 2 charge points in the registry"); len(got) != 1 {
+		t.Fatalf("the second Central did not load the registry: %q", got)
+	}
+}

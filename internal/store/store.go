@@ -72,6 +72,10 @@ CREATE TABLE IF NOT EXISTS tickets (
 	reason      INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS tickets_driver ON tickets(driver_id);
+CREATE TABLE IF NOT EXISTS settings (
+	key   TEXT PRIMARY KEY,
+	value TEXT NOT NULL
+);
 `
 
 // Open opens (and creates when needed) the database at path; ":memory:" is a
@@ -216,6 +220,25 @@ func (s *Store) TicketTotals(ctx context.Context) (n int64, kwh, eur float64, er
 		return 0, 0, 0, fmt.Errorf("sum tickets: %w", err)
 	}
 	return n, kwh, eur, nil
+}
+
+// EnsureSecret returns the random secret stored under key, creating it on
+// first use. A network started again on the same database gets the same
+// secret back (so its charge points' derived credentials stay valid).
+func (s *Store) EnsureSecret(ctx context.Context, key string) (string, error) {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		return "", fmt.Errorf("create secret %s: %w", key, err)
+	}
+	if _, err := s.db.ExecContext(ctx, `INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT(key) DO NOTHING`,
+		key, hex.EncodeToString(b)); err != nil {
+		return "", fmt.Errorf("create secret %s: %w", key, err)
+	}
+	var v string
+	if err := s.db.QueryRowContext(ctx, `SELECT value FROM settings WHERE key = ?`, key).Scan(&v); err != nil {
+		return "", fmt.Errorf("read secret %s: %w", key, err)
+	}
+	return v, nil
 }
 
 func boolInt(b bool) int {

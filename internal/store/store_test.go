@@ -111,3 +111,20 @@ func TestSecretCheck(t *testing.T) {
 		t.Error("a malformed hash must never match")
 	}
 }
+
+func TestEnsureSecretIsStable(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "c.db")
+	s := open(t, path)
+	a, err := s.EnsureSecret(ctx, "network")
+	if err != nil || len(a) != 64 {
+		t.Fatalf("%q %v", a, err)
+	}
+	_ = s.Close()
+	s = open(t, path)
+	b, _ := s.EnsureSecret(ctx, "network")
+	c, _ := s.EnsureSecret(ctx, "other")
+	if a != b || a == c {
+		t.Fatalf("secrets %s %s %s", a, b, c)
+	}
+}
