@@ -245,10 +245,13 @@ type DriverNotice struct {
 	Text     string                 `protobuf:"bytes,2,opt,name=text,proto3" json:"text,omitempty"`
 	At       *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=at,proto3" json:"at,omitempty"`
 	// The charge point and supply the notice is about, if any.
-	CpId          string `protobuf:"bytes,4,opt,name=cp_id,json=cpId,proto3" json:"cp_id,omitempty"`
-	SessionId     string `protobuf:"bytes,5,opt,name=session_id,json=sessionId,proto3" json:"session_id,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	CpId      string `protobuf:"bytes,4,opt,name=cp_id,json=cpId,proto3" json:"cp_id,omitempty"`
+	SessionId string `protobuf:"bytes,5,opt,name=session_id,json=sessionId,proto3" json:"session_id,omitempty"`
+	// The supply is interrupted and its charge point cannot report its end for
+	// now: the driver may go on with its next request; the ticket comes later.
+	SupplyInterrupted bool `protobuf:"varint,6,opt,name=supply_interrupted,json=supplyInterrupted,proto3" json:"supply_interrupted,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
 }
 
 func (x *DriverNotice) Reset() {
@@ -314,6 +317,13 @@ func (x *DriverNotice) GetSessionId() string {
 		return x.SessionId
 	}
 	return ""
+}
+
+func (x *DriverNotice) GetSupplyInterrupted() bool {
+	if x != nil {
+		return x.SupplyInterrupted
+	}
+	return false
 }
 
 // The receipt for one supply (topic driver.tickets, key driver_id).
@@ -465,14 +475,15 @@ const file_evcharging_v1_driver_proto_rawDesc = "" +
 	"\tdriver_id\x18\x02 \x01(\tR\bdriverId\x12\x13\n" +
 	"\x05cp_id\x18\x03 \x01(\tR\x04cpId\x121\n" +
 	"\x06reason\x18\x04 \x01(\x0e2\x19.evcharging.v1.DenyReasonR\x06reason\x12\x16\n" +
-	"\x06detail\x18\x05 \x01(\tR\x06detail\"\x9f\x01\n" +
+	"\x06detail\x18\x05 \x01(\tR\x06detail\"\xce\x01\n" +
 	"\fDriverNotice\x12\x1b\n" +
 	"\tdriver_id\x18\x01 \x01(\tR\bdriverId\x12\x12\n" +
 	"\x04text\x18\x02 \x01(\tR\x04text\x12*\n" +
 	"\x02at\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\x02at\x12\x13\n" +
 	"\x05cp_id\x18\x04 \x01(\tR\x04cpId\x12\x1d\n" +
 	"\n" +
-	"session_id\x18\x05 \x01(\tR\tsessionId\"\x88\x03\n" +
+	"session_id\x18\x05 \x01(\tR\tsessionId\x12-\n" +
+	"\x12supply_interrupted\x18\x06 \x01(\bR\x11supplyInterrupted\"\x88\x03\n" +
 	"\x06Ticket\x12\x1b\n" +
 	"\tticket_id\x18\x01 \x01(\tR\bticketId\x12\x1d\n" +
 	"\n" +

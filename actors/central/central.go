@@ -58,6 +58,11 @@ type Config struct {
 	// ReconcileInterval is the least time between two repeats of an order
 	// (stop/resume) to an engine whose state disagrees. Default LivenessTimeout.
 	ReconcileInterval time.Duration
+	// ReleaseAfter is how long a supply may sit on a FAULT or DISCONNECTED
+	// charge point that cannot report its end before Central releases its
+	// driver (who may then charge elsewhere; the ticket follows when the
+	// charge point reports). Default 30 s.
+	ReleaseAfter time.Duration
 	// RequestTTL is the age after which a request is answered with a denial
 	// instead of served: its driver has given up waiting (e.g. it was sent
 	// while Central was down). Default 30 s; evsim sets the drivers' reply timeout.
@@ -93,6 +98,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.ReconcileInterval == 0 {
 		c.ReconcileInterval = c.LivenessTimeout
+	}
+	if c.ReleaseAfter == 0 {
+		c.ReleaseAfter = 30 * time.Second
 	}
 	if c.RequestTTL == 0 {
 		c.RequestTTL = 30 * time.Second
@@ -451,6 +459,32 @@ func (c *Central) checkLiveness(ctx actor.Context) {
 			fmt.Sprintf("%s lost contact with Central; your supply ends now and you get a ticket for what was delivered", id))
 		c.update(ctx, cp)
 	}
+	c.releaseStuckDrivers(ctx, now)
+}
+
+// releaseStuckDrivers frees the driver of a supply whose charge point has
+// been FAULT or DISCONNECTED for ReleaseAfter without reporting its end
+// (e.g. an engine process that is gone): the driver may charge elsewhere,
+// and the ticket still comes when the charge point reports the supply.
+func (c *Central) releaseStuckDrivers(ctx actor.Context, now time.Time) {
+	for _, id := range c.sortedIDs() {
+		cp := c.cps[id]
+		s := cp.session
+		if s == nil || cp.released || now.Sub(cp.since) < c.cfg.ReleaseAfter ||
+			(cp.state != messages.ChargePointState_CHARGE_POINT_STATE_FAULT && cp.state != messages.ChargePointState_CHARGE_POINT_STATE_DISCONNECTED) {
+			continue
+		}
+		cp.released = true
+		if c.drivers[s.DriverID] == s.SessionID {
+			delete(c.drivers, s.DriverID)
+		}
+		c.log.WithFields(logrus.Fields{"cp_id": id, "driver_id": s.DriverID, "session_id": s.SessionID}).
+			Infof("Released %s from the supply at %s: it has been %s for %v; the ticket follows when %s reports it",
+				s.DriverID, id, StateName(cp.state), c.cfg.ReleaseAfter, id)
+		c.publish(ctx, bridge.TopicDriverUpdates, s.DriverID, &messages.DriverNotice{
+			DriverId: s.DriverID, CpId: id, SessionId: s.SessionID, SupplyInterrupted: true, At: timestamppb.New(now),
+			Text: fmt.Sprintf("Your supply at %s is interrupted and %s cannot report it yet; you may charge elsewhere, the ticket follows", id, id)})
+	}
 }
 
 // interrupt ends the charge point's running supply (the engine reports the
@@ -605,6 +639,7 @@ func (c *Central) confirmed(ctx actor.Context, cp *cpEntry, startedAt time.Time,
 	cp.pending = nil
 	cp.session = &SessionView{SessionID: p.sessionID, DriverID: p.driverID, KW: kw, StartedAt: startedAt}
 	cp.request = p.requestID
+	cp.released = false
 	c.countStart(p.sessionID)
 	c.publish(ctx, bridge.TopicDriverUpdates, p.driverID, &messages.ChargeAccepted{
 		RequestId: p.requestID, DriverId: p.driverID, CpId: cp.reg.ID, SessionId: p.sessionID})
@@ -629,6 +664,7 @@ func (c *Central) adopt(ctx actor.Context, cp *cpEntry, sid, requestID, driver s
 	}
 	cp.session = &SessionView{SessionID: sid, DriverID: driver, KW: cp.reg.KW, StartedAt: startedAt}
 	cp.request = requestID
+	cp.released = false
 	if driver != "" {
 		c.drivers[driver] = sid
 	}
@@ -684,6 +720,7 @@ func (c *Central) supplyEnded(ctx actor.Context, e *messages.SupplyEnded) {
 		if cp.session != nil && cp.session.SessionID == sid {
 			cp.session = nil
 			cp.request = ""
+			cp.released = false
 		}
 	}
 	if c.drivers[e.GetDriverId()] == sid {

@@ -99,9 +99,10 @@ type cpEntry struct {
 	engineState messages.ChargePointState // as the engine last said
 	lastOrder   time.Time                 // when an order was last (re)sent
 
-	session *SessionView
-	request string // the session's request id
-	pending *pendingStart
+	session  *SessionView
+	request  string // the session's request id
+	released bool   // the session's driver was released (see Config.ReleaseAfter)
+	pending  *pendingStart
 
 	connectedOnce bool
 

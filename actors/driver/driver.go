@@ -335,6 +335,10 @@ func (d *Driver) delivery(ctx actor.Context, dl *bridge.Delivery) {
 	case *messages.DriverNotice:
 		d.status.Notices = append(d.status.Notices, m.GetText())
 		d.log.WithField("cp_id", m.GetCpId()).Info(m.GetText())
+		if m.GetSupplyInterrupted() && d.pos.RequestID != "" &&
+			(m.GetSessionId() == d.pos.SessionID || (d.pos.SessionID == "" && m.GetCpId() == d.pos.CPID)) {
+			d.finish(ctx) // the ticket is still shown when it comes
+		}
 	case *messages.Ticket:
 		if d.seen[m.GetSessionId()] {
 			return // delivered again

@@ -85,6 +85,9 @@ type Config struct {
 	SupplyDuration    time.Duration
 	// StartTimeout is how long Central waits for an engine to confirm. Default 5 s.
 	StartTimeout time.Duration
+	// ReleaseAfter is how long Central keeps a driver bound to a supply on a
+	// charge point that cannot report it (FAULT or DISCONNECTED). Default 30 s.
+	ReleaseAfter time.Duration
 	// ReplyTimeout is how long a driver waits for Central. Default 10 s.
 	ReplyTimeout time.Duration
 	// DriverStartDelay postpones the drivers' first requests. Default 0.
@@ -130,6 +133,7 @@ func (c *Config) setDefaults() {
 	def(&c.StartTimeout, 5*time.Second)
 	def(&c.ReplyTimeout, 10*time.Second)
 	def(&c.ResubscribeInterval, 5*time.Second)
+	def(&c.ReleaseAfter, 30*time.Second)
 	if c.Budget == (supervision.Budget{}) {
 		c.Budget = supervision.DefaultBudget()
 	}
@@ -337,6 +341,7 @@ func (n *Network) centralChild() (supervision.Child, error) {
 	c := n.cfg
 	props, err := central.Props(central.Config{
 		Store: c.Store, Bridge: c.Bridge, LivenessTimeout: c.LivenessTimeout, StartTimeout: c.StartTimeout, RequestTTL: c.ReplyTimeout, ResubscribeInterval: c.ResubscribeInterval,
+		ReleaseAfter:         c.ReleaseAfter,
 		ExpectedChargePoints: len(c.ChargePoints), Logger: c.Logger, Stats: c.Stats,
 	})
 	if err != nil {

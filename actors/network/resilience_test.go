@@ -7,9 +7,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/asynkron/protoactor-go/actor"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
 	"github.com/evcharging/evsim/actors/central"
 	"github.com/evcharging/evsim/actors/driver"
 	"github.com/evcharging/evsim/actors/internal/testkit"
+	"github.com/evcharging/evsim/actors/monitor"
 	"github.com/evcharging/evsim/actors/network"
 	"github.com/evcharging/evsim/bridge"
 	"github.com/evcharging/evsim/messages"
@@ -470,4 +474,74 @@ func TestDriverPanicMidSupplySeesTicket(t *testing.T) {
 	}, func() string { return fmt.Sprintf("alice after her restart: %+v", s) })
 	testkit.Eventually(t, wait, func() bool { return len(h.Rec.Get().Started) == 2 },
 		func() string { return fmt.Sprintf("%d supplies for 2 requests", len(h.Rec.Get().Started)) })
+}
+
+// An engine that goes silent mid-supply and stays away (a process that is
+// gone): after ReleaseAfter, Central releases the driver, who charges
+// elsewhere; when the engine comes back and reports the supply, the driver
+// still gets that ticket (Python defect 3: a CP locked to its driver forever).
+func TestDriverReleasedFromAChargePointThatCannotReport(t *testing.T) {
+	h := testkit.New(t)
+	cfg := fastConfig(h)
+	cfg.ChargePoints = cps("CP-001")
+	cfg.ReleaseAfter = 300 * time.Millisecond
+	n := startNet(t, h, cfg)
+
+	type comeBack struct{}
+	br := h.Bridge
+	var started *messages.SupplyStarted
+	silent := false
+	ghost := h.Sys.Root.Spawn(actor.PropsFromFunc(func(c actor.Context) {
+		switch m := c.Message().(type) {
+		case *actor.Started:
+			c.Send(br, &bridge.Subscribe{Topic: bridge.TopicCommands, Group: "ghost", Key: "CP-052", Subscriber: c.Self()})
+		case *messages.HealthCheck:
+			if !silent {
+				c.Respond(&messages.HealthAnswer{CpId: m.GetCpId(), Seq: m.GetSeq(), Ok: true,
+					EngineState: messages.ChargePointState_CHARGE_POINT_STATE_ACTIVATED})
+			}
+		case *bridge.Delivery:
+			defer m.Done()
+			if cmd, ok := m.Msg.(*messages.Command); ok && cmd.GetStartSupply() != nil && started == nil {
+				st := cmd.GetStartSupply()
+				started = &messages.SupplyStarted{SessionId: st.GetSessionId(), RequestId: st.GetRequestId(), DriverId: st.GetDriverId(),
+					CpId: "CP-052", Kw: 22, PriceEurPerKwh: 0.3, StartedAt: timestamppb.Now()}
+				c.Send(br, &bridge.Publish{Topic: bridge.TopicStatus, Key: "CP-052", Msg: started})
+				silent = true // and gone
+			}
+		case *comeBack:
+			silent = false
+			c.Send(br, &bridge.Publish{Topic: bridge.TopicSessionEnd, Key: "CP-052", Msg: &messages.SupplyEnded{
+				SessionId: started.GetSessionId(), RequestId: started.GetRequestId(), DriverId: started.GetDriverId(), CpId: "CP-052",
+				Kwh: 0.5, Eur: 0.15, PriceEurPerKwh: 0.3, StartedAt: started.GetStartedAt(), EndedAt: timestamppb.Now(),
+				Reason: messages.EndReason_END_REASON_ENGINE_RESTART}})
+		}
+	}))
+	t.Cleanup(func() { h.Sys.Root.Stop(ghost) })
+	props, err := monitor.Props(monitor.Config{CPID: "CP-052", Secret: "s", Engine: ghost, Central: n.Central(),
+		HealthInterval: 50 * time.Millisecond, Logger: h.Logger})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mon := h.Sys.Root.Spawn(props)
+	t.Cleanup(func() { h.Sys.Root.Stop(mon) })
+	waitState(t, n, "CP-052", messages.ChargePointState_CHARGE_POINT_STATE_ACTIVATED)
+
+	addDriver(t, n, network.Driver{ID: "alice", Requests: []string{"CP-052", "CP-001"}})
+	waitState(t, n, "CP-052", messages.ChargePointState_CHARGE_POINT_STATE_FAULT)
+	// released: alice charges at CP-001 and gets that ticket
+	tk := waitTickets(t, h, n, "alice", 1)[0]
+	if tk.GetCpId() != "CP-001" {
+		t.Fatalf("first ticket %v", tk)
+	}
+	if len(h.Logs.Lines("INFO", "Central", "Released alice from the supply at CP-052")) != 1 {
+		t.Error("no line about the release")
+	}
+	// the engine comes back and reports: alice gets the ticket of CP-052 too
+	h.Sys.Root.Send(ghost, &comeBack{})
+	tks := waitTickets(t, h, n, "alice", 2)
+	if tks[1].GetCpId() != "CP-052" || tks[1].GetReason() != messages.EndReason_END_REASON_ENGINE_RESTART {
+		t.Fatalf("second ticket %v", tks[1])
+	}
+	waitState(t, n, "CP-052", messages.ChargePointState_CHARGE_POINT_STATE_ACTIVATED)
 }
