@@ -627,7 +627,10 @@ func (b *bridge) flushBatch() {
 func (b *bridge) keep(r *outRecord) {
 	if r.topic == TopicTelemetry {
 		ck := r.topic + "\x00" + r.key
-		if i, ok := b.coalesce[ck]; ok && b.pending[i] != nil && b.pending[i].seq < r.seq {
+		if i, ok := b.coalesce[ck]; ok && b.pending[i] != nil {
+			if b.pending[i].seq > r.seq {
+				return // a later reading is kept already
+			}
 			b.pending[i] = nil
 			b.pendingLive--
 		}
@@ -635,10 +638,30 @@ func (b *bridge) keep(r *outRecord) {
 	}
 	b.pending = append(b.pending, r)
 	b.pendingLive++
+	if len(b.pending) > 2*b.pendingLive+1024 {
+		b.compactPending()
+	}
 	if b.pendingLive > b.cfg.BufferRecords && !b.fullLogged {
 		b.fullLogged = true
 		b.log.WithField("kept_records", b.pendingLive).Warnf("The buffer for Kafka is full (%d records); publishers that wait for an answer are held until Kafka is back", b.cfg.BufferRecords)
 	}
+}
+
+// compactPending drops the slots of coalesced readings, so that a long
+// outage with steady telemetry does not grow the buffer.
+func (b *bridge) compactPending() {
+	live := make([]*outRecord, 0, b.pendingLive)
+	clear(b.coalesce)
+	for _, r := range b.pending {
+		if r == nil {
+			continue
+		}
+		if r.topic == TopicTelemetry {
+			b.coalesce[r.topic+"\x00"+r.key] = len(live)
+		}
+		live = append(live, r)
+	}
+	b.pending = live
 }
 
 // createTopics creates cfg.Topics; a topic that exists already is fine.

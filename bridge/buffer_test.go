@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/evcharging/evsim/internal/logging"
+	"github.com/evcharging/evsim/internal/stats"
 	"github.com/evcharging/evsim/messages"
 )
 
@@ -131,5 +133,25 @@ func TestBadRecordWarningsAreRateLimited(t *testing.T) {
 	}
 	if w := tb.log.lines("Skipped a record that does not decode"); len(w) != 1 {
 		t.Errorf("want one WARN for 5 bad records within the interval, got %q", w)
+	}
+}
+
+// A long outage with steady telemetry keeps one reading per charge point,
+// however many come.
+func TestKeptTelemetryStaysBoundedInALongOutage(t *testing.T) {
+	b := newBridge(DefaultConfig("127.0.0.1:1"), component(logging.Discard()), stats.New())
+	for i := range 100_000 {
+		b.seq++
+		b.keep(&outRecord{seq: b.seq, topic: TopicTelemetry, key: fmt.Sprintf("CP-%03d", i%5)})
+	}
+	b.seq++
+	b.keep(&outRecord{seq: 1, topic: TopicTelemetry, key: "CP-001"}) // an old reading handed back late
+	if b.pendingLive != 5 || len(b.pending) > 2*5+1024 {
+		t.Fatalf("kept %d readings in %d slots, want 5 in a few", b.pendingLive, len(b.pending))
+	}
+	for _, r := range b.pending {
+		if r != nil && r.seq < 99_990 {
+			t.Fatalf("an old reading (seq %d) is kept", r.seq)
+		}
 	}
 }
