@@ -16,6 +16,7 @@ import (
 
 	"github.com/evcharging/evsim/internal/logging"
 	"github.com/evcharging/evsim/internal/stats"
+	"github.com/evcharging/evsim/messages"
 )
 
 // Component is the name in the component column of the bridge's log lines.
@@ -119,6 +120,7 @@ type outRecord struct {
 	seq   uint64
 	topic string
 	key   string
+	typ   messages.MessageType
 	msg   proto.Message
 	value []byte
 }
@@ -454,7 +456,7 @@ func (b *bridge) startFeeder(p sarama.AsyncProducer, gen int) *feeder {
 				if r.value != nil {
 					continue
 				}
-				v, err := Encode(r.msg, clientID)
+				v, err := appendEnvelope(nil, r.typ, r.msg, time.Now(), clientID)
 				if err != nil {
 					log.WithFields(logrus.Fields{"topic": r.topic, "key": r.key, "error": err}).Warn("Cannot encode a message for Kafka; it is not sent")
 					continue
@@ -558,11 +560,14 @@ func (b *bridge) shutdown() {
 // ---- publishing ----
 
 func (b *bridge) publish(c actor.Context, m *Publish) {
-	var err error
+	var (
+		typ messages.MessageType
+		err error
+	)
 	if m.Topic == "" || m.Msg == nil {
 		err = errors.New("publish needs a topic and a message")
 	} else {
-		_, err = TypeOf(m.Msg)
+		typ, err = TypeOf(m.Msg)
 	}
 	if err != nil {
 		b.log.WithFields(logrus.Fields{"topic": m.Topic, "key": m.Key, "error": err}).Warn("Cannot encode a message for Kafka; it is not sent")
@@ -572,7 +577,7 @@ func (b *bridge) publish(c actor.Context, m *Publish) {
 		return
 	}
 	b.seq++
-	r := &outRecord{seq: b.seq, topic: m.Topic, key: m.Key, msg: m.Msg}
+	r := &outRecord{seq: b.seq, topic: m.Topic, key: m.Key, typ: typ, msg: m.Msg}
 	if b.state == StateReady {
 		b.produce(c, r)
 		if c.Sender() != nil {
