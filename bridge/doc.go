@@ -76,6 +76,17 @@
 // group session and an optional data directory that survives a restart.
 // Any Kafka client (kcat, the Java tools) can attach to it.
 //
+// # Tests
+//
+// One conformance suite (conformance_test.go) runs on the embedded broker in
+// every `go test`, and on a real Apache Kafka as TestIntegrationConformanceKafka
+// when EVSIM_KAFKA_BROKERS names one (scripts/test-integration.sh starts
+// Kafka 3.7.2 with scripts/kafka.sh and sets it; EVSIM_KAFKA_CTL is the script
+// the suite uses to stop and start that broker). With EVSIM_INTEGRATION=1 a
+// missing broker fails the suite instead of skipping it. Slow cases skip
+// under -short. BenchmarkPublishThroughput (make bench) compares the
+// bridge's publish throughput with a bare sarama producer.
+//
 // sarama's package-level loggers are globals: main (or a test) routes them
 // with logging.RouteSarama, never this package.
 package bridge
