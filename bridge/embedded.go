@@ -20,6 +20,10 @@ type EmbeddedOptions struct {
 	// Addr is HOST:PORT to listen on. Default DefaultEmbeddedAddr; port 0
 	// picks a free port (Embedded.Addr says which).
 	Addr string
+	// Advertise is the HOST:PORT the broker gives clients in its metadata,
+	// when that is not Addr: a name other machines or containers can reach
+	// while it listens on 0.0.0.0. Default: the address it listens on.
+	Advertise string
 	// DataDir, when set, keeps topics, records and committed offsets on disk
 	// so that a broker started again on the same directory carries on where
 	// the last one stopped. Default: memory only.
@@ -65,10 +69,21 @@ func StartEmbedded(opts EmbeddedOptions) (*Embedded, error) {
 	if _, _, err := net.SplitHostPort(opts.Addr); err != nil {
 		return nil, fmt.Errorf("embedded broker address %q: want HOST:PORT", opts.Addr)
 	}
+	if opts.Advertise != "" {
+		if _, port, err := net.SplitHostPort(opts.Advertise); err != nil || port == "0" {
+			return nil, fmt.Errorf("embedded broker advertised address %q: want HOST:PORT with a real port", opts.Advertise)
+		}
+	}
 	kopts := []kfake.Opt{
 		kfake.NumBrokers(1),
 		// kfake always asks for 127.0.0.1:<port>; we listen where we were told.
-		kfake.ListenFn(func(network, _ string) (net.Listener, error) { return net.Listen(network, opts.Addr) }),
+		kfake.ListenFn(func(network, _ string) (net.Listener, error) {
+			ln, err := net.Listen(network, opts.Addr)
+			if err != nil || opts.Advertise == "" {
+				return ln, err
+			}
+			return advertisedListener{Listener: ln, addr: advertisedAddr(opts.Advertise)}, nil
+		}),
 		kfake.AllowAutoTopicCreation(),
 		kfake.DefaultNumPartitions(opts.Partitions),
 		kfake.GroupMinSessionTimeout(opts.MinSessionTimeout),
@@ -98,8 +113,23 @@ func StartEmbedded(opts EmbeddedOptions) (*Embedded, error) {
 	return &Embedded{cluster: c, addr: addrs[0]}, nil
 }
 
-// Addr is the HOST:PORT the broker really listens on.
+// Addr is the HOST:PORT clients use: where the broker really listens (the
+// port chosen for port 0), or the advertised address when one was given.
 func (e *Embedded) Addr() string { return e.addr }
+
+// advertisedListener makes kfake advertise another address than the one it
+// listens on (kfake puts its listener's address into metadata).
+type advertisedListener struct {
+	net.Listener
+	addr advertisedAddr
+}
+
+func (l advertisedListener) Addr() net.Addr { return l.addr }
+
+type advertisedAddr string
+
+func (a advertisedAddr) Network() string { return "tcp" }
+func (a advertisedAddr) String() string  { return string(a) }
 
 // Cluster exposes the kfake cluster for tests (topic info, group info).
 func (e *Embedded) Cluster() *kfake.Cluster { return e.cluster }

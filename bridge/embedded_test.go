@@ -1,6 +1,7 @@
 package bridge
 
 import (
+	"net"
 	"testing"
 	"time"
 
@@ -42,5 +43,27 @@ func TestEmbeddedBrokerRefusesABusyAddress(t *testing.T) {
 	e := startEmbedded(t, EmbeddedOptions{Addr: "127.0.0.1:0"})
 	if _, err := StartEmbedded(EmbeddedOptions{Addr: e.Addr()}); err == nil {
 		t.Fatal("a second broker started on a busy address")
+	}
+}
+
+// --advertise: the broker listens on one address and names another in its
+// metadata (a container's service name, say); clients follow the metadata.
+func TestEmbeddedBrokerAdvertisesWhatItIsTold(t *testing.T) {
+	addr := freeAddr(t)
+	_, port, _ := net.SplitHostPort(addr)
+	e := startEmbedded(t, EmbeddedOptions{Addr: addr, Advertise: "localhost:" + port})
+	if e.Addr() != "localhost:"+port {
+		t.Fatalf("Addr() = %q", e.Addr())
+	}
+	cfg := testConfig(addr) // bootstrap by IP; metadata says localhost
+	topic := uniqueName(t, "cmd")
+	cfg.Topics = []string{topic}
+	tb := startBridge(t, cfg)
+	col, _ := tb.subscribe(t, topic, "g", "", true)
+	tb.awaitState(t, StateReady, 10*time.Second)
+	tb.publish(topic, "CP-001", &messages.Command{CpId: "CP-001"})
+	eventually(t, 20*time.Second, "a round trip through the advertised address", func() bool { return col.count.Load() == 1 })
+	if _, err := StartEmbedded(EmbeddedOptions{Addr: "127.0.0.1:0", Advertise: "localhost:0"}); err == nil {
+		t.Error("advertising port 0 was accepted")
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/signal"
 	"syscall"
@@ -20,6 +21,7 @@ import (
 type brokerConfig struct {
 	Log        config.Log
 	Listen     string
+	Advertise  string
 	DataDir    string
 	Partitions int
 }
@@ -32,6 +34,7 @@ func parseBroker(args []string, getenv func(string) (string, bool)) (*brokerConf
 	}
 	config.AddLogFlags(fs, &c.Log)
 	fs.String(&c.Listen, "listen", "", bridge.DefaultEmbeddedAddr, "where the broker listens, HOST:PORT (port 0 = any free port; the address is logged)")
+	fs.String(&c.Advertise, "advertise", "", "", "HOST:PORT the broker names to clients when that is not --listen (e.g. a container's service name); empty = --listen")
 	fs.String(&c.DataDir, "data-dir", "", "", "keep topics, records and offsets in this directory across restarts; empty = memory only")
 	fs.Int(&c.Partitions, "partitions", "", 6, "partitions of topics created on first use")
 	if err := fs.Parse(args); err != nil {
@@ -42,6 +45,14 @@ func parseBroker(args []string, getenv func(string) (string, bool)) (*brokerConf
 	}
 	if err := config.ValidateHostPort(c.Listen); err != nil {
 		return nil, config.Usagef("listen", "%q: %v", c.Listen, err)
+	}
+	if c.Advertise != "" {
+		if err := config.ValidateHostPort(c.Advertise); err != nil {
+			return nil, config.Usagef("advertise", "%q: %v", c.Advertise, err)
+		}
+		if _, port, _ := net.SplitHostPort(c.Advertise); port == "0" {
+			return nil, config.Usagef("advertise", "%q: needs a real port", c.Advertise)
+		}
 	}
 	if c.Partitions < 1 || c.Partitions > 1000 {
 		return nil, config.Usagef("partitions", "%d is out of range (1 to 1000)", c.Partitions)
@@ -90,7 +101,7 @@ func runBroker(parent context.Context, args []string, getenv func(string) (strin
 	defer stop()
 	log := logging.Component(logger, "Broker")
 	e, err := bridge.StartEmbedded(bridge.EmbeddedOptions{
-		Addr: c.Listen, DataDir: c.DataDir, Partitions: c.Partitions, Logger: logger,
+		Addr: c.Listen, Advertise: c.Advertise, DataDir: c.DataDir, Partitions: c.Partitions, Logger: logger,
 	})
 	if err != nil {
 		log.WithField("error", err).Error("Cannot start the embedded Kafka broker")
@@ -100,7 +111,11 @@ func runBroker(parent context.Context, args []string, getenv func(string) (strin
 	if c.DataDir != "" {
 		fields["data_dir"] = c.DataDir
 	}
-	log.WithFields(fields).Infof("Embedded Kafka broker listening on %s", e.Addr())
+	if c.Advertise != "" {
+		log.WithFields(fields).Infof("Embedded Kafka broker listening on %s (clients are told %s)", c.Listen, e.Addr())
+	} else {
+		log.WithFields(fields).Infof("Embedded Kafka broker listening on %s", e.Addr())
+	}
 	<-ctx.Done()
 	e.Close()
 	log.Info("Embedded Kafka broker stopped")

@@ -89,6 +89,8 @@ func TestBrokerCommandUsageErrors(t *testing.T) {
 	for _, args := range [][]string{
 		{"--listen", "nowhere"},
 		{"--partitions", "0"},
+		{"--advertise", "kafka"},
+		{"--advertise", "kafka:0"},
 		{"--log-level", "loud"},
 		{"--what"},
 	} {
