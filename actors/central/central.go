@@ -171,17 +171,19 @@ type Central struct {
 	instance string
 	nextID   uint64
 
-	cps      map[string]*cpEntry
-	drivers  map[string]string // driver id -> session id (running or being started)
-	handled  *recent           // request ids already answered
-	ended    *recent           // session ids that ended
-	denied   *recent           // session ids Central gave up on before they started
-	counted  *recent           // session ids counted as started
-	events   []Event
-	seq      uint64
-	watchers map[string]*actor.PID
-	totals   Totals
-	rejected map[string]string // cp id -> reason of the last rejected registration
+	cps     map[string]*cpEntry
+	drivers map[string]string // driver id -> session id (running or being started)
+	handled *recent           // request ids already answered
+	ended   *recent           // session ids that ended
+	denied  *recent           // session ids Central gave up on before they started
+	counted *recent           // session ids counted as started
+	events  []Event
+	seq     uint64
+	// connectedCount counts charge points whose monitor has connected at least once.
+	connectedCount int
+	watchers       map[string]*actor.PID
+	totals         Totals
+	rejected       map[string]string // cp id -> reason of the last rejected registration
 }
 
 // Receive implements actor.Actor.
@@ -346,12 +348,10 @@ func (c *Central) register(ctx actor.Context, m *messages.RegisterChargePoint) {
 	}
 	if !cp.connectedOnce {
 		cp.connectedOnce = true
-		n := 0
-		for _, e := range c.cps {
-			if e.connectedOnce {
-				n++
-			}
-		}
+		// A running count: scanning every charge point here made 10,000
+		// registrations quadratic.
+		c.connectedCount++
+		n := c.connectedCount
 		c.cfg.Stats.RegisteredCPs.Store(int64(n))
 		if c.cfg.ExpectedChargePoints > 0 && n >= c.cfg.ExpectedChargePoints {
 			c.cfg.Stats.MarkStartupDone()
@@ -872,8 +872,10 @@ func (c *Central) event(kind, cpID, driver, text string) {
 	c.seq++
 	ev := Event{Seq: c.seq, At: c.cfg.Now(), Kind: kind, CPID: cpID, DriverID: driver, Text: text}
 	c.events = append(c.events, ev)
-	if len(c.events) > c.cfg.HistorySize {
-		c.events = append([]Event(nil), c.events[len(c.events)-c.cfg.HistorySize:]...)
+	// Trim only when the history has grown to twice its size, so an event
+	// costs O(1) amortised instead of a copy of the whole history.
+	if len(c.events) >= 2*c.cfg.HistorySize {
+		c.events = append(make([]Event, 0, 2*c.cfg.HistorySize), c.events[len(c.events)-c.cfg.HistorySize:]...)
 	}
 	if len(c.watchers) > 0 {
 		u := &Update{Event: &ev}
@@ -908,7 +910,12 @@ func (c *Central) snapshot() *Snapshot {
 
 func (c *Central) eventsSince(since uint64, limit int) *Events {
 	var out []Event
-	for _, e := range c.events {
+	// The history keeps up to twice HistorySize between trims; show HistorySize.
+	kept := c.events
+	if len(kept) > c.cfg.HistorySize {
+		kept = kept[len(kept)-c.cfg.HistorySize:]
+	}
+	for _, e := range kept {
 		if e.Seq > since {
 			out = append(out, e)
 		}
