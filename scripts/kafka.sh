@@ -98,6 +98,10 @@ up() {
   if running; then
     say "already running (pid $(cat "$pidfile"))"
   else
+    if (exec 3<>"/dev/tcp/127.0.0.1/$KAFKA_PORT") 2>/dev/null; then
+      say "port $KAFKA_PORT is taken by another process (docker compose's Kafka publishes 19092 too); stop it or set KAFKA_PORT"
+      exit 1
+    fi
     write_config
     if [ ! -f "$data/meta.properties" ]; then
       id=$(java -cp "$libs/*" -Dlog4j.configuration="file:$(pwd)/$log4j" kafka.tools.StorageTool random-uuid)
