@@ -159,7 +159,7 @@ type bridge struct {
 	claims      map[uint64]*claimState
 	records     map[uint64]*inRecord
 	recSeq      uint64
-	subscribers map[string]int // pid key -> number of subscriptions
+	subscribers map[string][]subscription // pid key -> its subscriptions, so a terminated one is forgotten without a scan
 	bad         badRecordLog
 	holdWarned  time.Time
 	claimIDs    atomic.Uint64 // taken by claim goroutines
@@ -175,7 +175,7 @@ func newBridge(cfg Config, log *logrus.Entry, run *stats.Run) *bridge {
 		consumers:   map[tgKey]*consumer{},
 		claims:      map[uint64]*claimState{},
 		records:     map[uint64]*inRecord{},
-		subscribers: map[string]int{},
+		subscribers: map[string][]subscription{},
 		bad:         badRecordLog{every: cfg.BadRecordLogEvery},
 		closing:     map[int]bool{},
 		// A restarted bridge gets the same PID: its generations start
