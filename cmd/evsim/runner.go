@@ -215,6 +215,7 @@ func (r *runner) run(ctx context.Context) int {
 	}
 
 	summary := r.stats.Snapshot()
+	summary.AddProcessUsage()
 	sim.PrintSummary(r.stdout, summary, time.Since(r.stats.Start))
 	if cfg.SummaryJSON != "" {
 		if err := sim.WriteSummaryJSON(cfg.SummaryJSON, summary); err != nil {

@@ -8,6 +8,7 @@ package stats
 import (
 	"math"
 	"sync/atomic"
+	"syscall"
 	"time"
 )
 
@@ -81,6 +82,21 @@ type Summary struct {
 	TelemetryLagP50MS float64 `json:"telemetry_lag_p50_ms"`
 	TelemetryLagP99MS float64 `json:"telemetry_lag_p99_ms"`
 	Denials           int64   `json:"denials"`
+	// Filled by the process at the end of a run (getrusage): CPU time used
+	// and peak resident memory.
+	CPUSeconds float64 `json:"cpu_seconds"`
+	PeakRSSMB  float64 `json:"peak_rss_mb"`
+}
+
+// AddProcessUsage fills CPUSeconds and PeakRSSMB from the process's own usage.
+func (s *Summary) AddProcessUsage() {
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+		return
+	}
+	cpu := time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	s.CPUSeconds = math.Round(cpu.Seconds()*100) / 100
+	s.PeakRSSMB = math.Round(float64(ru.Maxrss)/1024*10) / 10 // Maxrss is in KiB on Linux
 }
 
 // Snapshot reads every counter.

@@ -64,3 +64,15 @@ func TestStartupIsMarkedOnce(t *testing.T) {
 		t.Fatalf("startup %d then %d", first, r.StartupMS())
 	}
 }
+
+func TestProcessUsageIsFilled(t *testing.T) {
+	// Burn a little CPU so the figure cannot be zero by rounding.
+	x := 0
+	for start := time.Now(); time.Since(start) < 50*time.Millisecond; x++ {
+	}
+	s := New().Snapshot()
+	s.AddProcessUsage()
+	if s.CPUSeconds <= 0 || s.PeakRSSMB <= 1 {
+		t.Fatalf("usage not filled (%d loops): cpu %v s, rss %v MB", x, s.CPUSeconds, s.PeakRSSMB)
+	}
+}
