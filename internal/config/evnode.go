@@ -245,17 +245,10 @@ func EngineFlags(c *Engine) *FlagSet {
 // ParseEngine parses args and the environment into a validated Engine.
 func ParseEngine(args []string, getenv func(string) (string, bool)) (*Engine, error) {
 	c := &Engine{}
-	fs := EngineFlags(c)
-	if getenv != nil {
-		fs.Getenv = getenv
-	}
-	if err := fs.Parse(args); err != nil {
+	if err := parse(EngineFlags(c), args, getenv, &c.Kafka, c.Validate); err != nil {
 		return nil, err
 	}
-	if err := c.Kafka.Finish(); err != nil {
-		return nil, err
-	}
-	return c, c.Validate()
+	return c, nil
 }
 
 // Validate checks every field and fills the defaults that depend on --cp.
@@ -337,14 +330,10 @@ func MonitorFlags(c *Monitor) *FlagSet {
 // ParseMonitor parses args and the environment into a validated Monitor.
 func ParseMonitor(args []string, getenv func(string) (string, bool)) (*Monitor, error) {
 	c := &Monitor{}
-	fs := MonitorFlags(c)
-	if getenv != nil {
-		fs.Getenv = getenv
-	}
-	if err := fs.Parse(args); err != nil {
+	if err := parse(MonitorFlags(c), args, getenv, nil, c.Validate); err != nil {
 		return nil, err
 	}
-	return c, c.Validate()
+	return c, nil
 }
 
 // Validate checks every field and fills the defaults that depend on others.
@@ -426,17 +415,10 @@ func DriverFlags(c *Driver) *FlagSet {
 // ParseDriver parses args and the environment into a validated Driver.
 func ParseDriver(args []string, getenv func(string) (string, bool)) (*Driver, error) {
 	c := &Driver{}
-	fs := DriverFlags(c)
-	if getenv != nil {
-		fs.Getenv = getenv
-	}
-	if err := fs.Parse(args); err != nil {
+	if err := parse(DriverFlags(c), args, getenv, &c.Kafka, c.Validate); err != nil {
 		return nil, err
 	}
-	if err := c.Kafka.Finish(); err != nil {
-		return nil, err
-	}
-	return c, c.Validate()
+	return c, nil
 }
 
 // Validate checks every field and fills the defaults that depend on --id.

@@ -89,17 +89,10 @@ func SimFlags(c *Sim) *FlagSet {
 // ParseSim parses args and the environment into a validated Sim.
 func ParseSim(args []string, getenv func(string) (string, bool)) (*Sim, error) {
 	c := &Sim{}
-	fs := SimFlags(c)
-	if getenv != nil {
-		fs.Getenv = getenv
-	}
-	if err := fs.Parse(args); err != nil {
+	if err := parse(SimFlags(c), args, getenv, &c.Kafka, c.Validate); err != nil {
 		return nil, err
 	}
-	if err := c.Kafka.Finish(); err != nil {
-		return nil, err
-	}
-	return c, c.Validate()
+	return c, nil
 }
 
 // Validate checks every field and the fields against each other.

@@ -215,3 +215,21 @@ func trimFlagError(msg string) string {
 	}
 	return msg
 }
+
+// parse is what every binary's Parse function does: read args and the
+// environment into fs, split the brokers list (when the role uses Kafka),
+// then validate.
+func parse(fs *FlagSet, args []string, getenv func(string) (string, bool), kafka *Kafka, validate func() error) error {
+	if getenv != nil {
+		fs.Getenv = getenv
+	}
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if kafka != nil {
+		if err := kafka.Finish(); err != nil {
+			return err
+		}
+	}
+	return validate()
+}
