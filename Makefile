@@ -3,7 +3,7 @@ SHELL := /bin/bash
 GO    ?= go
 BUF   := $(GO) tool -modfile=tools/go.mod buf
 
-.PHONY: help build test test-unit test-integration lint generate check-generated bench sim up down kafka-up kafka-down setup
+.PHONY: help build test test-unit test-web-e2e test-integration lint generate check-generated bench sim up down kafka-up kafka-down setup
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -14,9 +14,13 @@ build: ## build evsim and evnode into bin/
 setup: ## install what the tests need on a fresh machine (idempotent)
 	bash scripts/setup.sh
 
-test: setup lint check-generated ## the full test command (README, CI): lint, schemas, race tests, real Kafka suite
+test: setup lint check-generated ## the full test command (README, CI): lint, schemas, race tests, browser on a real evsim, real Kafka suite
 	$(GO) test -race -count=1 ./...
+	$(MAKE) test-web-e2e
 	$(MAKE) test-integration
+
+test-web-e2e: ## the web panel's browser test (headless Chromium) against a running evsim process
+	EVSIM_E2E_ARTIFACTS=$${EVSIM_E2E_ARTIFACTS:-$$(mktemp -d)} bash internal/web/e2e/against-evsim.sh
 
 test-unit: ## fast tests only (no race detector, slow tests skipped)
 	$(GO) test -short ./...
