@@ -41,6 +41,9 @@ type Config struct {
 	// SupplyDuration is how long a simulated vehicle stays plugged in when
 	// Central's command sets no energy or duration. Default 10 s.
 	SupplyDuration time.Duration
+	// TimeScale is how many simulated seconds of charging one real second is
+	// worth (energy accrues at KW x TimeScale). Default 1: real time.
+	TimeScale float64
 	// Bridge is the bridge actor of this process. Required.
 	Bridge *actor.PID
 	// Group is the consumer group for central.commands. Default "engine-<CPID>",
@@ -74,6 +77,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.TelemetryInterval == 0 {
 		c.TelemetryInterval = time.Second
+	}
+	if c.TimeScale == 0 {
+		c.TimeScale = 1
 	}
 	if c.SupplyDuration == 0 {
 		c.SupplyDuration = 10 * time.Second
@@ -109,6 +115,8 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("engine %s config: KW %g must be more than 0", c.CPID, c.KW)
 	case c.PriceEURPerKWh < 0:
 		return fmt.Errorf("engine %s config: PriceEURPerKWh %g is negative", c.CPID, c.PriceEURPerKWh)
+	case c.TimeScale < 0:
+		return fmt.Errorf("engine %s config: TimeScale %g is negative", c.CPID, c.TimeScale)
 	case c.TelemetryInterval <= 0 || c.SupplyDuration <= 0:
 		return fmt.Errorf("engine %s config: TelemetryInterval and SupplyDuration must be more than 0", c.CPID)
 	}
@@ -205,6 +213,7 @@ func (e *Engine) start(ctx actor.Context) {
 		e.log.WithError(err).Warn("Could not read the engine journal; starting idle")
 	}
 	e.m = NewMachine(e.cfg.CPID, e.cfg.KW, e.cfg.PriceEURPerKWh, e.cfg.SupplyDuration, rec)
+	e.m.SetTimeScale(e.cfg.TimeScale)
 	if end := e.m.Recover(); end != nil {
 		e.log.WithField("session_id", end.GetSessionId()).Infof("Reporting the supply interrupted by the engine's restart: %.3f kWh for %s",
 			end.GetKwh(), end.GetDriverId())

@@ -40,6 +40,17 @@ type SessionRecord struct {
 	// TargetKWh and Until end the supply as completed; zero means no limit.
 	TargetKWh float64   `json:"target_kwh,omitempty"`
 	Until     time.Time `json:"until"`
+	// TimeScale is how many simulated seconds of charging one real second
+	// is worth for this supply; 0 (older journals) means 1.
+	TimeScale float64 `json:"time_scale,omitempty"`
+}
+
+// rate is the energy per real hour: kW times the time scale.
+func (s *SessionRecord) rate() float64 {
+	if s.TimeScale > 0 {
+		return s.KW * s.TimeScale
+	}
+	return s.KW
 }
 
 // EndRecord is a supply end waiting to be published.

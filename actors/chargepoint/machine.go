@@ -33,7 +33,13 @@ type Machine struct {
 	price    float64
 	duration time.Duration
 	rec      Record
+	// timeScale is copied into each new supply (see SessionRecord.TimeScale).
+	timeScale float64
 }
+
+// SetTimeScale makes each real second of a new supply worth f simulated
+// seconds of charging (f > 0; 1 is real time).
+func (m *Machine) SetTimeScale(f float64) { m.timeScale = f }
 
 // NewMachine returns a machine for one charge point that resumes from rec.
 // duration is how long a vehicle stays plugged in when a command sets no limit.
@@ -93,7 +99,7 @@ func (m *Machine) Start(cmd *messages.StartSupply, now time.Time) (*messages.Sup
 	}
 	s := &SessionRecord{
 		SessionID: id, RequestID: cmd.GetRequestId(), DriverID: cmd.GetDriverId(),
-		KW: m.kw, Price: m.price, StartedAt: now, LastAt: now, TargetKWh: cmd.GetTargetKwh(),
+		KW: m.kw, Price: m.price, StartedAt: now, LastAt: now, TargetKWh: cmd.GetTargetKwh(), TimeScale: m.timeScale,
 	}
 	switch {
 	case cmd.GetMaxSeconds() > 0:
@@ -120,7 +126,7 @@ func (m *Machine) Advance(now time.Time) *messages.Telemetry {
 		at = s.Until
 	}
 	if at.After(s.LastAt) {
-		s.KWh += s.KW * at.Sub(s.LastAt).Hours()
+		s.KWh += s.rate() * at.Sub(s.LastAt).Hours()
 		s.LastAt = at
 	}
 	if s.TargetKWh > 0 && s.KWh > s.TargetKWh {

@@ -164,3 +164,21 @@ func TestFlushJournalClosesTheSupplyOfADeadEngine(t *testing.T) {
 		}
 	}
 }
+
+func TestTimeScaleSpeedsUpEnergyAndTravelsWithTheSupply(t *testing.T) {
+	m := NewMachine("CP-001", 22, 0.30, 10*time.Second, Record{})
+	m.SetTimeScale(60) // a real second is a simulated minute
+	if _, err := m.Start(start("S1"), t0); err != nil {
+		t.Fatal(err)
+	}
+	tel := m.Advance(t0.Add(5 * time.Second))
+	if want := 22.0 * 5 / 60; math.Abs(tel.GetKwh()-want) > 1e-9 {
+		t.Fatalf("5 s at 22 kW x60: %v kWh, want %v", tel.GetKwh(), want)
+	}
+	// An engine that restarts with another scale carries on at the supply's own.
+	again := NewMachine("CP-001", 22, 0.30, 10*time.Second, m.Record())
+	end := again.End(t0.Add(10*time.Second), messages.EndReason_END_REASON_COMPLETED)
+	if want := 22.0 * 10 / 60; math.Abs(end.GetKwh()-want) > 1e-9 || math.Abs(end.GetEur()-want*0.30) > 1e-9 {
+		t.Fatalf("10 s at 22 kW x60 across a restart: %v kWh %v EUR, want %v kWh", end.GetKwh(), end.GetEur(), want)
+	}
+}

@@ -83,6 +83,9 @@ type Config struct {
 	LivenessTimeout   time.Duration
 	DriverPause       time.Duration
 	SupplyDuration    time.Duration
+	// TimeScale is how many simulated seconds of charging one real second is
+	// worth. Default 1 (real time).
+	TimeScale float64
 	// StartTimeout is how long Central waits for an engine to confirm. Default 5 s.
 	StartTimeout time.Duration
 	// ReleaseAfter is how long Central keeps a driver bound to a supply on a
@@ -380,7 +383,7 @@ func (n *Network) engineChild(s *site) (supervision.Child, error) {
 	cp := s.spec
 	engine, err := chargepoint.Props(chargepoint.Config{
 		CPID: cp.ID, KW: cp.KW, PriceEURPerKWh: cp.Price, TelemetryInterval: c.TelemetryInterval,
-		SupplyDuration: c.SupplyDuration, Bridge: c.Bridge, Group: "engines", Journal: s.journal, ResubscribeInterval: c.ResubscribeInterval,
+		SupplyDuration: c.SupplyDuration, TimeScale: c.TimeScale, Bridge: c.Bridge, Group: "engines", Journal: s.journal, ResubscribeInterval: c.ResubscribeInterval,
 		Logger: c.Logger, Stats: c.Stats,
 	})
 	if err != nil {

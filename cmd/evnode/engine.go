@@ -55,7 +55,7 @@ func runEngine(parent context.Context, args []string, getenv func(string) (strin
 	}
 	props, err := chargepoint.Props(chargepoint.Config{
 		CPID: c.CP, KW: c.KW, PriceEURPerKWh: c.Price, TelemetryInterval: c.TelemetryInterval,
-		SupplyDuration: c.SupplyDuration, Bridge: bridgePID, Group: c.Group, Journal: journal,
+		SupplyDuration: c.SupplyDuration, TimeScale: c.TimeScale, Bridge: bridgePID, Group: c.Group, Journal: journal,
 		Logger: n.logger, Stats: n.stats,
 	})
 	if err != nil {

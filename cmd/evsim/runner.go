@@ -125,7 +125,7 @@ func (r *runner) run(ctx context.Context) int {
 		Bridge: bridgePID, Store: st, Logger: r.logger, Stats: r.stats,
 		KW: cfg.ChargeKW, PriceEURPerKWh: cfg.PriceEURPerKWh,
 		TelemetryInterval: cfg.TelemetryInterval, HealthInterval: cfg.HealthInterval, HealthTimeout: cfg.HealthTimeout,
-		LivenessTimeout: cfg.LivenessTimeout, DriverPause: cfg.DriverPause, SupplyDuration: cfg.SupplySeconds,
+		LivenessTimeout: cfg.LivenessTimeout, DriverPause: cfg.DriverPause, SupplyDuration: cfg.SupplySeconds, TimeScale: cfg.TimeScale,
 	}
 	for i := 0; i < cfg.ChargePoints; i++ {
 		ncfg.ChargePoints = append(ncfg.ChargePoints, network.ChargePoint{

@@ -224,6 +224,7 @@ type Engine struct {
 	Group             string
 	TelemetryInterval time.Duration
 	SupplyDuration    time.Duration
+	TimeScale         float64
 }
 
 // EngineFlags registers every flag of `evnode engine` on a new FlagSet.
@@ -239,6 +240,7 @@ func EngineFlags(c *Engine) *FlagSet {
 	fs.String(&c.Group, "group", "", "", "Kafka consumer group of the engine's commands; default engine-<CP>")
 	fs.Duration(&c.TelemetryInterval, "telemetry-interval", "", time.Second, "how often the engine reports while supplying")
 	fs.Duration(&c.SupplyDuration, "supply-duration", "", 10*time.Second, "how long a simulated vehicle stays plugged in")
+	fs.Float(&c.TimeScale, "time-scale", "", DefaultTimeScale, "simulated seconds of charging per real second (1 = real time)")
 	return fs
 }
 
@@ -271,6 +273,8 @@ func (c *Engine) Validate() error {
 		return Usagef("telemetry-interval", "must be more than 0")
 	case c.SupplyDuration <= 0:
 		return Usagef("supply-duration", "must be more than 0")
+	case c.TimeScale <= 0 || c.TimeScale > 3600:
+		return Usagef("time-scale", "%g is out of range (more than 0, at most 3600)", c.TimeScale)
 	}
 	if c.Journal == "" {
 		c.Journal = filepath.Join("evsim-data", "engine-"+c.CP+".json")
