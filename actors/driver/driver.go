@@ -207,8 +207,11 @@ type Driver struct {
 	pos    Position
 	// answered is true once Central accepted or denied the waiting request.
 	answered bool
-	seen     map[string]bool // sessions whose ticket was shown
-	status   Status
+	// centralSilent is true from a reply timeout until Central is heard
+	// again, so an outage is one WARN line, not one per request.
+	centralSilent bool
+	seen          map[string]bool // sessions whose ticket was shown
+	status        Status
 }
 
 // Receive implements actor.Actor.
@@ -233,7 +236,13 @@ func (d *Driver) Receive(ctx actor.Context) {
 	case *replyTimeout:
 		if d.pos.RequestID == msg.requestID && !d.answered {
 			d.status.Timeouts++
-			d.log.Warnf("Cannot reach Central: no reply to my request for %s within %v; moving on", d.pos.CPID, d.cfg.ReplyTimeout)
+			line := fmt.Sprintf("Cannot reach Central: no reply to my request for %s within %v; moving on", d.pos.CPID, d.cfg.ReplyTimeout)
+			if d.centralSilent {
+				d.log.Debug(line)
+			} else {
+				d.log.Warn(line)
+				d.centralSilent = true
+			}
 			d.finish(ctx)
 		}
 	case *GetStatus:
@@ -304,6 +313,10 @@ func (d *Driver) send(ctx actor.Context) {
 }
 
 func (d *Driver) delivery(ctx actor.Context, dl *bridge.Delivery) {
+	if d.centralSilent {
+		d.centralSilent = false
+		d.log.Info("Central answers again")
+	}
 	switch m := dl.Msg.(type) {
 	case *messages.ChargeAccepted:
 		if m.GetRequestId() == d.pos.RequestID && !d.answered {
