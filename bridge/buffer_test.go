@@ -66,7 +66,7 @@ func TestAFullBufferHoldsPublishersThatWait(t *testing.T) {
 	// Over the bound: the answer is held back.
 	held := tb.system.Root.RequestFuture(tb.pid, &Publish{Topic: topic, Key: "alice", Msg: &messages.Ticket{TicketId: "3"}}, 30*time.Second)
 	tb.publish(topic, "alice", &messages.Ticket{TicketId: "4"}) // fire and forget: kept too
-	eventually(t, 5*time.Second, "the WARN about the full buffer", func() bool { return len(tb.log.lines("buffer for Kafka is full")) == 1 })
+	eventually(t, 5*time.Second, "the WARN about the full buffer", func() bool { return len(tb.log.Lines("buffer for Kafka is full")) == 1 })
 	if _, err := tb.system.Root.RequestFuture(tb.pid, &Publish{Topic: topic, Key: "alice", Msg: &messages.Ticket{TicketId: "5"}}, 200*time.Millisecond).Result(); err == nil {
 		t.Fatal("a publisher over the bound got its answer while Kafka is away")
 	}
@@ -79,7 +79,7 @@ func TestAFullBufferHoldsPublishersThatWait(t *testing.T) {
 		t.Fatal(a.Err)
 	}
 	eventually(t, 20*time.Second, "all 6 tickets", func() bool { return col.count.Load() == 6 })
-	if w := tb.log.lines("| WARN |"); len(w) != 1 {
+	if w := tb.log.Lines("| WARN |"); len(w) != 1 {
 		t.Errorf("want only the one WARN about the buffer, got %q", w)
 	}
 }
@@ -131,7 +131,7 @@ func TestBadRecordWarningsAreRateLimited(t *testing.T) {
 	if n := tb.run.KafkaRecordsBad.Load(); n != 5 {
 		t.Errorf("counted %d bad records, want 5", n)
 	}
-	if w := tb.log.lines("Skipped a record that does not decode"); len(w) != 1 {
+	if w := tb.log.Lines("Skipped a record that does not decode"); len(w) != 1 {
 		t.Errorf("want one WARN for 5 bad records within the interval, got %q", w)
 	}
 }

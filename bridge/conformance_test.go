@@ -265,7 +265,7 @@ func testGarbageRecordSkipped(t *testing.T, b *brokerUnderTest) {
 	if got := col.deliveries()[0].Msg.(*messages.StatusChange); got.Reason != "after the garbage" {
 		t.Fatalf("got %v", got)
 	}
-	warns := tb.log.lines("| WARN |")
+	warns := tb.log.Lines("| WARN |")
 	if len(warns) != 1 || !strings.Contains(warns[0], "| WARN | Bridge | Skipped a record that does not decode") ||
 		!strings.Contains(warns[0], "topic="+topic) || !strings.Contains(warns[0], "partition=0") || !strings.Contains(warns[0], "offset=0") {
 		t.Fatalf("want one WARN naming topic, partition and offset, got %q", warns)
@@ -288,7 +288,7 @@ func testWaitsForABrokerThatStartsLater(t *testing.T, b *brokerUnderTest) {
 	col, _ := tb.subscribe(t, topic, "central", "", true)
 	tb.publish(topic, "CP-001", &messages.Command{CommandId: "sent-while-waiting", CpId: "CP-001"})
 	eventually(t, 5*time.Second, "the 5th attempt", func() bool {
-		return len(tb.log.lines("Still waiting for Kafka (attempt 5/1000)")) == 1
+		return len(tb.log.Lines("Still waiting for Kafka (attempt 5/1000)")) == 1
 	})
 	b.start(t)
 	tb.awaitState(t, StateReady, b.startTakes)
@@ -299,7 +299,7 @@ func testWaitsForABrokerThatStartsLater(t *testing.T, b *brokerUnderTest) {
 		"| INFO | Bridge | Kafka at " + b.addr + " is ready",
 	}
 	for _, w := range wantOnce {
-		if n := len(tb.log.lines(w)); n != 1 {
+		if n := len(tb.log.Lines(w)); n != 1 {
 			t.Errorf("%d lines with %q, want 1", n, w)
 		}
 	}
@@ -386,15 +386,15 @@ func testRestartLosesNothing(t *testing.T, b *brokerUnderTest) {
 		return complete(colCmd, cmdID) && complete(colEnd, endID) && complete(colTicket, ticketID)
 	})
 
-	warns := tb.log.lines("| WARN |")
+	warns := tb.log.Lines("| WARN |")
 	if len(warns) != b.restarts || !strings.Contains(warns[0], "Lost Kafka at "+b.addr) {
 		t.Errorf("want one WARN per outage (%d), got %q", b.restarts, warns)
 	}
-	infos := tb.log.lines("is back")
+	infos := tb.log.Lines("is back")
 	if len(infos) != b.restarts || !strings.Contains(infos[0], "| INFO | Bridge | Kafka at "+b.addr+" is back") {
 		t.Errorf("want one INFO per recovery (%d), got %q", b.restarts, infos)
 	}
-	if errs := tb.log.lines("| ERROR |"); len(errs) > 0 {
+	if errs := tb.log.Lines("| ERROR |"); len(errs) > 0 {
 		t.Errorf("no ERROR expected during an outage: %q", errs)
 	}
 }

@@ -19,12 +19,12 @@ func testGivesUpWithOneErrorLine(t *testing.T, _ *brokerUnderTest) {
 	tb := startBridge(t, cfg)
 	tb.awaitState(t, StateFailed, 5*100*time.Millisecond+2*time.Second)
 	took := time.Since(start)
-	errs := tb.log.lines("| ERROR |")
+	errs := tb.log.Lines("| ERROR |")
 	want := "| ERROR | Bridge | Kafka at " + addr + " did not become available after 5 attempts"
 	if len(errs) != 1 || !strings.HasSuffix(errs[0], want) {
 		t.Fatalf("ERROR lines %q, want exactly one ending %q", errs, want)
 	}
-	if n := len(tb.log.lines("Still waiting for Kafka (attempt 5/5)")); n != 0 {
+	if n := len(tb.log.Lines("Still waiting for Kafka (attempt 5/5)")); n != 0 {
 		t.Errorf("the last attempt should end in the ERROR line, not a progress line")
 	}
 	t.Logf("gave up after %v", took)
@@ -65,7 +65,7 @@ func testOpenPortIsNotKafka(t *testing.T, _ *brokerUnderTest) {
 					t.Fatal("a port that does not speak Kafka was taken for ready")
 				}
 			}
-			if len(tb.log.lines("is ready")) != 0 {
+			if len(tb.log.Lines("is ready")) != 0 {
 				t.Fatal("logged ready")
 			}
 		})

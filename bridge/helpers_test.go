@@ -1,7 +1,6 @@
 package bridge
 
 import (
-	"bytes"
 	"fmt"
 	"log/slog"
 	"net"
@@ -18,36 +17,11 @@ import (
 
 	"github.com/evcharging/evsim/internal/logging"
 	"github.com/evcharging/evsim/internal/stats"
+	"github.com/evcharging/evsim/internal/testutil"
 )
 
-// syncBuffer is a log sink that tests read while the bridge writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-// lines returns the log lines that contain substr.
-func (s *syncBuffer) lines(substr string) []string {
-	var out []string
-	for _, l := range strings.Split(s.String(), "\n") {
-		if l != "" && strings.Contains(l, substr) {
-			out = append(out, l)
-		}
-	}
-	return out
-}
+// syncBuffer is the shared log sink; lines is its Lines.
+type syncBuffer = testutil.SyncBuffer
 
 func newTestLogger(t *testing.T) (*logrus.Logger, *syncBuffer) {
 	t.Helper()

@@ -7,42 +7,17 @@ import (
 	"log/slog"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/IBM/sarama"
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/sirupsen/logrus"
+
+	"github.com/evcharging/evsim/internal/testutil"
 )
 
-// syncBuffer is a bytes.Buffer safe for a logger's writer goroutines and a reading test.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-func (b *syncBuffer) Bytes() []byte { return []byte(b.String()) }
-
-func (b *syncBuffer) Len() int { return len(b.String()) }
-
-func (b *syncBuffer) Reset() {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.buf.Reset()
-}
+type syncBuffer = testutil.SyncBuffer
 
 func newBufferLogger(t *testing.T, level, format string) (*logrus.Logger, *syncBuffer) {
 	t.Helper()
