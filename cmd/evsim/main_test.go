@@ -240,3 +240,42 @@ func TestKafkaNeverReadyExitsOne(t *testing.T) {
 		t.Error("stack trace in the log")
 	}
 }
+
+// TestThousandsOfChargePointsRunClean guards scale: with 3,000 charge points
+// and 1,500 drivers at the default timings (telemetry, health and liveness
+// every second), nothing may be marked faulty or disconnected by mistake and
+// the log stays free of WARN lines. Quadratic paths that once crept into
+// registration and shutdown fail this test.
+func TestThousandsOfChargePointsRunClean(t *testing.T) {
+	bin := evsimBinary(t)
+	summaryPath := filepath.Join(t.TempDir(), "summary.json")
+	cmd := exec.Command(bin, "--cps", "3000", "--drivers", "1500", "--duration", "15s", "--seed", "5",
+		"--embedded-broker", "127.0.0.1:0", "--db", ":memory:", "--panel", "off", "--log-level", "warn",
+		"--summary-json", summaryPath)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	start := time.Now()
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("evsim: %v\n%s", err, tail(stderr.String(), 30))
+	}
+	if took := time.Since(start); took > 40*time.Second {
+		t.Errorf("a 15 s run took %v: shutdown or start-up is too slow", took)
+	}
+	if log := strings.TrimSpace(stderr.String()); log != "" {
+		t.Errorf("WARN or ERROR lines at 3,000 charge points:\n%s", tail(log, 20))
+	}
+	b, err := os.ReadFile(summaryPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var s map[string]float64
+	if err := json.Unmarshal(b, &s); err != nil {
+		t.Fatal(err)
+	}
+	if s["registered_cps"] != 3000 || s["faults"] != 0 || s["supplies_started"] < 1000 {
+		t.Errorf("summary %v", s)
+	}
+	if s["tickets"] != s["supplies_started"] || s["tickets"] != s["supplies_completed"]+s["supplies_interrupted"] {
+		t.Errorf("every supply must end in one ticket: %v", s)
+	}
+}
