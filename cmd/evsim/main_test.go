@@ -279,3 +279,40 @@ func TestThousandsOfChargePointsRunClean(t *testing.T) {
 		t.Errorf("every supply must end in one ticket: %v", s)
 	}
 }
+
+// TestLivePanelOnATerminal runs evsim on a real pseudo-terminal (util-linux's
+// script, in every Debian system) and checks that it draws the live panel:
+// redrawn in place, states in colour, live figures, then the summary.
+func TestLivePanelOnATerminal(t *testing.T) {
+	bin := evsimBinary(t)
+	scriptBin, err := exec.LookPath("script")
+	if err != nil {
+		t.Skip("no util-linux script to give evsim a terminal")
+	}
+	command := bin + " --duration 8s --db :memory: --embedded-broker 127.0.0.1:0 --supply-duration 3s --driver-pause 500ms"
+	cmd := exec.Command(scriptBin, "-qfec", command, "/dev/null")
+	cmd.Env = append(os.Environ(), "TERM=xterm-256color")
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("evsim on a terminal: %v\n%s", err, tail(string(out), 30))
+	}
+	screen := string(out)
+	for name, want := range map[string]string{
+		"cursor home (redraw in place)": "\x1b[H",
+		"table header":                  "CP         STATE",
+		"a supplying row in green":      "\x1b[1;32mSUPPLYING",
+		"an activated row in green":     "\x1b[32mACTIVATED",
+		"the log under the table":       "── log ",
+		"the summary at the end":        "Run summary",
+	} {
+		if !strings.Contains(screen, want) {
+			t.Errorf("the terminal shows no %s (%q)", name, want)
+		}
+	}
+	if strings.Count(screen, "\x1b[H") < 5 {
+		t.Errorf("the panel was drawn %d times in 8 s; want it refreshed", strings.Count(screen, "\x1b[H"))
+	}
+	if stackTrace.MatchString(screen) || strings.Contains(screen, "| ERROR |") {
+		t.Errorf("stack trace or ERROR on the terminal:\n%s", tail(screen, 30))
+	}
+}
