@@ -61,8 +61,9 @@ type Publish struct {
 }
 
 // Subscribe asks the bridge to deliver the records of Topic to Subscriber as
-// *Delivery messages. Group is the Kafka consumer group that reads the topic
-// for this process (e.g. "central", "engine-CP-001", "drivers"). Key, when not
+// *Delivery messages. Group names who reads the topic for this process (e.g.
+// "central", "engine-CP-001", "drivers"); the Kafka consumer group is
+// KafkaGroupID(Group, Topic), one per topic. Key, when not
 // empty, limits deliveries to records with that key; several subscribers of
 // one group can share a topic with different keys (the bridge consumes once
 // and routes). Records whose key has no subscriber yet are held and delivered

@@ -238,7 +238,7 @@ func testOffsetMarkedOnlyAfterDone(t *testing.T, b *brokerUnderTest) {
 	ds[2].Done()
 	ds[0].Done()
 	ds[0].Done() // twice is harmless
-	eventually(t, 15*time.Second, "offset 1 committed", func() bool { return committedOffset(b.addr, group, topic) == 1 })
+	eventually(t, 15*time.Second, "offset 1 committed", func() bool { return committedOffset(b.addr, KafkaGroupID(group, topic), topic) == 1 })
 	_ = first.system.Root.StopFuture(first.pid).Wait()
 
 	// A new process of the same group gets the record that was not done, and the one after it.
@@ -249,7 +249,7 @@ func testOffsetMarkedOnlyAfterDone(t *testing.T, b *brokerUnderTest) {
 	if got[0].Offset != 1 || got[0].Msg.(*messages.Ticket).TicketId != "b" {
 		t.Fatalf("first redelivery is offset %d %v, want offset 1 (ticket b)", got[0].Offset, got[0].Msg)
 	}
-	eventually(t, 15*time.Second, "offset 3 committed", func() bool { return committedOffset(b.addr, group, topic) == 3 })
+	eventually(t, 15*time.Second, "offset 3 committed", func() bool { return committedOffset(b.addr, KafkaGroupID(group, topic), topic) == 3 })
 }
 
 func testGarbageRecordSkipped(t *testing.T, b *brokerUnderTest) {
@@ -274,7 +274,7 @@ func testGarbageRecordSkipped(t *testing.T, b *brokerUnderTest) {
 		t.Errorf("bad records counted %d, want 1", n)
 	}
 	// The garbage does not hold the partition back: both offsets get committed.
-	eventually(t, 15*time.Second, "offset 2 committed", func() bool { return committedOffset(b.addr, group, topic) == 2 })
+	eventually(t, 15*time.Second, "offset 2 committed", func() bool { return committedOffset(b.addr, KafkaGroupID(group, topic), topic) == 2 })
 }
 
 // (a) A process started before the broker waits, then works, with exactly

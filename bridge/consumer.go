@@ -235,12 +235,22 @@ func (b *bridge) stopConsumer(cons *consumer) {
 
 // runConsumer is the goroutine of one consumer group: join, consume, and
 // rejoin after a rebalance, until ctx ends.
+// KafkaGroupID is the Kafka consumer group that reads topic for the
+// bridge-level group of a Subscribe: "<group>.<topic>", e.g.
+// "central.cp.telemetry". Each topic gets a Kafka group of its own, because
+// consumers of one group id with different topics rebalance each other on
+// every join (that cost about 2 s before the first supply). Use it with
+// Kafka's tools, e.g. kafka-consumer-groups --describe --group central.cp.telemetry.
+func KafkaGroupID(group, topic string) string { return group + "." + topic }
+
+func kafkaGroupID(key tgKey) string { return KafkaGroupID(key.group, key.topic) }
+
 func (b *bridge) runConsumer(ctx context.Context, key tgKey, gen uint64, sc *sarama.Config) {
 	log := b.log.WithFields(logrus.Fields{"topic": key.topic, "group": key.group})
 	var cg sarama.ConsumerGroup
 	for {
 		var err error
-		cg, err = sarama.NewConsumerGroup(b.cfg.Brokers, key.group, sc)
+		cg, err = sarama.NewConsumerGroup(b.cfg.Brokers, kafkaGroupID(key), sc)
 		if err == nil {
 			break
 		}
