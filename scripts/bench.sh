@@ -25,7 +25,7 @@ bench_bridge() {
 # The whole network in one process (evsim) at 1k and 10k charge points (half
 # as many drivers), telemetry every second, on the embedded broker. Each run
 # writes its summary JSON; the table shows, per size: time from start to all
-# registered, telemetry records per second that reached Central, the
+# registered and to the first supply, telemetry records per second that reached Central, the
 # engine -> Central telemetry lag p50/p99, CPU seconds and peak memory per
 # simulated charge point, and how many WARN/ERROR lines the run logged.
 # BENCH_SIZES (default "1000 10000") and BENCH_SECONDS (default 40) change it.
@@ -34,8 +34,8 @@ bench_network() {
   local sizes=${BENCH_SIZES:-1000 10000} secs=${BENCH_SECONDS:-40}
   local dir; dir=$(mktemp -d)
   go build -o "$dir/evsim" ./cmd/evsim
-  printf '%7s %7s %10s %12s %9s %9s %11s %11s %6s\n' \
-    cps drivers startup_ms telemetry/s p50_ms p99_ms cpu_ms/cp rss_kb/cp warns
+  printf '%7s %7s %10s %12s %12s %9s %9s %11s %11s %6s\n' \
+    cps drivers startup_ms 1st_supply_ms telemetry/s p50_ms p99_ms cpu_ms/cp rss_kb/cp warns
   for n in $sizes; do
     local d=$((n / 2))
     "$dir/evsim" --cps "$n" --drivers "$d" --duration "${secs}s" --db :memory: \
@@ -45,8 +45,8 @@ bench_network() {
 import json, sys
 s = json.load(open(sys.argv[1])); n, d, secs, warns = int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4]), sys.argv[5]
 run = secs - s["startup_ms"] / 1000
-print("%7d %7d %10d %12.0f %9.1f %9.1f %11.2f %11.0f %6s" % (
-    n, d, s["startup_ms"], s["telemetry_records"] / run, s["telemetry_lag_p50_ms"], s["telemetry_lag_p99_ms"],
+print("%7d %7d %10d %12d %12.0f %9.1f %9.1f %11.2f %11.0f %6s" % (
+    n, d, s["startup_ms"], s["first_supply_ms"], s["telemetry_records"] / run, s["telemetry_lag_p50_ms"], s["telemetry_lag_p99_ms"],
     s["cpu_seconds"] * 1000 / n, s["peak_rss_mb"] * 1024 / n, warns))
 PY
   done

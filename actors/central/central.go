@@ -678,6 +678,7 @@ func (c *Central) countStart(sid string) {
 	if !c.counted.has(sid) {
 		c.counted.add(sid)
 		c.cfg.Stats.SuppliesStarted.Add(1)
+		c.cfg.Stats.MarkSupplyStarted()
 	}
 }
 

@@ -31,6 +31,7 @@ func PrintSummary(w io.Writer, s stats.Summary, ran time.Duration) {
 		{"Kafka records out", s.KafkaRecordsOut},
 		{"Kafka records in", s.KafkaRecordsIn},
 		{"start-up to all registered (ms)", s.StartupMS},
+		{"start-up to first supply (ms)", s.FirstSupplyMS},
 		{"telemetry lag p50 / p99 (ms)", fmt.Sprintf("%.1f / %.1f", s.TelemetryLagP50MS, s.TelemetryLagP99MS)},
 		{"CPU (s) / peak memory (MB)", fmt.Sprintf("%.1f / %.0f", s.CPUSeconds, s.PeakRSSMB)},
 	}

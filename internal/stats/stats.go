@@ -38,6 +38,8 @@ type Run struct {
 	// charge point is registered.
 	Start     time.Time
 	startupMS atomic.Int64
+	// firstSupplyMS is the time from Start to the first supply started.
+	firstSupplyMS atomic.Int64
 }
 
 // New returns counters for a run that starts now.
@@ -58,6 +60,13 @@ func (r *Run) EUR() float64 { return r.eur.Load() }
 // MarkStartupDone records the time from Start to now, once.
 func (r *Run) MarkStartupDone() {
 	r.startupMS.CompareAndSwap(0, max(1, time.Since(r.Start).Milliseconds()))
+}
+
+// MarkSupplyStarted records the time from Start to the first supply, once.
+func (r *Run) MarkSupplyStarted() {
+	if r.firstSupplyMS.Load() == 0 {
+		r.firstSupplyMS.CompareAndSwap(0, max(1, time.Since(r.Start).Milliseconds()))
+	}
 }
 
 // StartupMS is the time from start to all charge points registered, 0 until then.
@@ -82,6 +91,7 @@ type Summary struct {
 	TelemetryLagP50MS float64 `json:"telemetry_lag_p50_ms"`
 	TelemetryLagP99MS float64 `json:"telemetry_lag_p99_ms"`
 	Denials           int64   `json:"denials"`
+	FirstSupplyMS     int64   `json:"first_supply_ms"`
 	// Filled by the process at the end of a run (getrusage): CPU time used
 	// and peak resident memory.
 	CPUSeconds float64 `json:"cpu_seconds"`
@@ -118,6 +128,7 @@ func (r *Run) Snapshot() Summary {
 		TelemetryLagP50MS:   ms(r.TelemetryLag.Quantile(0.50)),
 		TelemetryLagP99MS:   ms(r.TelemetryLag.Quantile(0.99)),
 		Denials:             r.Denials.Load(),
+		FirstSupplyMS:       r.firstSupplyMS.Load(),
 	}
 }
 

@@ -76,3 +76,16 @@ func TestProcessUsageIsFilled(t *testing.T) {
 		t.Fatalf("usage not filled (%d loops): cpu %v s, rss %v MB", x, s.CPUSeconds, s.PeakRSSMB)
 	}
 }
+
+func TestFirstSupplyIsMarkedOnce(t *testing.T) {
+	r := New()
+	if r.Snapshot().FirstSupplyMS != 0 {
+		t.Fatal("first supply marked before any")
+	}
+	r.MarkSupplyStarted()
+	first := r.Snapshot().FirstSupplyMS
+	r.MarkSupplyStarted()
+	if first == 0 || r.Snapshot().FirstSupplyMS != first {
+		t.Fatalf("first supply %d then %d", first, r.Snapshot().FirstSupplyMS)
+	}
+}
