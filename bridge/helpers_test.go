@@ -3,7 +3,6 @@ package bridge
 import (
 	"fmt"
 	"log/slog"
-	"net"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -51,17 +50,7 @@ func eventually(t *testing.T, within time.Duration, what string, cond func() boo
 	}
 }
 
-// freeAddr returns a loopback address with a port nobody listens on now.
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	_ = ln.Close()
-	return addr
-}
+func freeAddr(t *testing.T) string { return testutil.FreeAddr(t) }
 
 func startEmbedded(t *testing.T, opts EmbeddedOptions) *Embedded {
 	t.Helper()

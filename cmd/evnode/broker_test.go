@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"net"
 	"regexp"
 	"strings"
 	"testing"
@@ -18,15 +17,7 @@ type syncBuffer = testutil.SyncBuffer
 
 func noEnv(string) (string, bool) { return "", false }
 
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
+func freeAddr(t *testing.T) string { return testutil.FreeAddr(t) }
 
 var listening = regexp.MustCompile(`Embedded Kafka broker listening on (127\.0\.0\.1:\d+)`)
 

@@ -6,7 +6,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -17,6 +16,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/evcharging/evsim/internal/testutil"
 )
 
 // harness runs evnode processes and looks at them.
@@ -66,35 +67,8 @@ func newHarness(t *testing.T) *harness {
 	return h
 }
 
-// handedOut remembers every address freeAddr gave, so that two nodes never
-// get the same port: a port closed after the probe can be handed out by the
-// kernel again (that once gave two monitors one port in CI).
-var handedOut = struct {
-	sync.Mutex
-	addrs map[string]bool
-}{addrs: map[string]bool{}}
-
-// freeAddr returns a loopback address with a port that was free a moment ago
-// and that no earlier call of this test binary returned.
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	handedOut.Lock()
-	defer handedOut.Unlock()
-	for range 100 {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatalf("find a free port: %v", err)
-		}
-		addr := l.Addr().String()
-		l.Close()
-		if !handedOut.addrs[addr] {
-			handedOut.addrs[addr] = true
-			return addr
-		}
-	}
-	t.Fatal("no fresh free port after 100 tries")
-	return ""
-}
+// freeAddr gives each node a port no other node of this test binary got.
+func freeAddr(t *testing.T) string { return testutil.FreeAddr(t) }
 
 // baseEnv is the environment of every node: nothing of ours leaks in from
 // the test's own environment.
