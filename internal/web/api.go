@@ -74,11 +74,8 @@ func (s *Server) listChargePoints(w http.ResponseWriter, r *http.Request) {
 			want = append(want, name)
 		}
 	}
-	ctx, cancel := s.centralCtx(r)
-	defer cancel()
-	snap, err := s.opts.Panel.Snapshot(ctx)
-	if err != nil {
-		s.centralUnreachable(w, r, err)
+	snap, ok := s.snapshot(w, r)
+	if !ok {
 		return
 	}
 	out := make([]ChargePoint, 0, len(snap.ChargePoints))
@@ -91,13 +88,23 @@ func (s *Server) listChargePoints(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, out)
 }
 
-// getChargePoint answers GET /api/chargepoints/{id}.
-func (s *Server) getChargePoint(w http.ResponseWriter, r *http.Request) {
+// snapshot asks Central for the panel within the request's time budget; when
+// Central does not answer it writes the 503 and returns false.
+func (s *Server) snapshot(w http.ResponseWriter, r *http.Request) (*central.Snapshot, bool) {
 	ctx, cancel := s.centralCtx(r)
 	defer cancel()
 	snap, err := s.opts.Panel.Snapshot(ctx)
 	if err != nil {
 		s.centralUnreachable(w, r, err)
+		return nil, false
+	}
+	return snap, true
+}
+
+// getChargePoint answers GET /api/chargepoints/{id}.
+func (s *Server) getChargePoint(w http.ResponseWriter, r *http.Request) {
+	snap, ok := s.snapshot(w, r)
+	if !ok {
 		return
 	}
 	id := r.PathValue("id")
@@ -155,11 +162,8 @@ func queryUint(v string, def uint64) (uint64, error) {
 
 // network answers GET /api/network.
 func (s *Server) network(w http.ResponseWriter, r *http.Request) {
-	ctx, cancel := s.centralCtx(r)
-	defer cancel()
-	snap, err := s.opts.Panel.Snapshot(ctx)
-	if err != nil {
-		s.centralUnreachable(w, r, err)
+	snap, ok := s.snapshot(w, r)
+	if !ok {
 		return
 	}
 	writeJSON(w, http.StatusOK, Network{
