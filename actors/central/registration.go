@@ -1,0 +1,232 @@
+package central
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/sirupsen/logrus"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/evcharging/evsim/bridge"
+	"github.com/evcharging/evsim/internal/store"
+	"github.com/evcharging/evsim/messages"
+)
+
+// Monitors: registration, authentication, liveness and engine health.
+
+func (c *Central) register(ctx actor.Context, m *messages.RegisterChargePoint) {
+	id := m.GetCpId()
+	reply := &messages.RegistrationResult{CpId: id, CentralInstance: c.instance}
+	cp := c.cps[id]
+	reject := func(reason string) {
+		reply.Reason = reason
+		ctx.Respond(reply)
+		if c.rejected[id] == reason {
+			c.log.WithField("cp_id", id).Debugf("Rejected registration of %s again: %s", id, reason)
+			return
+		}
+		c.rejected[id] = reason // one WARN per charge point and reason until it is accepted
+		c.log.WithField("cp_id", id).Warnf("Rejected registration of %s: %s", id, reason)
+		c.event(EventRejected, id, "", fmt.Sprintf("Rejected registration of %s: %s", id, reason))
+	}
+	switch {
+	case id == "":
+		reject("no charge point id")
+		return
+	case m.GetSecret() == "":
+		reject("no secret presented")
+		return
+	case cp == nil && c.cfg.ClosedRegistration:
+		reject("not in the registry")
+		return
+	case cp != nil && !store.CheckSecret(cp.reg.SecretHash, m.GetSecret()):
+		reject("wrong secret")
+		return
+	}
+	now := c.cfg.Now()
+	isNew := cp == nil
+	if isNew {
+		hash, err := store.HashSecret(m.GetSecret())
+		if err != nil {
+			reject("internal error")
+			return
+		}
+		cp = &cpEntry{reg: store.ChargePoint{ID: id, SecretHash: hash, RegisteredAt: now}, engineOK: true, since: now}
+		c.cps[id] = cp
+	}
+	changed := isNew || cp.reg.Location != m.GetLocation() || cp.reg.PriceEURPerKWh != m.GetPriceEurPerKwh() || cp.reg.KW != m.GetKw()
+	cp.reg.Location, cp.reg.PriceEURPerKWh, cp.reg.KW = m.GetLocation(), m.GetPriceEurPerKwh(), m.GetKw()
+	if changed {
+		if err := c.cfg.Store.SaveChargePoint(context.Background(), cp.reg); err != nil {
+			c.log.WithError(err).WithField("cp_id", id).Warnf("Could not save %s in the registry", id)
+		}
+	}
+	delete(c.rejected, id)
+	wasAlive := cp.alive
+	cp.alive, cp.lastSeen, cp.engineOK, cp.fault = true, now, true, ""
+	cp.monitor = ctx.Sender()
+	reply.Accepted = true
+	ctx.Respond(reply)
+	switch {
+	case isNew:
+		c.log.WithField("cp_id", id).Infof("Registered new CP: %s", id)
+		c.event(EventRegistered, id, "", fmt.Sprintf("Registered new CP: %s (%s, %.2f EUR/kWh, %g kW)", id, cp.reg.Location, cp.reg.PriceEURPerKWh, cp.reg.KW))
+	case !wasAlive:
+		c.log.WithField("cp_id", id).Infof("%s connected: its monitor registered", id)
+		c.event(EventRegistered, id, "", fmt.Sprintf("%s connected", id))
+	}
+	if !cp.connectedOnce {
+		cp.connectedOnce = true
+		// A running count: scanning every charge point here made 10,000
+		// registrations quadratic.
+		c.connectedCount++
+		n := c.connectedCount
+		c.cfg.Stats.RegisteredCPs.Store(int64(n))
+		if c.cfg.ExpectedChargePoints > 0 && n >= c.cfg.ExpectedChargePoints {
+			c.cfg.Stats.MarkStartupDone()
+		}
+	}
+	c.update(ctx, cp)
+}
+
+func (c *Central) liveness(ctx actor.Context, m *messages.Liveness) {
+	cp := c.cps[m.GetCpId()]
+	if cp == nil || !cp.alive || !cp.isMonitor(ctx.Sender()) {
+		// Unknown, or not the monitor that authenticated: register (with the secret) first.
+		ctx.Respond(&messages.LivenessAck{CpId: m.GetCpId(), Seq: m.GetSeq(), Known: false, CentralInstance: c.instance})
+		return
+	}
+	cp.lastSeen = c.cfg.Now()
+	ctx.Respond(&messages.LivenessAck{CpId: m.GetCpId(), Seq: m.GetSeq(), Known: true, CentralInstance: c.instance})
+	if st := m.GetEngineState(); st != messages.ChargePointState_CHARGE_POINT_STATE_UNSPECIFIED {
+		cp.engineState = st
+	}
+	if m.GetEngineOk() != cp.engineOK {
+		detail := "engine reported broken by its monitor"
+		if m.GetEngineOk() {
+			detail = ""
+		}
+		c.engineHealth(ctx, cp, m.GetEngineOk(), detail)
+	}
+	if sid := m.GetSessionId(); sid != "" && cp.session == nil && (cp.pending == nil || cp.pending.sessionID != sid) &&
+		!c.ended.has(sid) && !c.denied.has(sid) {
+		c.adopt(ctx, cp, sid, "", m.GetDriverId(), time.Time{})
+	}
+	c.reconcile(ctx, cp)
+}
+
+// reconcile repeats the operator's order to an engine whose own state
+// disagrees with it (e.g. the engine restarted, or Central did): Central
+// never shows a charge point in service while its engine stays stopped.
+func (c *Central) reconcile(ctx actor.Context, cp *cpEntry) {
+	now := c.cfg.Now()
+	if now.Sub(cp.lastOrder) < c.cfg.ReconcileInterval {
+		return
+	}
+	st := cp.engineState
+	switch {
+	case cp.stopped && (st == messages.ChargePointState_CHARGE_POINT_STATE_ACTIVATED || st == messages.ChargePointState_CHARGE_POINT_STATE_SUPPLYING):
+		c.log.WithField("cp_id", cp.reg.ID).Infof("Repeating the STOP order to %s, whose engine is %s", cp.reg.ID, StateName(st))
+		c.command(ctx, cp.reg.ID, &messages.Command{Kind: &messages.Command_Stop{Stop: &messages.StopChargePoint{}}})
+		cp.lastOrder = now
+	case !cp.stopped && st == messages.ChargePointState_CHARGE_POINT_STATE_STOPPED:
+		c.log.WithField("cp_id", cp.reg.ID).Infof("Repeating the RESUME order to %s, whose engine is still STOPPED", cp.reg.ID)
+		c.command(ctx, cp.reg.ID, &messages.Command{Kind: &messages.Command_Resume{Resume: &messages.ResumeChargePoint{}}})
+		cp.lastOrder = now
+	}
+}
+
+func (c *Central) engineHealth(ctx actor.Context, cp *cpEntry, ok bool, detail string) {
+	id := cp.reg.ID
+	if !ok {
+		if !cp.engineOK {
+			// the same fault with a newer cause: the panel shows it, no new line
+			if detail != "" && detail != cp.fault {
+				cp.fault = detail
+				c.log.WithField("cp_id", id).Debugf("%s still FAULT, now: %s", id, detail)
+				c.update(ctx, cp)
+			}
+			return
+		}
+		wasOK := cp.engineOK
+		cp.engineOK, cp.fault = false, detail
+		if wasOK {
+			c.cfg.Stats.Faults.Add(1)
+		}
+		c.log.WithField("cp_id", id).Warnf("%s FAULT: %s", id, detail)
+		c.event(EventFault, id, "", fmt.Sprintf("%s FAULT: %s", id, detail))
+		c.interrupt(ctx, cp, messages.EndReason_END_REASON_FAULT, messages.DenyReason_DENY_REASON_FAULT,
+			fmt.Sprintf("%s FAULT: %s; your supply ends now and you get a ticket for what was delivered", id, detail))
+		c.update(ctx, cp)
+		return
+	}
+	if cp.engineOK {
+		return
+	}
+	cp.engineOK, cp.fault = true, ""
+	c.log.WithField("cp_id", id).Infof("%s recovered: engine answers health checks again", id)
+	c.event(EventRecovered, id, "", fmt.Sprintf("%s recovered", id))
+	c.update(ctx, cp)
+}
+
+func (c *Central) checkLiveness(ctx actor.Context) {
+	now := c.cfg.Now()
+	// Checked every CheckInterval: deciding at LivenessTimeout-CheckInterval
+	// keeps the promise "DISCONNECTED at most LivenessTimeout after the last
+	// sign of life".
+	limit := c.cfg.LivenessTimeout - c.cfg.CheckInterval
+	for _, id := range c.sortedIDs() {
+		cp := c.cps[id]
+		if !cp.alive || now.Sub(cp.lastSeen) <= limit {
+			continue
+		}
+		cp.alive = false
+		silent := now.Sub(cp.lastSeen).Round(100 * time.Millisecond)
+		c.log.WithField("cp_id", id).Warnf("%s DISCONNECTED: no sign of life from its monitor for %v", id, silent)
+		c.event(EventDisconnected, id, "", fmt.Sprintf("%s DISCONNECTED: no sign of life from its monitor", id))
+		c.interrupt(ctx, cp, messages.EndReason_END_REASON_MONITOR_LOST, messages.DenyReason_DENY_REASON_DISCONNECTED,
+			fmt.Sprintf("%s lost contact with Central; your supply ends now and you get a ticket for what was delivered", id))
+		c.update(ctx, cp)
+	}
+	c.releaseStuckDrivers(ctx, now)
+}
+
+// releaseStuckDrivers frees the driver of a supply whose charge point has
+// been FAULT or DISCONNECTED for ReleaseAfter without reporting its end
+// (e.g. an engine process that is gone): the driver may charge elsewhere,
+// and the ticket still comes when the charge point reports the supply.
+func (c *Central) releaseStuckDrivers(ctx actor.Context, now time.Time) {
+	for _, id := range c.sortedIDs() {
+		cp := c.cps[id]
+		s := cp.session
+		if s == nil || cp.released || now.Sub(cp.since) < c.cfg.ReleaseAfter ||
+			(cp.state != messages.ChargePointState_CHARGE_POINT_STATE_FAULT && cp.state != messages.ChargePointState_CHARGE_POINT_STATE_DISCONNECTED) {
+			continue
+		}
+		cp.released = true
+		if c.drivers[s.DriverID] == s.SessionID {
+			delete(c.drivers, s.DriverID)
+		}
+		c.log.WithFields(logrus.Fields{"cp_id": id, "driver_id": s.DriverID, "session_id": s.SessionID}).
+			Infof("Released %s from the supply at %s: it has been %s for %v; the ticket follows when %s reports it",
+				s.DriverID, id, StateName(cp.state), c.cfg.ReleaseAfter, id)
+		c.publish(ctx, bridge.TopicDriverUpdates, s.DriverID, &messages.DriverNotice{
+			DriverId: s.DriverID, CpId: id, SessionId: s.SessionID, SupplyInterrupted: true, At: timestamppb.New(now),
+			Text: fmt.Sprintf("Your supply at %s is interrupted and %s cannot report it yet; you may charge elsewhere, the ticket follows", id, id)})
+	}
+}
+
+// interrupt ends the charge point's running supply (the engine reports the
+// end, Central makes the ticket) and denies a start in progress.
+func (c *Central) interrupt(ctx actor.Context, cp *cpEntry, reason messages.EndReason, deny messages.DenyReason, text string) {
+	if s := cp.session; s != nil {
+		c.command(ctx, cp.reg.ID, &messages.Command{Kind: &messages.Command_StopSupply{
+			StopSupply: &messages.StopSupply{SessionId: s.SessionID, Reason: reason}}})
+		c.notice(ctx, s.DriverID, cp.reg.ID, s.SessionID, text)
+	}
+	if p := cp.pending; p != nil {
+		c.abortStart(ctx, cp, deny, fmt.Sprintf("%s: %s", cp.reg.ID, DenyText(deny)), reason)
+	}
+}
