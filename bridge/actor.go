@@ -162,7 +162,9 @@ type bridge struct {
 	subscribers map[string][]subscription // pid key -> its subscriptions, so a terminated one is forgotten without a scan
 	bad         badRecordLog
 	holdWarned  time.Time
-	claimIDs    atomic.Uint64 // taken by claim goroutines
+	// notOursCount counts records skipped because no key of theirs is read here.
+	notOursCount int
+	claimIDs     atomic.Uint64 // taken by claim goroutines
 }
 
 func newBridge(cfg Config, log *logrus.Entry, run *stats.Run) *bridge {
@@ -210,6 +212,8 @@ func (b *bridge) Receive(c actor.Context) {
 		b.subscribe(c, m)
 	case *Unsubscribe:
 		b.unsubscribe(m)
+	case *ExpectKeys:
+		b.expectKeys(m)
 	case *Stats:
 		c.Respond(b.stats())
 	case *WatchState:
@@ -704,7 +708,7 @@ func createTopics(cfg *Config) error {
 }
 
 func (b *bridge) stats() *StatsReply {
-	r := &StatsReply{State: b.state, KeptRecords: b.pendingLive, WaitingPublishers: len(b.ackWaiters), InFlightRecords: len(b.records)}
+	r := &StatsReply{State: b.state, KeptRecords: b.pendingLive, WaitingPublishers: len(b.ackWaiters), InFlightRecords: len(b.records), NotOursRecords: b.notOursCount}
 	for _, cons := range b.consumers {
 		r.HeldRecords += len(cons.held)
 		for _, subs := range cons.subs {

@@ -56,8 +56,8 @@ type Config struct {
 	// are delivered but not yet Done; consumption of that partition pauses at
 	// the bound. Default 1024.
 	InFlightPerPartition int
-	// HoldPerConsumer bounds the records held for keys that have no
-	// subscriber yet, per (topic, group). Above it the oldest held record is
+	// HoldPerConsumer bounds the records held for keys of this process that
+	// have no subscriber right now, per (topic, group). Above it the oldest held record is
 	// skipped with a WARN. Default 10 000.
 	HoldPerConsumer int
 	// BadRecordLogEvery rate-limits the WARN about records that do not

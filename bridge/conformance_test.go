@@ -184,6 +184,8 @@ func testRoundTripRoutesByKey(t *testing.T, b *brokerUnderTest) {
 func testOrderPerKeyAndHeldRecords(t *testing.T, b *brokerUnderTest) {
 	topic := uniqueName(t, "updates")
 	tb := startBridge(t, b.config(t, topic))
+	// bob is announced, as a process does for the drivers it is starting.
+	tb.system.Root.Send(tb.pid, &ExpectKeys{Topic: topic, Group: "drivers", Keys: []string{"bob"}})
 	early, _ := tb.subscribe(t, topic, "drivers", "alice", true)
 	tb.awaitState(t, StateReady, 20*time.Second)
 	for i := range 20 {

@@ -34,8 +34,10 @@
 // with *Subscribe{Topic, Group, Key, Subscriber}. Each record comes as a
 // *Delivery; the subscriber calls Done when it has handled it, best in a
 // defer. The bridge consumes each (topic, group) once with a sarama consumer
-// group and routes records by key; records whose key has no subscriber yet
-// are held (Config.HoldPerConsumer) and delivered when one subscribes. An
+// group and routes records by key; records for a key of this process that
+// has no subscriber right now are held (Config.HoldPerConsumer) and delivered
+// when one subscribes, and records for keys no subscriber of the process
+// reads (nor ExpectKeys announced) are skipped at once, at DEBUG. An
 // offset is marked only when every earlier record of its partition is done,
 // so after a crash records are delivered again (at least once): handlers are
 // idempotent. At most Config.InFlightPerPartition records of a partition are

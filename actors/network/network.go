@@ -39,6 +39,7 @@ import (
 	"github.com/evcharging/evsim/actors/driver"
 	"github.com/evcharging/evsim/actors/monitor"
 	"github.com/evcharging/evsim/actors/supervision"
+	"github.com/evcharging/evsim/bridge"
 	"github.com/evcharging/evsim/internal/logging"
 	"github.com/evcharging/evsim/internal/stats"
 	"github.com/evcharging/evsim/internal/store"
@@ -241,6 +242,12 @@ func Start(system *actor.ActorSystem, cfg Config) (*Network, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Records for the drivers and engines about to start are held until
+	// they subscribe; any other key's (an earlier, larger run's) are skipped.
+	for _, t := range []string{bridge.TopicDriverUpdates, bridge.TopicTickets} {
+		system.Root.Send(cfg.Bridge, &bridge.ExpectKeys{Topic: t, Group: "drivers", Keys: n.DriverIDs()})
+	}
+	system.Root.Send(cfg.Bridge, &bridge.ExpectKeys{Topic: bridge.TopicCommands, Group: "engines", Keys: n.ChargePointIDs()})
 	n.root, err = system.Root.SpawnNamed(props, cfg.Name)
 	if err != nil {
 		return nil, fmt.Errorf("start the network: %w", err)
