@@ -9,6 +9,8 @@ package driver
 
 import (
 	"bufio"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -79,6 +81,21 @@ type Position struct {
 	RequestID string
 	CPID      string
 	SessionID string
+	// Requests is the RequestsDigest of the requests this position counts
+	// through: a position is resumed only with the same requests.
+	Requests string `json:",omitempty"`
+}
+
+// RequestsDigest identifies a list of requests by its content (comments and
+// blank lines of the file aside), so that progress made through one list is
+// never taken for progress through another.
+func RequestsDigest(reqs []string) string {
+	h := sha256.New()
+	for _, r := range reqs {
+		h.Write([]byte(r))
+		h.Write([]byte{'\n'})
+	}
+	return "sha256:" + hex.EncodeToString(h.Sum(nil))
 }
 
 // MemoryProgress keeps a Position in memory. Safe for concurrent use.
@@ -262,26 +279,77 @@ func (d *Driver) start(ctx actor.Context) {
 	d.log = logging.Component(d.cfg.Logger, "Driver "+d.cfg.ID).WithField("driver_id", d.cfg.ID)
 	d.timers = timer.New(ctx)
 	d.seen = map[string]bool{}
-	pos, err := d.cfg.Progress.Load()
-	if err != nil {
-		d.log.WithError(err).Warn("Could not read my progress; starting from the first request")
-	}
-	d.pos = pos
 	d.subscribe(ctx)
 	d.timers.Every(d.cfg.ResubscribeInterval, &resubscribe{})
-	if d.pos.RequestID != "" {
+	if d.resume() {
+		d.timers.After(d.cfg.StartDelay, &next{})
+	}
+}
+
+// resume takes up the saved position if it counts through these requests,
+// and says so in one line. It reports whether there is a request to send
+// (not when one is under way, whose result is awaited, nor when all are done).
+func (d *Driver) resume() (toSend bool) {
+	digest := RequestsDigest(d.cfg.Requests)
+	pos, err := d.cfg.Progress.Load()
+	from := progressName(d.cfg.Progress)
+	n := len(d.cfg.Requests)
+	switch {
+	case err != nil:
+		d.log.WithError(err).Warnf("Could not read my progress; starting with the first of %s", requestCount(n))
+		pos = Position{}
+	case pos == Position{}:
+		d.log.Infof("%s to make", capitalize(requestCount(n)))
+	case pos.Requests != digest:
+		d.log.Infof("My requests changed since my progress was saved%s; starting afresh with the first of %s", from, requestCount(n))
+		pos = Position{}
+	case pos.RequestID != "":
 		// A request was under way when this driver stopped: wait for its result.
-		d.log.Infof("Back; waiting for the result of my request for %s", d.pos.CPID)
-		d.answered = d.pos.SessionID != ""
-		if !d.answered {
-			d.timers.After(d.cfg.ReplyTimeout, &replyTimeout{requestID: d.pos.RequestID})
+		d.log.Infof("Back; waiting for the result of my request for %s (request %d of %d%s)", pos.CPID, pos.Next, n, from)
+	case pos.Next >= n:
+		hint := ""
+		if from != "" {
+			hint = "; remove that file to make them again"
 		}
-		return
+		d.log.Infof("All %s were done in an earlier run%s%s", requestCount(n), from, hint)
+	default:
+		d.log.Infof("Resuming at request %d of %d%s", pos.Next+1, n, from)
 	}
-	if d.pos.Next == 0 && len(d.cfg.Requests) > 0 {
-		d.log.Infof("%d requests to make", len(d.cfg.Requests))
+	pos.Requests = digest
+	d.pos = pos
+	d.save()
+	if pos.RequestID == "" {
+		return pos.Next < n
 	}
-	d.timers.After(d.cfg.StartDelay, &next{})
+	d.answered = pos.SessionID != ""
+	if !d.answered {
+		d.timers.After(d.cfg.ReplyTimeout, &replyTimeout{requestID: pos.RequestID})
+	}
+	return false
+}
+
+// progressName names where the progress is kept, for log lines: " (progress
+// in PATH)" when the store says (fmt.Stringer), else nothing.
+func progressName(p Progress) string {
+	if s, ok := p.(fmt.Stringer); ok {
+		return " (progress in " + s.String() + ")"
+	}
+	return ""
+}
+
+// requestCount says "1 request" or "N requests".
+func requestCount(n int) string {
+	if n == 1 {
+		return "1 request"
+	}
+	return fmt.Sprintf("%d requests", n)
+}
+
+func capitalize(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
 }
 
 func (d *Driver) subscribe(ctx actor.Context) {
