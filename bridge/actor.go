@@ -281,7 +281,7 @@ func (b *bridge) startProbe() {
 	// Keep the cadence: the next probe starts one interval after this one started.
 	b.probeStarted = time.Now()
 	cfg, gen := &b.cfg, b.gen
-	go func() { b.send(probeResult{gen: gen, err: probe(cfg)}) }()
+	go func() { b.send(probeResult{gen: gen, err: probe(cfg, true)}) }()
 }
 
 func (b *bridge) probed(m probeResult) {
@@ -300,11 +300,11 @@ func (b *bridge) probed(m probeResult) {
 func (b *bridge) probeFailed(err error) {
 	if b.state == StateWaiting {
 		if b.gate.failed(err) {
-			b.setState(StateFailed, fmt.Sprintf("Kafka at %s did not become available after %d attempts", b.cfg.brokerList(), b.cfg.WaitAttempts))
+			b.setState(StateFailed, b.gate.gaveUp(err))
 			return
 		}
 	} else {
-		b.log.WithField("error", err).Debug("Kafka is still away")
+		b.log.WithField("error", probeDetail(err)).Debugf("Kafka is still away: %s", probeCause(err))
 	}
 	b.after(max(time.Until(b.probeStarted.Add(b.cfg.WaitInterval)), 0), probeTick{gen: b.gen})
 }
@@ -389,7 +389,7 @@ func (b *bridge) healthCheck(m healthTick) {
 	}
 	b.healthBusy = true
 	cfg, gen := &b.cfg, b.gen
-	go func() { b.send(healthResult{gen: gen, err: probe(cfg)}) }()
+	go func() { b.send(healthResult{gen: gen, err: probe(cfg, false)}) }()
 }
 
 func (b *bridge) healthChecked(m healthResult) {

@@ -127,7 +127,7 @@ func realKafkaUnderTest(t *testing.T) *brokerUnderTest {
 	if ctl == "" {
 		ctl = filepath.Join("..", "scripts", "kafka.sh")
 	}
-	if err := probe(&Config{Brokers: []string{addr}, ProbeTimeout: 5 * time.Second}); err != nil {
+	if err := probe(&Config{Brokers: []string{addr}, ProbeTimeout: 5 * time.Second}, true); err != nil {
 		t.Fatalf("Apache Kafka at %s does not answer: %v", addr, err)
 	}
 	run := func(t *testing.T, verb string) {

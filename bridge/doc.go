@@ -14,9 +14,16 @@
 // enough). It logs, under the component "Bridge":
 //
 //	Waiting for Kafka at HOST:PORT to be ready (max attempts N, interval Ss)   once
-//	Still waiting for Kafka (attempt n/N)                                       every 5th attempt
+//	Still waiting for Kafka (attempt n/N): CAUSE                                every 5th attempt
 //	Kafka at HOST:PORT is ready                                                 once
-//	Kafka at HOST:PORT did not become available after N attempts                ERROR, once
+//	Kafka at HOST:PORT did not become available after N attempts Ss apart:
+//	CAUSE. To wait longer, raise --kafka-wait-attempts (...)                    ERROR, once
+//
+// CAUSE is why the last probe failed, in an operator's words: connection
+// refused, DNS name not found, timed out (no connection, or a port that
+// accepts and never answers), not a Kafka broker (e.g. an HTTP server), a
+// TLS failure, a connection closed without an answer, an authentication
+// failure, or a Kafka that names no broker yet.
 //
 // After the last failed attempt it reports StateFailed to its watchers and
 // stays there: the process's main exits 1. WaitAttempts 0 waits forever.
