@@ -63,6 +63,7 @@ func runConformance(t *testing.T, newBroker func(t *testing.T) *brokerUnderTest)
 	}{
 		{"RoundTripRoutesByKey", false, testRoundTripRoutesByKey},
 		{"OrderPerKeyAndHeldRecords", false, testOrderPerKeyAndHeldRecords},
+		{"KeepsOnlyItsOwnKeys", false, testKeepsOnlyItsOwnKeys},
 		{"OffsetMarkedOnlyAfterDone", false, testOffsetMarkedOnlyAfterDone},
 		{"GarbageRecordSkippedWithOneWarn", false, testGarbageRecordSkipped},
 		{"WaitsForABrokerThatStartsLater", true, testWaitsForABrokerThatStartsLater},

@@ -12,15 +12,14 @@ import (
 // Kafka hands it every driver's records. It keeps only its own: the others
 // are skipped as they arrive (no WARN about held records, nothing held),
 // and its own are all delivered, in order, also those that came while its
-// subscriber was away.
-func TestAProcessKeepsOnlyTheRecordsOfItsOwnKeys(t *testing.T) {
-	e := startEmbedded(t, EmbeddedOptions{})
-	topic := uniqueName(t, "updates")
-	cfg := testConfig(e.Addr())
-	cfg.Topics = []string{topic}
+// subscriber was away. (Part of the conformance suite: run
+// TestConformanceEmbedded/KeepsOnlyItsOwnKeys.)
+func testKeepsOnlyItsOwnKeys(t *testing.T, b *brokerUnderTest) {
+	topic, group := uniqueName(t, "updates"), uniqueName(t, "driver-alice")
+	cfg := b.config(t, topic)
 	cfg.HoldPerConsumer = 50 // small, so that holding others' records shows at once
 	tb := startBridge(t, cfg)
-	tb.awaitState(t, StateReady, 10*time.Second)
+	tb.awaitState(t, StateReady, 20*time.Second)
 
 	const others, each = 100, 5
 	seq := map[string]uint64{}
@@ -38,7 +37,7 @@ func TestAProcessKeepsOnlyTheRecordsOfItsOwnKeys(t *testing.T) {
 		}
 	}
 	publishRound() // already on the topic when the driver starts
-	alice, alicePID := tb.subscribe(t, topic, "driver-alice", "alice", true)
+	alice, alicePID := tb.subscribe(t, topic, group, "alice", true)
 	publishRound()
 	total := int64(2 * (others + 1) * each)
 	eventually(t, 30*time.Second, "every record consumed", func() bool { return tb.run.KafkaRecordsIn.Load() == total })
@@ -53,7 +52,7 @@ func TestAProcessKeepsOnlyTheRecordsOfItsOwnKeys(t *testing.T) {
 	_ = tb.system.Root.StopFuture(alicePID).Wait()
 	publishRound()
 	eventually(t, 30*time.Second, "the third round consumed", func() bool { return tb.run.KafkaRecordsIn.Load() == total*3/2 })
-	back, _ := tb.subscribe(t, topic, "driver-alice", "alice", true)
+	back, _ := tb.subscribe(t, topic, group, "alice", true)
 	eventually(t, 10*time.Second, "alice's records from while she was away", func() bool { return back.count.Load() == each })
 	for i, d := range append(alice.deliveries(), back.deliveries()...) {
 		if tm := d.Msg.(*messages.Telemetry); tm.DriverId != "alice" || tm.Seq != uint64(i+1) {
