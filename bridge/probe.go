@@ -35,7 +35,7 @@ func probe(cfg *Config, diagnose bool) error {
 func probeOne(addr string, sc *sarama.Config, diagnose bool) *probeError {
 	limit := sc.Net.DialTimeout
 	deadline := time.Now().Add(limit)
-	pc := &probeConn{dialTimeout: limit}
+	pc := newProbeConn(limit)
 	if diagnose {
 		sc.Net.Proxy.Enable, sc.Net.Proxy.Dialer = true, pc
 		pc.speaksTLS = func() bool { return speaksTLS(addr, max(time.Until(deadline), 100*time.Millisecond)) }
@@ -61,6 +61,13 @@ func probeOne(addr string, sc *sarama.Config, diagnose bool) *probeError {
 	if diagnose {
 		nudge = min(limit/5, 300*time.Millisecond)
 	}
+	failed := func(err error, timedOut bool) *probeError {
+		cause := err.Error()
+		if diagnose {
+			cause = pc.cause(err, timedOut, limit)
+		}
+		return &probeError{addr: addr, cause: cause, err: err}
+	}
 	t := time.NewTimer(limit - nudge)
 	defer t.Stop()
 	select {
@@ -70,13 +77,12 @@ func probeOne(addr string, sc *sarama.Config, diagnose bool) *probeError {
 			return nil
 		}
 		var nerr net.Error
-		return &probeError{addr: addr, cause: pc.cause(err, errors.As(err, &nerr) && nerr.Timeout(), limit), err: err}
+		return failed(err, errors.As(err, &nerr) && nerr.Timeout())
 	case <-t.C:
 		pc.nudge(nudge)
 		// Closing makes the pending request fail; its goroutine then ends.
 		go func() { _ = b.Close() }()
-		err := fmt.Errorf("no Kafka answer within %v", limit)
-		return &probeError{addr: addr, cause: pc.cause(err, true, limit), err: err}
+		return failed(fmt.Errorf("no Kafka answer within %v", limit), true)
 	}
 }
 

@@ -89,7 +89,12 @@ type probeConn struct {
 	mu      sync.Mutex
 	dialErr error
 	conn    net.Conn
-	first   []byte // up to firstBytes of what the peer sent
+	first   []byte        // up to firstBytes of what the peer sent
+	spoke   chan struct{} // closed when the first bytes came
+}
+
+func newProbeConn(dialTimeout time.Duration) *probeConn {
+	return &probeConn{dialTimeout: dialTimeout, spoke: make(chan struct{})}
 }
 
 const firstBytes = 8
@@ -117,6 +122,9 @@ func (c *sniffedConn) Read(b []byte) (int, error) {
 	n, err := c.Conn.Read(b)
 	if n > 0 {
 		c.p.mu.Lock()
+		if len(c.p.first) == 0 {
+			close(c.p.spoke)
+		}
 		if room := firstBytes - len(c.p.first); room > 0 {
 			c.p.first = append(c.p.first, b[:min(n, room)]...)
 		}
@@ -148,12 +156,11 @@ func (p *probeConn) nudge(wait time.Duration) {
 		return
 	}
 	// sarama's reader still waits on this connection: it reads what comes.
-	deadline := time.Now().Add(wait)
-	for time.Now().Before(deadline) {
-		if _, _, first := p.seen(); len(first) > 0 {
-			return
-		}
-		time.Sleep(10 * time.Millisecond)
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case <-p.spoke:
+	case <-t.C:
 	}
 }
 
