@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"runtime"
 	"runtime/debug"
 	"time"
 
@@ -36,6 +37,17 @@ type hub struct {
 	lastTotals   time.Time
 	snapMsg      []byte // the model encoded as a snapshot; nil after a change
 	snapBridge   Bridge // the bridge state snapMsg carries
+}
+
+// releaseDelay is how long after a crowd of streams left the hub hands their
+// memory back to the system.
+const releaseDelay = 2 * time.Second
+
+// releaseMemory collects twice, then hands the free memory back: net/http
+// keeps connection buffers in sync.Pools, which survive one collection.
+func releaseMemory() {
+	runtime.GC()
+	debug.FreeOSMemory()
 }
 
 func newHub(s *Server) *hub {
@@ -135,14 +147,16 @@ func (h *hub) stop() {
 	for c := range h.clients {
 		close(c.queue)
 	}
-	clear(h.clients)
+	h.clients = make(map[*streamClient]struct{}) // a cleared map would keep a crowd's buckets
 	if h.cancel != nil {
 		h.cancel()
 	}
 	h.ctx, h.cancel, h.updates, h.model, h.snapMsg = nil, nil, nil, nil, nil
 	h.pending.take()
 	if after := h.s.opts.ReleaseMemoryAfter; after > 0 && h.peak >= after {
-		go debug.FreeOSMemory()
+		// The connections are closed just after their handlers return: give
+		// net/http a moment to let go of their buffers before collecting.
+		time.AfterFunc(releaseDelay, releaseMemory)
 	}
 	h.peak = 0
 }
