@@ -71,13 +71,42 @@ func (r *runner) run(ctx context.Context) int {
 	if seed == 0 {
 		seed = time.Now().UnixNano() % 1_000_000_000
 	}
+
+	// What can fail because of the user's input is tried first, before the
+	// broker and the bridge start: the database, then the web port. The web
+	// server answers /healthz from here on, and /readyz 503 until the bridge
+	// is ready; its API says 503 until Central runs.
+	st, err := openStore(cfg.DB)
+	if err != nil {
+		r.log.Errorf("Cannot open Central's database %s: %v", cfg.DB, err)
+		return 1
+	}
+	defer st.Close()
+	status := &web.BridgeStatus{}
+	panel := &web.PanelSlot{}
+	var server *web.Server
+	if cfg.HTTP != "" {
+		server, err = web.New(web.Options{
+			Addr: cfg.HTTP, Panel: panel, Bridge: status, Run: r.stats,
+			OperatorToken: cfg.OperatorToken, Logger: r.logger,
+			MaxStreamClients: cfg.HTTPMaxStreams, StreamQueue: cfg.HTTPStreamQueue,
+		})
+		if err == nil {
+			err = server.Start()
+		}
+		if err != nil {
+			r.log.Errorf("Cannot serve the web panel on %s: %v (choose another address with --http)", cfg.HTTP, err)
+			return 1
+		}
+		defer shutdownWeb(server) // on an early return; harmless after the orderly shutdown
+	}
+
 	r.log.Infof("Starting evsim: %d charge points, %d drivers, seed %d (repeat this run with --seed %d)", cfg.ChargePoints, cfg.Drivers, seed, seed)
 
 	// The broker: the embedded one unless --brokers names a real one.
 	brokers := cfg.Kafka.Brokers
 	var embedded *bridge.Embedded
 	if len(brokers) == 0 {
-		var err error
 		embedded, err = bridge.StartEmbedded(bridge.EmbeddedOptions{Addr: cfg.EmbeddedBroker, Partitions: cfg.Partitions, Logger: r.logger})
 		if err != nil {
 			r.log.Errorf("Cannot start the embedded Kafka broker: %v (choose another address with --embedded-broker, or 127.0.0.1:0 for any free port)", err)
@@ -103,7 +132,6 @@ func (r *runner) run(ctx context.Context) int {
 		r.log.Errorf("Cannot start the Kafka bridge: %v", err)
 		return 1
 	}
-	status := &web.BridgeStatus{}
 	watchBridge(system, bridgePID, status)
 	if err := bridge.AwaitReady(ctx, system, bridgePID); err != nil {
 		if ctx.Err() != nil {
@@ -113,13 +141,6 @@ func (r *runner) run(ctx context.Context) int {
 		// The bridge has said why in its one ERROR line.
 		return 1
 	}
-
-	st, err := openStore(cfg.DB)
-	if err != nil {
-		r.log.Errorf("Cannot open Central's database: %v", err)
-		return 1
-	}
-	defer st.Close()
 
 	ncfg := network.Config{
 		Bridge: bridgePID, Store: st, Logger: r.logger, Stats: r.stats,
@@ -144,23 +165,7 @@ func (r *runner) run(ctx context.Context) int {
 	}
 	ops := &operations{net: net}
 
-	var server *web.Server
-	if cfg.HTTP != "" {
-		server, err = web.New(web.Options{
-			Addr: cfg.HTTP, Panel: net.Panel(), Bridge: status, Run: r.stats,
-			OperatorToken: cfg.OperatorToken, Logger: r.logger,
-		})
-		if err == nil {
-			err = server.Start()
-		}
-		if err != nil {
-			r.log.Errorf("Cannot serve the web panel on %s: %v", cfg.HTTP, err)
-			shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			net.Shutdown(shutdownCtx)
-			cancel()
-			return 1
-		}
-	}
+	panel.Set(net.Panel())
 
 	var wg sync.WaitGroup
 	runCtx, stopRun := context.WithCancel(ctx)
@@ -224,6 +229,13 @@ func (r *runner) run(ctx context.Context) int {
 		}
 	}
 	return 0
+}
+
+// shutdownWeb stops the web panel, waiting at most a few seconds.
+func shutdownWeb(server *web.Server) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	server.Shutdown(ctx)
 }
 
 func openStore(path string) (*store.Store, error) {

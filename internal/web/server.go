@@ -43,6 +43,12 @@ type Server struct {
 	closing   chan struct{}
 	closeOnce sync.Once
 
+	// hub feeds the live streams; its goroutine starts with the first one.
+	hub     *hub
+	hubOnce sync.Once
+	// streams counts the open live streams, for Options.MaxStreamClients.
+	streams atomic.Int64
+
 	mu     sync.Mutex // guards srv, ln and errLog between Start and Shutdown
 	srv    *http.Server
 	ln     net.Listener
@@ -67,6 +73,7 @@ func New(opts Options) (*Server, error) {
 		sum := sha256.Sum256([]byte(opts.OperatorToken))
 		s.tokenSum = sum[:]
 	}
+	s.hub = newHub(s)
 	s.handler = s.routes()
 	return s, nil
 }
