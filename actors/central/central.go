@@ -65,6 +65,10 @@ type Config struct {
 	// instead of served: its driver has given up waiting (e.g. it was sent
 	// while Central was down). Default 30 s; evsim sets the drivers' reply timeout.
 	RequestTTL time.Duration
+	// CommandTTL is how long a command other than a start stays valid (a
+	// start is valid for StartTimeout): an engine ignores an older one.
+	// Default 60 s.
+	CommandTTL time.Duration
 	// ResubscribeInterval is how often Central repeats its subscriptions
 	// (harmless to the bridge), so that a restarted bridge hears them again. Default 5 s.
 	ResubscribeInterval time.Duration
@@ -103,6 +107,9 @@ func (c *Config) setDefaults() {
 	if c.RequestTTL == 0 {
 		c.RequestTTL = 30 * time.Second
 	}
+	if c.CommandTTL == 0 {
+		c.CommandTTL = time.Minute
+	}
 	if c.Group == "" {
 		c.Group = "central"
 	}
@@ -134,6 +141,8 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("central config: CheckInterval %v must be more than 0 and at most half of LivenessTimeout %v", c.CheckInterval, c.LivenessTimeout)
 	case c.StartTimeout <= 0:
 		return errors.New("central config: StartTimeout must be more than 0")
+	case c.CommandTTL < 0:
+		return errors.New("central config: CommandTTL must not be negative")
 	case c.HistorySize < 1:
 		return errors.New("central config: HistorySize must be at least 1")
 	}
@@ -181,7 +190,8 @@ type Central struct {
 	connectedCount int
 	watchers       map[string]*actor.PID
 	totals         Totals
-	rejected       map[string]string // cp id -> reason of the last rejected registration
+	rejected       map[string]string    // cp id -> reason of the last rejected registration
+	cutOffs        map[string]cutOffEnd // session id -> how Central ended it (see cutoff.go)
 }
 
 // Receive implements actor.Actor.
@@ -252,6 +262,7 @@ func (c *Central) start(ctx actor.Context) {
 	c.counted = newRecent(10000)
 	c.watchers = map[string]*actor.PID{}
 	c.rejected = map[string]string{}
+	c.cutOffs = map[string]cutOffEnd{}
 	c.totals.ByState = map[messages.ChargePointState]int{}
 
 	bg := context.Background()
@@ -283,10 +294,20 @@ func (c *Central) subscribe(ctx actor.Context) {
 
 // --- out ---------------------------------------------------------------------
 
+// command sends an engine a command that expires: a start once Central has
+// given up waiting for it (StartTimeout), any other after CommandTTL, so
+// that a command replayed long after (e.g. to a new consumer group) is
+// ignored by the engine instead of run.
 func (c *Central) command(ctx actor.Context, cpID string, cmd *messages.Command) {
 	c.nextID++
 	cmd.CpId = cpID
 	cmd.CommandId = fmt.Sprintf("C-%s-%d", c.instance, c.nextID)
+	now := c.cfg.Now()
+	ttl := c.cfg.CommandTTL
+	if cmd.GetStartSupply() != nil {
+		ttl = c.cfg.StartTimeout
+	}
+	cmd.SentAt, cmd.ExpiresAt = timestamppb.New(now), timestamppb.New(now.Add(ttl))
 	c.publish(ctx, bridge.TopicCommands, cpID, cmd)
 }
 

@@ -110,10 +110,12 @@ func (c *Central) liveness(ctx actor.Context, m *messages.Liveness) {
 		}
 		c.engineHealth(ctx, cp, m.GetEngineOk(), detail)
 	}
+	cp.engineSession = m.GetSessionId()
 	if sid := m.GetSessionId(); sid != "" && cp.session == nil && (cp.pending == nil || cp.pending.sessionID != sid) &&
 		!c.ended.has(sid) && !c.denied.has(sid) {
 		c.adopt(ctx, cp, sid, "", m.GetDriverId(), time.Time{})
 	}
+	c.closeUnconfirmed(ctx, cp)
 	c.reconcile(ctx, cp)
 }
 
@@ -222,6 +224,7 @@ func (c *Central) releaseStuckDrivers(ctx actor.Context, now time.Time) {
 // end, Central makes the ticket) and denies a start in progress.
 func (c *Central) interrupt(ctx actor.Context, cp *cpEntry, reason messages.EndReason, deny messages.DenyReason, text string) {
 	if s := cp.session; s != nil {
+		c.cutSupply(cp, reason)
 		c.command(ctx, cp.reg.ID, &messages.Command{Kind: &messages.Command_StopSupply{
 			StopSupply: &messages.StopSupply{SessionId: s.SessionID, Reason: reason}}})
 		c.notice(ctx, s.DriverID, cp.reg.ID, s.SessionID, text)

@@ -99,6 +99,12 @@ type cpEntry struct {
 	engineState messages.ChargePointState // as the engine last said
 	lastOrder   time.Time                 // when an order was last (re)sent
 
+	// engineSession is the supply the engine runs, as its monitor last said.
+	engineSession string
+	// unconfirmed are supplies heard of in Kafka records that the engine has
+	// not confirmed (see unconfirmed.go).
+	unconfirmed map[string]*unconfirmedSupply
+
 	session  *SessionView
 	request  string // the session's request id
 	released bool   // the session's driver was released (see Config.ReleaseAfter)

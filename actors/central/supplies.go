@@ -143,7 +143,7 @@ func (c *Central) supplyStarted(ctx actor.Context, s *messages.SupplyStarted) {
 		c.publish(ctx, bridge.TopicDriverUpdates, s.GetDriverId(), s)
 		return
 	}
-	c.adopt(ctx, cp, sid, s.GetRequestId(), s.GetDriverId(), s.GetStartedAt().AsTime())
+	c.noteStart(ctx, cp, s)
 }
 
 // confirmed turns the start in progress into a running supply.
@@ -164,11 +164,24 @@ func (c *Central) confirmed(ctx actor.Context, cp *cpEntry, startedAt time.Time,
 }
 
 // adopt takes in a supply Central did not start itself (Central restarted
-// while it ran), so the panel and the driver's busy flag are right again.
+// while it ran) once its engine confirms it, so the panel and the driver's
+// busy flag are right again.
 func (c *Central) adopt(ctx actor.Context, cp *cpEntry, sid, requestID, driver string, startedAt time.Time) {
 	if _, err := c.cfg.Store.Ticket(context.Background(), sid); err == nil {
 		c.ended.add(sid) // a late record of a supply that has its ticket already
+		cp.forgetUnconfirmed(sid)
 		return
+	}
+	var kwh, eur float64
+	if u := cp.unconfirmed[sid]; u != nil {
+		cp.forgetUnconfirmed(sid)
+		kwh, eur = u.kwh, u.eur
+		if startedAt.IsZero() {
+			startedAt = u.startedAt
+		}
+		if requestID == "" {
+			requestID = u.requestID
+		}
 	}
 	if cp.session != nil && c.drivers[cp.session.DriverID] == cp.session.SessionID {
 		delete(c.drivers, cp.session.DriverID)
@@ -176,7 +189,7 @@ func (c *Central) adopt(ctx actor.Context, cp *cpEntry, sid, requestID, driver s
 	if startedAt.IsZero() {
 		startedAt = c.cfg.Now()
 	}
-	cp.session = &SessionView{SessionID: sid, DriverID: driver, KW: cp.reg.KW, StartedAt: startedAt}
+	cp.session = &SessionView{SessionID: sid, DriverID: driver, KW: cp.reg.KW, StartedAt: startedAt, KWh: kwh, EUR: eur}
 	cp.request = requestID
 	cp.released = false
 	if driver != "" {
@@ -203,7 +216,7 @@ func (c *Central) telemetry(ctx actor.Context, t *messages.Telemetry) {
 	}
 	sid := t.GetSessionId()
 	cp := c.cps[t.GetCpId()]
-	if cp == nil || c.ended.has(sid) || c.denied.has(sid) {
+	if cp == nil || c.ended.has(sid) || c.denied.has(sid) || c.cutOff(sid) {
 		return
 	}
 	switch {
@@ -212,8 +225,7 @@ func (c *Central) telemetry(ctx actor.Context, t *messages.Telemetry) {
 		// the reading overtook the start (they travel on different topics)
 		c.confirmed(ctx, cp, c.cfg.Now(), t.GetKw())
 	default:
-		c.adopt(ctx, cp, sid, "", t.GetDriverId(), time.Time{})
-		if cp.session == nil || cp.session.SessionID != sid {
+		if !c.noteReading(ctx, cp, t) {
 			return
 		}
 	}
@@ -227,8 +239,10 @@ func (c *Central) supplyEnded(ctx actor.Context, e *messages.SupplyEnded) {
 	if sid == "" {
 		return
 	}
+	e = c.applyCutOff(e)
 	cp := c.cps[e.GetCpId()]
 	if cp != nil {
+		cp.forgetUnconfirmed(sid)
 		if cp.pending != nil && cp.pending.sessionID == sid {
 			c.confirmed(ctx, cp, e.GetStartedAt().AsTime(), 0) // the end overtook the start
 		}

@@ -27,6 +27,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"sort"
 	"sync"
 	"time"
@@ -99,6 +100,10 @@ type Config struct {
 	// ResubscribeInterval is how often every role repeats its bridge
 	// subscriptions, so that a restarted bridge hears them again. Default 5 s.
 	ResubscribeInterval time.Duration
+	// JournalDir, when set, keeps each engine's journal in a file there
+	// (<cp id>.json), so that a restart of the whole process after a kill -9
+	// reports the supplies that were running. Default: in memory.
+	JournalDir string
 	// Budget is every supervisor's restart budget. Default 5 in 30 s, 100 ms doubling to 5 s.
 	Budget supervision.Budget
 
@@ -196,7 +201,7 @@ type Network struct {
 
 type site struct {
 	spec    ChargePoint
-	journal *chargepoint.MemoryJournal
+	journal chargepoint.Journal
 }
 
 type driverSite struct {
@@ -271,7 +276,11 @@ func (n *Network) addSite(cp ChargePoint) *site {
 		m.Write([]byte(cp.ID))
 		cp.Secret = hex.EncodeToString(m.Sum(nil))
 	}
-	s := &site{spec: cp, journal: chargepoint.NewMemoryJournal()}
+	var journal chargepoint.Journal = chargepoint.NewMemoryJournal()
+	if n.cfg.JournalDir != "" {
+		journal = chargepoint.FileJournal{Path: filepath.Join(n.cfg.JournalDir, cp.ID+".json")}
+	}
+	s := &site{spec: cp, journal: journal}
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	n.cps[cp.ID] = s

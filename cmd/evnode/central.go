@@ -79,7 +79,7 @@ func runCentral(parent context.Context, args []string, getenv func(string) (stri
 	}
 	props, err := central.Props(central.Config{
 		Store: st, Bridge: bridgePID, LivenessTimeout: c.LivenessTimeout, StartTimeout: c.StartTimeout,
-		RequestTTL: c.RequestTTL, Group: c.Group, ClosedRegistration: c.ClosedRegistration, Logger: n.logger, Stats: n.stats,
+		RequestTTL: c.RequestTTL, CommandTTL: c.CommandTTL, Group: c.Group, ClosedRegistration: c.ClosedRegistration, Logger: n.logger, Stats: n.stats,
 	})
 	if err != nil {
 		n.log.Errorf("Cannot configure Central: %v", err)

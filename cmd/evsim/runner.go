@@ -105,9 +105,10 @@ func (r *runner) run(ctx context.Context) int {
 
 	// The broker: the embedded one unless --brokers names a real one.
 	brokers := cfg.Kafka.Brokers
+	kept := keptOnDisk(cfg.DB, r.log)
 	var embedded *bridge.Embedded
 	if len(brokers) == 0 {
-		embedded, err = bridge.StartEmbedded(bridge.EmbeddedOptions{Addr: cfg.EmbeddedBroker, Partitions: cfg.Partitions, Logger: r.logger})
+		embedded, err = bridge.StartEmbedded(bridge.EmbeddedOptions{Addr: cfg.EmbeddedBroker, Partitions: cfg.Partitions, DataDir: kept.Broker, Logger: r.logger})
 		if err != nil {
 			r.log.Errorf("Cannot start the embedded Kafka broker: %v (choose another address with --embedded-broker, or 127.0.0.1:0 for any free port)", err)
 			return 1
@@ -147,6 +148,7 @@ func (r *runner) run(ctx context.Context) int {
 		KW: cfg.ChargeKW, PriceEURPerKWh: cfg.PriceEURPerKWh,
 		TelemetryInterval: cfg.TelemetryInterval, HealthInterval: cfg.HealthInterval, HealthTimeout: cfg.HealthTimeout,
 		LivenessTimeout: cfg.LivenessTimeout, DriverPause: cfg.DriverPause, SupplyDuration: cfg.SupplySeconds, TimeScale: cfg.TimeScale,
+		JournalDir: kept.Journals,
 	}
 	for i := 0; i < cfg.ChargePoints; i++ {
 		ncfg.ChargePoints = append(ncfg.ChargePoints, network.ChargePoint{

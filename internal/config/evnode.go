@@ -100,6 +100,9 @@ type Central struct {
 	// RequestTTL is the age after which a driver's request is denied as
 	// expired (the driver gave up on it, e.g. while Central was down).
 	RequestTTL time.Duration
+	// CommandTTL is how long a command other than a start stays valid for
+	// an engine (a start is valid for StartTimeout).
+	CommandTTL time.Duration
 
 	cpSecrets string
 }
@@ -119,6 +122,7 @@ func CentralFlags(c *Central) *FlagSet {
 	fs.Duration(&c.LivenessTimeout, "liveness-timeout", "", 3*time.Second, "silence after which Central marks a monitor DISCONNECTED")
 	fs.Duration(&c.StartTimeout, "start-timeout", "", 5*time.Second, "how long an engine has to confirm the start of a supply")
 	fs.Duration(&c.RequestTTL, "request-ttl", "", 10*time.Second, "a driver's request older than this is denied as expired (match the drivers' --reply-timeout)")
+	fs.Duration(&c.CommandTTL, "command-ttl", "", time.Minute, "an engine ignores a command older than this (a start: older than --start-timeout)")
 	return fs
 }
 
@@ -162,6 +166,8 @@ func (c *Central) Validate() error {
 		return Usagef("start-timeout", "must be more than 0")
 	case c.RequestTTL <= 0:
 		return Usagef("request-ttl", "must be more than 0")
+	case c.CommandTTL <= 0:
+		return Usagef("command-ttl", "must be more than 0")
 	}
 	if c.HTTP != "" {
 		if err := ValidateHostPort(c.HTTP); err != nil {
