@@ -29,6 +29,7 @@ import (
 	"github.com/evcharging/evsim/actors/supervision"
 	"github.com/evcharging/evsim/bridge"
 	"github.com/evcharging/evsim/internal/logging"
+	"github.com/evcharging/evsim/internal/stall"
 	"github.com/evcharging/evsim/internal/stats"
 	"github.com/evcharging/evsim/internal/store"
 	"github.com/evcharging/evsim/messages"
@@ -83,9 +84,12 @@ type Config struct {
 	// ExpectedChargePoints, when set, marks the run's start-up done once that
 	// many charge points have connected.
 	ExpectedChargePoints int
-	Logger               logrus.FieldLogger
-	Stats                *stats.Run
-	Now                  func() time.Time
+	// Stall measures this process's own stalls: a monitor's silence that
+	// falls into one is not counted towards LivenessTimeout. nil: all counts.
+	Stall  *stall.Meter
+	Logger logrus.FieldLogger
+	Stats  *stats.Run
+	Now    func() time.Time
 }
 
 func (c *Config) setDefaults() {

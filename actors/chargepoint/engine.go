@@ -179,12 +179,7 @@ func (e *Engine) Receive(ctx actor.Context) {
 			e.command(ctx, cmd)
 		}
 	case *messages.HealthCheck:
-		s := e.m.Session()
-		a := &messages.HealthAnswer{CpId: e.cfg.CPID, Seq: msg.GetSeq(), Ok: !e.m.KO(), EngineState: e.m.State()}
-		if s != nil {
-			a.SessionId, a.DriverId = s.SessionID, s.DriverID
-		}
-		ctx.Respond(a)
+		ctx.Respond(e.healthAnswer(msg))
 	case *tick:
 		e.tick(ctx)
 	case *resubscribe:

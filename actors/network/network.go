@@ -42,6 +42,7 @@ import (
 	"github.com/evcharging/evsim/actors/supervision"
 	"github.com/evcharging/evsim/bridge"
 	"github.com/evcharging/evsim/internal/logging"
+	"github.com/evcharging/evsim/internal/stall"
 	"github.com/evcharging/evsim/internal/stats"
 	"github.com/evcharging/evsim/internal/store"
 )
@@ -106,6 +107,10 @@ type Config struct {
 	JournalDir string
 	// Budget is every supervisor's restart budget. Default 5 in 30 s, 100 ms doubling to 5 s.
 	Budget supervision.Budget
+	// Stall measures the process's own stalls, so that monitors and Central
+	// do not read them as a silent engine or monitor. Default: the network
+	// starts one and stops it in Shutdown.
+	Stall *stall.Meter
 
 	Logger logrus.FieldLogger
 	Stats  *stats.Run
@@ -196,7 +201,9 @@ type Network struct {
 
 	mu      sync.Mutex // guards the maps and lists above against concurrent hooks
 	stopped bool
-	siteKey []byte // derives the charge points' default secrets
+	// ownStall: the network started cfg.Stall and stops it.
+	ownStall bool
+	siteKey  []byte // derives the charge points' default secrets
 }
 
 type site struct {
@@ -215,6 +222,22 @@ func Start(system *actor.ActorSystem, cfg Config) (*Network, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	own := cfg.Stall == nil
+	if own {
+		cfg.Stall = stall.Start(0, 0)
+	}
+	n, err := start(system, cfg)
+	if err != nil {
+		if own {
+			cfg.Stall.Stop()
+		}
+		return nil, err
+	}
+	n.ownStall = own
+	return n, nil
+}
+
+func start(system *actor.ActorSystem, cfg Config) (*Network, error) {
 	key, err := cfg.Store.EnsureSecret(context.Background(), "network-site-key")
 	if err != nil {
 		return nil, fmt.Errorf("start the network: %w", err)
@@ -361,7 +384,7 @@ func (n *Network) centralChild() (supervision.Child, error) {
 	props, err := central.Props(central.Config{
 		Store: c.Store, Bridge: c.Bridge, LivenessTimeout: c.LivenessTimeout, StartTimeout: c.StartTimeout, RequestTTL: c.ReplyTimeout, ResubscribeInterval: c.ResubscribeInterval,
 		ReleaseAfter:         c.ReleaseAfter,
-		ExpectedChargePoints: len(c.ChargePoints), Logger: c.Logger, Stats: c.Stats,
+		ExpectedChargePoints: len(c.ChargePoints), Stall: c.Stall, Logger: c.Logger, Stats: c.Stats,
 	})
 	if err != nil {
 		return supervision.Child{}, err
@@ -433,7 +456,7 @@ func (n *Network) monitorChild(s *site) (supervision.Child, error) {
 	mon, err := monitor.Props(monitor.Config{
 		CPID: cp.ID, Location: cp.Location, PriceEURPerKWh: cp.Price, KW: cp.KW, Secret: cp.Secret,
 		Engine: n.Engine(cp.ID), Central: n.Central(), HealthInterval: c.HealthInterval, HealthTimeout: c.HealthTimeout,
-		Logger: c.Logger, Stats: c.Stats,
+		Stall: c.Stall, Logger: c.Logger, Stats: c.Stats,
 	})
 	if err != nil {
 		return supervision.Child{}, err
@@ -710,6 +733,9 @@ func (n *Network) Shutdown(ctx context.Context) error {
 	}
 	if _, err := n.sys.Root.StopFuture(n.root).Result(); err != nil {
 		errs = append(errs, fmt.Errorf("stop the root supervisor: %w", err))
+	}
+	if n.ownStall {
+		n.cfg.Stall.Stop()
 	}
 	log.Info("Network stopped: drivers, charge points, Central")
 	return errors.Join(errs...)

@@ -38,7 +38,7 @@ func runDriver(parent context.Context, args []string, getenv func(string) (strin
 	}
 	ctx, stop := signal.NotifyContext(parent, os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	defer n.system.Shutdown()
+	defer n.shutdown()
 
 	var progress driver.Progress = &driver.MemoryProgress{}
 	if c.Progress != config.MemoryState {

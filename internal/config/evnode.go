@@ -107,13 +107,20 @@ type Central struct {
 	cpSecrets string
 }
 
+// DefaultNodeDataDir is where evnode's roles keep their files by default
+// (Central's database, engine journals, driver progress): apart from evsim's
+// ./evsim-data, so that the two binaries never read each other's state.
+const DefaultNodeDataDir = "./evnode-data"
+
 // CentralFlags registers every flag of `evnode central` on a new FlagSet.
 func CentralFlags(c *Central) *FlagSet {
 	fs := NewFlagSet("evnode central")
 	AddKafkaFlags(fs, &c.Kafka, DefaultNodeBrokers)
 	AddLogFlags(fs, &c.Log)
 	AddRemoteFlags(fs, &c.Remote, DefaultCentralRemote)
-	fs.String(&c.DB, "db", "", "./evsim-data/central.db", "Central's database (:memory: allowed)")
+	// Not evsim's ./evsim-data/central.db: the two must not share Central's
+	// registry and secrets when run one after the other in one directory.
+	fs.String(&c.DB, "db", "", DefaultNodeDataDir+"/central.db", "Central's database (:memory: allowed)")
 	fs.String(&c.HTTP, "http", "", "", "web panel, JSON API, health and metrics address, e.g. 0.0.0.0:8080; empty = off")
 	fs.String(&c.OperatorToken, "operator-token", "", "", "token that allows operator actions on the web panel; empty = read-only")
 	fs.String(&c.cpSecrets, "cp-secrets", "", "", "pre-provisioned charge points, CP-001=secret,CP-002=secret,...; others join at their first registration")
@@ -242,7 +249,7 @@ func EngineFlags(c *Engine) *FlagSet {
 	fs.String(&c.CP, "cp", "", "", "the charge point's id, e.g. CP-001 (required)")
 	fs.Float(&c.KW, "kw", "", 22, "charge rate in kW")
 	fs.Float(&c.Price, "price", "", 0.30, "price in EUR/kWh")
-	fs.String(&c.Journal, "journal", "", "", "file that keeps the running supply across a crash; default ./evsim-data/engine-<CP>.json; \"memory\" = none")
+	fs.String(&c.Journal, "journal", "", "", "file that keeps the running supply across a crash; default ./evnode-data/engine-<CP>.json; \"memory\" = none")
 	fs.String(&c.Group, "group", "", "", "Kafka consumer group of the engine's commands; default engine-<CP>")
 	fs.Duration(&c.TelemetryInterval, "telemetry-interval", "", time.Second, "how often the engine reports while supplying")
 	fs.Duration(&c.SupplyDuration, "supply-duration", "", 10*time.Second, "how long a simulated vehicle stays plugged in")
@@ -283,7 +290,7 @@ func (c *Engine) Validate() error {
 		return Usagef("time-scale", "%g is out of range (more than 0, at most 3600)", c.TimeScale)
 	}
 	if c.Journal == "" {
-		c.Journal = filepath.Join("evsim-data", "engine-"+c.CP+".json")
+		c.Journal = filepath.Join(DefaultNodeDataDir, "engine-"+c.CP+".json")
 	}
 	if c.Group == "" {
 		c.Group = "engine-" + c.CP
@@ -414,7 +421,7 @@ func DriverFlags(c *Driver) *FlagSet {
 	AddLogFlags(fs, &c.Log)
 	fs.String(&c.ID, "id", "", "", "the driver's id, e.g. alice (required)")
 	fs.String(&c.Requests, "requests", "", "", "file with one charge point id per line (required)")
-	fs.String(&c.Progress, "progress", "", "", "file that keeps the driver's progress across a crash; default ./evsim-data/driver-<ID>.json; \"memory\" = none")
+	fs.String(&c.Progress, "progress", "", "", "file that keeps the driver's progress across a crash; default ./evnode-data/driver-<ID>.json; \"memory\" = none")
 	fs.String(&c.Group, "group", "", "", "Kafka consumer group of the driver; default driver-<ID>")
 	fs.Duration(&c.Pause, "driver-pause", "", 4*time.Second, "pause after each request ends")
 	fs.Duration(&c.ReplyTimeout, "reply-timeout", "", 10*time.Second, "how long to wait for Central's answer before saying it cannot be reached")
@@ -450,7 +457,7 @@ func (c *Driver) Validate() error {
 		return Usagef("start-delay", "%v is negative", c.StartDelay)
 	}
 	if c.Progress == "" {
-		c.Progress = filepath.Join("evsim-data", "driver-"+c.ID+".json")
+		c.Progress = filepath.Join(DefaultNodeDataDir, "driver-"+c.ID+".json")
 	}
 	if c.Group == "" {
 		c.Group = "driver-" + c.ID

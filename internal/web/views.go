@@ -51,7 +51,7 @@ type Event struct {
 	Text     string    `json:"text"`
 }
 
-// Totals are the network-wide figures. ByState always holds the five states.
+// Totals are the network-wide figures. ByState always holds every state.
 type Totals struct {
 	ChargePoints   int            `json:"charge_points"`
 	ByState        map[string]int `json:"by_state"`
@@ -89,11 +89,11 @@ type apiError struct {
 	Error string `json:"error"`
 }
 
-// The five states by their panel names, in the panel's order.
-var stateNames = []string{"ACTIVATED", "SUPPLYING", "STOPPED", "FAULT", "DISCONNECTED"}
+// The states by their panel names, in the panel's order.
+var stateNames = []string{"ACTIVATED", "SUPPLYING", "STOPPED", "FAULT", "DISCONNECTED", "WAITING", "REJECTED"}
 
 // stateName turns CHARGE_POINT_STATE_ACTIVATED into ACTIVATED, and anything
-// that is not one of the five states into UNKNOWN.
+// that is not one of the states into UNKNOWN.
 func stateName(s messages.ChargePointState) string {
 	name := strings.TrimPrefix(s.String(), "CHARGE_POINT_STATE_")
 	if _, ok := looks[name]; !ok {
@@ -110,6 +110,8 @@ var looks = map[string]look{
 	"STOPPED":      {"orange", "Out of order"},
 	"FAULT":        {"red", "Fault"},
 	"DISCONNECTED": {"grey", "Disconnected"},
+	"WAITING":      {"grey", "Not yet available"},
+	"REJECTED":     {"red", "Registration rejected"},
 }
 
 func toChargePoint(v *central.ChargePointView) ChargePoint {

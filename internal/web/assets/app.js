@@ -8,10 +8,11 @@
 'use strict';
 
 (function () {
-  const STATES = ['ACTIVATED', 'SUPPLYING', 'STOPPED', 'FAULT', 'DISCONNECTED'];
+  const STATES = ['ACTIVATED', 'SUPPLYING', 'STOPPED', 'FAULT', 'DISCONNECTED', 'WAITING', 'REJECTED'];
   const LABELS = {
     ALL: 'All', ACTIVATED: 'Activated', SUPPLYING: 'Supplying', STOPPED: 'Out of order',
-    FAULT: 'Fault', DISCONNECTED: 'Disconnected', UNKNOWN: 'Unknown',
+    FAULT: 'Fault', DISCONNECTED: 'Disconnected', WAITING: 'Not yet available',
+    REJECTED: 'Registration rejected', UNKNOWN: 'Unknown',
   };
   const FEED_MAX = 200;
   const STALE_MS = 25000; // no message for this long: the stream is dead
@@ -218,7 +219,7 @@
     }
     for (const c of $('chips').children) c.querySelector('.n').textContent = fmt0.format(counts[c.dataset.filter] || 0);
     $('t-cps').textContent = fmt0.format(st.cps.size);
-    const broken = counts.FAULT + counts.DISCONNECTED;
+    const broken = counts.FAULT + counts.DISCONNECTED + counts.REJECTED;
     $('t-cps-sub').textContent = fmt0.format(counts.ACTIVATED + counts.SUPPLYING) + ' in service · ' +
       fmt0.format(counts.STOPPED) + ' stopped · ' + fmt0.format(broken) + ' down';
     $('t-active').textContent = fmt0.format(active);

@@ -1,0 +1,77 @@
+package central_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/evcharging/evsim/actors/central"
+	"github.com/evcharging/evsim/actors/internal/testkit"
+	"github.com/evcharging/evsim/actors/monitor"
+	"github.com/evcharging/evsim/internal/store"
+	"github.com/evcharging/evsim/messages"
+)
+
+func engineOK(m any) any {
+	if hc, ok := m.(*messages.HealthCheck); ok {
+		return &messages.HealthAnswer{CpId: hc.GetCpId(), Seq: hc.GetSeq(), Ok: true,
+			EngineState: messages.ChargePointState_CHARGE_POINT_STATE_ACTIVATED}
+	}
+	return nil
+}
+
+// Two monitors for one charge point, both with the right secret: the first
+// keeps it, the second is refused with a reason (one WARN line on each
+// side), and they never take turns (issue 15.5: they re-registered
+// alternately every second and Central logged nothing).
+func TestASecondMonitorIsRefusedWhileTheFirstIsAlive(t *testing.T) {
+	sys, logger, logs := testkit.NewSystem(t)
+	br := testkit.NewProbe(t, sys, nil)
+	st, err := store.Open(":memory:")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	const interval = 20 * time.Millisecond
+	props, err := central.Props(central.Config{Store: st, Bridge: br.PID, LivenessTimeout: 10 * interval, Logger: logger})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := sys.Root.Spawn(props)
+	engine := testkit.NewProbe(t, sys, engineOK)
+	spawnMonitor := func() {
+		t.Helper()
+		p, err := monitor.Props(monitor.Config{CPID: "CP-001", Secret: "demo", Engine: engine.PID, Central: c,
+			HealthInterval: interval, Logger: logger})
+		if err != nil {
+			t.Fatal(err)
+		}
+		sys.Root.Spawn(p)
+	}
+	spawnMonitor()
+	testkit.Eventually(t, wait, func() bool { return len(logs.Lines("INFO", "Registered new CP: CP-001")) == 1 },
+		func() string { return "the first monitor did not register" })
+	spawnMonitor()
+	// 50 liveness intervals: flapping would show many times over.
+	deadline := time.Now().Add(50 * interval)
+	testkit.Eventually(t, wait, func() bool { return time.Now().After(deadline) }, func() string { return "" })
+
+	if got := logs.Lines("Central does not know this charge point"); len(got) != 0 {
+		t.Errorf("the two monitors took turns: %d re-registrations, e.g. %q", len(got), got[0])
+	}
+	if got := logs.Lines("WARN", "Central", "Rejected registration of CP-001: another monitor"); len(got) != 1 {
+		t.Errorf("Central: want one WARN refusing the second monitor, got %q", got)
+	}
+	if got := logs.Lines("WARN", "Central rejected the registration of CP-001: another monitor"); len(got) != 1 {
+		t.Errorf("second monitor: want one WARN saying it was refused and why, got %q", got)
+	}
+	if got := logs.Lines("FAULT"); len(got) != 0 {
+		t.Errorf("a fault while both monitors ran: %q", got)
+	}
+	snap, err := sys.Root.RequestFuture(c, &central.GetSnapshot{}, wait).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cps := snap.(*central.Snapshot).ChargePoints; len(cps) != 1 || cps[0].State != messages.ChargePointState_CHARGE_POINT_STATE_ACTIVATED {
+		t.Errorf("panel: %+v, want CP-001 ACTIVATED (the first monitor keeps it)", cps)
+	}
+}

@@ -1,0 +1,323 @@
+package e2e
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// Issue 17: waiting is a state, not a fault, and a stall is not a death.
+
+// noisyLines are the WARN and ERROR lines of a log.
+func noisyLines(text string) []string {
+	var bad []string
+	for _, line := range strings.Split(text, "\n") {
+		if strings.Contains(line, "| WARN |") || strings.Contains(line, "| ERROR |") {
+			bad = append(bad, line)
+		}
+	}
+	return bad
+}
+
+// quietUntilNow fails when any node logged a WARN or ERROR line so far.
+func (h *harness) quietUntilNow(what string) {
+	h.t.Helper()
+	var bad []string
+	for _, name := range h.order {
+		for _, l := range noisyLines(h.log(name, -1)) {
+			bad = append(bad, name+": "+l)
+		}
+	}
+	if len(bad) > 0 {
+		h.fail("%s: %d WARN/ERROR lines, want 0:\n%s", what, len(bad), strings.Join(bad, "\n"))
+	}
+}
+
+// nodeKafkaEnv waits long for the broker, with house-format logs.
+func nodeKafkaEnv(brokers string) []string {
+	return []string{"KAFKA_BOOTSTRAP=" + brokers, "KAFKA_WAIT_MAX_ATTEMPTS=200", "KAFKA_WAIT_SECONDS=0.5",
+		"EVSIM_LOG_LEVEL=info", "EVSIM_LOG_FORMAT=text"}
+}
+
+// TestEvnodeLateBrokerStartIsQuiet starts Central, two charge points and a
+// driver, then the broker 8 s later, longer than the monitors' engine grace
+// (3 s) and Central timeout (3 s): from the start to the first ticket no
+// node logs a WARN or an ERROR line; the monitors say once at INFO that
+// the engine and Central wait for Kafka. Before the fix each monitor logged
+// "FAULT: engine not answering health checks" and "Cannot reach Central".
+func TestEvnodeLateBrokerStartIsQuiet(t *testing.T) {
+	if testing.Short() {
+		t.Skip("real processes, about half a minute")
+	}
+	const brokerLate = 8 * time.Second
+	h := newHarness(t)
+	brokers, centralAddr, httpAddr := freeAddr(t), freeAddr(t), freeAddr(t)
+	cps := []string{"CP-001", "CP-002"}
+	var secrets []string
+	for _, cp := range cps {
+		secrets = append(secrets, cp+"=secret-"+cp)
+	}
+	h.add("central", nodeKafkaEnv(brokers), "central", "--listen", centralAddr, "--http", httpAddr,
+		"--db", filepath.Join(h.dir, "central.db"), "--cp-secrets", strings.Join(secrets, ","))
+	for _, cp := range cps {
+		engine, monitor := freeAddr(t), freeAddr(t)
+		h.add("engine-"+cp, nodeKafkaEnv(brokers), "engine", "--cp", cp, "--listen", engine,
+			"--journal", filepath.Join(h.dir, "data", "engine-"+cp+".json"), "--supply-duration", "2s")
+		h.add("monitor-"+cp, []string{"EVSIM_LOG_FORMAT=text"}, "monitor", "--cp", cp, "--engine", engine,
+			"--central", centralAddr, "--listen", monitor, "--secret", "secret-"+cp, "--engine-grace", "3s")
+	}
+	requests := filepath.Join(h.dir, "alice.txt")
+	if err := os.WriteFile(requests, []byte("CP-001\nCP-002\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	h.add("driver", nodeKafkaEnv(brokers), "driver", "--id", "alice", "--requests", requests,
+		"--progress", filepath.Join(h.dir, "data", "alice.json"), "--driver-pause", "1s")
+	started := time.Now()
+	for _, name := range h.order {
+		h.start(name)
+	}
+	for _, cp := range cps {
+		h.eventually(10*time.Second, "the monitor of "+cp+" hears that its engine and Central wait", func() (bool, string) {
+			l := h.log("monitor-"+cp, 0)
+			return strings.Contains(l, cp+" is not available yet: its engine is waiting for Kafka") &&
+				strings.Contains(l, "Central is waiting for Kafka at "+centralAddr), l
+		})
+	}
+	// The broker is late on purpose: longer than every grace and timeout.
+	time.Sleep(time.Until(started.Add(brokerLate)))
+	h.quietUntilNow("while the broker was missing")
+	h.add("broker", nil, "broker", "--listen", brokers)
+	h.start("broker")
+	h.eventually(60*time.Second, "alice's first ticket", func() (bool, string) {
+		return strings.Contains(h.log("driver", 0), "Ticket for alice at "), ""
+	})
+	h.quietUntilNow("from the start to the first ticket")
+	for _, cp := range cps {
+		l := h.log("monitor-"+cp, 0)
+		for _, line := range []string{cp + " is not available yet: its engine is waiting for Kafka", "Central is waiting for Kafka", cp + " engine is ready"} {
+			if n := strings.Count(l, line); n != 1 {
+				t.Errorf("monitor of %s: %d lines %q, want 1", cp, n, line)
+			}
+		}
+	}
+}
+
+// TestEvsimLateBrokerStartIsQuiet: evsim --brokers with the broker 6 s
+// late logs no WARN or ERROR line from the start to the first ticket.
+func TestEvsimLateBrokerStartIsQuiet(t *testing.T) {
+	if testing.Short() {
+		t.Skip("real processes")
+	}
+	h := newHarness(t)
+	evsim := buildBinary(t, h.dir, "evsim")
+	brokers := freeAddr(t)
+	h.addBinary("evsim", evsim, nodeKafkaEnv(brokers), "--brokers", brokers, "--cps", "3", "--drivers", "2",
+		"--db", filepath.Join(h.dir, "evsim.db"), "--panel", "off", "--supply-duration", "2s", "--driver-pause", "500ms")
+	started := time.Now()
+	h.start("evsim")
+	h.eventually(10*time.Second, "evsim waits for Kafka", func() (bool, string) {
+		return strings.Contains(h.log("evsim", 0), "Waiting for Kafka at "+brokers), ""
+	})
+	time.Sleep(time.Until(started.Add(6 * time.Second))) // the broker is late on purpose
+	h.add("broker", nil, "broker", "--listen", brokers)
+	h.start("broker")
+	h.eventually(60*time.Second, "the first ticket", func() (bool, string) {
+		return strings.Contains(h.log("evsim", 0), "Ticket for "), ""
+	})
+	h.quietUntilNow("from the start to the first ticket")
+}
+
+// falseAlarms are the lines that would report a stall as a death.
+var falseAlarms = regexp.MustCompile(`FAULT: |DISCONNECTED: |\((fault|monitor lost)\)`)
+
+func alarms(text string) []string {
+	var out []string
+	for _, line := range strings.Split(text, "\n") {
+		if falseAlarms.MatchString(line) {
+			out = append(out, line)
+		}
+	}
+	return out
+}
+
+// summaryOf reads evsim's --summary-json file.
+func summaryOf(t *testing.T, path string) map[string]float64 {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("summary: %v", err)
+	}
+	var s map[string]float64
+	if err := json.Unmarshal(data, &s); err != nil {
+		t.Fatalf("summary %s: %v", data, err)
+	}
+	return s
+}
+
+// TestEvsimStallIsNotAFault stops the whole evsim process (200 charge
+// points, 100 drivers, supplies running) five times for 2 s with SIGSTOP:
+// no FAULT, no DISCONNECTED, no interrupted supply. Before the fix the
+// monitors' 0.5 s health timeout and Central's 3 s liveness timeout, which
+// ran on across the stall, reported the charge points dead.
+func TestEvsimStallIsNotAFault(t *testing.T) {
+	if testing.Short() {
+		t.Skip("real processes, about half a minute")
+	}
+	h := newHarness(t)
+	evsim := buildBinary(t, h.dir, "evsim")
+	summary := filepath.Join(h.dir, "summary.json")
+	h.addBinary("evsim", evsim, []string{"EVSIM_LOG_FORMAT=text"}, "--embedded-broker", "127.0.0.1:0",
+		"--cps", "200", "--drivers", "100", "--db", ":memory:", "--panel", "off",
+		"--supply-duration", "20s", "--driver-pause", "500ms", "--summary-json", summary)
+	h.start("evsim")
+	h.eventually(60*time.Second, "supplies running", func() (bool, string) {
+		l := h.log("evsim", 0)
+		return strings.Contains(l, "All 200 charge points registered") && strings.Count(l, "| Supplying ") >= 50, ""
+	})
+	for i := 0; i < 5; i++ {
+		h.signal("evsim", syscall.SIGSTOP)
+		time.Sleep(2 * time.Second) // the stall itself
+		h.signal("evsim", syscall.SIGCONT)
+		time.Sleep(1300 * time.Millisecond) // a new phase of the 1 s intervals each time
+	}
+	time.Sleep(4 * time.Second) // longer than the liveness timeout (3 s): a late false alarm would show
+	if code := h.stop("evsim", 30*time.Second); code != 0 {
+		h.fail("evsim exited %d", code)
+	}
+	s := summaryOf(t, summary)
+	got := alarms(h.log("evsim", 0))
+	t.Logf("5 stalls of 2 s at 200 charge points: %d false alarm lines, faults=%v, tickets=%v",
+		len(got), s["faults"], s["tickets"])
+	if len(got) > 0 || s["faults"] != 0 {
+		h.fail("a stall read as a death: faults=%v\n%s", s["faults"], strings.Join(got[:min(len(got), 20)], "\n"))
+	}
+}
+
+// TestEvnodeStallAndDeath: a monitor and its Central stopped together for
+// 2 s (SIGSTOP), six times, report nothing and the supply goes on (before
+// the fix Central's liveness timer, which ran first after the stall, read
+// it as the monitor's death); a real kill -9 of the engine is FAULT on
+// the panel within 2 s, and of the monitor DISCONNECTED within the
+// liveness timeout (3 s).
+func TestEvnodeStallAndDeath(t *testing.T) {
+	if testing.Short() {
+		t.Skip("real processes, about half a minute")
+	}
+	h := newHarness(t)
+	brokers, centralAddr, httpAddr, engine, monitor := freeAddr(t), freeAddr(t), freeAddr(t), freeAddr(t), freeAddr(t)
+	h.add("broker", nil, "broker", "--listen", brokers)
+	h.add("central", nodeKafkaEnv(brokers), "central", "--listen", centralAddr, "--http", httpAddr,
+		"--db", filepath.Join(h.dir, "central.db"), "--cp-secrets", "CP-001=s1")
+	h.add("engine", nodeKafkaEnv(brokers), "engine", "--cp", "CP-001", "--listen", engine,
+		"--journal", filepath.Join(h.dir, "data", "engine.json"), "--supply-duration", "90s")
+	h.add("monitor", []string{"EVSIM_LOG_FORMAT=text"}, "monitor", "--cp", "CP-001", "--engine", engine,
+		"--central", centralAddr, "--listen", monitor, "--secret", "s1")
+	requests := filepath.Join(h.dir, "alice.txt")
+	// Asked again until CP-001 is up (a request before it is denied).
+	if err := os.WriteFile(requests, []byte(strings.Repeat("CP-001\n", 30)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	h.add("driver", nodeKafkaEnv(brokers), "driver", "--id", "alice", "--requests", requests,
+		"--progress", filepath.Join(h.dir, "data", "alice.json"), "--driver-pause", "1s")
+	for _, name := range h.order {
+		h.start(name)
+	}
+	state := func() string { return chargePoints(httpAddr)["CP-001"].State }
+	h.eventually(60*time.Second, "CP-001 SUPPLYING", func() (bool, string) { return state() == "SUPPLYING", state() })
+
+	// Six stalls 1.3 s apart, at different phases of the 1 s liveness
+	// interval (before the fix about one in six gave a DISCONNECTED), then
+	// a look for longer than the liveness timeout.
+	seen := map[string]int{}
+	look := func(d time.Duration) {
+		for end := time.Now().Add(d); time.Now().Before(end); time.Sleep(100 * time.Millisecond) {
+			seen[state()]++
+		}
+	}
+	for i := 0; i < 6; i++ {
+		for _, name := range []string{"monitor", "central"} {
+			h.signal(name, syscall.SIGSTOP)
+		}
+		time.Sleep(2 * time.Second) // the stall itself
+		for _, name := range []string{"central", "monitor"} {
+			h.signal(name, syscall.SIGCONT)
+		}
+		look(1300 * time.Millisecond)
+	}
+	look(4 * time.Second)
+	if len(seen) != 1 || seen["SUPPLYING"] == 0 {
+		h.fail("after 2 s stalls of the monitor and Central, the panel showed %v, want SUPPLYING only", seen)
+	}
+	for _, name := range []string{"monitor", "central"} {
+		if got := alarms(h.log(name, 0)); len(got) > 0 {
+			h.fail("%s reported the stall as a death:\n%s", name, strings.Join(got, "\n"))
+		}
+	}
+
+	h.kill("engine")
+	killed := time.Now()
+	h.eventually(10*time.Second, "CP-001 FAULT after the engine's kill -9", func() (bool, string) { return state() == "FAULT", state() })
+	engineDeath := time.Since(killed)
+	h.kill("monitor")
+	killed = time.Now()
+	h.eventually(10*time.Second, "CP-001 DISCONNECTED after the monitor's kill -9", func() (bool, string) {
+		return state() == "DISCONNECTED", state()
+	})
+	monitorDeath := time.Since(killed)
+	t.Logf("engine kill -9 -> FAULT on the panel in %v; monitor kill -9 -> DISCONNECTED in %v (polled every 100 ms)",
+		engineDeath.Round(10*time.Millisecond), monitorDeath.Round(10*time.Millisecond))
+	if engineDeath > 2*time.Second+200*time.Millisecond {
+		h.fail("engine death reported after %v, want within 2 s", engineDeath)
+	}
+	if monitorDeath > 3*time.Second+200*time.Millisecond {
+		h.fail("monitor death reported after %v, want within the liveness timeout (3 s)", monitorDeath)
+	}
+}
+
+// TestEvsimCPUHogIsNotAFault runs 5,000 charge points while two busy loops
+// take both cores for 20 s: no false FAULT or DISCONNECTED.
+func TestEvsimCPUHogIsNotAFault(t *testing.T) {
+	if testing.Short() {
+		t.Skip("5,000 charge points and a 20 s CPU hog, about a minute")
+	}
+	h := newHarness(t)
+	evsim := buildBinary(t, h.dir, "evsim")
+	summary := filepath.Join(h.dir, "summary.json")
+	h.addBinary("evsim", evsim, []string{"EVSIM_LOG_FORMAT=text"}, "--embedded-broker", "127.0.0.1:0",
+		"--cps", "5000", "--drivers", "1000", "--db", ":memory:", "--panel", "off",
+		"--supply-duration", "10s", "--driver-pause", "1s", "--summary-json", summary)
+	h.start("evsim")
+	h.eventually(120*time.Second, "all 5000 charge points registered", func() (bool, string) {
+		return strings.Contains(h.log("evsim", 0), "All 5000 charge points registered"), ""
+	})
+	const hogFor = 20 * time.Second
+	var hogs []*exec.Cmd
+	for i := 0; i < 2; i++ {
+		hog := exec.Command("timeout", fmt.Sprint(hogFor.Seconds()), "sh", "-c", "while :; do :; done")
+		if err := hog.Start(); err != nil {
+			t.Fatalf("start a CPU hog: %v", err)
+		}
+		hogs = append(hogs, hog)
+	}
+	for _, hog := range hogs {
+		_ = hog.Wait() // bounded by timeout(1)
+	}
+	time.Sleep(4 * time.Second) // longer than the liveness timeout: a late false alarm would show
+	if code := h.stop("evsim", 60*time.Second); code != 0 {
+		h.fail("evsim exited %d", code)
+	}
+	s := summaryOf(t, summary)
+	got := alarms(h.log("evsim", 0))
+	t.Logf("5000 charge points, 2 busy loops for %v: %d false alarm lines, faults=%v, supplies_started=%v, tickets=%v",
+		hogFor, len(got), s["faults"], s["supplies_started"], s["tickets"])
+	if len(got) > 0 || s["faults"] != 0 {
+		h.fail("false faults under a CPU hog: faults=%v\n%s", s["faults"], strings.Join(got[:min(len(got), 20)], "\n"))
+	}
+}
