@@ -12,6 +12,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -330,4 +331,89 @@ func (d *deployment) checkLogs(label string, services []string, mustWait bool) {
 func (d *deployment) services() []string {
 	d.t.Helper()
 	return strings.Fields(d.dc("config", "--services"))
+}
+
+func without(list []string, drop string) []string {
+	var out []string
+	for _, s := range list {
+		if s != drop {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// running is a waitFor condition: every container of services runs.
+func (d *deployment) running(services []string) func() (bool, string) {
+	return func() (bool, string) {
+		byService := map[string]string{}
+		for _, c := range d.containers() {
+			byService[c.Service] = c.Status
+		}
+		var waiting []string
+		for _, s := range services {
+			if byService[s] != "running" {
+				waiting = append(waiting, s+"="+byService[s])
+			}
+		}
+		return len(waiting) == 0, strings.Join(waiting, " ")
+	}
+}
+
+// supplying is a waitFor condition: a charge point is supplying.
+func (d *deployment) supplying() (bool, string) {
+	var nw network
+	if !d.get("/api/network", &nw) {
+		return false, "Central's API does not answer"
+	}
+	return nw.Totals.ActiveSupplies > 0, fmt.Sprintf("states %v", nw.Totals.ByState)
+}
+
+// cpState is a waitFor condition: charge point id is in one of states.
+func (d *deployment) cpState(id string, states ...string) func() (bool, string) {
+	return func() (bool, string) {
+		got := d.states()[id]
+		for _, s := range states {
+			if got == s {
+				return true, got
+			}
+		}
+		return false, id + " is " + got
+	}
+}
+
+// killMainProcess kills the container's evnode process with SIGKILL, as a
+// crash would: its init (tini) ends the container, and the restart policy
+// (not a manual stop) brings it back.
+func (d *deployment) killMainProcess(c container) {
+	d.t.Helper()
+	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/children", c.Pid, c.Pid))
+	if err != nil || len(strings.Fields(string(raw))) == 0 {
+		d.t.Fatalf("cannot find the main process of %s (init pid %d): %v", c.Service, c.Pid, err)
+	}
+	pid, _ := strconv.Atoi(strings.Fields(string(raw))[0])
+	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+		d.t.Fatalf("kill -9 %d (%s): %v", pid, c.Service, err)
+	}
+}
+
+var (
+	supplyStarted = regexp.MustCompile(`(?m)^.*\| INFO \| .*\| Supplying .*session_id=(\S+)`)
+	ticketIssued  = regexp.MustCompile(`(?m)^.*\| INFO \| Central \| Ticket for .*session_id=(\S+)`)
+)
+
+// ledger counts, by session id, the supplies the engines started and the
+// tickets Central issued, from their logs (kept across restarts).
+func (d *deployment) ledger() (started, ticketed map[string]int) {
+	d.t.Helper()
+	started, ticketed = map[string]int{}, map[string]int{}
+	for i := 1; i <= 5; i++ {
+		for _, m := range supplyStarted.FindAllStringSubmatch(d.logs(fmt.Sprintf("engine-cp-%03d", i)), -1) {
+			started[m[1]]++
+		}
+	}
+	for _, m := range ticketIssued.FindAllStringSubmatch(d.logs("central"), -1) {
+		ticketed[m[1]]++
+	}
+	return started, ticketed
 }
