@@ -96,8 +96,29 @@ func (d *deployment) try(name string, args ...string) (string, error) {
 // dc runs compose on compose.yaml in this project.
 func (d *deployment) dc(args ...string) string {
 	d.t.Helper()
-	full := append(append(append([]string{}, d.compose[1:]...), "-f", "compose.yaml", "-p", d.project), args...)
-	return d.run(d.compose[0], full...)
+	return d.run(d.compose[0], d.dcArgs(args...)...)
+}
+
+// tryDC is dc that reports a failure instead of failing the test.
+func (d *deployment) tryDC(args ...string) (string, error) {
+	return d.try(d.compose[0], d.dcArgs(args...)...)
+}
+
+func (d *deployment) dcArgs(args ...string) []string {
+	return append(append(append([]string{}, d.compose[1:]...), "-f", "compose.yaml", "-p", d.project), args...)
+}
+
+// liveProject skips the test unless EVSIM_COMPOSE=1 and returns the compose
+// project name (EVSIM_COMPOSE_PROJECT, default evsimtest).
+func liveProject(t *testing.T) string {
+	t.Helper()
+	if os.Getenv("EVSIM_COMPOSE") != "1" {
+		t.Skip("set EVSIM_COMPOSE=1 to run the deployment in containers (make test-compose)")
+	}
+	if p := os.Getenv("EVSIM_COMPOSE_PROJECT"); p != "" {
+		return p
+	}
+	return "evsimtest"
 }
 
 // container is what docker inspect says about one of the project's containers.

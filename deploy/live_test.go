@@ -2,7 +2,6 @@ package deploy
 
 import (
 	"fmt"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -18,22 +17,15 @@ import (
 // It runs when EVSIM_COMPOSE=1 (`make test-compose`, which starts an engine
 // and builds the images first); the image is EVSIM_IMAGE as built.
 func TestComposeLive(t *testing.T) {
-	if os.Getenv("EVSIM_COMPOSE") != "1" {
-		t.Skip("set EVSIM_COMPOSE=1 to run the deployment in containers (make test-compose)")
-	}
-	project := os.Getenv("EVSIM_COMPOSE_PROJECT")
-	if project == "" {
-		project = "evsimtest"
-	}
-	d := newDeployment(t, project)
+	d := newDeployment(t, liveProject(t))
 	// A failed run leaves nothing behind either.
-	d.try(d.compose[0], append(append([]string{}, d.compose[1:]...), "-f", "compose.yaml", "-p", project, "down", "-v", "--remove-orphans")...)
+	d.tryDC("down", "-v", "--remove-orphans")
 	t.Cleanup(func() {
 		if t.Failed() {
-			out, _ := d.try(d.compose[0], append(append([]string{}, d.compose[1:]...), "-f", "compose.yaml", "-p", project, "ps")...)
+			out, _ := d.tryDC("ps")
 			t.Logf("compose ps at the failure:\n%s", out)
 		}
-		d.try(d.compose[0], append(append([]string{}, d.compose[1:]...), "-f", "compose.yaml", "-p", project, "down", "-v", "--remove-orphans")...)
+		d.tryDC("down", "-v", "--remove-orphans")
 		d.printTimings()
 	})
 	services := d.services()

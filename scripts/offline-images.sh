@@ -65,7 +65,7 @@ base_rootfs() {
 
 build_runtime() {
   local key dir
-  key="busybox $(busybox 2>&1 | head -n 1)"
+  key="busybox $(sha256sum "$(command -v busybox)" | cut -c1-16)"
   fresh "$RUNTIME" "$key" && return 0
   dir=$work/runtime
   rm -rf "$dir"

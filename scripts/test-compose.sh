@@ -32,6 +32,9 @@ step "setup (installs only what is missing)"
 started_engine=0
 if [ -n "${DOCKER_HOST:-}" ] && docker version >/dev/null 2>&1; then
   echo "test-compose: using the Docker engine at $DOCKER_HOST"
+elif bash scripts/dockerd.sh status; then
+  echo "test-compose: using the engine scripts/dockerd.sh started before (left running)"
+  eval "$(bash scripts/dockerd.sh env)"
 else
   bash scripts/dockerd.sh up
   started_engine=1
