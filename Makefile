@@ -3,7 +3,7 @@ SHELL := /bin/bash
 GO    ?= go
 BUF   := $(GO) tool -modfile=tools/go.mod buf
 
-.PHONY: help build test test-unit test-web-e2e test-integration lint generate check-generated bench sim up down kafka-up kafka-down setup
+.PHONY: help build test test-unit test-web-e2e test-integration test-compose logs lint generate check-generated bench sim up down kafka-up kafka-down setup
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -14,10 +14,11 @@ build: ## build evsim and evnode into bin/
 setup: ## install what the tests need on a fresh machine (idempotent)
 	bash scripts/setup.sh
 
-test: setup lint check-generated ## the full test command (README, CI): lint, schemas, race tests, browser on a real evsim, real Kafka suite
+test: setup lint check-generated ## the full test command (README, CI): lint, schemas, race tests, browser on a real evsim, real Kafka suite, containers
 	$(GO) test -race -count=1 ./...
 	$(MAKE) test-web-e2e
 	$(MAKE) test-integration
+	$(MAKE) test-compose
 
 test-web-e2e: ## the web panel's browser test (headless Chromium) against a running evsim process
 	EVSIM_E2E_ARTIFACTS=$${EVSIM_E2E_ARTIFACTS:-$$(mktemp -d)} bash internal/web/e2e/against-evsim.sh
@@ -27,6 +28,9 @@ test-unit: ## fast tests only (no race detector, slow tests skipped)
 
 test-integration: ## the bridge/network suites against a real Apache Kafka (started and stopped here)
 	bash scripts/test-integration.sh
+
+test-compose: ## deploy/compose.yaml in real containers (starts its own Docker engine when none answers)
+	bash scripts/test-compose.sh
 
 lint: ## gofmt, go vet, buf lint, buf format
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
@@ -56,7 +60,10 @@ up: ## start the docker compose deployment (deploy/compose.yaml; settings in dep
 	$(COMPOSE) -f deploy/compose.yaml up -d --build
 
 down: ## stop the docker compose deployment (volumes are kept; add -v by hand to drop them)
-	$(COMPOSE) -f deploy/compose.yaml down
+	$(COMPOSE) -f deploy/compose.yaml down --remove-orphans
+
+logs: ## follow the docker compose deployment's logs (all services)
+	$(COMPOSE) -f deploy/compose.yaml logs -f --tail=100
 
 kafka-up: ## start a local single-node Apache Kafka (KRaft) on 127.0.0.1:19092
 	bash scripts/kafka.sh up

@@ -227,6 +227,14 @@ func checkAppService(t reporter, label, name string, s *service, cf *composeFile
 	if s.Restart != "unless-stopped" {
 		errorf("restart %q, want unless-stopped", s.Restart)
 	}
+	// Each role's health check is evnode itself answering for that role.
+	if s.Healthcheck == nil || !slices.Equal(s.Healthcheck.Test, []string{"CMD", "evnode", "health", s.role()}) {
+		var test []string
+		if s.Healthcheck != nil {
+			test = s.Healthcheck.Test
+		}
+		errorf("health check %q, want [CMD evnode health %s]", test, s.role())
+	}
 	if d, ok := s.DependsOn["kafka"]; !ok || d.Condition != "service_healthy" {
 		errorf("does not depend on kafka with condition service_healthy (got %+v)", s.DependsOn)
 	}
@@ -283,7 +291,9 @@ func checkCentral(t reporter, label string, c *service, cf *composeFile) {
 	if env["EVSIM_HTTP"] == "" {
 		t.Errorf("%s: central: no EVSIM_HTTP (web panel, /readyz)", label)
 	}
-	if c.Healthcheck == nil || !strings.Contains(strings.Join(c.Healthcheck.Test, " "), "/readyz") {
+	// `evnode health central` asks EVSIM_HTTP's /readyz.
+	if c.Healthcheck == nil || !strings.Contains(strings.Join(c.Healthcheck.Test, " "), "/readyz") &&
+		!strings.HasSuffix(strings.Join(c.Healthcheck.Test, " "), "evnode health central") {
 		t.Errorf("%s: central: its health check should ask /readyz (ready once its bridge is)", label)
 	}
 }

@@ -172,9 +172,14 @@ func TestDockerfile(t *testing.T) {
 	if !strings.Contains(entry, "evnode") {
 		t.Errorf("ENTRYPOINT %q: compose runs `command: [ROLE]`, so evnode must be the entrypoint", entry)
 	}
-	// Central's health check in compose uses wget: the runtime image must have it.
-	if !regexp.MustCompile(`^(docker\.io/(library/)?)?(alpine|busybox)\b`).MatchString(final.Base) {
-		t.Errorf("final stage FROM %q: compose's HTTP health check needs busybox wget (alpine)", final.Base)
+	// Health checks are `evnode health ROLE`, so the runtime needs no shell
+	// or wget; by default it is a small official base.
+	if !regexp.MustCompile(`^(docker\.io/(library/)?)?(alpine|busybox)\b|^gcr\.io/distroless/static|^scratch$`).MatchString(final.Base) {
+		t.Errorf("final stage FROM %q: want a small runtime base (alpine, busybox, distroless static)", final.Base)
+	}
+	// ... and runs no command there (a distroless or scratch base has no shell).
+	if runs := final.all("RUN"); len(runs) > 0 {
+		t.Errorf("the final stage runs %q: it must work on a base without a shell", runs[0].Args)
 	}
 	// Central's database path in compose is on the image's volume.
 	cf := loadCompose(t, map[string]string{})

@@ -1,6 +1,7 @@
 // Command evnode runs one role of the charging network per process: central,
 // engine, monitor, driver, broker (a standalone embedded Kafka-protocol
-// broker) or wait-kafka (the readiness gate as a command).
+// broker), wait-kafka (the readiness gate as a command) or health (a
+// container's health check of one role, answered by evnode itself).
 //
 // The roles are the actors of evsim, one per process under a root
 // supervisor. Monitor <-> engine and monitor <-> Central talk over
@@ -28,7 +29,7 @@ func main() {
 	os.Exit(run(os.Args[1:], os.LookupEnv, os.Stdout, os.Stderr))
 }
 
-const usage = "usage: evnode central|engine|monitor|driver|broker|wait-kafka [flags]"
+const usage = "usage: evnode central|engine|monitor|driver|broker|wait-kafka|health [flags]"
 
 func run(args []string, getenv func(string) (string, bool), stdout, stderr io.Writer) int {
 	if len(args) == 0 {
@@ -51,6 +52,8 @@ func run(args []string, getenv func(string) (string, bool), stdout, stderr io.Wr
 		return runBroker(context.Background(), args[1:], getenv, stderr)
 	case "wait-kafka":
 		return runWaitKafka(context.Background(), args[1:], getenv, stderr)
+	case "health":
+		return runHealth(context.Background(), args[1:], getenv, stdout, stderr)
 	}
 	fmt.Fprintf(stderr, "evnode: unknown command %q\n%s\n", args[0], usage)
 	return 2
