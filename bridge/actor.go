@@ -38,8 +38,11 @@ func Props(cfg Config, logger logrus.FieldLogger, run *stats.Run) (*actor.Props,
 	if run == nil {
 		run = stats.New()
 	}
+	var incarnations atomic.Int32
 	return actor.PropsFromProducer(func() actor.Actor {
-		return newBridge(cfg, component(logger), run)
+		b := newBridge(cfg, component(logger), run)
+		b.restarted = incarnations.Add(1) > 1
+		return b
 	}, actor.WithMailbox(actor.UnboundedLockfree())), nil
 }
 
@@ -164,7 +167,11 @@ type bridge struct {
 	holdWarned  time.Time
 	// notOursCount counts records skipped because no key of theirs is read here.
 	notOursCount int
-	claimIDs     atomic.Uint64 // taken by claim goroutines
+	// restarted: this is not the first incarnation of the actor, so its
+	// subscribers are on their way back; until graceUntil every key is ours.
+	restarted  bool
+	graceUntil time.Time
+	claimIDs   atomic.Uint64 // taken by claim goroutines
 }
 
 func newBridge(cfg Config, log *logrus.Entry, run *stats.Run) *bridge {
@@ -199,6 +206,10 @@ func (b *bridge) Receive(c actor.Context) {
 		b.gate = &gate{cfg: &b.cfg, log: b.log}
 		b.gate.begin()
 		b.startProbe()
+		if b.restarted {
+			b.graceUntil = time.Now().Add(b.cfg.RestartGrace)
+			b.after(b.cfg.RestartGrace, graceOver{})
+		}
 	case *actor.Stopping, *actor.Restarting:
 		// A restart (a bug made Receive panic) gets a fresh bridge from
 		// the producer: this one closes its clients first.
@@ -249,6 +260,8 @@ func (b *bridge) Receive(c actor.Context) {
 		b.claimEnded(m)
 	case deliveryDone:
 		b.deliveryDone(m)
+	case graceOver:
+		b.skipHeldNotOurs()
 	}
 }
 

@@ -76,6 +76,7 @@ type (
 		err       error // the record does not decode
 	}
 	claimEnded   struct{ claimID uint64 }
+	graceOver    struct{}
 	deliveryDone struct {
 		recID uint64
 		sub   string
@@ -394,7 +395,7 @@ func (b *bridge) consumed(c actor.Context, m *consumerRecord) {
 	}
 	b.run.KafkaRecordsIn.Add(1)
 	subs := b.subscribersOf(cons, m.key)
-	if len(subs) == 0 && !cons.isOurs(m.key) {
+	if len(subs) == 0 && !cons.isOurs(m.key) && !time.Now().Before(b.graceUntil) {
 		b.notOurs(cs, m)
 		return
 	}
@@ -424,6 +425,31 @@ func (b *bridge) notOurs(cs *claimState, m *consumerRecord) {
 	}
 	cs.done[m.offset] = true
 	b.advance(cs)
+}
+
+// skipHeldNotOurs ends a restarted bridge's grace: what it held for keys
+// whose subscribers did not come back is another process's after all.
+func (b *bridge) skipHeldNotOurs() {
+	for _, cons := range b.consumers {
+		keep := cons.held[:0]
+		var skip []*inRecord
+		for _, r := range cons.held {
+			if cons.isOurs(r.key) {
+				keep = append(keep, r)
+			} else {
+				skip = append(skip, r)
+			}
+		}
+		clear(cons.held[len(keep):])
+		cons.held = keep
+		for _, r := range skip {
+			r.held = false
+			b.notOursCount++
+			b.log.WithFields(logrus.Fields{"topic": r.claim.topic, "partition": r.claim.partition, "offset": r.offset, "key": r.key}).
+				Debug("Skipped a held record: no subscriber of its key came back after the restart")
+			b.complete(r)
+		}
+	}
 }
 
 // hold keeps a record until a subscriber of its key comes; it gives up its

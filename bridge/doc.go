@@ -44,7 +44,9 @@
 // group and routes records by key; records for a key of this process that
 // has no subscriber right now are held (Config.HoldPerConsumer) and delivered
 // when one subscribes, and records for keys no subscriber of the process
-// reads (nor ExpectKeys announced) are skipped at once, at DEBUG. An
+// reads (nor ExpectKeys announced) are skipped at once, at DEBUG (a bridge
+// actor that restarted holds every key's records for Config.RestartGrace,
+// while its subscribers repeat their subscriptions). An
 // offset is marked only when every earlier record of its partition is done,
 // so after a crash records are delivered again (at least once): handlers are
 // idempotent. At most Config.InFlightPerPartition records of a partition are

@@ -97,7 +97,7 @@ func newProbeConn(dialTimeout time.Duration) *probeConn {
 	return &probeConn{dialTimeout: dialTimeout, spoke: make(chan struct{})}
 }
 
-const firstBytes = 8
+const firstBytes = 16
 
 // Dial implements sarama's proxy dialer.
 func (p *probeConn) Dial(network, addr string) (net.Conn, error) {
@@ -172,7 +172,7 @@ func (p *probeConn) cause(err error, timedOut bool, limit time.Duration) string 
 		return dialCause(dialErr)
 	}
 	switch {
-	case bytes.HasPrefix(first, []byte("HTTP/")):
+	case isHTTP(first):
 		return "not a Kafka broker: an HTTP server answers on that port"
 	case len(first) >= 2 && (first[0] == 0x15 || first[0] == 0x16) && first[1] == 0x03:
 		return "TLS failure: the port speaks TLS, and evsim connects to Kafka without TLS"
@@ -180,6 +180,8 @@ func (p *probeConn) cause(err error, timedOut bool, limit time.Duration) string 
 		return "Kafka answers but names no broker yet (still starting?)"
 	case isAuthError(err):
 		return fmt.Sprintf("authentication or authorization failed: %v", err)
+	case len(first) > 0 && !looksLikeKafka(first) && isText(first):
+		return fmt.Sprintf("not a Kafka broker: it answers %q", first)
 	case len(first) > 0 && !looksLikeKafka(first):
 		return "not a Kafka broker: what answers on that port does not speak Kafka"
 	case timedOut && !connected:
@@ -229,6 +231,24 @@ func looksLikeKafka(first []byte) bool {
 	}
 	size := int32(binary.BigEndian.Uint32(first))
 	return size > 0 && size < 100<<20
+}
+
+// isHTTP: a status line, or the HTML page of a server that answers a
+// request it cannot parse without one (Python's http.server does).
+func isHTTP(first []byte) bool {
+	lower := bytes.ToLower(first)
+	return bytes.HasPrefix(first, []byte("HTTP/")) ||
+		bytes.HasPrefix(lower, []byte("<!doctype html")) || bytes.HasPrefix(lower, []byte("<html"))
+}
+
+// isText: printable ASCII, worth quoting in a log line (e.g. an SSH banner).
+func isText(b []byte) bool {
+	for _, c := range b {
+		if (c < 0x20 || c > 0x7e) && c != '\r' && c != '\n' && c != '\t' {
+			return false
+		}
+	}
+	return true
 }
 
 func isClosed(err error) bool {

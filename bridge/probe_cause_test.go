@@ -65,6 +65,9 @@ func TestKafkaThatNeverAnswersSaysWhy(t *testing.T) {
 		}, "timed out: the port accepts connections but sends no Kafka answer within 1s"},
 		{"a port that closes at once", func(t *testing.T) string { return listen(t, func(net.Conn) {}) },
 			"the connection was closed without an answer"},
+		{"a server that greets first", func(t *testing.T) string {
+			return listen(t, func(c net.Conn) { _, _ = c.Write([]byte("SSH-2.0-OpenSSH_9.2\r\n")); _, _ = io.Copy(io.Discard, c) })
+		}, `not a Kafka broker: it answers "SSH-2.0-`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			logger, logs := newTestLogger(t)
