@@ -56,10 +56,12 @@ func probeOne(addr string, sc *sarama.Config, diagnose bool) *probeError {
 			result <- nil
 		}
 	}()
-	// The last moments of the limit are for a silent peer to show what it is.
+	// A silent peer gets a little more time, after the limit, to show what it
+	// is: the probe has failed by then, so this costs only failing probes, and
+	// it is long enough for a loaded machine to answer.
 	nudge := time.Duration(0)
 	if diagnose {
-		nudge = min(limit/5, 300*time.Millisecond)
+		nudge = min(limit, time.Second)
 	}
 	failed := func(err error, timedOut bool) *probeError {
 		cause := err.Error()
@@ -68,7 +70,7 @@ func probeOne(addr string, sc *sarama.Config, diagnose bool) *probeError {
 		}
 		return &probeError{addr: addr, cause: cause, err: err}
 	}
-	t := time.NewTimer(limit - nudge)
+	t := time.NewTimer(limit)
 	defer t.Stop()
 	select {
 	case err := <-result:
