@@ -707,11 +707,16 @@ func createTopics(cfg *Config) error {
 		v := strconv.FormatInt(cfg.RetentionBytes, 10)
 		entries["retention.bytes"] = &v
 	}
+	compact := "compact"
 	for _, t := range cfg.Topics {
+		topicEntries := entries
+		if compactedTopics[t] {
+			topicEntries = map[string]*string{"cleanup.policy": &compact}
+		}
 		err := admin.CreateTopic(t, &sarama.TopicDetail{
 			NumPartitions:     int32(cfg.Partitions),
 			ReplicationFactor: -1,
-			ConfigEntries:     entries,
+			ConfigEntries:     topicEntries,
 		}, false)
 		if err != nil && !errors.Is(err, sarama.ErrTopicAlreadyExists) {
 			return fmt.Errorf("create topic %s: %w", t, err)

@@ -15,12 +15,19 @@ const (
 	TopicTelemetry      = "cp.telemetry"     // Telemetry, key cp id
 	TopicSessionEnd     = "cp.session_end"   // SupplyEnded, key cp id
 	TopicTickets        = "driver.tickets"   // Ticket, key driver id
+	// TopicRegistry is compacted: the latest ChargePointIdentity per cp id
+	// and RegistryKey per "key:"+key id, so a starting Central rebuilds them.
+	TopicRegistry = "registry.changes"
 )
+
+// compactedTopics are created with cleanup.policy=compact and no retention
+// limit: their latest record per key is state, not an event.
+var compactedTopics = map[string]bool{TopicRegistry: true}
 
 // Topics lists every topic the bridge creates when it becomes ready.
 var Topics = []string{
 	TopicDriverRequests, TopicDriverUpdates, TopicCommands, TopicStatus,
-	TopicTelemetry, TopicSessionEnd, TopicTickets,
+	TopicTelemetry, TopicSessionEnd, TopicTickets, TopicRegistry,
 }
 
 // State is where the bridge is in its life.

@@ -50,6 +50,8 @@ func init() {
 	register(messages.MessageType_MESSAGE_TYPE_FAULT_REPORT, func() proto.Message { return new(messages.FaultReport) })
 	register(messages.MessageType_MESSAGE_TYPE_LIVENESS, func() proto.Message { return new(messages.Liveness) })
 	register(messages.MessageType_MESSAGE_TYPE_LIVENESS_ACK, func() proto.Message { return new(messages.LivenessAck) })
+	register(messages.MessageType_MESSAGE_TYPE_CHARGE_POINT_IDENTITY, func() proto.Message { return new(messages.ChargePointIdentity) })
+	register(messages.MessageType_MESSAGE_TYPE_REGISTRY_KEY, func() proto.Message { return new(messages.RegistryKey) })
 }
 
 // TypeOf returns the envelope type tag of msg.

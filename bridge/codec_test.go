@@ -32,6 +32,8 @@ func sampleMessages() []proto.Message {
 		&messages.FaultReport{CpId: "CP-001", Faulty: true, Detail: "KO", At: now},
 		&messages.Liveness{CpId: "CP-001", Seq: 9, EngineOk: true},
 		&messages.LivenessAck{CpId: "CP-001", Seq: 9, Known: true},
+		&messages.ChargePointIdentity{CpId: "CP-001", State: messages.IdentityState_IDENTITY_STATE_REVOKED, TokenVersion: 3, Location: "Alicante", PriceEurPerKwh: 0.3, ChangedAt: now},
+		&messages.RegistryKey{KeyId: "k1", PublicKey: []byte{1, 2, 3}, PublishedAt: now},
 	}
 }
 

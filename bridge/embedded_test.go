@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/IBM/sarama"
+
 	"github.com/evcharging/evsim/messages"
 )
 
@@ -66,4 +68,34 @@ func TestEmbeddedBrokerAdvertisesWhatItIsTold(t *testing.T) {
 	if _, err := StartEmbedded(EmbeddedOptions{Addr: "127.0.0.1:0", Advertise: "localhost:0"}); err == nil {
 		t.Error("advertising port 0 was accepted")
 	}
+}
+
+// The registry topic is a changelog: compacted, so its latest record per
+// charge point stays for a Central that starts later.
+func TestTheRegistryTopicIsCreatedCompacted(t *testing.T) {
+	e := startEmbedded(t, EmbeddedOptions{})
+	cfg := testConfig(e.Addr())
+	cfg.Topics = []string{TopicRegistry}
+	tb := startBridge(t, cfg)
+	tb.awaitState(t, StateReady, 10*time.Second)
+	sc := sarama.NewConfig()
+	sc.Version = sarama.V2_8_0_0
+	admin, err := sarama.NewClusterAdmin([]string{e.Addr()}, sc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = admin.Close() }()
+	entries, err := admin.DescribeConfig(sarama.ConfigResource{Type: sarama.TopicResource, Name: TopicRegistry})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, en := range entries {
+		if en.Name == "cleanup.policy" {
+			if en.Value != "compact" {
+				t.Fatalf("cleanup.policy = %q; want compact", en.Value)
+			}
+			return
+		}
+	}
+	t.Fatalf("no cleanup.policy among %d topic configs", len(entries))
 }

@@ -45,6 +45,9 @@ const (
 	MessageType_MESSAGE_TYPE_FAULT_REPORT          MessageType = 16
 	MessageType_MESSAGE_TYPE_LIVENESS              MessageType = 17
 	MessageType_MESSAGE_TYPE_LIVENESS_ACK          MessageType = 18
+	// Numbers from 40 on for Release 2's identity messages.
+	MessageType_MESSAGE_TYPE_CHARGE_POINT_IDENTITY MessageType = 40
+	MessageType_MESSAGE_TYPE_REGISTRY_KEY          MessageType = 41
 )
 
 // Enum value maps for MessageType.
@@ -69,6 +72,8 @@ var (
 		16: "MESSAGE_TYPE_FAULT_REPORT",
 		17: "MESSAGE_TYPE_LIVENESS",
 		18: "MESSAGE_TYPE_LIVENESS_ACK",
+		40: "MESSAGE_TYPE_CHARGE_POINT_IDENTITY",
+		41: "MESSAGE_TYPE_REGISTRY_KEY",
 	}
 	MessageType_value = map[string]int32{
 		"MESSAGE_TYPE_UNSPECIFIED":           0,
@@ -90,6 +95,8 @@ var (
 		"MESSAGE_TYPE_FAULT_REPORT":          16,
 		"MESSAGE_TYPE_LIVENESS":              17,
 		"MESSAGE_TYPE_LIVENESS_ACK":          18,
+		"MESSAGE_TYPE_CHARGE_POINT_IDENTITY": 40,
+		"MESSAGE_TYPE_REGISTRY_KEY":          41,
 	}
 )
 
@@ -211,7 +218,7 @@ const file_evcharging_v1_envelope_proto_rawDesc = "" +
 	"\apayload\x18\x03 \x01(\fR\apayload\x12;\n" +
 	"\vproduced_at\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"producedAt\x12\x1a\n" +
-	"\bproducer\x18\x05 \x01(\tR\bproducer*\xe6\x04\n" +
+	"\bproducer\x18\x05 \x01(\tR\bproducer*\xad\x05\n" +
 	"\vMessageType\x12\x1c\n" +
 	"\x18MESSAGE_TYPE_UNSPECIFIED\x10\x00\x12\x1f\n" +
 	"\x1bMESSAGE_TYPE_CHARGE_REQUEST\x10\x01\x12 \n" +
@@ -232,7 +239,9 @@ const file_evcharging_v1_envelope_proto_rawDesc = "" +
 	"\x1aMESSAGE_TYPE_HEALTH_ANSWER\x10\x0f\x12\x1d\n" +
 	"\x19MESSAGE_TYPE_FAULT_REPORT\x10\x10\x12\x19\n" +
 	"\x15MESSAGE_TYPE_LIVENESS\x10\x11\x12\x1d\n" +
-	"\x19MESSAGE_TYPE_LIVENESS_ACK\x10\x12B/Z-github.com/evcharging/evsim/messages;messagesb\x06proto3"
+	"\x19MESSAGE_TYPE_LIVENESS_ACK\x10\x12\x12&\n" +
+	"\"MESSAGE_TYPE_CHARGE_POINT_IDENTITY\x10(\x12\x1d\n" +
+	"\x19MESSAGE_TYPE_REGISTRY_KEY\x10)B/Z-github.com/evcharging/evsim/messages;messagesb\x06proto3"
 
 var (
 	file_evcharging_v1_envelope_proto_rawDescOnce sync.Once
