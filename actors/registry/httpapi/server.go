@@ -78,7 +78,9 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /v1/audit", s.admin(s.auditList))
 	mux.HandleFunc("GET /v1/audit/verify", s.admin(s.auditVerify))
 	mux.HandleFunc("GET /openapi.yaml", serveOpenAPI)
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, http.StatusOK, map[string]string{"status": "ok"}) })
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
 	return withRequestID(mux)
 }
 
