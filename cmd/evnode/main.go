@@ -1,7 +1,9 @@
 // Command evnode runs one role of the charging network per process: central,
-// engine, monitor, driver, broker (a standalone embedded Kafka-protocol
+// engine, monitor, driver, registry (the Registry of charge points over
+// HTTPS), broker (a standalone embedded Kafka-protocol
 // broker), wait-kafka (the readiness gate as a command) or health (a
-// container's health check of one role, answered by evnode itself).
+// container's health check of one role, answered by evnode itself); and
+// `evnode audit verify` checks an audit log's hash chain.
 //
 // The roles are the actors of evsim, one per process under a root
 // supervisor. Monitor <-> engine and monitor <-> Central talk over
@@ -29,7 +31,7 @@ func main() {
 	os.Exit(run(os.Args[1:], os.LookupEnv, os.Stdout, os.Stderr))
 }
 
-const usage = "usage: evnode central|engine|monitor|driver|broker|wait-kafka|health [flags]"
+const usage = "usage: evnode central|engine|monitor|driver|registry|broker|wait-kafka|health|audit verify [flags]"
 
 func run(args []string, getenv func(string) (string, bool), stdout, stderr io.Writer) int {
 	if len(args) == 0 {
@@ -54,6 +56,10 @@ func run(args []string, getenv func(string) (string, bool), stdout, stderr io.Wr
 		return runWaitKafka(context.Background(), args[1:], getenv, stderr)
 	case "health":
 		return runHealth(context.Background(), args[1:], getenv, stdout, stderr)
+	case "registry":
+		return runRegistry(context.Background(), args[1:], getenv, stderr)
+	case "audit":
+		return runAudit(args[1:], getenv, stdout, stderr)
 	}
 	fmt.Fprintf(stderr, "evnode: unknown command %q\n%s\n", args[0], usage)
 	return 2
