@@ -23,29 +23,8 @@ func TestHungEngineIsTicketedAsOfTheFault(t *testing.T) {
 	if testing.Short() {
 		t.Skip("real processes, about 30 s")
 	}
-	h := newHarness(t)
-	brokers, httpAddr, centralAddr, engineAddr, monitorAddr := freeAddr(t), freeAddr(t), freeAddr(t), freeAddr(t), freeAddr(t)
-	env := []string{"KAFKA_BOOTSTRAP=" + brokers, "KAFKA_WAIT_MAX_ATTEMPTS=200", "KAFKA_WAIT_SECONDS=0.5",
-		"EVSIM_LOG_LEVEL=info", "EVSIM_LOG_FORMAT=text"}
-	db := filepath.Join(h.dir, "central.db")
-	requests := filepath.Join(h.dir, "alice.txt")
-	if err := os.WriteFile(requests, []byte("CP-001\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	h.add("broker", nil, "broker", "--listen", brokers)
-	h.add("central", env, "central", "--listen", centralAddr, "--http", httpAddr, "--db", db, "--cp-secrets", "CP-001=s")
-	h.add("engine", env, "engine", "--cp", "CP-001", "--listen", engineAddr, "--journal", filepath.Join(h.dir, "engine.json"),
-		"--telemetry-interval", "500ms", "--supply-duration", "10s", "--time-scale", "60")
-	h.add("monitor", append(env, "EVSIM_HEALTH_INTERVAL=500ms", "EVSIM_HEALTH_TIMEOUT=450ms"), "monitor",
-		"--cp", "CP-001", "--engine", engineAddr, "--central", centralAddr, "--listen", monitorAddr, "--advertise", monitorAddr, "--secret", "s")
-	h.add("driver", env, "driver", "--id", "alice", "--requests", requests, "--progress", filepath.Join(h.dir, "alice.json"))
-	for _, n := range []string{"broker", "central", "engine", "monitor"} {
-		h.start(n)
-	}
-	h.eventually(30*time.Second, "CP-001 ACTIVATED", func() (bool, string) {
-		cps := chargePoints(httpAddr)
-		return cps["CP-001"].State == "ACTIVATED", describe(cps)
-	})
+	one := startOneChargePoint(t, "--supply-duration", "10s")
+	h, httpAddr, db := one.harness, one.http, one.db
 	h.start("driver")
 	var started time.Time
 	h.eventually(30*time.Second, "CP-001 supplying alice", func() (bool, string) {
@@ -120,4 +99,53 @@ func TestHungEngineIsTicketedAsOfTheFault(t *testing.T) {
 		t.Fatalf("ticket %v: want FAULT, about 1.8 kWh, ended between the SIGSTOP (%v) and the FAULT seen (%v)", tk, stoppedAt, faultSeen)
 	}
 	t.Logf("ticket: %.2f kWh (%s), ended %v after the SIGSTOP", tk.GetKwh(), tk.GetReason(), end.Sub(stoppedAt).Round(time.Millisecond))
+}
+
+// oneChargePoint is broker, Central, CP-001 (engine and monitor) and a
+// driver alice with one request for CP-001, as evnode processes.
+type oneChargePoint struct {
+	*harness
+	http, db string
+	env      []string
+}
+
+// engineArgs are the engine's flags with a journal at journal, plus extra.
+func (o *oneChargePoint) engineArgs(journal string, extra ...string) []string {
+	args := append([]string(nil), o.procs["engine"].args...)
+	for i := range args {
+		if args[i] == "--journal" {
+			args[i+1] = journal
+		}
+	}
+	return append(args, extra...)
+}
+
+// startOneChargePoint starts everything but the driver and waits until
+// CP-001 is ACTIVATED; engineArgs are added to the engine's flags.
+func startOneChargePoint(t *testing.T, engineArgs ...string) *oneChargePoint {
+	t.Helper()
+	h := newHarness(t)
+	brokers, httpAddr, centralAddr, engineAddr, monitorAddr := freeAddr(t), freeAddr(t), freeAddr(t), freeAddr(t), freeAddr(t)
+	env := []string{"KAFKA_BOOTSTRAP=" + brokers, "KAFKA_WAIT_MAX_ATTEMPTS=200", "KAFKA_WAIT_SECONDS=0.5",
+		"EVSIM_LOG_LEVEL=info", "EVSIM_LOG_FORMAT=text"}
+	db := filepath.Join(h.dir, "central.db")
+	requests := filepath.Join(h.dir, "alice.txt")
+	if err := os.WriteFile(requests, []byte("CP-001\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	h.add("broker", nil, "broker", "--listen", brokers)
+	h.add("central", env, "central", "--listen", centralAddr, "--http", httpAddr, "--db", db, "--cp-secrets", "CP-001=s")
+	h.add("engine", env, append([]string{"engine", "--cp", "CP-001", "--listen", engineAddr, "--journal", filepath.Join(h.dir, "engine.json"),
+		"--telemetry-interval", "500ms", "--time-scale", "60"}, engineArgs...)...)
+	h.add("monitor", append(env, "EVSIM_HEALTH_INTERVAL=500ms", "EVSIM_HEALTH_TIMEOUT=450ms"), "monitor",
+		"--cp", "CP-001", "--engine", engineAddr, "--central", centralAddr, "--listen", monitorAddr, "--advertise", monitorAddr, "--secret", "s")
+	h.add("driver", env, "driver", "--id", "alice", "--requests", requests, "--progress", filepath.Join(h.dir, "alice.json"))
+	for _, n := range []string{"broker", "central", "engine", "monitor"} {
+		h.start(n)
+	}
+	h.eventually(30*time.Second, "CP-001 ACTIVATED", func() (bool, string) {
+		cps := chargePoints(httpAddr)
+		return cps["CP-001"].State == "ACTIVATED", describe(cps)
+	})
+	return &oneChargePoint{harness: h, http: httpAddr, db: db, env: env}
 }
