@@ -70,6 +70,11 @@ type Config struct {
 	// start is valid for StartTimeout): an engine ignores an older one.
 	// Default 60 s.
 	CommandTTL time.Duration
+	// CutOffGrace is how soon after Central ends a supply for a FAULT or a
+	// lost monitor the engine's own end must come for its figures to stand:
+	// an engine that obeys the stop ends within moments; a later end (a hung
+	// engine waking up) is cut back to Central's end. Default 1 s.
+	CutOffGrace time.Duration
 	// ResubscribeInterval is how often Central repeats its subscriptions
 	// (harmless to the bridge), so that a restarted bridge hears them again. Default 5 s.
 	ResubscribeInterval time.Duration
@@ -110,6 +115,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.RequestTTL == 0 {
 		c.RequestTTL = 30 * time.Second
+	}
+	if c.CutOffGrace == 0 {
+		c.CutOffGrace = time.Second
 	}
 	if c.CommandTTL == 0 {
 		c.CommandTTL = time.Minute

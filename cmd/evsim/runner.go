@@ -148,7 +148,7 @@ func (r *runner) run(ctx context.Context) int {
 		KW: cfg.ChargeKW, PriceEURPerKWh: cfg.PriceEURPerKWh,
 		TelemetryInterval: cfg.TelemetryInterval, HealthInterval: cfg.HealthInterval, HealthTimeout: cfg.HealthTimeout,
 		LivenessTimeout: cfg.LivenessTimeout, DriverPause: cfg.DriverPause, SupplyDuration: cfg.SupplySeconds, TimeScale: cfg.TimeScale,
-		JournalDir: kept.Journals,
+		JournalDir: kept.Journals, CommandTTL: cfg.CommandTTL,
 	}
 	for i := 0; i < cfg.ChargePoints; i++ {
 		ncfg.ChargePoints = append(ncfg.ChargePoints, network.ChargePoint{
