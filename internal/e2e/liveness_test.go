@@ -1,6 +1,8 @@
 package e2e
 
 import (
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -56,16 +58,59 @@ func TestEvnodeLateBrokerStartIsQuiet(t *testing.T) {
 	if testing.Short() {
 		t.Skip("real processes, about half a minute")
 	}
+	lateBrokerIsQuiet(t, nil)
+}
+
+// TestIntegrationLateKafkaStartIsQuiet is the same on the suite's Apache
+// Kafka, stopped before the nodes start and started again 8 s later
+// (EVSIM_KAFKA_CTL); ids and groups carry a run id.
+func TestIntegrationLateKafkaStartIsQuiet(t *testing.T) {
+	brokers := os.Getenv("EVSIM_KAFKA_BROKERS")
+	if brokers == "" {
+		if mustHaveKafka() {
+			t.Fatal("EVSIM_KAFKA_BROKERS is empty in an integration run")
+		}
+		t.Skip("EVSIM_KAFKA_BROKERS is not set (scripts/test-integration.sh runs this against Apache Kafka)")
+	}
+	ctl := os.Getenv("EVSIM_KAFKA_CTL")
+	if ctl == "" {
+		ctl = filepath.Join("..", "..", "scripts", "kafka.sh")
+	}
+	kafka := func(verb string) {
+		t.Helper()
+		if out, err := exec.Command("bash", ctl, verb).CombinedOutput(); err != nil {
+			t.Fatalf("%s %s: %v\n%s", ctl, verb, err, out)
+		}
+	}
+	kafka("down")
+	t.Cleanup(func() { kafka("up") }) // idempotent: the suite's Kafka stays up
+	lateBrokerIsQuiet(t, &realKafka{brokers: strings.Split(brokers, ",")[0], up: func() { kafka("up") }})
+}
+
+// realKafka is a real broker that is down and that up starts.
+type realKafka struct {
+	brokers string
+	up      func()
+}
+
+func lateBrokerIsQuiet(t *testing.T, real *realKafka) {
 	const brokerLate = 8 * time.Second
 	h := newHarness(t)
-	brokers, centralAddr, httpAddr := freeAddr(t), freeAddr(t), freeAddr(t)
-	cps := []string{"CP-001", "CP-002"}
+	brokers, run := freeAddr(t), ""
+	if real != nil {
+		b := make([]byte, 3)
+		_, _ = rand.Read(b)
+		brokers, run = real.brokers, "-"+hex.EncodeToString(b)
+	}
+	centralAddr, httpAddr := freeAddr(t), freeAddr(t)
+	cps := []string{"CP" + run + "-001", "CP" + run + "-002"}
+	driver := "alice" + run
 	var secrets []string
 	for _, cp := range cps {
 		secrets = append(secrets, cp+"=secret-"+cp)
 	}
 	h.add("central", nodeKafkaEnv(brokers), "central", "--listen", centralAddr, "--http", httpAddr,
-		"--db", filepath.Join(h.dir, "central.db"), "--cp-secrets", strings.Join(secrets, ","))
+		"--db", filepath.Join(h.dir, "central.db"), "--cp-secrets", strings.Join(secrets, ","), "--group", "central"+run)
 	for _, cp := range cps {
 		engine, monitor := freeAddr(t), freeAddr(t)
 		h.add("engine-"+cp, nodeKafkaEnv(brokers), "engine", "--cp", cp, "--listen", engine,
@@ -73,12 +118,12 @@ func TestEvnodeLateBrokerStartIsQuiet(t *testing.T) {
 		h.add("monitor-"+cp, []string{"EVSIM_LOG_FORMAT=text"}, "monitor", "--cp", cp, "--engine", engine,
 			"--central", centralAddr, "--listen", monitor, "--secret", "secret-"+cp, "--engine-grace", "3s")
 	}
-	requests := filepath.Join(h.dir, "alice.txt")
-	if err := os.WriteFile(requests, []byte("CP-001\nCP-002\n"), 0o644); err != nil {
+	requests := filepath.Join(h.dir, driver+".txt")
+	if err := os.WriteFile(requests, []byte(strings.Join(cps, "\n")+"\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	h.add("driver", nodeKafkaEnv(brokers), "driver", "--id", "alice", "--requests", requests,
-		"--progress", filepath.Join(h.dir, "data", "alice.json"), "--driver-pause", "1s")
+	h.add("driver", nodeKafkaEnv(brokers), "driver", "--id", driver, "--requests", requests,
+		"--progress", filepath.Join(h.dir, "data", driver+".json"), "--driver-pause", "1s")
 	started := time.Now()
 	for _, name := range h.order {
 		h.start(name)
@@ -93,11 +138,17 @@ func TestEvnodeLateBrokerStartIsQuiet(t *testing.T) {
 	// The broker is late on purpose: longer than every grace and timeout.
 	time.Sleep(time.Until(started.Add(brokerLate)))
 	h.quietUntilNow("while the broker was missing")
-	h.add("broker", nil, "broker", "--listen", brokers)
-	h.start("broker")
-	h.eventually(60*time.Second, "alice's first ticket", func() (bool, string) {
-		return strings.Contains(h.log("driver", 0), "Ticket for alice at "), ""
+	if real != nil {
+		real.up()
+	} else {
+		h.add("broker", nil, "broker", "--listen", brokers)
+		h.start("broker")
+	}
+	h.eventually(90*time.Second, driver+"'s first ticket", func() (bool, string) {
+		return strings.Contains(h.log("driver", 0), "Ticket for "+driver+" at "), ""
 	})
+	t.Logf("first ticket %v after the start, %v after the broker's", time.Since(started).Round(100*time.Millisecond),
+		time.Since(started.Add(brokerLate)).Round(100*time.Millisecond))
 	h.quietUntilNow("from the start to the first ticket")
 	for _, cp := range cps {
 		l := h.log("monitor-"+cp, 0)
