@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/evcharging/evsim/actors/central"
+	"github.com/evcharging/evsim/actors/chargepoint"
 	"github.com/evcharging/evsim/actors/internal/testkit"
 	"github.com/evcharging/evsim/actors/monitor"
 	"github.com/evcharging/evsim/internal/store"
@@ -73,5 +74,63 @@ func TestASecondMonitorIsRefusedWhileTheFirstIsAlive(t *testing.T) {
 	}
 	if cps := snap.(*central.Snapshot).ChargePoints; len(cps) != 1 || cps[0].State != messages.ChargePointState_CHARGE_POINT_STATE_ACTIVATED {
 		t.Errorf("panel: %+v, want CP-001 ACTIVATED (the first monitor keeps it)", cps)
+	}
+}
+
+// An engine that answers "waiting for Kafka" shows WAITING on the panel
+// with that reason (not FAULT, not red), and ACTIVATED once it is ready.
+func TestAWaitingEngineShowsWaitingThenActivated(t *testing.T) {
+	sys, logger, logs := testkit.NewSystem(t)
+	br := testkit.NewProbe(t, sys, nil)
+	st, err := store.Open(":memory:")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	const interval = 20 * time.Millisecond
+	props, err := central.Props(central.Config{Store: st, Bridge: br.PID, LivenessTimeout: 10 * interval, Logger: logger})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := sys.Root.Spawn(props)
+	engine := testkit.NewProbe(t, sys, func(m any) any {
+		if hc, ok := m.(*messages.HealthCheck); ok {
+			return chargepoint.WaitingAnswer(hc.GetCpId(), hc, chargepoint.WaitingForKafka)
+		}
+		return nil
+	})
+	mp, err := monitor.Props(monitor.Config{CPID: "CP-001", Secret: "demo", Engine: engine.PID, Central: c,
+		HealthInterval: interval, Logger: logger})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sys.Root.Spawn(mp)
+	view := func() central.ChargePointView {
+		res, err := sys.Root.RequestFuture(c, &central.GetSnapshot{}, wait).Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cps := res.(*central.Snapshot).ChargePoints; len(cps) == 1 {
+			return cps[0]
+		}
+		return central.ChargePointView{}
+	}
+	testkit.Eventually(t, wait, func() bool {
+		v := view()
+		return v.State == messages.ChargePointState_CHARGE_POINT_STATE_WAITING && v.Reason == "not available yet: engine waiting for Kafka"
+	}, func() string {
+		return "CP-001 is " + central.StateName(view().State) + " (" + view().Reason + "), want WAITING"
+	})
+	engine.SetReply(engineOK)
+	testkit.Eventually(t, wait, func() bool { return view().State == messages.ChargePointState_CHARGE_POINT_STATE_ACTIVATED },
+		func() string {
+			return "CP-001 is " + central.StateName(view().State) + ", want ACTIVATED once the engine is ready"
+		})
+	if got := append(logs.Lines("WARN"), logs.Lines("FAULT")...); len(got) != 0 {
+		t.Errorf("a waiting engine was reported: %q", got)
+	}
+	if len(logs.Lines("INFO", "Central", "CP-001 is not available yet: engine waiting for Kafka")) != 1 ||
+		len(logs.Lines("INFO", "Central", "CP-001 is available: its engine is ready")) != 1 {
+		t.Errorf("want one INFO line each for the wait and the end of it:\n%s", logs.String())
 	}
 }
