@@ -4,6 +4,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/sirupsen/logrus"
+
 	"github.com/evcharging/evsim/actors/central"
 	"github.com/evcharging/evsim/actors/chargepoint"
 	"github.com/evcharging/evsim/actors/internal/testkit"
@@ -11,6 +14,24 @@ import (
 	"github.com/evcharging/evsim/internal/store"
 	"github.com/evcharging/evsim/messages"
 )
+
+// interval is the monitors' health and liveness interval in these tests.
+const interval = 20 * time.Millisecond
+
+// startCentral starts Central on an in-memory store, with a probe for its bridge.
+func startCentral(t *testing.T, sys *actor.ActorSystem, logger *logrus.Logger, liveness time.Duration) *actor.PID {
+	t.Helper()
+	st, err := store.Open(":memory:")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	props, err := central.Props(central.Config{Store: st, Bridge: testkit.NewProbe(t, sys, nil).PID, LivenessTimeout: liveness, Logger: logger})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sys.Root.Spawn(props)
+}
 
 func engineOK(m any) any {
 	if hc, ok := m.(*messages.HealthCheck); ok {
@@ -26,18 +47,7 @@ func engineOK(m any) any {
 // alternately every second and Central logged nothing).
 func TestASecondMonitorIsRefusedWhileTheFirstIsAlive(t *testing.T) {
 	sys, logger, logs := testkit.NewSystem(t)
-	br := testkit.NewProbe(t, sys, nil)
-	st, err := store.Open(":memory:")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	const interval = 20 * time.Millisecond
-	props, err := central.Props(central.Config{Store: st, Bridge: br.PID, LivenessTimeout: 10 * interval, Logger: logger})
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := sys.Root.Spawn(props)
+	c := startCentral(t, sys, logger, 10*interval)
 	engine := testkit.NewProbe(t, sys, engineOK)
 	spawnMonitor := func() {
 		t.Helper()
@@ -81,18 +91,7 @@ func TestASecondMonitorIsRefusedWhileTheFirstIsAlive(t *testing.T) {
 // with that reason (not FAULT, not red), and ACTIVATED once it is ready.
 func TestAWaitingEngineShowsWaitingThenActivated(t *testing.T) {
 	sys, logger, logs := testkit.NewSystem(t)
-	br := testkit.NewProbe(t, sys, nil)
-	st, err := store.Open(":memory:")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	const interval = 20 * time.Millisecond
-	props, err := central.Props(central.Config{Store: st, Bridge: br.PID, LivenessTimeout: 10 * interval, Logger: logger})
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := sys.Root.Spawn(props)
+	c := startCentral(t, sys, logger, 10*interval)
 	engine := testkit.NewProbe(t, sys, func(m any) any {
 		if hc, ok := m.(*messages.HealthCheck); ok {
 			return chargepoint.WaitingAnswer(hc.GetCpId(), hc, chargepoint.WaitingForKafka)

@@ -68,6 +68,14 @@ func TestIntegrationLateKafkaStartIsQuiet(t *testing.T) {
 	lateBrokerIsQuiet(t, suiteKafkaDown(t))
 }
 
+// runID tells this run's ids and groups apart from earlier runs' records
+// in a real Kafka.
+func runID() string {
+	b := make([]byte, 3)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
 // realKafka is a real broker that is down and that up starts.
 type realKafka struct {
 	brokers string
@@ -79,9 +87,7 @@ func lateBrokerIsQuiet(t *testing.T, real *realKafka) {
 	h := newHarness(t)
 	brokers, run := freeAddr(t), ""
 	if real != nil {
-		b := make([]byte, 3)
-		_, _ = rand.Read(b)
-		brokers, run = real.brokers, "-"+hex.EncodeToString(b)
+		brokers, run = real.brokers, "-"+runID()
 	}
 	centralAddr, httpAddr := freeAddr(t), freeAddr(t)
 	cps := []string{"CP" + run + "-001", "CP" + run + "-002"}
@@ -324,9 +330,7 @@ func evnodeStallAndDeath(t *testing.T, realBrokers string) {
 	if realBrokers == "" {
 		h.add("broker", nil, "broker", "--listen", brokers)
 	} else {
-		b := make([]byte, 3)
-		_, _ = rand.Read(b)
-		run := hex.EncodeToString(b)
+		run := runID()
 		brokers, cp, driver, group = realBrokers, "CP-"+run, "alice-"+run, "central-"+run
 	}
 	h.add("central", nodeKafkaEnv(brokers), "central", "--listen", centralAddr, "--http", httpAddr,
