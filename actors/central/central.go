@@ -182,6 +182,9 @@ type Central struct {
 	watchers       map[string]*actor.PID
 	totals         Totals
 	rejected       map[string]string // cp id -> reason of the last rejected registration
+	// restarted: Central found charge points registered by an earlier life
+	// (a restart of the actor or of the process on the same database).
+	restarted bool
 }
 
 // Receive implements actor.Actor.
@@ -259,6 +262,7 @@ func (c *Central) start(ctx actor.Context) {
 	if err != nil {
 		c.log.WithError(err).Warn("Could not load the registry; starting with none")
 	}
+	c.restarted = len(regs) > 0
 	now := c.cfg.Now()
 	for _, r := range regs {
 		cp := &cpEntry{reg: r, stopped: r.Stopped, engineOK: true, since: now}

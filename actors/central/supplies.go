@@ -183,8 +183,12 @@ func (c *Central) adopt(ctx actor.Context, cp *cpEntry, sid, requestID, driver s
 		c.drivers[driver] = sid
 	}
 	c.countStart(sid)
+	why := "a supply Central had not started itself, reported by the charge point"
+	if c.restarted {
+		why = "a supply that started before Central's restart"
+	}
 	c.log.WithFields(logrus.Fields{"cp_id": cp.reg.ID, "driver_id": driver, "session_id": sid}).
-		Infof("%s is supplying %s (a supply that started before Central's restart)", cp.reg.ID, driver)
+		Infof("%s is supplying %s (%s)", cp.reg.ID, driver, why)
 	c.update(ctx, cp)
 }
 
