@@ -210,6 +210,7 @@ type Driver struct {
 	// centralSilent is true from a reply timeout until Central is heard
 	// again, so an outage is one WARN line, not one per request.
 	centralSilent bool
+	broker        brokerWatch
 	seen          map[string]bool // sessions whose ticket was shown
 	status        Status
 }
@@ -229,6 +230,8 @@ func (d *Driver) Receive(ctx actor.Context) {
 	case *bridge.Delivery:
 		defer msg.Done()
 		d.delivery(ctx, msg)
+	case *bridge.StateChanged:
+		d.broker.changed(msg)
 	case *next:
 		d.send(ctx)
 	case *resubscribe:
@@ -236,7 +239,7 @@ func (d *Driver) Receive(ctx actor.Context) {
 	case *replyTimeout:
 		if d.pos.RequestID == msg.requestID && !d.answered {
 			d.status.Timeouts++
-			line := fmt.Sprintf("Cannot reach Central: no reply to my request for %s within %v; moving on", d.pos.CPID, d.cfg.ReplyTimeout)
+			line := fmt.Sprintf("Cannot reach %s: no reply to my request for %s within %v; moving on", d.broker.unreachable(), d.pos.CPID, d.cfg.ReplyTimeout)
 			if d.centralSilent {
 				d.log.Debug(line)
 			} else {
@@ -268,6 +271,7 @@ func (d *Driver) start(ctx actor.Context) {
 	}
 	d.pos = pos
 	d.subscribe(ctx)
+	ctx.Send(d.cfg.Bridge, &bridge.WatchState{Watcher: ctx.Self()})
 	d.timers.Every(d.cfg.ResubscribeInterval, &resubscribe{})
 	if d.pos.RequestID != "" {
 		// A request was under way when this driver stopped: wait for its result.
@@ -305,6 +309,7 @@ func (d *Driver) send(ctx actor.Context) {
 	d.pos.SessionID = ""
 	d.pos.Next++
 	d.answered = false
+	d.broker.sent()
 	d.save()
 	ctx.Send(d.cfg.Bridge, &bridge.Publish{Topic: bridge.TopicDriverRequests, Key: d.cfg.ID, Msg: &messages.ChargeRequest{
 		RequestId: d.pos.RequestID, DriverId: d.cfg.ID, CpId: cp, RequestedAt: timestamppb.New(now)}})
