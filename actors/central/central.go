@@ -31,6 +31,7 @@ import (
 	"github.com/evcharging/evsim/internal/logging"
 	"github.com/evcharging/evsim/internal/stats"
 	"github.com/evcharging/evsim/internal/store"
+	"github.com/evcharging/evsim/internal/words"
 	"github.com/evcharging/evsim/messages"
 )
 
@@ -275,8 +276,8 @@ func (c *Central) start(ctx actor.Context) {
 	c.subscribe(ctx)
 	c.timers.Every(c.cfg.ResubscribeInterval, &bridgeResubscribe{})
 	c.timers.Every(c.cfg.CheckInterval, &checkTick{})
-	c.log.Infof("Central started: %d charge points in the registry, each DISCONNECTED until its monitor connects", len(regs))
-	c.event(EventRestart, "", "", fmt.Sprintf("Central started with %d registered charge points", len(regs)))
+	c.log.Infof("Central started: %s in the registry, each DISCONNECTED until its monitor connects", words.Count(len(regs), "charge point", "charge points"))
+	c.event(EventRestart, "", "", fmt.Sprintf("Central started with %s", words.Count(len(regs), "registered charge point", "registered charge points")))
 }
 
 func (c *Central) subscribe(ctx actor.Context) {

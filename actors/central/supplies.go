@@ -85,7 +85,7 @@ func (c *Central) request(ctx actor.Context, r *messages.ChargeRequest) {
 	c.drivers[driver] = sid
 	c.command(ctx, id, &messages.Command{Kind: &messages.Command_StartSupply{StartSupply: &messages.StartSupply{
 		SessionId: sid, RequestId: r.GetRequestId(), DriverId: driver}}})
-	c.log.WithFields(logrus.Fields{"cp_id": id, "driver_id": driver, "session_id": sid}).Infof("Sent START_SUPPLY command for CP %s", id)
+	c.log.WithFields(logrus.Fields{"cp_id": id, "driver_id": driver, "session_id": sid}).Infof("Sent START_SUPPLY to %s for %s", id, driver)
 	c.event(EventAccepted, id, driver, fmt.Sprintf("Authorised %s at %s; waiting for the engine", driver, id))
 	c.notice(ctx, driver, id, sid, fmt.Sprintf("Central authorised your request; waiting for %s to start", id))
 	c.update(ctx, cp)

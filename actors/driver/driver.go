@@ -27,6 +27,7 @@ import (
 	"github.com/evcharging/evsim/actors/supervision"
 	"github.com/evcharging/evsim/bridge"
 	"github.com/evcharging/evsim/internal/logging"
+	"github.com/evcharging/evsim/internal/words"
 	"github.com/evcharging/evsim/messages"
 )
 
@@ -283,7 +284,7 @@ func (d *Driver) start(ctx actor.Context) {
 		return
 	}
 	if d.pos.Next == 0 && len(d.cfg.Requests) > 0 {
-		d.log.Infof("%d requests to make", len(d.cfg.Requests))
+		d.log.Infof("%s to make", words.Count(len(d.cfg.Requests), "request", "requests"))
 	}
 	d.timers.After(d.cfg.StartDelay, &next{})
 }
@@ -299,7 +300,7 @@ func (d *Driver) send(ctx actor.Context) {
 		return
 	}
 	if d.pos.Next >= len(d.cfg.Requests) {
-		d.log.Infof("All %d requests done", len(d.cfg.Requests))
+		d.log.Info(allDone(len(d.cfg.Requests)))
 		return
 	}
 	cp := d.cfg.Requests[d.pos.Next]
@@ -380,7 +381,7 @@ func (d *Driver) finish(ctx actor.Context) {
 		d.timers.After(d.cfg.Pause, &next{})
 		return
 	}
-	d.log.Infof("All %d requests done", len(d.cfg.Requests))
+	d.log.Info(allDone(len(d.cfg.Requests)))
 }
 
 func (d *Driver) save() {

@@ -36,3 +36,11 @@ func (w *brokerWatch) unreachable() string {
 	}
 	return fmt.Sprintf("the Kafka broker (%s)", w.detail)
 }
+
+// allDone is the line of a driver whose n requests are all done.
+func allDone(n int) string {
+	if n == 1 {
+		return "My one request is done"
+	}
+	return fmt.Sprintf("All %d requests done", n)
+}

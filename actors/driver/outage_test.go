@@ -50,3 +50,20 @@ func TestUnansweredRequestBlamesTheBrokerDuringAnOutage(t *testing.T) {
 		})
 	}
 }
+
+// TestOneRequestIsSaidInTheSingular: "1 request to make", never "1 requests".
+func TestOneRequestIsSaidInTheSingular(t *testing.T) {
+	sys, logger, logs := testkit.NewSystem(t)
+	br := testkit.NewProbe(t, sys, nil)
+	props, err := driver.Props(driver.Config{ID: "alice", Requests: []string{"CP-001"}, Bridge: br.PID,
+		ReplyTimeout: 100 * time.Millisecond, Pause: 10 * time.Millisecond, Logger: logger})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sys.Root.Spawn(props)
+	testkit.Eventually(t, 5*time.Second, func() bool { return len(logs.Lines("INFO", "My one request is done")) == 1 },
+		func() string { return "the driver never said its one request is done" })
+	if len(logs.Lines("INFO", "1 request to make")) != 1 || len(logs.Lines("1 requests")) != 0 {
+		t.Errorf("want \"1 request to make\" and no \"1 requests\":\n%s", logs.String())
+	}
+}
