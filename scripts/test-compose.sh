@@ -51,6 +51,11 @@ cleanup() {
       echo "test-compose: processes left behind by the engine: $left" >&2
       code=1
     fi
+    mounts=$(grep -c " $(pwd)/.cache/dockerd" /proc/mounts || true)
+    if [ "$mounts" != 0 ]; then
+      echo "test-compose: $mounts mounts left behind by the engine under .cache/dockerd" >&2
+      code=1
+    fi
   fi
   report
   exit "$code"
