@@ -111,6 +111,26 @@ func (r *centralRig) connect(engineSession func() string) {
 	}, func() string { return "CP-001 never ACTIVATED" })
 }
 
+// startSupply has alice ask for CP-001 and its engine confirm the start
+// Central commands; it returns the session and when it started.
+func (r *centralRig) startSupply(requestID string) (string, time.Time) {
+	r.t.Helper()
+	r.deliver(bridge.TopicDriverRequests, &messages.ChargeRequest{RequestId: requestID, DriverId: "alice", CpId: "CP-001", RequestedAt: timestamppb.Now()})
+	var sid string
+	testkit.Eventually(r.t, wait, func() bool {
+		for _, m := range r.bridge.Published(bridge.TopicCommands) {
+			if s := m.(*messages.Command).GetStartSupply(); s.GetRequestId() == requestID {
+				sid = s.GetSessionId()
+			}
+		}
+		return sid != ""
+	}, func() string { return "no start command" })
+	started := time.Now()
+	r.deliver(bridge.TopicStatus, &messages.SupplyStarted{SessionId: sid, RequestId: requestID, DriverId: "alice", CpId: "CP-001",
+		Kw: 22, PriceEurPerKwh: 0.3, StartedAt: timestamppb.New(started)})
+	return sid, started
+}
+
 func (r *centralRig) tickets() []*messages.Ticket {
 	var out []*messages.Ticket
 	for _, m := range r.bridge.Published(bridge.TopicTickets) {
@@ -211,19 +231,7 @@ func TestCentralTicketsAFaultedSupplyAsOfTheFault(t *testing.T) {
 	engineRuns.Store("")
 	r.connect(func() string { return engineRuns.Load().(string) })
 
-	r.deliver(bridge.TopicDriverRequests, &messages.ChargeRequest{RequestId: "R1", DriverId: "alice", CpId: "CP-001", RequestedAt: timestamppb.Now()})
-	var sid string
-	testkit.Eventually(t, wait, func() bool {
-		for _, m := range r.bridge.Published(bridge.TopicCommands) {
-			if s := m.(*messages.Command).GetStartSupply(); s != nil {
-				sid = s.GetSessionId()
-			}
-		}
-		return sid != ""
-	}, func() string { return "no start command" })
-	started := time.Now()
-	r.deliver(bridge.TopicStatus, &messages.SupplyStarted{SessionId: sid, RequestId: "R1", DriverId: "alice", CpId: "CP-001",
-		Kw: 22, PriceEurPerKwh: 0.3, StartedAt: timestamppb.New(started)})
+	sid, started := r.startSupply("R1")
 	engineRuns.Store(sid)
 	r.deliver(bridge.TopicTelemetry, &messages.Telemetry{SessionId: sid, DriverId: "alice", CpId: "CP-001", Kw: 22, Kwh: 1.1, Eur: 0.33,
 		At: timestamppb.Now(), Seq: 1})
@@ -281,19 +289,7 @@ func TestCentralTicketsAFaultedSupplyAsOfTheFault(t *testing.T) {
 func TestCentralKeepsAPromptEndOfAFaultedSupply(t *testing.T) {
 	r := newCentralRig(t, central.Config{LivenessTimeout: 3 * time.Second, CutOffGrace: time.Second})
 	r.connect(func() string { return "" })
-	r.deliver(bridge.TopicDriverRequests, &messages.ChargeRequest{RequestId: "R1", DriverId: "alice", CpId: "CP-001", RequestedAt: timestamppb.Now()})
-	var sid string
-	testkit.Eventually(t, wait, func() bool {
-		for _, m := range r.bridge.Published(bridge.TopicCommands) {
-			if s := m.(*messages.Command).GetStartSupply(); s != nil {
-				sid = s.GetSessionId()
-			}
-		}
-		return sid != ""
-	}, func() string { return "no start command" })
-	started := time.Now()
-	r.deliver(bridge.TopicStatus, &messages.SupplyStarted{SessionId: sid, RequestId: "R1", DriverId: "alice", CpId: "CP-001",
-		Kw: 22, PriceEurPerKwh: 0.3, StartedAt: timestamppb.New(started)})
+	sid, started := r.startSupply("R1")
 	r.deliver(bridge.TopicTelemetry, &messages.Telemetry{SessionId: sid, DriverId: "alice", CpId: "CP-001", Kw: 22, Kwh: 1.1, Eur: 0.33,
 		At: timestamppb.Now(), Seq: 1})
 	r.engineBroken.Store(true)
