@@ -16,6 +16,7 @@ import (
 
 	"github.com/evcharging/evsim/internal/logging"
 	"github.com/evcharging/evsim/internal/stats"
+	"github.com/evcharging/evsim/internal/words"
 	"github.com/evcharging/evsim/messages"
 )
 
@@ -364,7 +365,7 @@ func (b *bridge) maybeFlush() {
 	recovering := b.state == StateOutage
 	b.flushPending()
 	if recovering {
-		b.log.WithField("kept_records", kept).Infof("Kafka at %s is back; sending the %d records kept during the outage", b.cfg.brokerList(), kept)
+		b.log.WithField("kept_records", kept).Infof("Kafka at %s is back; sending the %s kept during the outage", b.cfg.brokerList(), words.Count(kept, "record", "records"))
 	} else {
 		b.gate.ready()
 	}
@@ -552,7 +553,7 @@ func (b *bridge) shutdown() {
 		b.stopConsumer(cons)
 	}
 	if b.pendingLive > 0 {
-		b.log.WithField("kept_records", b.pendingLive).Warnf("Stopping with %d records that never reached Kafka", b.pendingLive)
+		b.log.WithField("kept_records", b.pendingLive).Warnf("Stopping with %s that never reached Kafka", words.Count(b.pendingLive, "record", "records"))
 	}
 	if f := b.producer; f != nil {
 		b.closeProducer()

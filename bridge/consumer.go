@@ -2,7 +2,9 @@ package bridge
 
 import (
 	"context"
+	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -569,7 +571,9 @@ func (b *bridge) badRecord(m *consumerRecord) {
 		l.suppressed++
 		return
 	}
-	fields := logrus.Fields{"topic": m.topic, "partition": m.partition, "offset": m.offset, "error": m.err}
+	// protobuf puts a non-breaking space after "proto:" in some builds.
+	reason := strings.ReplaceAll(fmt.Sprint(m.err), "\u00a0", " ")
+	fields := logrus.Fields{"topic": m.topic, "partition": m.partition, "offset": m.offset, "error": reason}
 	if l.suppressed > 0 {
 		fields["skipped_since_last"] = l.suppressed
 	}

@@ -163,8 +163,11 @@ func TestDockerfile(t *testing.T) {
 	for _, in := range final.all("VOLUME") {
 		volumes += in.Args
 	}
-	if !strings.Contains(volumes, "/data") {
-		t.Errorf("the final stage declares no VOLUME /data for Central's database")
+	// An image VOLUME gives each of the 14 evnode containers an anonymous
+	// volume that `compose down` leaves behind; compose mounts a named
+	// volume where Central keeps its database instead (checked below).
+	if volumes != "" {
+		t.Errorf("the final stage declares VOLUME %s: every container would leave an anonymous volume behind", volumes)
 	}
 	for _, in := range final.all("ENTRYPOINT") {
 		entry = in.Args

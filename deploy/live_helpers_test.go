@@ -137,17 +137,28 @@ func (d *deployment) containers() []container {
 	if len(ids) == 0 {
 		return nil
 	}
-	format := `{{index .Config.Labels "com.docker.compose.service"}} {{.Id}} {{.State.Status}} {{if .State.Health}}{{.State.Health.Status}}{{else}}-{{end}} {{.RestartCount}} {{.State.Pid}}`
-	out := d.run("docker", append([]string{"inspect", "-f", format}, ids...)...)
-	var cs []container
-	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
-		f := strings.Fields(line)
-		if len(f) != 6 {
-			continue
+	var inspected []struct {
+		ID     string `json:"Id"`
+		Config struct {
+			Labels map[string]string
 		}
-		c := container{Service: f[0], ID: f[1], Status: f[2], Health: strings.TrimPrefix(f[3], "-")}
-		c.Restarts, _ = strconv.Atoi(f[4])
-		c.Pid, _ = strconv.Atoi(f[5])
+		State struct {
+			Status string
+			Pid    int
+			Health *struct{ Status string }
+		}
+		RestartCount int
+	}
+	if err := json.Unmarshal([]byte(d.run("docker", append([]string{"inspect"}, ids...)...)), &inspected); err != nil {
+		d.t.Fatalf("docker inspect: %v", err)
+	}
+	var cs []container
+	for _, in := range inspected {
+		c := container{Service: in.Config.Labels["com.docker.compose.service"], ID: in.ID, Status: in.State.Status,
+			Restarts: in.RestartCount, Pid: in.State.Pid}
+		if in.State.Health != nil {
+			c.Health = in.State.Health.Status
+		}
 		cs = append(cs, c)
 	}
 	sort.Slice(cs, func(i, j int) bool { return cs[i].Service < cs[j].Service })

@@ -28,6 +28,7 @@ func TestComposeLive(t *testing.T) {
 		d.tryDC("down", "-v", "--remove-orphans")
 		d.printTimings()
 	})
+	danglingBefore := len(strings.Fields(d.run("docker", "volume", "ls", "-q", "--filter", "dangling=true")))
 	services := d.services()
 	if len(services) != 15 {
 		t.Fatalf("compose.yaml has %d services, want 15 (Kafka, Central, 5 engines, 5 monitors, 3 drivers): %v", len(services), services)
@@ -180,6 +181,10 @@ func TestComposeLive(t *testing.T) {
 		d.dc("down", "-v")
 		if left := strings.TrimSpace(d.run("docker", "volume", "ls", "-q", "--filter", "label=com.docker.compose.project="+d.project)); left != "" {
 			t.Errorf("volumes left after down -v: %s", left)
+		}
+		// No anonymous volume either (an image VOLUME would leave one per container).
+		if n := len(strings.Fields(d.run("docker", "volume", "ls", "-q", "--filter", "dangling=true"))); n > danglingBefore {
+			t.Errorf("%d anonymous volumes left behind (there were %d before the test)", n-danglingBefore, danglingBefore)
 		}
 	})
 }

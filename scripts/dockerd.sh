@@ -74,6 +74,10 @@ down() {
     kill -KILL "$pid" 2>/dev/null || true
   fi
   rm -f "$pidfile"
+  # dockerd leaves its default network namespace mounted in the exec root.
+  if mountpoint -q "$home/exec/netns/default" 2>/dev/null; then
+    umount "$home/exec/netns/default" || say "could not unmount $home/exec/netns/default"
+  fi
   say "stopped"
 }
 

@@ -29,6 +29,16 @@ work=.cache/offline-images
 
 say() { echo "offline-images: $*" >&2; }
 
+# quietly CMD...: run a docker build; show its output only when it fails
+# (the classic builder's deprecation notice is noise here).
+quietly() {
+  local out
+  if ! out=$("$@" 2>&1); then
+    printf '%s\n' "$out" >&2
+    return 1
+  fi
+}
+
 # label IMAGE prints the image's evsim.key label, empty when the image is absent.
 label() { docker image inspect -f '{{index .Config.Labels "evsim.key"}}' "$1" 2>/dev/null || true; }
 
@@ -116,7 +126,7 @@ build_jre() {
   # The build reaches the Debian mirror through the host's network (the
   # engine of scripts/dockerd.sh has no default bridge).
   printf 'FROM evsim-offline/debian:%s\nRUN apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends openjdk-17-jre-headless >/dev/null && rm -rf /var/lib/apt/lists/*\nLABEL evsim.key="%s"\n' \
-    "$DEBIAN_SUITE" "$key" | docker build -q --network host -t "$JREBASE" - >/dev/null
+    "$DEBIAN_SUITE" "$key" | quietly docker build -q --network host -t "$JREBASE" -
 }
 
 build_kafka() {
@@ -130,8 +140,8 @@ build_kafka() {
   cp -r deploy/offline/kafka/. "$ctx/"
   cp -r .cache/kafka/libs "$ctx/libs"
   rm -f "$ctx"/libs/.complete-*
-  docker build -q --build-arg "BASE_IMAGE=$JREBASE" --label "evsim.key=$key" \
-    -f "$ctx/Dockerfile" -t "$KAFKAIMG" "$ctx" >/dev/null
+  quietly docker build -q --build-arg "BASE_IMAGE=$JREBASE" --label "evsim.key=$key" \
+    -f "$ctx/Dockerfile" -t "$KAFKAIMG" "$ctx"
   rm -rf "$ctx"
 }
 

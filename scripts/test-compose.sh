@@ -8,7 +8,7 @@
 #      (scripts/offline-images.sh; CI reaches no container registry)
 #   4. the evsim image (deploy/Dockerfile), once
 #   5. deploy's TestComposeLive (EVSIM_COMPOSE=1): up, healthy, logs, tickets, late broker,
-#      faults, make down
+#      faults, make down; then TestComposeThreeMachines (three projects, one shared network)
 # Each step prints how long it took. Published ports are chosen free by the test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -51,6 +51,11 @@ cleanup() {
       echo "test-compose: processes left behind by the engine: $left" >&2
       code=1
     fi
+    mounts=$(grep -c " $(pwd)/.cache/dockerd" /proc/mounts || true)
+    if [ "$mounts" != 0 ]; then
+      echo "test-compose: $mounts mounts left behind by the engine under .cache/dockerd" >&2
+      code=1
+    fi
   fi
   report
   exit "$code"
@@ -65,10 +70,13 @@ if [ "${EVSIM_OFFICIAL_IMAGES:-0}" != 1 ]; then
 fi
 
 export EVSIM_IMAGE=${EVSIM_IMAGE:-evsim:local}
-docker build -q -f deploy/Dockerfile -t "$EVSIM_IMAGE" \
-  --build-arg "GO_IMAGE=${GO_IMAGE:-golang:1.26}" --build-arg "RUNTIME_IMAGE=${RUNTIME_IMAGE:-alpine:3.22}" . >/dev/null
+if ! out=$(docker build -q -f deploy/Dockerfile -t "$EVSIM_IMAGE" \
+  --build-arg "GO_IMAGE=${GO_IMAGE:-golang:1.26}" --build-arg "RUNTIME_IMAGE=${RUNTIME_IMAGE:-alpine:3.22}" . 2>&1); then
+  printf '%s\n' "$out" >&2
+  exit 1
+fi
 echo "test-compose: $EVSIM_IMAGE is $(docker image inspect -f '{{.Size}}' "$EVSIM_IMAGE" | awk '{printf "%.1f MB", $1/1e6}')"
 step "evsim image (deploy/Dockerfile)"
 
-EVSIM_COMPOSE=1 go test -count=1 -v -timeout 20m -run TestComposeLive ./deploy/
-step "TestComposeLive (containers)"
+EVSIM_COMPOSE=1 go test -count=1 -v -timeout 20m -run 'TestCompose(Live|ThreeMachines)$' ./deploy/
+step "TestComposeLive, TestComposeThreeMachines"

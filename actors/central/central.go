@@ -32,6 +32,7 @@ import (
 	"github.com/evcharging/evsim/internal/stall"
 	"github.com/evcharging/evsim/internal/stats"
 	"github.com/evcharging/evsim/internal/store"
+	"github.com/evcharging/evsim/internal/words"
 	"github.com/evcharging/evsim/messages"
 )
 
@@ -70,6 +71,11 @@ type Config struct {
 	// start is valid for StartTimeout): an engine ignores an older one.
 	// Default 60 s.
 	CommandTTL time.Duration
+	// CutOffGrace is how soon after Central ends a supply for a FAULT or a
+	// lost monitor the engine's own end must come for its figures to stand:
+	// an engine that obeys the stop ends within moments; a later end (a hung
+	// engine waking up) is cut back to Central's end. Default 1 s.
+	CutOffGrace time.Duration
 	// ResubscribeInterval is how often Central repeats its subscriptions
 	// (harmless to the bridge), so that a restarted bridge hears them again. Default 5 s.
 	ResubscribeInterval time.Duration
@@ -110,6 +116,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.RequestTTL == 0 {
 		c.RequestTTL = 30 * time.Second
+	}
+	if c.CutOffGrace == 0 {
+		c.CutOffGrace = time.Second
 	}
 	if c.CommandTTL == 0 {
 		c.CommandTTL = time.Minute
@@ -196,6 +205,9 @@ type Central struct {
 	totals         Totals
 	rejected       map[string]string    // cp id -> reason of the last rejected registration
 	cutOffs        map[string]cutOffEnd // session id -> how Central ended it (see cutoff.go)
+	// restarted: Central found charge points registered by an earlier life
+	// (a restart of the actor or of the process on the same database).
+	restarted bool
 }
 
 // Receive implements actor.Actor.
@@ -274,6 +286,7 @@ func (c *Central) start(ctx actor.Context) {
 	if err != nil {
 		c.log.WithError(err).Warn("Could not load the registry; starting with none")
 	}
+	c.restarted = len(regs) > 0
 	now := c.cfg.Now()
 	for _, r := range regs {
 		cp := &cpEntry{reg: r, stopped: r.Stopped, engineOK: true, since: now}
@@ -286,8 +299,8 @@ func (c *Central) start(ctx actor.Context) {
 	c.subscribe(ctx)
 	c.timers.Every(c.cfg.ResubscribeInterval, &bridgeResubscribe{})
 	c.timers.Every(c.cfg.CheckInterval, &checkTick{})
-	c.log.Infof("Central started: %d charge points in the registry, each DISCONNECTED until its monitor connects", len(regs))
-	c.event(EventRestart, "", "", fmt.Sprintf("Central started with %d registered charge points", len(regs)))
+	c.log.Infof("Central started: %s in the registry, each DISCONNECTED until its monitor connects", words.Count(len(regs), "charge point", "charge points"))
+	c.event(EventRestart, "", "", fmt.Sprintf("Central started with %s", words.Count(len(regs), "registered charge point", "registered charge points")))
 }
 
 func (c *Central) subscribe(ctx actor.Context) {

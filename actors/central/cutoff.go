@@ -46,16 +46,16 @@ func (c *Central) cutOff(sid string) bool {
 }
 
 // applyCutOff returns the end to make the ticket from: the engine's own, or,
-// when the engine ended the supply after Central did, the supply as of
-// Central's end.
+// when the engine ended the supply more than CutOffGrace after Central did
+// (it was not running then), the supply as of Central's end.
 func (c *Central) applyCutOff(e *messages.SupplyEnded) *messages.SupplyEnded {
 	cut, ok := c.cutOffs[e.GetSessionId()]
 	if !ok {
 		return e
 	}
 	delete(c.cutOffs, e.GetSessionId())
-	if !e.GetEndedAt().AsTime().After(cut.at) {
-		return e // the engine ended it first: its own figures stand
+	if !e.GetEndedAt().AsTime().After(cut.at.Add(c.cfg.CutOffGrace)) {
+		return e // the engine ended it first, or at once when told: its own figures stand
 	}
 	out := proto.Clone(e).(*messages.SupplyEnded)
 	out.EndedAt, out.Reason = timestamppb.New(cut.at), cut.reason

@@ -4,12 +4,34 @@ import (
 	"testing"
 	"time"
 
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/sirupsen/logrus"
+
 	"github.com/evcharging/evsim/actors/central"
+	"github.com/evcharging/evsim/actors/chargepoint"
 	"github.com/evcharging/evsim/actors/internal/testkit"
 	"github.com/evcharging/evsim/actors/monitor"
 	"github.com/evcharging/evsim/internal/store"
 	"github.com/evcharging/evsim/messages"
 )
+
+// interval is the monitors' health and liveness interval in these tests.
+const interval = 20 * time.Millisecond
+
+// startCentral starts Central on an in-memory store, with a probe for its bridge.
+func startCentral(t *testing.T, sys *actor.ActorSystem, logger *logrus.Logger, liveness time.Duration) *actor.PID {
+	t.Helper()
+	st, err := store.Open(":memory:")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	props, err := central.Props(central.Config{Store: st, Bridge: testkit.NewProbe(t, sys, nil).PID, LivenessTimeout: liveness, Logger: logger})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sys.Root.Spawn(props)
+}
 
 func engineOK(m any) any {
 	if hc, ok := m.(*messages.HealthCheck); ok {
@@ -25,18 +47,7 @@ func engineOK(m any) any {
 // alternately every second and Central logged nothing).
 func TestASecondMonitorIsRefusedWhileTheFirstIsAlive(t *testing.T) {
 	sys, logger, logs := testkit.NewSystem(t)
-	br := testkit.NewProbe(t, sys, nil)
-	st, err := store.Open(":memory:")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	const interval = 20 * time.Millisecond
-	props, err := central.Props(central.Config{Store: st, Bridge: br.PID, LivenessTimeout: 10 * interval, Logger: logger})
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := sys.Root.Spawn(props)
+	c := startCentral(t, sys, logger, 10*interval)
 	engine := testkit.NewProbe(t, sys, engineOK)
 	spawnMonitor := func() {
 		t.Helper()
@@ -73,5 +84,52 @@ func TestASecondMonitorIsRefusedWhileTheFirstIsAlive(t *testing.T) {
 	}
 	if cps := snap.(*central.Snapshot).ChargePoints; len(cps) != 1 || cps[0].State != messages.ChargePointState_CHARGE_POINT_STATE_ACTIVATED {
 		t.Errorf("panel: %+v, want CP-001 ACTIVATED (the first monitor keeps it)", cps)
+	}
+}
+
+// An engine that answers "waiting for Kafka" shows WAITING on the panel
+// with that reason (not FAULT, not red), and ACTIVATED once it is ready.
+func TestAWaitingEngineShowsWaitingThenActivated(t *testing.T) {
+	sys, logger, logs := testkit.NewSystem(t)
+	c := startCentral(t, sys, logger, 10*interval)
+	engine := testkit.NewProbe(t, sys, func(m any) any {
+		if hc, ok := m.(*messages.HealthCheck); ok {
+			return chargepoint.WaitingAnswer(hc.GetCpId(), hc, chargepoint.WaitingForKafka)
+		}
+		return nil
+	})
+	mp, err := monitor.Props(monitor.Config{CPID: "CP-001", Secret: "demo", Engine: engine.PID, Central: c,
+		HealthInterval: interval, Logger: logger})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sys.Root.Spawn(mp)
+	view := func() central.ChargePointView {
+		res, err := sys.Root.RequestFuture(c, &central.GetSnapshot{}, wait).Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cps := res.(*central.Snapshot).ChargePoints; len(cps) == 1 {
+			return cps[0]
+		}
+		return central.ChargePointView{}
+	}
+	testkit.Eventually(t, wait, func() bool {
+		v := view()
+		return v.State == messages.ChargePointState_CHARGE_POINT_STATE_WAITING && v.Reason == "not available yet: engine waiting for Kafka"
+	}, func() string {
+		return "CP-001 is " + central.StateName(view().State) + " (" + view().Reason + "), want WAITING"
+	})
+	engine.SetReply(engineOK)
+	testkit.Eventually(t, wait, func() bool { return view().State == messages.ChargePointState_CHARGE_POINT_STATE_ACTIVATED },
+		func() string {
+			return "CP-001 is " + central.StateName(view().State) + ", want ACTIVATED once the engine is ready"
+		})
+	if got := append(logs.Lines("WARN"), logs.Lines("FAULT")...); len(got) != 0 {
+		t.Errorf("a waiting engine was reported: %q", got)
+	}
+	if len(logs.Lines("INFO", "Central", "CP-001 is not available yet: engine waiting for Kafka")) != 1 ||
+		len(logs.Lines("INFO", "Central", "CP-001 is available: its engine is ready")) != 1 {
+		t.Errorf("want one INFO line each for the wait and the end of it:\n%s", logs.String())
 	}
 }

@@ -243,8 +243,7 @@ func (c *Central) releaseStuckDrivers(ctx actor.Context, now time.Time) {
 	for _, id := range c.sortedIDs() {
 		cp := c.cps[id]
 		s := cp.session
-		if s == nil || cp.released || now.Sub(cp.since) < c.cfg.ReleaseAfter ||
-			(cp.state != messages.ChargePointState_CHARGE_POINT_STATE_FAULT && cp.state != messages.ChargePointState_CHARGE_POINT_STATE_DISCONNECTED) {
+		if s == nil || cp.released || now.Sub(cp.since) < c.cfg.ReleaseAfter || !cannotReport(cp.state) {
 			continue
 		}
 		cp.released = true
@@ -258,6 +257,17 @@ func (c *Central) releaseStuckDrivers(ctx actor.Context, now time.Time) {
 			DriverId: s.DriverID, CpId: id, SessionId: s.SessionID, SupplyInterrupted: true, At: timestamppb.New(now),
 			Text: fmt.Sprintf("Your supply at %s is interrupted and %s cannot report it yet; you may charge elsewhere, the ticket follows", id, id)})
 	}
+}
+
+// cannotReport says whether a charge point in state s cannot report a
+// supply's end: its engine is broken or its monitor is gone (or refused).
+func cannotReport(s messages.ChargePointState) bool {
+	switch s {
+	case messages.ChargePointState_CHARGE_POINT_STATE_FAULT, messages.ChargePointState_CHARGE_POINT_STATE_DISCONNECTED,
+		messages.ChargePointState_CHARGE_POINT_STATE_REJECTED:
+		return true
+	}
+	return false
 }
 
 // interrupt ends the charge point's running supply (the engine reports the

@@ -85,7 +85,7 @@ func (c *Central) request(ctx actor.Context, r *messages.ChargeRequest) {
 	c.drivers[driver] = sid
 	c.command(ctx, id, &messages.Command{Kind: &messages.Command_StartSupply{StartSupply: &messages.StartSupply{
 		SessionId: sid, RequestId: r.GetRequestId(), DriverId: driver}}})
-	c.log.WithFields(logrus.Fields{"cp_id": id, "driver_id": driver, "session_id": sid}).Infof("Sent START_SUPPLY command for CP %s", id)
+	c.log.WithFields(logrus.Fields{"cp_id": id, "driver_id": driver, "session_id": sid}).Infof("Sent START_SUPPLY to %s for %s", id, driver)
 	c.event(EventAccepted, id, driver, fmt.Sprintf("Authorised %s at %s; waiting for the engine", driver, id))
 	c.notice(ctx, driver, id, sid, fmt.Sprintf("Central authorised your request; waiting for %s to start", id))
 	c.update(ctx, cp)
@@ -196,8 +196,12 @@ func (c *Central) adopt(ctx actor.Context, cp *cpEntry, sid, requestID, driver s
 		c.drivers[driver] = sid
 	}
 	c.countStart(sid)
+	why := "a supply Central had not started itself, reported by the charge point"
+	if c.restarted {
+		why = "a supply that started before Central's restart"
+	}
 	c.log.WithFields(logrus.Fields{"cp_id": cp.reg.ID, "driver_id": driver, "session_id": sid}).
-		Infof("%s is supplying %s (a supply that started before Central's restart)", cp.reg.ID, driver)
+		Infof("%s is supplying %s (%s)", cp.reg.ID, driver, why)
 	c.update(ctx, cp)
 }
 

@@ -28,6 +28,8 @@ type centralRig struct {
 	logs    *testkit.LogBuffer
 	run     *stats.Run
 	offset  atomic.Int64
+	// engineBroken is what the stand-in monitor says of its engine.
+	engineBroken atomic.Bool
 }
 
 // relay makes the stand-in monitor send msg to Central as itself.
@@ -95,7 +97,7 @@ func (r *centralRig) connect(engineSession func() string) {
 			if sid != "" {
 				st = messages.ChargePointState_CHARGE_POINT_STATE_SUPPLYING
 			}
-			r.fromMonitor(&messages.Liveness{CpId: "CP-001", Seq: seq, EngineOk: true, EngineState: st, SessionId: sid, DriverId: "alice"})
+			r.fromMonitor(&messages.Liveness{CpId: "CP-001", Seq: seq, EngineOk: !r.engineBroken.Load(), EngineState: st, SessionId: sid, DriverId: "alice"})
 			select {
 			case <-stop:
 				return
@@ -107,6 +109,26 @@ func (r *centralRig) connect(engineSession func() string) {
 	testkit.Eventually(r.t, wait, func() bool {
 		return r.snapshotOf("CP-001").State == messages.ChargePointState_CHARGE_POINT_STATE_ACTIVATED
 	}, func() string { return "CP-001 never ACTIVATED" })
+}
+
+// startSupply has alice ask for CP-001 and its engine confirm the start
+// Central commands; it returns the session and when it started.
+func (r *centralRig) startSupply(requestID string) (string, time.Time) {
+	r.t.Helper()
+	r.deliver(bridge.TopicDriverRequests, &messages.ChargeRequest{RequestId: requestID, DriverId: "alice", CpId: "CP-001", RequestedAt: timestamppb.Now()})
+	var sid string
+	testkit.Eventually(r.t, wait, func() bool {
+		for _, m := range r.bridge.Published(bridge.TopicCommands) {
+			if s := m.(*messages.Command).GetStartSupply(); s.GetRequestId() == requestID {
+				sid = s.GetSessionId()
+			}
+		}
+		return sid != ""
+	}, func() string { return "no start command" })
+	started := time.Now()
+	r.deliver(bridge.TopicStatus, &messages.SupplyStarted{SessionId: sid, RequestId: requestID, DriverId: "alice", CpId: "CP-001",
+		Kw: 22, PriceEurPerKwh: 0.3, StartedAt: timestamppb.New(started)})
+	return sid, started
 }
 
 func (r *centralRig) tickets() []*messages.Ticket {
@@ -209,19 +231,7 @@ func TestCentralTicketsAFaultedSupplyAsOfTheFault(t *testing.T) {
 	engineRuns.Store("")
 	r.connect(func() string { return engineRuns.Load().(string) })
 
-	r.deliver(bridge.TopicDriverRequests, &messages.ChargeRequest{RequestId: "R1", DriverId: "alice", CpId: "CP-001", RequestedAt: timestamppb.Now()})
-	var sid string
-	testkit.Eventually(t, wait, func() bool {
-		for _, m := range r.bridge.Published(bridge.TopicCommands) {
-			if s := m.(*messages.Command).GetStartSupply(); s != nil {
-				sid = s.GetSessionId()
-			}
-		}
-		return sid != ""
-	}, func() string { return "no start command" })
-	started := time.Now()
-	r.deliver(bridge.TopicStatus, &messages.SupplyStarted{SessionId: sid, RequestId: "R1", DriverId: "alice", CpId: "CP-001",
-		Kw: 22, PriceEurPerKwh: 0.3, StartedAt: timestamppb.New(started)})
+	sid, started := r.startSupply("R1")
 	engineRuns.Store(sid)
 	r.deliver(bridge.TopicTelemetry, &messages.Telemetry{SessionId: sid, DriverId: "alice", CpId: "CP-001", Kw: 22, Kwh: 1.1, Eur: 0.33,
 		At: timestamppb.Now(), Seq: 1})
@@ -231,6 +241,7 @@ func TestCentralTicketsAFaultedSupplyAsOfTheFault(t *testing.T) {
 	}, func() string { return "the reading is not on the panel" })
 
 	beforeFault := time.Now()
+	r.engineBroken.Store(true)
 	r.fromMonitor(&messages.FaultReport{CpId: "CP-001", Faulty: true, Detail: "engine not answering health checks", At: timestamppb.Now()})
 	testkit.Eventually(t, wait, func() bool {
 		return r.snapshotOf("CP-001").State == messages.ChargePointState_CHARGE_POINT_STATE_FAULT
@@ -270,5 +281,31 @@ func TestCentralTicketsAFaultedSupplyAsOfTheFault(t *testing.T) {
 	testkit.Eventually(t, wait, func() bool { return len(r.logs.Lines("Denied bob at CP-404")) == 1 }, func() string { return "marker not handled" })
 	if n := len(r.tickets()); n != 1 || r.run.SuppliesStarted.Load() != 1 {
 		t.Fatalf("%d tickets for %d supplies started", n, r.run.SuppliesStarted.Load())
+	}
+}
+
+// The engine that obeys Central's stop at once (its end within CutOffGrace
+// of the FAULT): its own figures stand, nothing measured is lost.
+func TestCentralKeepsAPromptEndOfAFaultedSupply(t *testing.T) {
+	r := newCentralRig(t, central.Config{LivenessTimeout: 3 * time.Second, CutOffGrace: time.Second})
+	r.connect(func() string { return "" })
+	sid, started := r.startSupply("R1")
+	r.deliver(bridge.TopicTelemetry, &messages.Telemetry{SessionId: sid, DriverId: "alice", CpId: "CP-001", Kw: 22, Kwh: 1.1, Eur: 0.33,
+		At: timestamppb.Now(), Seq: 1})
+	r.engineBroken.Store(true)
+	r.fromMonitor(&messages.FaultReport{CpId: "CP-001", Faulty: true, Detail: "engine KO", At: timestamppb.Now()})
+	testkit.Eventually(t, wait, func() bool {
+		return r.snapshotOf("CP-001").State == messages.ChargePointState_CHARGE_POINT_STATE_FAULT
+	}, func() string { return "no FAULT" })
+	ended := time.Now().Add(200 * time.Millisecond)
+	r.deliver(bridge.TopicSessionEnd, &messages.SupplyEnded{SessionId: sid, RequestId: "R1", DriverId: "alice", CpId: "CP-001",
+		Kwh: 1.2, Eur: 0.36, PriceEurPerKwh: 0.3, StartedAt: timestamppb.New(started), EndedAt: timestamppb.New(ended),
+		Reason: messages.EndReason_END_REASON_FAULT})
+	testkit.Eventually(t, wait, func() bool { return len(r.tickets()) == 1 }, func() string { return "no ticket" })
+	if tk := r.tickets()[0]; tk.GetKwh() != 1.2 || !tk.GetEndedAt().AsTime().Equal(ended) || tk.GetReason() != messages.EndReason_END_REASON_FAULT {
+		t.Fatalf("ticket %v: want the engine's own 1.2 kWh, FAULT, at its end", tk)
+	}
+	if r.run.SuppliesStarted.Load() != 1 || r.run.Tickets.Load() != 1 {
+		t.Fatalf("started %d, tickets %d", r.run.SuppliesStarted.Load(), r.run.Tickets.Load())
 	}
 }

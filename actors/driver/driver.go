@@ -29,6 +29,7 @@ import (
 	"github.com/evcharging/evsim/actors/supervision"
 	"github.com/evcharging/evsim/bridge"
 	"github.com/evcharging/evsim/internal/logging"
+	"github.com/evcharging/evsim/internal/words"
 	"github.com/evcharging/evsim/messages"
 )
 
@@ -227,6 +228,7 @@ type Driver struct {
 	// centralSilent is true from a reply timeout until Central is heard
 	// again, so an outage is one WARN line, not one per request.
 	centralSilent bool
+	broker        brokerWatch
 	seen          map[string]bool // sessions whose ticket was shown
 	status        Status
 }
@@ -246,6 +248,8 @@ func (d *Driver) Receive(ctx actor.Context) {
 	case *bridge.Delivery:
 		defer msg.Done()
 		d.delivery(ctx, msg)
+	case *bridge.StateChanged:
+		d.broker.changed(msg)
 	case *next:
 		d.send(ctx)
 	case *resubscribe:
@@ -253,7 +257,7 @@ func (d *Driver) Receive(ctx actor.Context) {
 	case *replyTimeout:
 		if d.pos.RequestID == msg.requestID && !d.answered {
 			d.status.Timeouts++
-			line := fmt.Sprintf("Cannot reach Central: no reply to my request for %s within %v; moving on", d.pos.CPID, d.cfg.ReplyTimeout)
+			line := fmt.Sprintf("Cannot reach %s: no reply to my request for %s within %v; moving on", d.broker.unreachable(), d.pos.CPID, d.cfg.ReplyTimeout)
 			if d.centralSilent {
 				d.log.Debug(line)
 			} else {
@@ -280,6 +284,7 @@ func (d *Driver) start(ctx actor.Context) {
 	d.timers = timer.New(ctx)
 	d.seen = map[string]bool{}
 	d.subscribe(ctx)
+	ctx.Send(d.cfg.Bridge, &bridge.WatchState{Watcher: ctx.Self()})
 	d.timers.Every(d.cfg.ResubscribeInterval, &resubscribe{})
 	if d.resume() {
 		d.timers.After(d.cfg.StartDelay, &next{})
@@ -339,10 +344,7 @@ func progressName(p Progress) string {
 
 // requestCount says "1 request" or "N requests".
 func requestCount(n int) string {
-	if n == 1 {
-		return "1 request"
-	}
-	return fmt.Sprintf("%d requests", n)
+	return words.Count(n, "request", "requests")
 }
 
 func capitalize(s string) string {
@@ -363,7 +365,7 @@ func (d *Driver) send(ctx actor.Context) {
 		return
 	}
 	if d.pos.Next >= len(d.cfg.Requests) {
-		d.log.Infof("All %d requests done", len(d.cfg.Requests))
+		d.log.Info(allDone(len(d.cfg.Requests)))
 		return
 	}
 	cp := d.cfg.Requests[d.pos.Next]
@@ -373,6 +375,7 @@ func (d *Driver) send(ctx actor.Context) {
 	d.pos.SessionID = ""
 	d.pos.Next++
 	d.answered = false
+	d.broker.sent()
 	d.save()
 	ctx.Send(d.cfg.Bridge, &bridge.Publish{Topic: bridge.TopicDriverRequests, Key: d.cfg.ID, Msg: &messages.ChargeRequest{
 		RequestId: d.pos.RequestID, DriverId: d.cfg.ID, CpId: cp, RequestedAt: timestamppb.New(now)}})
@@ -443,7 +446,7 @@ func (d *Driver) finish(ctx actor.Context) {
 		d.timers.After(d.cfg.Pause, &next{})
 		return
 	}
-	d.log.Infof("All %d requests done", len(d.cfg.Requests))
+	d.log.Info(allDone(len(d.cfg.Requests)))
 }
 
 func (d *Driver) save() {

@@ -54,13 +54,13 @@ func (m *Monitor) sendLiveness(ctx actor.Context) {
 }
 
 // judgeCentral says once that Central does not answer: at INFO while it
-// never answered yet and the start grace runs (it may still be starting),
-// at WARN otherwise.
+// never answered yet (it may not be up yet) for up to notUpYet, at WARN
+// otherwise.
 func (m *Monitor) judgeCentral(now time.Time) {
 	if m.unreachable || m.asked.IsZero() || m.silence(m.asked, now) <= m.cfg.CentralTimeout {
 		return
 	}
-	if !m.heard && now.Sub(m.started) < m.cfg.StartGrace {
+	if !m.heard && now.Sub(m.started) < m.notUpYet() {
 		if !m.toldWaiting {
 			m.toldWaiting = true
 			m.log.Infof("Waiting for Central%s to answer; %s accepts nothing new until it is registered", m.centralAt(), m.cfg.CPID)
@@ -136,6 +136,12 @@ func (m *Monitor) heardFromCentral() {
 		m.log.Infof("Central%s is reachable again", m.centralAt())
 	}
 }
+
+// notUpYet is how long after the start a Central that never answered is
+// taken as not started yet (an INFO line), not as unreachable: the start
+// grace, and at least 10 Central timeouts (30 s by default), so that nodes
+// started in any order need no WARN.
+func (m *Monitor) notUpYet() time.Duration { return max(m.cfg.StartGrace, 10*m.cfg.CentralTimeout) }
 
 // centralAt is " at HOST:PORT" when Central lives in another process.
 func (m *Monitor) centralAt() string {

@@ -51,9 +51,9 @@ type Config struct {
 	Address string
 	// StartGrace is how long after the monitor starts a silent engine is not
 	// yet a fault, unless it answered once before: an engine in another
-	// process may still be starting (or waiting for Kafka). A KO answer is
-	// a fault at once. Central's silence before its first answer is not
-	// reported within the grace either. Default 0 (no grace).
+	// process may still be starting. A KO answer is a fault at once. A
+	// Central that never answered yet is one INFO line (not started yet)
+	// for the grace, and at least 10 CentralTimeouts. Default 0 (no grace).
 	StartGrace time.Duration
 	// Stall measures this process's own stalls (stopped, starved of CPU):
 	// silence that falls into one is not counted against the engine or

@@ -110,3 +110,29 @@ func TestARejectedRegistrationIsOneClearLine(t *testing.T) {
 		t.Errorf("a Central that answers \"rejected\" was reported unreachable:\n%s", strings.Join(got, "\n"))
 	}
 }
+
+// A Central that is not up yet (no answer at all since the start) is one
+// INFO line, no WARN, and nothing more when it comes up.
+func TestACentralNotUpYetIsOneInfoLine(t *testing.T) {
+	sys, logger, logs := testkit.NewSystem(t)
+	engine := testkit.NewProbe(t, sys, answer(true))
+	central := testkit.NewProbe(t, sys, nil)
+	props, err := monitor.Props(monitor.Config{CPID: "CP-001", Secret: "s", Engine: engine.PID, Central: central.PID,
+		HealthInterval: 20 * time.Millisecond, Logger: logger})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sys.Root.Spawn(props)
+	// 10 tries, 200 ms: more than three Central timeouts (60 ms).
+	testkit.Eventually(t, wait, func() bool { return count[*messages.RegisterChargePoint](central.Got(), nil) >= 10 },
+		func() string { return "the monitor stopped asking" })
+	central.SetReply(centralReply(true))
+	testkit.Eventually(t, wait, func() bool { return len(logs.Lines("INFO", "Registered CP-001 with Central")) == 1 },
+		func() string { return "not registered once Central was up" })
+	if got := logs.Lines("INFO", "Waiting for Central to answer"); len(got) != 1 {
+		t.Errorf("want one INFO line while Central is not up, got %q", got)
+	}
+	if got := append(logs.Lines("WARN"), logs.Lines("reachable again")...); len(got) != 0 {
+		t.Errorf("a Central that was not up yet was reported: %q", got)
+	}
+}

@@ -91,6 +91,9 @@ type Config struct {
 	TimeScale float64
 	// StartTimeout is how long Central waits for an engine to confirm. Default 5 s.
 	StartTimeout time.Duration
+	// CommandTTL is how long Central's commands other than starts stay
+	// valid for an engine. Default: Central's (60 s).
+	CommandTTL time.Duration
 	// ReleaseAfter is how long Central keeps a driver bound to a supply on a
 	// charge point that cannot report it (FAULT or DISCONNECTED). Default 30 s.
 	ReleaseAfter time.Duration
@@ -382,7 +385,7 @@ func (n *Network) driverSite(id string) (*driverSite, error) {
 func (n *Network) centralChild() (supervision.Child, error) {
 	c := n.cfg
 	props, err := central.Props(central.Config{
-		Store: c.Store, Bridge: c.Bridge, LivenessTimeout: c.LivenessTimeout, StartTimeout: c.StartTimeout, RequestTTL: c.ReplyTimeout, ResubscribeInterval: c.ResubscribeInterval,
+		Store: c.Store, Bridge: c.Bridge, LivenessTimeout: c.LivenessTimeout, StartTimeout: c.StartTimeout, CommandTTL: c.CommandTTL, RequestTTL: c.ReplyTimeout, ResubscribeInterval: c.ResubscribeInterval,
 		ReleaseAfter:         c.ReleaseAfter,
 		ExpectedChargePoints: len(c.ChargePoints), Stall: c.Stall, Logger: c.Logger, Stats: c.Stats,
 	})

@@ -33,6 +33,7 @@ type healthConfig struct {
 	Listen  string
 	HTTP    string
 	CP      string
+	Process string
 	Kafka   config.Kafka
 	Timeout time.Duration
 }
@@ -63,6 +64,7 @@ func parseHealth(args []string, getenv func(string) (string, bool)) (*healthConf
 	fs.String(&c.Listen, "listen", "", def, "HOST:PORT where the role's actor remote listens (a 0.0.0.0 host is asked on 127.0.0.1)")
 	fs.String(&c.HTTP, "http", "", "", "central: HOST:PORT of the web panel, whose /readyz is asked")
 	fs.String(&c.CP, "cp", "", "", "engine: the charge point id put in the health check")
+	fs.String(&c.Process, "process-name", "", "evnode", "driver: the program name of the driver's process, looked for in /proc")
 	fs.Duration(&c.Timeout, "probe-timeout", "", 3*time.Second, "how long to wait for the answer")
 	config.AddKafkaFlags(fs, &c.Kafka, config.DefaultNodeBrokers)
 	if err := fs.Parse(args[1:]); err != nil {
@@ -207,7 +209,7 @@ func startQuietly(rem *remote.Remote) (err error) {
 // checkDriver: the driver has no listener of its own, so its check is what
 // it needs to work: its evnode process is running, and its Kafka answers.
 func checkDriver(ctx context.Context, c *healthConfig) (string, error) {
-	pid, err := findProcess("driver")
+	pid, err := findProcess(c.Process, "driver")
 	if err != nil {
 		return "", err
 	}
@@ -220,8 +222,9 @@ func checkDriver(ctx context.Context, c *healthConfig) (string, error) {
 	return fmt.Sprintf("driver process %d runs and Kafka answers", pid), nil
 }
 
-// findProcess finds an `evnode ROLE` process other than this one in /proc.
-func findProcess(role string) (int, error) {
+// findProcess finds a `PROGRAM ROLE` process other than this one in /proc
+// (in a container, only the container's own processes are there).
+func findProcess(program, role string) (int, error) {
 	entries, err := os.ReadDir("/proc")
 	if err != nil {
 		return 0, fmt.Errorf("cannot list processes: %w", err)
@@ -238,10 +241,10 @@ func findProcess(role string) (int, error) {
 		}
 		argv := bytes.Split(bytes.TrimRight(raw, "\x00"), []byte{0})
 		for i := 0; i+1 < len(argv); i++ {
-			if filepath.Base(string(argv[i])) == "evnode" && string(argv[i+1]) == role {
+			if filepath.Base(string(argv[i])) == program && string(argv[i+1]) == role {
 				return pid, nil
 			}
 		}
 	}
-	return 0, errors.New("no evnode " + role + " process is running")
+	return 0, errors.New("no " + program + " " + role + " process is running")
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -156,10 +157,13 @@ func TestHealthDriverNeedsItsProcessAndKafka(t *testing.T) {
 		t.Skip("starts processes")
 	}
 	broker := startBrokerCommand(t, "--listen", "127.0.0.1:0")
-	unhealthy(t, "no evnode driver process", "driver", "--brokers", broker)
+	// The host may run other evnode drivers (other tests): look for a
+	// program name of this test's own.
+	name := fmt.Sprintf("evnode-health-test-%d", os.Getpid())
+	unhealthy(t, "no "+name+" driver process", "driver", "--brokers", broker, "--process-name", name)
 
-	// A process whose command line reads `evnode driver`, as in a container.
-	fake := filepath.Join(t.TempDir(), "evnode")
+	// A process whose command line reads `NAME driver`, as `evnode driver` in a container.
+	fake := filepath.Join(t.TempDir(), name)
 	if err := os.WriteFile(fake, []byte("#!/bin/sh\nsleep 60\n"), 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -168,10 +172,10 @@ func TestHealthDriverNeedsItsProcessAndKafka(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	if out := healthyWithin(t, 10*time.Second, &syncBuffer{}, "driver", "--brokers", broker); !strings.Contains(out, "Kafka answers") {
+	if out := healthyWithin(t, 10*time.Second, &syncBuffer{}, "driver", "--brokers", broker, "--process-name", name); !strings.Contains(out, "Kafka answers") {
 		t.Errorf("driver check said %q", out)
 	}
-	unhealthy(t, "does not answer", "driver", "--brokers", freeAddr(t), "--probe-timeout", "2s")
+	unhealthy(t, "does not answer", "driver", "--brokers", freeAddr(t), "--probe-timeout", "2s", "--process-name", name)
 }
 
 func TestHealthUsage(t *testing.T) {

@@ -27,6 +27,7 @@ import (
 	"github.com/evcharging/evsim/internal/stats"
 	"github.com/evcharging/evsim/internal/store"
 	"github.com/evcharging/evsim/internal/web"
+	"github.com/evcharging/evsim/internal/words"
 	"github.com/evcharging/evsim/messages"
 )
 
@@ -101,7 +102,8 @@ func (r *runner) run(ctx context.Context) int {
 		defer shutdownWeb(server) // on an early return; harmless after the orderly shutdown
 	}
 
-	r.log.Infof("Starting evsim: %d charge points, %d drivers, seed %d (repeat this run with --seed %d)", cfg.ChargePoints, cfg.Drivers, seed, seed)
+	r.log.Infof("Starting evsim: %s, %s, seed %d (repeat this run with --seed %d)",
+		words.Count(cfg.ChargePoints, "charge point", "charge points"), words.Count(cfg.Drivers, "driver", "drivers"), seed, seed)
 
 	// The broker: the embedded one unless --brokers names a real one.
 	brokers := cfg.Kafka.Brokers
@@ -148,7 +150,7 @@ func (r *runner) run(ctx context.Context) int {
 		KW: cfg.ChargeKW, PriceEURPerKWh: cfg.PriceEURPerKWh,
 		TelemetryInterval: cfg.TelemetryInterval, HealthInterval: cfg.HealthInterval, HealthTimeout: cfg.HealthTimeout,
 		LivenessTimeout: cfg.LivenessTimeout, DriverPause: cfg.DriverPause, SupplyDuration: cfg.SupplySeconds, TimeScale: cfg.TimeScale,
-		JournalDir: kept.Journals,
+		JournalDir: kept.Journals, CommandTTL: cfg.CommandTTL,
 	}
 	for i := 0; i < cfg.ChargePoints; i++ {
 		ncfg.ChargePoints = append(ncfg.ChargePoints, network.ChargePoint{
@@ -268,7 +270,11 @@ func (r *runner) awaitRegistrations(ctx context.Context, net *network.Network) {
 		n := r.stats.RegisteredCPs.Load()
 		if n >= int64(r.cfg.ChargePoints) {
 			r.stats.MarkStartupDone()
-			r.log.Infof("All %d charge points registered in %d ms", r.cfg.ChargePoints, r.stats.StartupMS())
+			all := fmt.Sprintf("All %d charge points", r.cfg.ChargePoints)
+			if r.cfg.ChargePoints == 1 {
+				all = "The charge point"
+			}
+			r.log.Infof("%s registered in %d ms", all, r.stats.StartupMS())
 			return
 		}
 		if time.Since(lastReport) >= 2*time.Second {

@@ -339,7 +339,7 @@ func MonitorFlags(c *Monitor) *FlagSet {
 	fs.Float(&c.Price, "price", "", 0.30, "price announced to Central, in EUR/kWh")
 	fs.Duration(&c.HealthInterval, "health-interval", "", time.Second, "how often the monitor checks its engine and tells Central it is alive")
 	fs.Duration(&c.HealthTimeout, "health-timeout", "", 500*time.Millisecond, "how long the monitor waits for its engine's answer")
-	fs.Duration(&c.EngineGrace, "engine-grace", "", 15*time.Second, "after start, how long a silent engine (or a Central that never answered yet) is not reported")
+	fs.Duration(&c.EngineGrace, "engine-grace", "", 15*time.Second, "after start, how long a silent engine is not a fault (a Central that never answered yet is one INFO line for this long, and at least 10 Central timeouts)")
 	fs.Duration(&c.CentralTimeout, "central-timeout", "", 0, "silence after which Central counts as unreachable; default 3 health intervals")
 	return fs
 }

@@ -52,6 +52,7 @@ type Sim struct {
 	HealthInterval    time.Duration
 	HealthTimeout     time.Duration
 	LivenessTimeout   time.Duration
+	CommandTTL        time.Duration
 	DriverPause       time.Duration
 	SupplySeconds     time.Duration
 	TimeScale         float64
@@ -86,6 +87,7 @@ func SimFlags(c *Sim) *FlagSet {
 	fs.Duration(&c.HealthInterval, "health-interval", "", time.Second, "how often a monitor checks its engine")
 	fs.Duration(&c.HealthTimeout, "health-timeout", "", 500*time.Millisecond, "how long a monitor waits for its engine's answer")
 	fs.Duration(&c.LivenessTimeout, "liveness-timeout", "", 3*time.Second, "silence after which Central marks a monitor DISCONNECTED")
+	fs.Duration(&c.CommandTTL, "command-ttl", "", time.Minute, "an engine ignores a command of Central older than this (a start: older than the start timeout)")
 	fs.Duration(&c.DriverPause, "driver-pause", "", 4*time.Second, "a driver's pause after each request ends")
 	fs.Duration(&c.SupplySeconds, "supply-duration", "", 10*time.Second, "how long a simulated vehicle stays plugged in")
 	fs.Float(&c.TimeScale, "time-scale", "", DefaultTimeScale, "simulated seconds of charging per real second (1 = real time)")
@@ -140,6 +142,8 @@ func (c *Sim) Validate() error {
 		return Usagef("health-timeout", "%v must be more than 0 and at most --health-interval (%v)", c.HealthTimeout, c.HealthInterval)
 	case c.LivenessTimeout <= c.HealthInterval:
 		return Usagef("liveness-timeout", "%v must be longer than --health-interval (%v)", c.LivenessTimeout, c.HealthInterval)
+	case c.CommandTTL <= 0:
+		return Usagef("command-ttl", "must be more than 0")
 	case c.DriverPause < 0:
 		return Usagef("driver-pause", "%v is negative", c.DriverPause)
 	case c.SupplySeconds <= 0:

@@ -1,7 +1,10 @@
 package e2e
 
 import (
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"os"
 	"os/exec"
@@ -56,16 +59,46 @@ func TestEvnodeLateBrokerStartIsQuiet(t *testing.T) {
 	if testing.Short() {
 		t.Skip("real processes, about half a minute")
 	}
+	lateBrokerIsQuiet(t, nil)
+}
+
+// TestIntegrationLateKafkaStartIsQuiet is the same on the suite's Apache
+// Kafka, stopped before the nodes start and started again 8 s later
+// (EVSIM_KAFKA_CTL); ids and groups carry a run id.
+func TestIntegrationLateKafkaStartIsQuiet(t *testing.T) {
+	lateBrokerIsQuiet(t, suiteKafkaDown(t))
+}
+
+// runID tells this run's ids and groups apart from earlier runs' records
+// in a real Kafka.
+func runID() string {
+	b := make([]byte, 3)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// realKafka is a real broker that is down and that up starts.
+type realKafka struct {
+	brokers string
+	up      func()
+}
+
+func lateBrokerIsQuiet(t *testing.T, real *realKafka) {
 	const brokerLate = 8 * time.Second
 	h := newHarness(t)
-	brokers, centralAddr, httpAddr := freeAddr(t), freeAddr(t), freeAddr(t)
-	cps := []string{"CP-001", "CP-002"}
+	brokers, run := freeAddr(t), ""
+	if real != nil {
+		brokers, run = real.brokers, "-"+runID()
+	}
+	centralAddr, httpAddr := freeAddr(t), freeAddr(t)
+	cps := []string{"CP" + run + "-001", "CP" + run + "-002"}
+	driver := "alice" + run
 	var secrets []string
 	for _, cp := range cps {
 		secrets = append(secrets, cp+"=secret-"+cp)
 	}
 	h.add("central", nodeKafkaEnv(brokers), "central", "--listen", centralAddr, "--http", httpAddr,
-		"--db", filepath.Join(h.dir, "central.db"), "--cp-secrets", strings.Join(secrets, ","))
+		"--db", filepath.Join(h.dir, "central.db"), "--cp-secrets", strings.Join(secrets, ","), "--group", "central"+run)
 	for _, cp := range cps {
 		engine, monitor := freeAddr(t), freeAddr(t)
 		h.add("engine-"+cp, nodeKafkaEnv(brokers), "engine", "--cp", cp, "--listen", engine,
@@ -73,12 +106,12 @@ func TestEvnodeLateBrokerStartIsQuiet(t *testing.T) {
 		h.add("monitor-"+cp, []string{"EVSIM_LOG_FORMAT=text"}, "monitor", "--cp", cp, "--engine", engine,
 			"--central", centralAddr, "--listen", monitor, "--secret", "secret-"+cp, "--engine-grace", "3s")
 	}
-	requests := filepath.Join(h.dir, "alice.txt")
-	if err := os.WriteFile(requests, []byte("CP-001\nCP-002\n"), 0o644); err != nil {
+	requests := filepath.Join(h.dir, driver+".txt")
+	if err := os.WriteFile(requests, []byte(strings.Join(cps, "\n")+"\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	h.add("driver", nodeKafkaEnv(brokers), "driver", "--id", "alice", "--requests", requests,
-		"--progress", filepath.Join(h.dir, "data", "alice.json"), "--driver-pause", "1s")
+	h.add("driver", nodeKafkaEnv(brokers), "driver", "--id", driver, "--requests", requests,
+		"--progress", filepath.Join(h.dir, "data", driver+".json"), "--driver-pause", "1s")
 	started := time.Now()
 	for _, name := range h.order {
 		h.start(name)
@@ -93,11 +126,17 @@ func TestEvnodeLateBrokerStartIsQuiet(t *testing.T) {
 	// The broker is late on purpose: longer than every grace and timeout.
 	time.Sleep(time.Until(started.Add(brokerLate)))
 	h.quietUntilNow("while the broker was missing")
-	h.add("broker", nil, "broker", "--listen", brokers)
-	h.start("broker")
-	h.eventually(60*time.Second, "alice's first ticket", func() (bool, string) {
-		return strings.Contains(h.log("driver", 0), "Ticket for alice at "), ""
+	if real != nil {
+		real.up()
+	} else {
+		h.add("broker", nil, "broker", "--listen", brokers)
+		h.start("broker")
+	}
+	h.eventually(90*time.Second, driver+"'s first ticket", func() (bool, string) {
+		return strings.Contains(h.log("driver", 0), "Ticket for "+driver+" at "), ""
 	})
+	t.Logf("first ticket %v after the start, %v after the broker's", time.Since(started).Round(100*time.Millisecond),
+		time.Since(started.Add(brokerLate)).Round(100*time.Millisecond))
 	h.quietUntilNow("from the start to the first ticket")
 	for _, cp := range cps {
 		l := h.log("monitor-"+cp, 0)
@@ -115,9 +154,42 @@ func TestEvsimLateBrokerStartIsQuiet(t *testing.T) {
 	if testing.Short() {
 		t.Skip("real processes")
 	}
+	evsimLateBrokerIsQuiet(t, nil)
+}
+
+// TestIntegrationEvsimLateKafkaStartIsQuiet is the same on the suite's
+// Apache Kafka, stopped before evsim starts and started 6 s later.
+func TestIntegrationEvsimLateKafkaStartIsQuiet(t *testing.T) {
+	evsimLateBrokerIsQuiet(t, suiteKafkaDown(t))
+}
+
+// suiteKafkaDown stops the integration suite's Apache Kafka (skipping
+// without one) and returns it, to be started late; it is up again after the test.
+func suiteKafkaDown(t *testing.T) *realKafka {
+	t.Helper()
+	brokers := suiteKafka(t)
+	ctl := os.Getenv("EVSIM_KAFKA_CTL")
+	if ctl == "" {
+		ctl = filepath.Join("..", "..", "scripts", "kafka.sh")
+	}
+	kafka := func(verb string) {
+		t.Helper()
+		if out, err := exec.Command("bash", ctl, verb).CombinedOutput(); err != nil {
+			t.Fatalf("%s %s: %v\n%s", ctl, verb, err, out)
+		}
+	}
+	kafka("down")
+	t.Cleanup(func() { kafka("up") }) // idempotent: the suite's Kafka stays up
+	return &realKafka{brokers: brokers, up: func() { kafka("up") }}
+}
+
+func evsimLateBrokerIsQuiet(t *testing.T, real *realKafka) {
 	h := newHarness(t)
 	evsim := buildBinary(t, h.dir, "evsim")
 	brokers := freeAddr(t)
+	if real != nil {
+		brokers = real.brokers
+	}
 	h.addBinary("evsim", evsim, nodeKafkaEnv(brokers), "--brokers", brokers, "--cps", "3", "--drivers", "2",
 		"--db", filepath.Join(h.dir, "evsim.db"), "--panel", "off", "--supply-duration", "2s", "--driver-pause", "500ms")
 	started := time.Now()
@@ -126,9 +198,13 @@ func TestEvsimLateBrokerStartIsQuiet(t *testing.T) {
 		return strings.Contains(h.log("evsim", 0), "Waiting for Kafka at "+brokers), ""
 	})
 	time.Sleep(time.Until(started.Add(6 * time.Second))) // the broker is late on purpose
-	h.add("broker", nil, "broker", "--listen", brokers)
-	h.start("broker")
-	h.eventually(60*time.Second, "the first ticket", func() (bool, string) {
+	if real != nil {
+		real.up()
+	} else {
+		h.add("broker", nil, "broker", "--listen", brokers)
+		h.start("broker")
+	}
+	h.eventually(90*time.Second, "the first ticket", func() (bool, string) {
 		return strings.Contains(h.log("evsim", 0), "Ticket for "), ""
 	})
 	h.quietUntilNow("from the start to the first ticket")
@@ -170,12 +246,41 @@ func TestEvsimStallIsNotAFault(t *testing.T) {
 	if testing.Short() {
 		t.Skip("real processes, about half a minute")
 	}
+	evsimStallIsNotAFault(t, "")
+}
+
+// TestIntegrationEvsimStallIsNotAFault is the same with evsim on the
+// suite's Apache Kafka (which is not stopped: only evsim stalls).
+func TestIntegrationEvsimStallIsNotAFault(t *testing.T) {
+	evsimStallIsNotAFault(t, suiteKafka(t))
+}
+
+// suiteKafka is the integration suite's Apache Kafka (the test skips without one).
+func suiteKafka(t *testing.T) string {
+	t.Helper()
+	brokers := os.Getenv("EVSIM_KAFKA_BROKERS")
+	if brokers == "" {
+		if mustHaveKafka() {
+			t.Fatal("EVSIM_KAFKA_BROKERS is empty in an integration run")
+		}
+		t.Skip("EVSIM_KAFKA_BROKERS is not set (scripts/test-integration.sh runs this against Apache Kafka)")
+	}
+	return strings.Split(brokers, ",")[0]
+}
+
+// evsimStallIsNotAFault runs evsim on the embedded broker (realBrokers "")
+// or on a real Kafka.
+func evsimStallIsNotAFault(t *testing.T, realBrokers string) {
 	h := newHarness(t)
 	evsim := buildBinary(t, h.dir, "evsim")
 	summary := filepath.Join(h.dir, "summary.json")
-	h.addBinary("evsim", evsim, []string{"EVSIM_LOG_FORMAT=text"}, "--embedded-broker", "127.0.0.1:0",
+	broker := []string{"--embedded-broker", "127.0.0.1:0"}
+	if realBrokers != "" {
+		broker = []string{"--brokers", realBrokers}
+	}
+	h.addBinary("evsim", evsim, []string{"EVSIM_LOG_FORMAT=text"}, append(broker,
 		"--cps", "200", "--drivers", "100", "--db", ":memory:", "--panel", "off",
-		"--supply-duration", "20s", "--driver-pause", "500ms", "--summary-json", summary)
+		"--supply-duration", "20s", "--driver-pause", "500ms", "--summary-json", summary)...)
 	h.start("evsim")
 	h.eventually(60*time.Second, "supplies running", func() (bool, string) {
 		l := h.log("evsim", 0)
@@ -210,27 +315,43 @@ func TestEvnodeStallAndDeath(t *testing.T) {
 	if testing.Short() {
 		t.Skip("real processes, about half a minute")
 	}
+	evnodeStallAndDeath(t, "")
+}
+
+// TestIntegrationEvnodeStallAndDeath is the same on the suite's Apache
+// Kafka; ids and groups carry a run id.
+func TestIntegrationEvnodeStallAndDeath(t *testing.T) {
+	evnodeStallAndDeath(t, suiteKafka(t))
+}
+
+func evnodeStallAndDeath(t *testing.T, realBrokers string) {
 	h := newHarness(t)
 	brokers, centralAddr, httpAddr, engine, monitor := freeAddr(t), freeAddr(t), freeAddr(t), freeAddr(t), freeAddr(t)
-	h.add("broker", nil, "broker", "--listen", brokers)
+	cp, driver, group := "CP-001", "alice", "central"
+	if realBrokers == "" {
+		h.add("broker", nil, "broker", "--listen", brokers)
+	} else {
+		run := runID()
+		brokers, cp, driver, group = realBrokers, "CP-"+run, "alice-"+run, "central-"+run
+	}
 	h.add("central", nodeKafkaEnv(brokers), "central", "--listen", centralAddr, "--http", httpAddr,
-		"--db", filepath.Join(h.dir, "central.db"), "--cp-secrets", "CP-001=s1")
-	h.add("engine", nodeKafkaEnv(brokers), "engine", "--cp", "CP-001", "--listen", engine,
+		"--db", filepath.Join(h.dir, "central.db"), "--cp-secrets", cp+"=s1", "--group", group)
+	h.add("engine", nodeKafkaEnv(brokers), "engine", "--cp", cp, "--listen", engine,
 		"--journal", filepath.Join(h.dir, "data", "engine.json"), "--supply-duration", "90s")
-	h.add("monitor", []string{"EVSIM_LOG_FORMAT=text"}, "monitor", "--cp", "CP-001", "--engine", engine,
+	h.add("monitor", []string{"EVSIM_LOG_FORMAT=text"}, "monitor", "--cp", cp, "--engine", engine,
 		"--central", centralAddr, "--listen", monitor, "--secret", "s1")
-	requests := filepath.Join(h.dir, "alice.txt")
-	// Asked again until CP-001 is up (a request before it is denied).
-	if err := os.WriteFile(requests, []byte(strings.Repeat("CP-001\n", 30)), 0o644); err != nil {
+	requests := filepath.Join(h.dir, driver+".txt")
+	// Asked again until the charge point is up (a request before it is denied).
+	if err := os.WriteFile(requests, []byte(strings.Repeat(cp+"\n", 30)), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	h.add("driver", nodeKafkaEnv(brokers), "driver", "--id", "alice", "--requests", requests,
-		"--progress", filepath.Join(h.dir, "data", "alice.json"), "--driver-pause", "1s")
+	h.add("driver", nodeKafkaEnv(brokers), "driver", "--id", driver, "--requests", requests,
+		"--progress", filepath.Join(h.dir, "data", driver+".json"), "--driver-pause", "1s")
 	for _, name := range h.order {
 		h.start(name)
 	}
-	state := func() string { return chargePoints(httpAddr)["CP-001"].State }
-	h.eventually(60*time.Second, "CP-001 SUPPLYING", func() (bool, string) { return state() == "SUPPLYING", state() })
+	state := func() string { return chargePoints(httpAddr)[cp].State }
+	h.eventually(60*time.Second, cp+" SUPPLYING", func() (bool, string) { return state() == "SUPPLYING", state() })
 
 	// Six stalls 1.3 s apart, at different phases of the 1 s liveness
 	// interval (before the fix about one in six gave a DISCONNECTED), then
@@ -263,11 +384,11 @@ func TestEvnodeStallAndDeath(t *testing.T) {
 
 	h.kill("engine")
 	killed := time.Now()
-	h.eventually(10*time.Second, "CP-001 FAULT after the engine's kill -9", func() (bool, string) { return state() == "FAULT", state() })
+	h.eventually(10*time.Second, cp+" FAULT after the engine's kill -9", func() (bool, string) { return state() == "FAULT", state() })
 	engineDeath := time.Since(killed)
 	h.kill("monitor")
 	killed = time.Now()
-	h.eventually(10*time.Second, "CP-001 DISCONNECTED after the monitor's kill -9", func() (bool, string) {
+	h.eventually(10*time.Second, cp+" DISCONNECTED after the monitor's kill -9", func() (bool, string) {
 		return state() == "DISCONNECTED", state()
 	})
 	monitorDeath := time.Since(killed)
@@ -282,10 +403,15 @@ func TestEvnodeStallAndDeath(t *testing.T) {
 }
 
 // TestEvsimCPUHogIsNotAFault runs 5,000 charge points while two busy loops
-// take both cores for 20 s: no false FAULT or DISCONNECTED.
+// take both cores for 20 s: no false FAULT or DISCONNECTED. A stress test:
+// it runs when named (-run CPUHog) or with EVSIM_STRESS=1, never beside the
+// other packages of a plain `go test ./...`, whose timings it would disturb.
 func TestEvsimCPUHogIsNotAFault(t *testing.T) {
 	if testing.Short() {
 		t.Skip("5,000 charge points and a 20 s CPU hog, about a minute")
+	}
+	if f := flag.Lookup("test.run"); os.Getenv("EVSIM_STRESS") != "1" && (f == nil || !strings.Contains(f.Value.String(), "CPUHog")) {
+		t.Skip("a stress test: run it with -run CPUHog or EVSIM_STRESS=1")
 	}
 	h := newHarness(t)
 	evsim := buildBinary(t, h.dir, "evsim")
