@@ -33,8 +33,11 @@ type RegisterChargePoint struct {
 	Secret string `protobuf:"bytes,5,opt,name=secret,proto3" json:"secret,omitempty"`
 	// Where the monitor can be reached for replies; empty in one process.
 	MonitorAddress string `protobuf:"bytes,6,opt,name=monitor_address,json=monitorAddress,proto3" json:"monitor_address,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// The Registry's signed token for this charge point (where Central
+	// verifies tokens; secret is then not used).
+	Token         string `protobuf:"bytes,7,opt,name=token,proto3" json:"token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *RegisterChargePoint) Reset() {
@@ -105,6 +108,13 @@ func (x *RegisterChargePoint) GetSecret() string {
 func (x *RegisterChargePoint) GetMonitorAddress() string {
 	if x != nil {
 		return x.MonitorAddress
+	}
+	return ""
+}
+
+func (x *RegisterChargePoint) GetToken() string {
+	if x != nil {
+		return x.Token
 	}
 	return ""
 }
@@ -598,14 +608,15 @@ var File_evcharging_v1_monitor_proto protoreflect.FileDescriptor
 
 const file_evcharging_v1_monitor_proto_rawDesc = "" +
 	"\n" +
-	"\x1bevcharging/v1/monitor.proto\x12\revcharging.v1\x1a\x19evcharging/v1/types.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xc2\x01\n" +
+	"\x1bevcharging/v1/monitor.proto\x12\revcharging.v1\x1a\x19evcharging/v1/types.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xd8\x01\n" +
 	"\x13RegisterChargePoint\x12\x13\n" +
 	"\x05cp_id\x18\x01 \x01(\tR\x04cpId\x12\x1a\n" +
 	"\blocation\x18\x02 \x01(\tR\blocation\x12)\n" +
 	"\x11price_eur_per_kwh\x18\x03 \x01(\x01R\x0epriceEurPerKwh\x12\x0e\n" +
 	"\x02kw\x18\x04 \x01(\x01R\x02kw\x12\x16\n" +
 	"\x06secret\x18\x05 \x01(\tR\x06secret\x12'\n" +
-	"\x0fmonitor_address\x18\x06 \x01(\tR\x0emonitorAddress\"\xa2\x01\n" +
+	"\x0fmonitor_address\x18\x06 \x01(\tR\x0emonitorAddress\x12\x14\n" +
+	"\x05token\x18\a \x01(\tR\x05token\"\xa2\x01\n" +
 	"\x12RegistrationResult\x12\x13\n" +
 	"\x05cp_id\x18\x01 \x01(\tR\x04cpId\x12\x1a\n" +
 	"\baccepted\x18\x02 \x01(\bR\baccepted\x12\x16\n" +

@@ -42,6 +42,11 @@ const (
 	// Central refused the registration of its monitor, e.g. a wrong secret
 	// (red, with the reason).
 	ChargePointState_CHARGE_POINT_STATE_REJECTED ChargePointState = 7
+	// Its tokens are revoked in the Registry: refused until it registers anew
+	// (red, with the reason).
+	ChargePointState_CHARGE_POINT_STATE_REVOKED ChargePointState = 8
+	// Not registered in the Registry (never, or deregistered): refused (grey).
+	ChargePointState_CHARGE_POINT_STATE_UNREGISTERED ChargePointState = 9
 )
 
 // Enum value maps for ChargePointState.
@@ -55,6 +60,8 @@ var (
 		5: "CHARGE_POINT_STATE_DISCONNECTED",
 		6: "CHARGE_POINT_STATE_WAITING",
 		7: "CHARGE_POINT_STATE_REJECTED",
+		8: "CHARGE_POINT_STATE_REVOKED",
+		9: "CHARGE_POINT_STATE_UNREGISTERED",
 	}
 	ChargePointState_value = map[string]int32{
 		"CHARGE_POINT_STATE_UNSPECIFIED":  0,
@@ -65,6 +72,8 @@ var (
 		"CHARGE_POINT_STATE_DISCONNECTED": 5,
 		"CHARGE_POINT_STATE_WAITING":      6,
 		"CHARGE_POINT_STATE_REJECTED":     7,
+		"CHARGE_POINT_STATE_REVOKED":      8,
+		"CHARGE_POINT_STATE_UNREGISTERED": 9,
 	}
 )
 
@@ -304,7 +313,7 @@ var File_evcharging_v1_types_proto protoreflect.FileDescriptor
 
 const file_evcharging_v1_types_proto_rawDesc = "" +
 	"\n" +
-	"\x19evcharging/v1/types.proto\x12\revcharging.v1*\x9e\x02\n" +
+	"\x19evcharging/v1/types.proto\x12\revcharging.v1*\xe3\x02\n" +
 	"\x10ChargePointState\x12\"\n" +
 	"\x1eCHARGE_POINT_STATE_UNSPECIFIED\x10\x00\x12 \n" +
 	"\x1cCHARGE_POINT_STATE_ACTIVATED\x10\x01\x12 \n" +
@@ -313,7 +322,9 @@ const file_evcharging_v1_types_proto_rawDesc = "" +
 	"\x18CHARGE_POINT_STATE_FAULT\x10\x04\x12#\n" +
 	"\x1fCHARGE_POINT_STATE_DISCONNECTED\x10\x05\x12\x1e\n" +
 	"\x1aCHARGE_POINT_STATE_WAITING\x10\x06\x12\x1f\n" +
-	"\x1bCHARGE_POINT_STATE_REJECTED\x10\a*t\n" +
+	"\x1bCHARGE_POINT_STATE_REJECTED\x10\a\x12\x1e\n" +
+	"\x1aCHARGE_POINT_STATE_REVOKED\x10\b\x12#\n" +
+	"\x1fCHARGE_POINT_STATE_UNREGISTERED\x10\t*t\n" +
 	"\fHealthStatus\x12\x1d\n" +
 	"\x19HEALTH_STATUS_UNSPECIFIED\x10\x00\x12\x14\n" +
 	"\x10HEALTH_STATUS_OK\x10\x01\x12\x14\n" +

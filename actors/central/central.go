@@ -26,8 +26,10 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/evcharging/evsim/actors/internal/timer"
+	"github.com/evcharging/evsim/actors/registry"
 	"github.com/evcharging/evsim/actors/supervision"
 	"github.com/evcharging/evsim/bridge"
+	"github.com/evcharging/evsim/internal/audit"
 	"github.com/evcharging/evsim/internal/logging"
 	"github.com/evcharging/evsim/internal/stall"
 	"github.com/evcharging/evsim/internal/stats"
@@ -87,6 +89,19 @@ type Config struct {
 	// yet. By default a new charge point joins with the secret it first
 	// presents, which every later registration must match.
 	ClosedRegistration bool
+	// Tokens, when set, makes Central verify the Registry's tokens: a
+	// monitor registers with its charge point's token (its secret is not
+	// used), checked offline against the records of the registry topic,
+	// which each life of Central reads from its beginning into a Verifier
+	// of its own. nil: the lab's open mode (secrets, see ClosedRegistration).
+	Tokens *registry.VerifierOptions
+	// RegistryGrace is how long after its start Central answers "waiting"
+	// (not a rejection) to a charge point it has no Registry record of
+	// yet: it may still be reading the topic. Default 10 s.
+	RegistryGrace time.Duration
+	// Audit, when set, receives Central's security events (registrations
+	// refused and accepted, charge points revoked or deregistered).
+	Audit *audit.Log
 	// ExpectedChargePoints, when set, marks the run's start-up done once that
 	// many charge points have connected.
 	ExpectedChargePoints int
@@ -128,6 +143,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.ResubscribeInterval == 0 {
 		c.ResubscribeInterval = 5 * time.Second
+	}
+	if c.RegistryGrace == 0 {
+		c.RegistryGrace = 10 * time.Second
 	}
 	if c.HistorySize == 0 {
 		c.HistorySize = 1000
@@ -190,6 +208,10 @@ type Central struct {
 	sys      *actor.ActorSystem
 	instance string
 	nextID   uint64
+	// startedAt is when this life of Central started (see RegistryGrace).
+	startedAt time.Time
+	// verifier checks tokens (Config.Tokens); nil in the open mode.
+	verifier *registry.Verifier
 
 	cps     map[string]*cpEntry
 	drivers map[string]string // driver id -> session id (running or being started)
@@ -222,6 +244,7 @@ func (c *Central) Receive(ctx actor.Context) {
 		for _, t := range c.topics() {
 			ctx.Send(c.cfg.Bridge, &bridge.Unsubscribe{Topic: t, Group: c.cfg.Group, Subscriber: ctx.Self()})
 		}
+		c.subscribeRegistry(ctx, true)
 	case *bridge.Delivery:
 		defer msg.Done()
 		c.delivery(ctx, msg.Msg)
@@ -270,6 +293,10 @@ func (c *Central) start(ctx actor.Context) {
 	c.timers = timer.New(ctx)
 	c.sys = ctx.ActorSystem()
 	c.instance = newID()
+	c.startedAt = c.cfg.Now()
+	if c.cfg.Tokens != nil {
+		c.verifier = registry.NewVerifier(*c.cfg.Tokens)
+	}
 	c.cps = map[string]*cpEntry{}
 	c.drivers = map[string]string{}
 	c.handled = newRecent(10000)
@@ -307,6 +334,7 @@ func (c *Central) subscribe(ctx actor.Context) {
 	for _, t := range c.topics() {
 		ctx.Send(c.cfg.Bridge, &bridge.Subscribe{Topic: t, Group: c.cfg.Group, Subscriber: ctx.Self()})
 	}
+	c.subscribeRegistry(ctx, false)
 }
 
 // --- out ---------------------------------------------------------------------

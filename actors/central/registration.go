@@ -10,6 +10,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/evcharging/evsim/bridge"
+	"github.com/evcharging/evsim/internal/audit"
 	"github.com/evcharging/evsim/internal/store"
 	"github.com/evcharging/evsim/messages"
 )
@@ -21,35 +22,62 @@ func (c *Central) register(ctx actor.Context, m *messages.RegisterChargePoint) {
 	reply := &messages.RegistrationResult{CpId: id, CentralInstance: c.instance}
 	cp := c.cps[id]
 	now := c.cfg.Now()
-	reject := func(reason string) {
-		reply.Reason = reason
+	source := ctx.Sender().GetAddress()
+	rejectAs := func(d identityDenial) {
+		reply.Reason = d.reason
+		c.audit(audit.Event{Who: "cp:" + id, Source: source, Action: "register", Target: id, Outcome: audit.OutcomeDenied, Detail: d.reason})
 		ctx.Respond(reply)
-		if cp != nil && !cp.alive && cp.rejected != reason {
+		switch {
+		case cp == nil || cp.alive:
+		case d.state != messages.ChargePointState_CHARGE_POINT_STATE_REJECTED:
+			if cp.identity == nil || *cp.identity != d {
+				cp.identity = &d // REVOKED or UNREGISTERED, until the Registry says otherwise
+				c.update(ctx, cp)
+			}
+		case cp.rejected != d.reason:
 			// Shown as its own state with the reason, not as a silent monitor.
-			cp.rejected, cp.rejectedAt = reason, now
+			cp.rejected, cp.rejectedAt = d.reason, now
 			c.update(ctx, cp)
-		} else if cp != nil && !cp.alive {
+		default:
 			cp.rejectedAt = now
 		}
-		if c.rejected[id] == reason {
-			c.log.WithField("cp_id", id).Debugf("Rejected registration of %s again: %s", id, reason)
+		if c.rejected[id] == d.reason {
+			c.log.WithField("cp_id", id).Debugf("Rejected registration of %s again: %s", id, d.reason)
 			return
 		}
-		c.rejected[id] = reason // one WARN per charge point and reason until it is accepted
-		c.log.WithField("cp_id", id).Warnf("Rejected registration of %s: %s", id, reason)
-		c.event(EventRejected, id, "", fmt.Sprintf("Rejected registration of %s: %s", id, reason))
+		c.rejected[id] = d.reason // one WARN per charge point and reason until it is accepted
+		c.log.WithField("cp_id", id).Warnf("Rejected registration of %s: %s", id, d.reason)
+		c.event(EventRejected, id, "", fmt.Sprintf("Rejected registration of %s: %s", id, d.reason))
+	}
+	reject := func(reason string) {
+		rejectAs(identityDenial{messages.ChargePointState_CHARGE_POINT_STATE_REJECTED, reason})
+	}
+	tokens := c.verifier != nil
+	var tokenVersion uint64
+	if tokens && id != "" {
+		tv, denial, waiting := c.checkToken(m, now)
+		switch {
+		case waiting != "":
+			reply.Waiting, reply.Reason = true, waiting
+			ctx.Respond(reply)
+			return
+		case denial != nil:
+			rejectAs(*denial)
+			return
+		}
+		tokenVersion = tv
 	}
 	switch {
 	case id == "":
 		reject("no charge point id")
 		return
-	case m.GetSecret() == "":
+	case !tokens && m.GetSecret() == "":
 		reject("no secret presented")
 		return
-	case cp == nil && c.cfg.ClosedRegistration:
+	case !tokens && cp == nil && c.cfg.ClosedRegistration:
 		reject("not in the registry")
 		return
-	case cp != nil && !store.CheckSecret(cp.reg.SecretHash, m.GetSecret()):
+	case !tokens && cp != nil && !store.CheckSecret(cp.reg.SecretHash, m.GetSecret()):
 		reject("wrong secret")
 		return
 	case cp != nil && cp.alive && !cp.isMonitor(ctx.Sender()) && c.silence(cp.lastSeen, now) <= c.cfg.LivenessTimeout:
@@ -60,16 +88,24 @@ func (c *Central) register(ctx actor.Context, m *messages.RegisterChargePoint) {
 	}
 	isNew := cp == nil
 	if isNew {
-		hash, err := store.HashSecret(m.GetSecret())
-		if err != nil {
-			reject("internal error")
-			return
+		var hash string
+		if !tokens { // with tokens, the Registry holds the credential
+			var err error
+			if hash, err = store.HashSecret(m.GetSecret()); err != nil {
+				reject("internal error")
+				return
+			}
 		}
 		cp = &cpEntry{reg: store.ChargePoint{ID: id, SecretHash: hash, RegisteredAt: now}, engineOK: true, since: now}
 		c.cps[id] = cp
 	}
-	changed := isNew || cp.reg.Location != m.GetLocation() || cp.reg.PriceEURPerKWh != m.GetPriceEurPerKwh() || cp.reg.KW != m.GetKw()
-	cp.reg.Location, cp.reg.PriceEURPerKWh, cp.reg.KW = m.GetLocation(), m.GetPriceEurPerKwh(), m.GetKw()
+	location, price := m.GetLocation(), m.GetPriceEurPerKwh()
+	if rec, ok := c.registryIdentity(id); ok { // the Registry's word on where and at what price
+		location, price = rec.GetLocation(), rec.GetPriceEurPerKwh()
+	}
+	changed := isNew || cp.reg.Location != location || cp.reg.PriceEURPerKWh != price || cp.reg.KW != m.GetKw()
+	cp.reg.Location, cp.reg.PriceEURPerKWh, cp.reg.KW = location, price, m.GetKw()
+	cp.tokenVersion, cp.identity = tokenVersion, nil
 	if changed {
 		if err := c.cfg.Store.SaveChargePoint(context.Background(), cp.reg); err != nil {
 			c.log.WithError(err).WithField("cp_id", id).Warnf("Could not save %s in the registry", id)
@@ -84,6 +120,9 @@ func (c *Central) register(ctx actor.Context, m *messages.RegisterChargePoint) {
 	cp.rejected = ""
 	cp.monitor = ctx.Sender()
 	reply.Accepted = true
+	if tokens {
+		c.audit(audit.Event{Who: "cp:" + id, Source: source, Action: "register", Target: id, Outcome: audit.OutcomeOK, Detail: fmt.Sprintf("token version %d", tokenVersion)})
+	}
 	ctx.Respond(reply)
 	switch {
 	case isNew:
@@ -109,7 +148,7 @@ func (c *Central) register(ctx actor.Context, m *messages.RegisterChargePoint) {
 
 func (c *Central) liveness(ctx actor.Context, m *messages.Liveness) {
 	cp := c.cps[m.GetCpId()]
-	if cp == nil || !cp.alive || !cp.isMonitor(ctx.Sender()) {
+	if cp == nil || !cp.alive || !cp.isMonitor(ctx.Sender()) || !c.stillValid(ctx, cp) {
 		// Unknown, or not the monitor that authenticated: register (with the secret) first.
 		ctx.Respond(&messages.LivenessAck{CpId: m.GetCpId(), Seq: m.GetSeq(), Known: false, CentralInstance: c.instance})
 		return
@@ -264,7 +303,8 @@ func (c *Central) releaseStuckDrivers(ctx actor.Context, now time.Time) {
 func cannotReport(s messages.ChargePointState) bool {
 	switch s {
 	case messages.ChargePointState_CHARGE_POINT_STATE_FAULT, messages.ChargePointState_CHARGE_POINT_STATE_DISCONNECTED,
-		messages.ChargePointState_CHARGE_POINT_STATE_REJECTED:
+		messages.ChargePointState_CHARGE_POINT_STATE_REJECTED, messages.ChargePointState_CHARGE_POINT_STATE_REVOKED,
+		messages.ChargePointState_CHARGE_POINT_STATE_UNREGISTERED:
 		return true
 	}
 	return false

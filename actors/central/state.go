@@ -25,6 +25,9 @@ type Facts struct {
 	// Rejected is why Central refused the last registration of a monitor
 	// that is not alive (e.g. a wrong secret).
 	Rejected string
+	// Revoked and Unregistered say why the Registry refuses the charge
+	// point (its tokens revoked; not registered or deregistered).
+	Revoked, Unregistered string
 }
 
 // Derive is the rules' table: the state Central shows from what it knows of
@@ -34,6 +37,10 @@ type Facts struct {
 // not available yet, with what it waits for.
 func Derive(f Facts) (messages.ChargePointState, string) {
 	switch {
+	case !f.Alive && f.Revoked != "":
+		return messages.ChargePointState_CHARGE_POINT_STATE_REVOKED, f.Revoked
+	case !f.Alive && f.Unregistered != "":
+		return messages.ChargePointState_CHARGE_POINT_STATE_UNREGISTERED, f.Unregistered
 	case !f.Alive && f.Rejected != "":
 		return messages.ChargePointState_CHARGE_POINT_STATE_REJECTED, "registration rejected: " + f.Rejected
 	case !f.Alive:
@@ -71,6 +78,10 @@ func StateName(s messages.ChargePointState) string {
 		return "WAITING"
 	case messages.ChargePointState_CHARGE_POINT_STATE_REJECTED:
 		return "REJECTED"
+	case messages.ChargePointState_CHARGE_POINT_STATE_REVOKED:
+		return "REVOKED"
+	case messages.ChargePointState_CHARGE_POINT_STATE_UNREGISTERED:
+		return "UNREGISTERED"
 	}
 	return "UNKNOWN"
 }
@@ -108,6 +119,10 @@ func denyFor(s messages.ChargePointState, id string, fault string) (messages.Den
 		return messages.DenyReason_DENY_REASON_DISCONNECTED, fmt.Sprintf("%s is disconnected (no sign of life from its monitor)", id)
 	case messages.ChargePointState_CHARGE_POINT_STATE_REJECTED:
 		return messages.DenyReason_DENY_REASON_DISCONNECTED, fmt.Sprintf("%s is not connected (Central rejected its monitor's registration)", id)
+	case messages.ChargePointState_CHARGE_POINT_STATE_REVOKED:
+		return messages.DenyReason_DENY_REASON_DISCONNECTED, fmt.Sprintf("%s is out of service (revoked in the Registry)", id)
+	case messages.ChargePointState_CHARGE_POINT_STATE_UNREGISTERED:
+		return messages.DenyReason_DENY_REASON_UNKNOWN_CHARGE_POINT, fmt.Sprintf("%s is not registered in the Registry", id)
 	case messages.ChargePointState_CHARGE_POINT_STATE_WAITING:
 		return messages.DenyReason_DENY_REASON_NOT_AVAILABLE, fmt.Sprintf("%s is not available yet (it is still starting)", id)
 	case messages.ChargePointState_CHARGE_POINT_STATE_FAULT:
@@ -149,6 +164,11 @@ type cpEntry struct {
 
 	connectedOnce bool
 
+	// tokenVersion is the Registry's token version its monitor registered with.
+	tokenVersion uint64
+	// identity is why the Registry refuses it (REVOKED, UNREGISTERED), nil if it does not.
+	identity *identityDenial
+
 	state  messages.ChargePointState
 	reason string
 	since  time.Time
@@ -172,8 +192,14 @@ func (c *cpEntry) isMonitor(pid *actor.PID) bool {
 func (c *cpEntry) busy() bool { return c.session != nil || c.pending != nil }
 
 func (c *cpEntry) derive() (messages.ChargePointState, string) {
-	st, why := Derive(Facts{Alive: c.alive, EngineOK: c.engineOK, Stopped: c.stopped, Supplying: c.session != nil,
-		Fault: c.fault, Waiting: c.waiting, Rejected: c.rejected})
+	f := Facts{Alive: c.alive, EngineOK: c.engineOK, Stopped: c.stopped, Supplying: c.session != nil,
+		Fault: c.fault, Waiting: c.waiting, Rejected: c.rejected}
+	if d := c.identity; d != nil && d.state == messages.ChargePointState_CHARGE_POINT_STATE_REVOKED {
+		f.Revoked = d.reason
+	} else if d != nil {
+		f.Unregistered = d.reason
+	}
+	st, why := Derive(f)
 	if st == messages.ChargePointState_CHARGE_POINT_STATE_ACTIVATED && c.pending != nil {
 		why = "starting a supply"
 	}

@@ -31,6 +31,8 @@ func (c *Central) delivery(ctx actor.Context, msg proto.Message) {
 			c.abortStart(ctx, cp, messages.DenyReason_DENY_REASON_ENGINE_REFUSED,
 				fmt.Sprintf("%s's engine refused: %s", cp.reg.ID, m.GetReason()), messages.EndReason_END_REASON_STOPPED_BY_CENTRAL)
 		}
+	case *messages.ChargePointIdentity, *messages.RegistryKey:
+		c.registryRecord(ctx, m)
 	case *messages.StatusChange:
 		if cp := c.cps[m.GetCpId()]; cp != nil {
 			cp.engineState = m.GetState()

@@ -13,9 +13,13 @@ import (
 
 func (m *Monitor) register(ctx actor.Context) {
 	m.lastReg = m.cfg.Now()
+	if m.cfg.Token != nil && !m.tokenFresh() {
+		m.fetchToken(ctx) // registers when the token arrives
+		return
+	}
 	m.ask(ctx, &messages.RegisterChargePoint{
 		CpId: m.cfg.CPID, Location: m.cfg.Location, PriceEurPerKwh: m.cfg.PriceEURPerKWh, Kw: m.cfg.KW,
-		Secret: m.cfg.Secret, MonitorAddress: m.cfg.Address,
+		Secret: m.cfg.Secret, MonitorAddress: m.cfg.Address, Token: m.token,
 	})
 }
 
@@ -81,6 +85,7 @@ func (m *Monitor) registrationResult(ctx actor.Context, r *messages.Registration
 		return
 	case !r.GetAccepted():
 		m.registered = false
+		m.token = "" // refused: the next attempt gets a new token (or hears why not)
 		if m.rejected != r.GetReason() {
 			m.rejected = r.GetReason()
 			m.log.Warnf("Central%s rejected the registration of %s: %s; asking again every %v",

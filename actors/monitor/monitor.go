@@ -33,8 +33,12 @@ type Config struct {
 	Location       string
 	PriceEURPerKWh float64
 	KW             float64
-	// Secret is the charge point's credential, checked by Central. Required.
+	// Secret is the charge point's credential, checked by Central in the
+	// lab's open mode. Required unless Token is set.
 	Secret string
+	// Token, when set, gets the Registry's token that the monitor presents
+	// when it registers (where Central verifies tokens).
+	Token TokenSource
 	// Engine and Central are where the engine and Central are (local or remote). Required.
 	Engine  *actor.PID
 	Central *actor.PID
@@ -176,6 +180,10 @@ type Monitor struct {
 	centralWaiting string // what a Central that is up but not ready waits for
 	toldWaiting    bool   // the one INFO line about a Central that does not answer yet
 	selfAddr       string // this actor system's address
+
+	token        string    // the Registry's token, "" if none yet
+	tokenExpires time.Time // when it expires
+	fetching     bool      // a token is being fetched
 }
 
 // Receive implements actor.Actor.
@@ -206,6 +214,8 @@ func (m *Monitor) Receive(ctx actor.Context) {
 		m.registrationResult(ctx, msg)
 	case *messages.LivenessAck:
 		m.livenessAck(ctx, msg)
+	case *tokenFetched:
+		m.tokenArrived(ctx, msg)
 	case *actor.DeadLetterResponse:
 		// A peer that is gone: the health timeout or the Central timeout says it, once.
 	case *GetStatus:

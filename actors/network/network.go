@@ -39,8 +39,10 @@ import (
 	"github.com/evcharging/evsim/actors/chargepoint"
 	"github.com/evcharging/evsim/actors/driver"
 	"github.com/evcharging/evsim/actors/monitor"
+	"github.com/evcharging/evsim/actors/registry"
 	"github.com/evcharging/evsim/actors/supervision"
 	"github.com/evcharging/evsim/bridge"
+	"github.com/evcharging/evsim/internal/audit"
 	"github.com/evcharging/evsim/internal/logging"
 	"github.com/evcharging/evsim/internal/stall"
 	"github.com/evcharging/evsim/internal/stats"
@@ -57,6 +59,9 @@ type ChargePoint struct {
 	// the charge point id and a random key kept in the store, so that the
 	// same database recognises the same charge points on the next run.
 	Secret string
+	// Token, when set, gets the Registry's token its monitor presents
+	// (with Config.Verifier).
+	Token monitor.TokenSource
 }
 
 // Driver describes one driver and its requests.
@@ -114,6 +119,12 @@ type Config struct {
 	// do not read them as a silent engine or monitor. Default: the network
 	// starts one and stops it in Shutdown.
 	Stall *stall.Meter
+
+	// Tokens, when set, makes Central verify the Registry's tokens (see
+	// central.Config.Tokens); each charge point then needs its Token.
+	Tokens *registry.VerifierOptions
+	// Audit, when set, is Central's audit log.
+	Audit *audit.Log
 
 	Logger logrus.FieldLogger
 	Stats  *stats.Run
@@ -386,7 +397,7 @@ func (n *Network) centralChild() (supervision.Child, error) {
 	c := n.cfg
 	props, err := central.Props(central.Config{
 		Store: c.Store, Bridge: c.Bridge, LivenessTimeout: c.LivenessTimeout, StartTimeout: c.StartTimeout, CommandTTL: c.CommandTTL, RequestTTL: c.ReplyTimeout, ResubscribeInterval: c.ResubscribeInterval,
-		ReleaseAfter:         c.ReleaseAfter,
+		ReleaseAfter: c.ReleaseAfter, Tokens: c.Tokens, Audit: c.Audit,
 		ExpectedChargePoints: len(c.ChargePoints), Stall: c.Stall, Logger: c.Logger, Stats: c.Stats,
 	})
 	if err != nil {
@@ -457,7 +468,7 @@ func (n *Network) monitorChild(s *site) (supervision.Child, error) {
 	c := n.cfg
 	cp := s.spec
 	mon, err := monitor.Props(monitor.Config{
-		CPID: cp.ID, Location: cp.Location, PriceEURPerKWh: cp.Price, KW: cp.KW, Secret: cp.Secret,
+		CPID: cp.ID, Location: cp.Location, PriceEURPerKWh: cp.Price, KW: cp.KW, Secret: cp.Secret, Token: cp.Token,
 		Engine: n.Engine(cp.ID), Central: n.Central(), HealthInterval: c.HealthInterval, HealthTimeout: c.HealthTimeout,
 		Stall: c.Stall, Logger: c.Logger, Stats: c.Stats,
 	})
