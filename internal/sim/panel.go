@@ -41,6 +41,10 @@ func stateLabel(s messages.ChargePointState) (label, colour string) {
 		return "WAITING Not yet available", ansiGrey
 	case messages.ChargePointState_CHARGE_POINT_STATE_REJECTED:
 		return "REJECTED", ansiRed
+	case messages.ChargePointState_CHARGE_POINT_STATE_REVOKED:
+		return "REVOKED", ansiRed
+	case messages.ChargePointState_CHARGE_POINT_STATE_UNREGISTERED:
+		return "UNREGISTERED Not registered", ansiGrey
 	}
 	return "UNKNOWN", ansiGrey
 }

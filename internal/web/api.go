@@ -68,7 +68,7 @@ func (s *Server) listChargePoints(w http.ResponseWriter, r *http.Request) {
 	if q := r.URL.Query().Get("state"); q != "" {
 		for _, name := range splitComma(q) {
 			if _, ok := looks[name]; !ok {
-				writeError(w, http.StatusBadRequest, "unknown state "+strconv.Quote(name)+" (want ACTIVATED, SUPPLYING, STOPPED, FAULT, DISCONNECTED, WAITING or REJECTED)")
+				writeError(w, http.StatusBadRequest, "unknown state "+strconv.Quote(name)+" (want ACTIVATED, SUPPLYING, STOPPED, FAULT, DISCONNECTED, WAITING, REJECTED, REVOKED or UNREGISTERED)")
 				return
 			}
 			want = append(want, name)

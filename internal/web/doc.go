@@ -65,9 +65,9 @@
 //	 "session": {"session_id": "S-1", "driver_id": "alice", "kw": 22, "kwh": 1.5, "eur": 0.45,
 //	             "started_at": "2026-11-26T21:00:00Z"}}
 //
-// state is ACTIVATED, SUPPLYING, STOPPED, FAULT, DISCONNECTED, WAITING or
-// REJECTED (UNKNOWN for anything else); colour is green, green, orange, red,
-// grey, grey, red; label is what
+// state is ACTIVATED, SUPPLYING, STOPPED, FAULT, DISCONNECTED, WAITING,
+// REJECTED, REVOKED or UNREGISTERED (UNKNOWN for anything else); colour is
+// green, green, orange, red, grey, grey, red, red, grey; label is what
 // the panel writes ("Out of order" for STOPPED). session is null unless
 // supplying; since and started_at are null when unknown. No personal data
 // beyond the driver id is ever shown.

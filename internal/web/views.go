@@ -90,7 +90,7 @@ type apiError struct {
 }
 
 // The states by their panel names, in the panel's order.
-var stateNames = []string{"ACTIVATED", "SUPPLYING", "STOPPED", "FAULT", "DISCONNECTED", "WAITING", "REJECTED"}
+var stateNames = []string{"ACTIVATED", "SUPPLYING", "STOPPED", "FAULT", "DISCONNECTED", "WAITING", "REJECTED", "REVOKED", "UNREGISTERED"}
 
 // stateName turns CHARGE_POINT_STATE_ACTIVATED into ACTIVATED, and anything
 // that is not one of the states into UNKNOWN.
@@ -112,6 +112,8 @@ var looks = map[string]look{
 	"DISCONNECTED": {"grey", "Disconnected"},
 	"WAITING":      {"grey", "Not yet available"},
 	"REJECTED":     {"red", "Registration rejected"},
+	"REVOKED":      {"red", "Revoked"},
+	"UNREGISTERED": {"grey", "Not registered"},
 }
 
 func toChargePoint(v *central.ChargePointView) ChargePoint {

@@ -8,11 +8,11 @@
 'use strict';
 
 (function () {
-  const STATES = ['ACTIVATED', 'SUPPLYING', 'STOPPED', 'FAULT', 'DISCONNECTED', 'WAITING', 'REJECTED'];
+  const STATES = ['ACTIVATED', 'SUPPLYING', 'STOPPED', 'FAULT', 'DISCONNECTED', 'WAITING', 'REJECTED', 'REVOKED', 'UNREGISTERED'];
   const LABELS = {
     ALL: 'All', ACTIVATED: 'Activated', SUPPLYING: 'Supplying', STOPPED: 'Out of order',
     FAULT: 'Fault', DISCONNECTED: 'Disconnected', WAITING: 'Not yet available',
-    REJECTED: 'Registration rejected', UNKNOWN: 'Unknown',
+    REJECTED: 'Registration rejected', REVOKED: 'Revoked', UNREGISTERED: 'Not registered', UNKNOWN: 'Unknown',
   };
   const FEED_MAX = 200;
   const STALE_MS = 25000; // no message for this long: the stream is dead
@@ -219,7 +219,7 @@
     }
     for (const c of $('chips').children) c.querySelector('.n').textContent = fmt0.format(counts[c.dataset.filter] || 0);
     $('t-cps').textContent = fmt0.format(st.cps.size);
-    const broken = counts.FAULT + counts.DISCONNECTED + counts.REJECTED;
+    const broken = counts.FAULT + counts.DISCONNECTED + counts.REJECTED + counts.REVOKED + counts.UNREGISTERED;
     $('t-cps-sub').textContent = fmt0.format(counts.ACTIVATED + counts.SUPPLYING) + ' in service · ' +
       fmt0.format(counts.STOPPED) + ' stopped · ' + fmt0.format(broken) + ' down';
     $('t-active').textContent = fmt0.format(active);
