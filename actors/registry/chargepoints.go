@@ -3,7 +3,9 @@ package registry
 import (
 	"errors"
 	"fmt"
+	"runtime"
 	"strings"
+	"sync"
 
 	"github.com/evcharging/evsim/internal/audit"
 	"github.com/evcharging/evsim/messages"
@@ -173,4 +175,85 @@ func (r *Registry) List(after string, limit int) ([]View, string, error) {
 		}
 	})
 	return out, next, err
+}
+
+// RegisterAll registers (or, with Rotate, renews) many charge points with
+// one save of the state: for a whole network at start-up. Credentials are
+// hashed on parallel goroutines first. It stops at the first invalid or
+// conflicting registration, having applied none of them.
+func (r *Registry) RegisterAll(c Caller, gs []Registration) ([]Registered, error) {
+	creds := make([]string, len(gs))
+	hashes := make([][]byte, len(gs))
+	errs := make([]error, len(gs))
+	var wg sync.WaitGroup
+	work := make(chan int)
+	for w := 0; w < runtime.GOMAXPROCS(0); w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range work {
+				gs[i].Location = strings.TrimSpace(gs[i].Location)
+				if errs[i] = validateRegistration(gs[i]); errs[i] != nil {
+					continue
+				}
+				if creds[i], errs[i] = newCredential(); errs[i] == nil {
+					hashes[i], errs[i] = hashCredential(creds[i], r.opts.BcryptCost)
+				}
+			}
+		}()
+	}
+	for i := range gs {
+		work <- i
+	}
+	close(work)
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	out := make([]Registered, 0, len(gs))
+	var opErr error
+	err := r.do(func(st *state) {
+		now := r.opts.Now()
+		nexts := make([]*chargePoint, len(gs))
+		for i, g := range gs {
+			cp := st.cps[g.ID]
+			live := cp != nil && cp.State != messages.IdentityState_IDENTITY_STATE_DEREGISTERED
+			if live && !g.Rotate {
+				opErr = fmt.Errorf("%w: %s (rotate to renew its credential)", ErrExists, g.ID)
+				return
+			}
+			next := chargePoint{ID: g.ID}
+			if cp != nil {
+				next = *cp
+			}
+			if !live {
+				next.RegisteredAt = now
+			}
+			next.Location, next.PriceEURPerKWh, next.Hash = g.Location, g.PriceEURPerKWh, hashes[i]
+			next.State, next.ChangedAt = messages.IdentityState_IDENTITY_STATE_REGISTERED, now
+			next.TokenVersion++
+			nexts[i] = &next
+		}
+		prev := make(map[string]*chargePoint, len(st.cps))
+		for id, cp := range st.cps {
+			prev[id] = cp
+		}
+		for _, n := range nexts {
+			st.cps[n.ID] = n
+		}
+		if opErr = saveState(r.opts.DataDir, st.cps); opErr != nil {
+			st.cps = prev
+			return
+		}
+		if len(nexts) > 0 {
+			r.opts.Logger.Infof("Registered %d charge points (%s to %s), each with a new credential", len(nexts), nexts[0].ID, nexts[len(nexts)-1].ID)
+		}
+		for i, n := range nexts {
+			r.opts.Logger.WithFields(map[string]any{"cp_id": n.ID, "token_version": n.TokenVersion}).Debugf("Charge point %s registered", n.ID)
+			r.audit(c, "register", n.ID, audit.OutcomeOK, fmt.Sprintf("token version %d", n.TokenVersion))
+			r.publish(n)
+			out = append(out, Registered{ID: n.ID, Credential: creds[i], Rotated: n.TokenVersion > 1, View: viewOf(n)})
+		}
+	})
+	return out, errors.Join(err, opErr)
 }

@@ -275,3 +275,25 @@ func TestEverySecurityEventIsAudited(t *testing.T) {
 		t.Fatalf("audit verify = %d, %v", n, err)
 	}
 }
+
+func TestRegisterAllSavesOnceAndRotatesKnownOnes(t *testing.T) {
+	f := newFixture(t, "")
+	old := f.register(t, "CP-001")
+	out, err := f.reg.RegisterAll(admin, []Registration{
+		{ID: "CP-001", Location: "A", PriceEURPerKWh: 0.3, Rotate: true},
+		{ID: "CP-002", Location: "B", PriceEURPerKWh: 0.3, Rotate: true},
+	})
+	if err != nil || len(out) != 2 || out[0].Credential == old || out[0].View.TokenVersion != 2 || out[1].View.TokenVersion != 1 {
+		t.Fatalf("register all = %+v, %v", out, err)
+	}
+	v := f.verifier()
+	if _, err := v.Verify("CP-002", f.token(t, "CP-002", out[1].Credential)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.reg.RegisterAll(admin, []Registration{{ID: "CP-003", Location: "C", PriceEURPerKWh: 0.3}, {ID: "CP-001", Location: "A", PriceEURPerKWh: 0.3}}); !errors.Is(err, ErrExists) {
+		t.Fatalf("a conflict = %v; want ErrExists", err)
+	}
+	if _, err := f.reg.Get("CP-003"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("a refused batch applied CP-003: %v", err)
+	}
+}

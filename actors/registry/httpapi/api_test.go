@@ -1,10 +1,13 @@
 package httpapi
 
 import (
+	"context"
+	"errors"
 	"net/http"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/evcharging/evsim/actors/registry"
 )
@@ -155,5 +158,36 @@ func TestTheRequestIDIsEchoedAndAudited(t *testing.T) {
 	recs, _ := f.audit.Read(0, 10)
 	if len(recs) != 1 || recs[0].RequestID != "trace-42" || !strings.HasPrefix(recs[0].Source, "127.0.0.1:") {
 		t.Fatalf("audit = %+v", recs)
+	}
+}
+
+// The client a monitor and evsim use, against the real HTTPS API.
+func TestTheClientOverHTTPS(t *testing.T) {
+	f := startAPI(t, registry.ThrottleOptions{})
+	c, err := NewClient(f.base, f.cert.CertFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	cred, err := c.Register(ctx, adminToken, "CP-001", "Alicante", 0.3, false)
+	if err != nil || cred == "" {
+		t.Fatalf("register = %q, %v", cred, err)
+	}
+	if _, err := c.Register(ctx, adminToken, "CP-001", "Alicante", 0.3, false); !errors.Is(err, registry.ErrExists) {
+		t.Fatalf("register again = %v", err)
+	}
+	tok, exp, err := c.Token(ctx, "CP-001", cred)
+	if err != nil || tok == "" || time.Until(exp) < time.Minute {
+		t.Fatalf("token = %q %v, %v", tok, exp, err)
+	}
+	if _, _, err := c.Token(ctx, "CP-001", "cpc_wrong"); !errors.Is(err, registry.ErrBadCredential) {
+		t.Fatalf("wrong credential = %v", err)
+	}
+	if _, err := NewClient(f.base, ""); err != nil {
+		t.Fatal(err)
+	}
+	untrusting, _ := NewClient(f.base, "")
+	if _, _, err := untrusting.Token(ctx, "CP-001", cred); err == nil || !strings.Contains(err.Error(), "certificate") {
+		t.Fatalf("a client that does not trust the self-signed certificate = %v; want a certificate error", err)
 	}
 }
