@@ -71,8 +71,8 @@ func validateRegistration(g Registration) error {
 	if strings.IndexFunc(loc, unicode.IsControl) >= 0 {
 		return invalidf("location must not hold control characters")
 	}
-	if math.IsNaN(g.PriceEURPerKWh) || g.PriceEURPerKWh <= 0 || g.PriceEURPerKWh > 100 {
-		return invalidf("price_eur_kwh %v must be more than 0 and at most 100", g.PriceEURPerKWh)
+	if math.IsNaN(g.PriceEURPerKWh) || g.PriceEURPerKWh < 0 || g.PriceEURPerKWh > 100 {
+		return invalidf("price_eur_kwh %v must be from 0 to 100", g.PriceEURPerKWh)
 	}
 	return nil
 }

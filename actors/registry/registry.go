@@ -7,6 +7,7 @@ import (
 	"sort"
 	"time"
 
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/evcharging/evsim/internal/audit"
@@ -139,10 +140,25 @@ func (r *Registry) Republish() error {
 	})
 }
 
-func (r *Registry) publishKey() {
-	r.opts.Publish("key:"+r.kid, &messages.RegistryKey{
-		KeyId: r.kid, PublicKey: r.PublicKey(), PublishedAt: timestamppb.New(r.opts.Now()),
+// Records answers what the registry topic holds, as of now: the key and
+// the latest record of every charge point.
+func (r *Registry) Records() []proto.Message {
+	var out []proto.Message
+	_ = r.do(func(st *state) {
+		out = append(out, r.keyRecord())
+		for _, cp := range sortedCPs(st.cps) {
+			out = append(out, identityOf(cp))
+		}
 	})
+	return out
+}
+
+func (r *Registry) keyRecord() *messages.RegistryKey {
+	return &messages.RegistryKey{KeyId: r.kid, PublicKey: r.PublicKey(), PublishedAt: timestamppb.New(r.opts.Now())}
+}
+
+func (r *Registry) publishKey() {
+	r.opts.Publish("key:"+r.kid, r.keyRecord())
 }
 
 func (r *Registry) publish(cp *chargePoint) {

@@ -55,7 +55,7 @@ func TestBadRegistrationsAreRefusedWithTheField(t *testing.T) {
 		{ID: "CP 1", Location: "A", PriceEURPerKWh: 0.3},
 		{ID: "CP-1", Location: " ", PriceEURPerKWh: 0.3},
 		{ID: "CP-1", Location: "A\x00", PriceEURPerKWh: 0.3},
-		{ID: "CP-1", Location: "A", PriceEURPerKWh: 0},
+		{ID: "CP-1", Location: "A", PriceEURPerKWh: -0.1},
 		{ID: "CP-1", Location: "A", PriceEURPerKWh: 1e9},
 	} {
 		if _, err := f.reg.Register(admin, g); !errors.Is(err, ErrInvalid) {
@@ -230,6 +230,18 @@ func TestDeregisteredIsUnregisteredAndANewLifeHasNewVersions(t *testing.T) {
 	f.topic.feed(v)
 	if _, err := v.Verify("CP-001", tok); !errors.Is(err, ErrTokenStale) {
 		t.Fatalf("a token of its earlier life = %v; want ErrTokenStale", err)
+	}
+}
+
+func TestRecordsAreWhatTheTopicHolds(t *testing.T) {
+	f := newFixture(t, "")
+	tok := f.token(t, "CP-001", f.register(t, "CP-001"))
+	if _, err := f.reg.Revoke(admin, "CP-001"); err != nil {
+		t.Fatal(err)
+	}
+	v := NewVerifier(VerifierOptions{Initial: f.reg.Records})
+	if _, err := v.Verify("CP-001", tok); !errors.Is(err, ErrTokenRevoked) {
+		t.Fatalf("a verifier from Records = %v; want ErrTokenRevoked", err)
 	}
 }
 

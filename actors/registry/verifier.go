@@ -34,6 +34,10 @@ type VerifierOptions struct {
 	Leeway time.Duration
 	// Now is the clock. Default time.Now.
 	Now func() time.Time
+	// Initial, when set, gives records known without reading the topic
+	// (a Registry in the same process: Registry.Records); each new
+	// Verifier applies them first. The topic's records still follow.
+	Initial func() []proto.Message
 }
 
 // NewVerifier returns a Verifier that knows no charge point yet.
@@ -53,6 +57,11 @@ func NewVerifier(o VerifierOptions) *Verifier {
 	v := &Verifier{opts: o, keys: map[string]ed25519.PublicKey{}, cps: map[string]*messages.ChargePointIdentity{}}
 	for _, k := range o.TrustedKeys {
 		v.keys[KeyID(k)] = k
+	}
+	if o.Initial != nil {
+		for _, m := range o.Initial() {
+			v.Apply(m)
+		}
 	}
 	v.parser = jwt.NewParser(
 		jwt.WithValidMethods([]string{jwt.SigningMethodEdDSA.Alg()}),

@@ -15,6 +15,8 @@ type onDisk struct {
 	Journals string
 	// Broker is the embedded broker's data folder; empty = in memory.
 	Broker string
+	// Registry is the in-process Registry's folder; empty = a temporary one.
+	Registry string
 }
 
 // keptOnDisk derives the folders from the database path (central.db ->
@@ -26,5 +28,5 @@ func keptOnDisk(db string, log logrus.FieldLogger) onDisk {
 		return onDisk{}
 	}
 	base := strings.TrimSuffix(db, filepath.Ext(db))
-	return onDisk{Journals: base + "-engines", Broker: base + "-kafka"}
+	return onDisk{Journals: base + "-engines", Broker: base + "-kafka", Registry: base + "-registry"}
 }

@@ -157,6 +157,15 @@ func (r *runner) run(ctx context.Context) int {
 			ID: config.ChargePointID(i), Location: locations[i%len(locations)], KW: cfg.ChargeKW, Price: cfg.PriceEURPerKWh,
 		})
 	}
+	if cfg.Registry.Auth == config.AuthRegistry {
+		reg, err := r.startRegistry(cfg.Registry, kept, system, bridgePID, ncfg.ChargePoints)
+		if err != nil {
+			r.log.Errorf("Cannot start the Registry: %v", err)
+			return 1
+		}
+		defer reg.close()
+		ncfg.Tokens, ncfg.Audit = reg.tokens(), reg.svc.Audit
+	}
 	plan := r.requests.Plan(cfg.Drivers, cfg.ChargePoints, seed)
 	for i := 0; i < cfg.Drivers; i++ {
 		id := config.DriverName(i)

@@ -58,6 +58,9 @@ type Sim struct {
 	TimeScale         float64
 	ChargeKW          float64
 	PriceEURPerKWh    float64
+
+	// Registry is the in-process Registry (--auth registry).
+	Registry SimRegistry
 }
 
 // SimFlags registers every evsim flag on a new FlagSet bound to c.
@@ -93,6 +96,7 @@ func SimFlags(c *Sim) *FlagSet {
 	fs.Float(&c.TimeScale, "time-scale", "", DefaultTimeScale, "simulated seconds of charging per real second (1 = real time)")
 	fs.Float(&c.ChargeKW, "kw", "", 22, "charge rate of each charge point in kW")
 	fs.Float(&c.PriceEURPerKWh, "price", "", 0.30, "price in EUR/kWh of each charge point")
+	addSimRegistryFlags(fs, &c.Registry)
 	return fs
 }
 
@@ -154,6 +158,9 @@ func (c *Sim) Validate() error {
 		return Usagef("kw", "%g must be more than 0", c.ChargeKW)
 	case c.PriceEURPerKWh < 0:
 		return Usagef("price", "%g is negative", c.PriceEURPerKWh)
+	}
+	if err := c.Registry.validate(); err != nil {
+		return err
 	}
 	if len(c.Kafka.Brokers) == 0 {
 		if err := ValidateHostPort(c.EmbeddedBroker); err != nil {

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"errors"
 	"net/http"
 	"strconv"
 
@@ -26,11 +27,10 @@ func decodeRegister(r *http.Request) (registry.Registration, error) {
 	if err := decodeBody(r.Body, &req); err != nil {
 		return registry.Registration{}, err
 	}
-	g := registry.Registration{ID: req.ID, Location: req.Location, Rotate: req.Rotate}
-	if req.PriceEURPerKWh != nil {
-		g.PriceEURPerKWh = *req.PriceEURPerKWh
+	if req.PriceEURPerKWh == nil {
+		return registry.Registration{}, errors.New("price_eur_kwh is required")
 	}
-	return g, nil
+	return registry.Registration{ID: req.ID, Location: req.Location, PriceEURPerKWh: *req.PriceEURPerKWh, Rotate: req.Rotate}, nil
 }
 
 func (s *Server) register(w http.ResponseWriter, r *http.Request) {
