@@ -2,14 +2,18 @@ package main
 
 import (
 	"context"
+	"crypto/ed25519"
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"syscall"
 	"time"
 
 	"github.com/evcharging/evsim/actors/central"
+	"github.com/evcharging/evsim/actors/registry"
 	"github.com/evcharging/evsim/actors/supervision"
+	"github.com/evcharging/evsim/internal/audit"
 	"github.com/evcharging/evsim/internal/config"
 	"github.com/evcharging/evsim/internal/store"
 	"github.com/evcharging/evsim/internal/web"
@@ -57,12 +61,22 @@ func runCentral(parent context.Context, args []string, getenv func(string) (stri
 		return 1
 	}
 	panel := central.NewPanel(n.system.Root, n.system.NewLocalPID(rootName+"/"+centralName))
+	auditSlot := &web.AuditSlot{}
+	var auditLog *audit.Log
+	if c.Auth.AuditLog != "" {
+		if auditLog, err = openAuditLog(c.Auth.AuditLog); err != nil {
+			n.log.Errorf("Cannot open Central's audit log %s: %v", c.Auth.AuditLog, err)
+			return 1
+		}
+		defer auditLog.Close()
+		auditSlot.Set(auditLog)
+	}
 	status := &web.BridgeStatus{}
 	var server *web.Server
 	if c.HTTP != "" {
 		server, err = web.New(web.Options{
 			Addr: c.HTTP, Panel: panel, Bridge: status, Run: n.stats,
-			OperatorToken: c.OperatorToken, Logger: n.logger,
+			OperatorToken: c.OperatorToken, Logger: n.logger, Audit: auditSlot,
 		})
 		if err == nil {
 			err = server.Start()
@@ -83,7 +97,16 @@ func runCentral(parent context.Context, args []string, getenv func(string) (stri
 	if !ok {
 		return code
 	}
+	var tokens *registry.VerifierOptions
+	if c.Auth.Auth == config.AuthRegistry {
+		tokens = &registry.VerifierOptions{}
+		if c.Auth.RegistryKey != nil {
+			tokens.TrustedKeys = []ed25519.PublicKey{c.Auth.RegistryKey}
+		}
+		n.log.Info("Central accepts only charge points with the Registry's tokens (--auth registry)")
+	}
 	props, err := central.Props(central.Config{
+		Tokens: tokens, Audit: auditLog,
 		Store: st, Bridge: bridgePID, LivenessTimeout: c.LivenessTimeout, StartTimeout: c.StartTimeout,
 		RequestTTL: c.RequestTTL, CommandTTL: c.CommandTTL, Group: c.Group, ClosedRegistration: c.ClosedRegistration, Stall: n.stall, Logger: n.logger, Stats: n.stats,
 	})
@@ -142,4 +165,12 @@ func provision(ctx context.Context, st *store.Store, c *config.Central) error {
 		}
 	}
 	return nil
+}
+
+// openAuditLog opens Central's audit log, creating its folder.
+func openAuditLog(path string) (*audit.Log, error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return nil, err
+	}
+	return audit.Open(path, audit.Options{Sync: true})
 }

@@ -6,10 +6,12 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 
 	"github.com/evcharging/evsim/actors/monitor"
+	"github.com/evcharging/evsim/actors/registry/httpapi"
 	"github.com/evcharging/evsim/actors/supervision"
 	"github.com/evcharging/evsim/internal/config"
 )
@@ -35,8 +37,19 @@ func runMonitor(parent context.Context, args []string, getenv func(string) (stri
 		return 1
 	}
 	defer n.killRemote()
+	var tokens monitor.TokenSource
+	if c.Registry.URL != "" {
+		client, err := httpapi.NewClient(c.Registry.URL, c.Registry.CA)
+		if err != nil {
+			n.log.Errorf("%v", err)
+			return 1
+		}
+		tokens = func(ctx context.Context) (string, time.Time, error) {
+			return client.Token(ctx, c.CP, c.Registry.Credential)
+		}
+	}
 	props, err := monitor.Props(monitor.Config{
-		CPID: c.CP, Location: c.Location, PriceEURPerKWh: c.Price, KW: c.KW, Secret: c.Secret,
+		CPID: c.CP, Location: c.Location, PriceEURPerKWh: c.Price, KW: c.KW, Secret: c.Secret, Token: tokens,
 		Engine: actor.NewPID(c.Engine, engineName), Central: actor.NewPID(c.Central, centralName),
 		HealthInterval: c.HealthInterval, HealthTimeout: c.HealthTimeout, CentralTimeout: c.CentralTimeout,
 		StartGrace: c.EngineGrace, Address: c.Remote.Advertise, Stall: n.stall, Logger: n.logger, Stats: n.stats,

@@ -85,11 +85,12 @@ func (r *runner) run(ctx context.Context) int {
 	defer st.Close()
 	status := &web.BridgeStatus{}
 	panel := &web.PanelSlot{}
+	auditSlot := &web.AuditSlot{}
 	var server *web.Server
 	if cfg.HTTP != "" {
 		server, err = web.New(web.Options{
 			Addr: cfg.HTTP, Panel: panel, Bridge: status, Run: r.stats,
-			OperatorToken: cfg.OperatorToken, Logger: r.logger,
+			OperatorToken: cfg.OperatorToken, Logger: r.logger, Audit: auditSlot,
 			MaxStreamClients: cfg.HTTPMaxStreams, StreamQueue: cfg.HTTPStreamQueue,
 		})
 		if err == nil {
@@ -165,6 +166,7 @@ func (r *runner) run(ctx context.Context) int {
 		}
 		defer reg.close()
 		ncfg.Tokens, ncfg.Audit = reg.tokens(), reg.svc.Audit
+		auditSlot.Set(reg.svc.Audit)
 	}
 	plan := r.requests.Plan(cfg.Drivers, cfg.ChargePoints, seed)
 	for i := 0; i < cfg.Drivers; i++ {

@@ -103,6 +103,8 @@ type Central struct {
 	// CommandTTL is how long a command other than a start stays valid for
 	// an engine (a start is valid for StartTimeout).
 	CommandTTL time.Duration
+	// Auth is how charge points authenticate (--auth, --registry-key, --audit-log).
+	Auth CentralAuth
 
 	cpSecrets string
 }
@@ -130,6 +132,7 @@ func CentralFlags(c *Central) *FlagSet {
 	fs.Duration(&c.StartTimeout, "start-timeout", "", 5*time.Second, "how long an engine has to confirm the start of a supply")
 	fs.Duration(&c.RequestTTL, "request-ttl", "", 10*time.Second, "a driver's request older than this is denied as expired (match the drivers' --reply-timeout)")
 	fs.Duration(&c.CommandTTL, "command-ttl", "", time.Minute, "an engine ignores a command older than this (a start: older than --start-timeout)")
+	addCentralAuthFlags(fs, &c.Auth)
 	return fs
 }
 
@@ -148,6 +151,9 @@ func ParseCentral(args []string, getenv func(string) (string, bool)) (*Central, 
 	}
 	secrets, err := ParseSecrets(c.cpSecrets)
 	if err != nil {
+		return nil, err
+	}
+	if err := c.Auth.finish(c.DB); err != nil {
 		return nil, err
 	}
 	c.CPSecrets = secrets
@@ -323,6 +329,8 @@ type Monitor struct {
 	EngineGrace time.Duration
 	// CentralTimeout is the silence after which Central counts as unreachable.
 	CentralTimeout time.Duration
+	// Registry is where the monitor gets tokens (--registry, --registry-ca, --credential).
+	Registry MonitorRegistry
 }
 
 // MonitorFlags registers every flag of `evnode monitor` on a new FlagSet.
@@ -334,13 +342,14 @@ func MonitorFlags(c *Monitor) *FlagSet {
 	fs.String(&c.Engine, "engine", "", DefaultEngineRemote, "HOST:PORT of the engine's actor remote")
 	fs.String(&c.Central, "central", "", DefaultCentralRemote, "HOST:PORT of Central's actor remote")
 	fs.String(&c.Location, "location", "", "", "where the charge point is, shown on the panel; default \"Site <CP>\"")
-	fs.String(&c.Secret, "secret", "", "", "the charge point's credential, checked by Central (required)")
+	fs.String(&c.Secret, "secret", "", "", "the charge point's secret, checked by Central in its open mode (required unless --registry)")
 	fs.Float(&c.KW, "kw", "", 22, "rated power announced to Central, in kW")
 	fs.Float(&c.Price, "price", "", 0.30, "price announced to Central, in EUR/kWh")
 	fs.Duration(&c.HealthInterval, "health-interval", "", time.Second, "how often the monitor checks its engine and tells Central it is alive")
 	fs.Duration(&c.HealthTimeout, "health-timeout", "", 500*time.Millisecond, "how long the monitor waits for its engine's answer")
 	fs.Duration(&c.EngineGrace, "engine-grace", "", 15*time.Second, "after start, how long a silent engine is not a fault (a Central that never answered yet is one INFO line for this long, and at least 10 Central timeouts)")
 	fs.Duration(&c.CentralTimeout, "central-timeout", "", 0, "silence after which Central counts as unreachable; default 3 health intervals")
+	addMonitorRegistryFlags(fs, &c.Registry)
 	return fs
 }
 
@@ -372,9 +381,12 @@ func (c *Monitor) Validate() error {
 	if c.CentralTimeout == 0 {
 		c.CentralTimeout = 3 * c.HealthInterval
 	}
+	if err := c.Registry.finish(); err != nil {
+		return err
+	}
 	switch {
-	case c.Secret == "":
-		return Usagef("secret", "must not be empty (Central checks it at registration)")
+	case c.Secret == "" && c.Registry.URL == "":
+		return Usagef("secret", "must not be empty (Central checks it at registration), unless --registry gives tokens")
 	case c.KW <= 0:
 		return Usagef("kw", "%g must be more than 0", c.KW)
 	case c.Price < 0:

@@ -3,11 +3,13 @@ package web
 import (
 	"crypto/sha256"
 	"crypto/subtle"
+	"fmt"
 	"net/http"
 	"strings"
 	"time"
 
 	"github.com/evcharging/evsim/actors/central"
+	"github.com/evcharging/evsim/internal/audit"
 	"github.com/sirupsen/logrus"
 )
 
@@ -31,6 +33,7 @@ func (s *Server) operator(next http.Handler) http.Handler {
 		sum := sha256.Sum256([]byte(given))
 		if subtle.ConstantTimeCompare(sum[:], s.tokenSum) != 1 {
 			s.refused(r)
+			s.auditAction(r, "operator.auth.fail", "", audit.OutcomeDenied, "wrong operator token")
 			w.Header().Set("WWW-Authenticate", `Bearer realm="evsim", error="invalid_token"`)
 			writeError(w, http.StatusUnauthorized, "wrong operator token")
 			return
@@ -139,6 +142,7 @@ func (s *Server) answerAction(w http.ResponseWriter, r *http.Request, action, id
 			return
 		}
 		if res.Err != "" {
+			s.auditAction(r, action, id, audit.OutcomeDenied, res.Err)
 			s.log.WithFields(fields).Infof("Central refused an operator action: %s", res.Err)
 			writeError(w, http.StatusConflict, res.Err)
 			return
@@ -148,6 +152,7 @@ func (s *Server) answerAction(w http.ResponseWriter, r *http.Request, action, id
 	if target == "" {
 		target = "every charge point"
 	}
+	s.auditAction(r, action, target, audit.OutcomeOK, fmt.Sprintf("%d affected", res.Affected))
 	s.log.WithFields(fields).WithField("affected", res.Affected).Infof("Operator action %s carried out on %s", action, target)
 	writeJSON(w, http.StatusOK, ActionResult{Action: action, CPID: id, Affected: res.Affected})
 }

@@ -62,6 +62,11 @@ type Options struct {
 	// request carries "Authorization: Bearer <token>". Default "": the panel
 	// and the API are read-only and every action answers 403.
 	OperatorToken string
+	// Audit, when it holds a log, records every operator action and wrong
+	// operator token, and is readable at GET /api/audit (operator token).
+	// It may be filled after the server starts (the log may open later).
+	// Default nil: /api/audit answers 404.
+	Audit *AuditSlot
 	// Logger receives the server's lines (component "Web"). Default: discard.
 	Logger logrus.FieldLogger
 

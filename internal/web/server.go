@@ -109,6 +109,7 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /api/stream", s.stream)
 
 	mux.Handle("POST /api/auth/check", s.operator(http.HandlerFunc(s.authCheck)))
+	mux.Handle("GET /api/audit", s.operator(http.HandlerFunc(s.listAudit)))
 	mux.Handle("POST /api/chargepoints/{id}/{action}", s.operator(http.HandlerFunc(s.chargePointAction)))
 	mux.Handle("POST /api/stop-all", s.operator(s.allAction("stop-all")))
 	mux.Handle("POST /api/resume-all", s.operator(s.allAction("resume-all")))
@@ -117,7 +118,7 @@ func (s *Server) routes() http.Handler {
 	for _, p := range []string{"/api/auth/check", "/api/chargepoints/{id}/{action}", "/api/stop-all", "/api/resume-all"} {
 		mux.Handle(p, methodNotAllowed("POST"))
 	}
-	for _, p := range []string{"/api/chargepoints", "/api/chargepoints/{id}", "/api/events", "/api/network", "/api/stream"} {
+	for _, p := range []string{"/api/chargepoints", "/api/chargepoints/{id}", "/api/events", "/api/network", "/api/stream", "/api/audit"} {
 		mux.Handle(p, methodNotAllowed("GET, HEAD"))
 	}
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {

@@ -1,0 +1,76 @@
+package config
+
+import (
+	"crypto/ed25519"
+	"encoding/base64"
+	"net/url"
+	"path/filepath"
+	"strings"
+)
+
+// CentralAuth is how `evnode central` authenticates charge points.
+type CentralAuth struct {
+	// Auth is open (the lab's mode: secrets; default) or registry (the
+	// Registry's tokens, read from the registry topic; nothing else accepted).
+	Auth string
+	// RegistryKey pins the Registry's public key (base64, as GET /v1/keys
+	// shows it); nil = trust the key on the registry topic.
+	RegistryKey ed25519.PublicKey
+	// AuditLog is Central's audit log file.
+	AuditLog string
+
+	registryKey string
+}
+
+func addCentralAuthFlags(fs *FlagSet, a *CentralAuth) {
+	fs.String(&a.Auth, "auth", "", AuthOpen, "how charge points authenticate: open (the lab's mode: secrets) or registry (only the Registry's tokens, checked offline against the registry topic)")
+	fs.String(&a.registryKey, "registry-key", "", "", "with --auth registry: pin the Registry's public key (base64, from GET /v1/keys); empty = trust the key on the registry topic")
+	fs.String(&a.AuditLog, "audit-log", "", "", "Central's tamper-evident audit log (operator actions, refused and accepted registrations); empty = beside --db (central-audit.log), none with --db :memory:")
+}
+
+func (a *CentralAuth) finish(db string) error {
+	if a.Auth != AuthOpen && a.Auth != AuthRegistry {
+		return Usagef("auth", "%q is not open or registry", a.Auth)
+	}
+	if a.AuditLog == "" && db != ":memory:" {
+		a.AuditLog = strings.TrimSuffix(db, filepath.Ext(db)) + "-audit.log"
+	}
+	if a.registryKey != "" {
+		k, err := base64.StdEncoding.DecodeString(a.registryKey)
+		if err != nil || len(k) != ed25519.PublicKeySize {
+			return Usagef("registry-key", "want the 32-byte Ed25519 public key in base64 (GET /v1/keys)")
+		}
+		a.RegistryKey = k
+	}
+	return nil
+}
+
+// MonitorRegistry is where `evnode monitor` gets its charge point's tokens.
+type MonitorRegistry struct {
+	// URL is the Registry's https:// address; empty = no tokens (open mode).
+	URL string
+	// CA is the certificate to trust for it (e.g. its registry.crt); empty = the system's.
+	CA string
+	// Credential is the charge point's credential from its registration.
+	Credential string
+}
+
+func addMonitorRegistryFlags(fs *FlagSet, m *MonitorRegistry) {
+	fs.String(&m.URL, "registry", "", "", "the Registry's https://HOST:PORT: the monitor exchanges --credential for a token and presents it to Central; empty = --secret (open mode)")
+	fs.String(&m.CA, "registry-ca", "", "", "certificate to trust for --registry (its registry.crt); empty = the system's roots")
+	fs.String(&m.Credential, "credential", "", "", "the charge point's credential from its registration in the Registry")
+}
+
+func (m *MonitorRegistry) finish() error {
+	if m.URL == "" {
+		return nil
+	}
+	u, err := url.Parse(m.URL)
+	switch {
+	case err != nil || u.Scheme != "https" || u.Host == "":
+		return Usagef("registry", "%q: want https://HOST:PORT", m.URL)
+	case m.Credential == "":
+		return Usagef("credential", "is required with --registry")
+	}
+	return nil
+}
