@@ -87,6 +87,9 @@ func (c *Client) call(ctx context.Context, method, path, bearerToken string, bod
 	defer resp.Body.Close()
 	data, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
 	if resp.StatusCode/100 == 2 {
+		if out == nil || len(data) == 0 {
+			return nil
+		}
 		return json.Unmarshal(data, out)
 	}
 	var e errorBody
@@ -105,4 +108,9 @@ func (c *Client) call(ctx context.Context, method, path, bearerToken string, bod
 		return &registry.ThrottledError{RetryAfter: time.Duration(secs) * time.Second}
 	}
 	return fmt.Errorf("the Registry answered %d: %s", resp.StatusCode, e.Error)
+}
+
+// Admin sends an operator call without a body (revoke, deregister) with the admin token.
+func (c *Client) Admin(ctx context.Context, method, path, adminToken string) error {
+	return c.call(ctx, method, path, adminToken, struct{}{}, nil)
 }
