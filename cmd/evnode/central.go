@@ -63,6 +63,7 @@ func runCentral(parent context.Context, args []string, getenv func(string) (stri
 		server, err = web.New(web.Options{
 			Addr: c.HTTP, Panel: panel, Bridge: status, Run: n.stats,
 			OperatorToken: c.OperatorToken, Logger: n.logger,
+			MaxStreamClients: c.HTTPMaxStreams, StreamQueue: c.HTTPStreamQueue,
 		})
 		if err == nil {
 			err = server.Start()
