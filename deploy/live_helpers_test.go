@@ -449,3 +449,21 @@ func (d *deployment) ledger() (started, ticketed map[string]int) {
 	}
 	return started, ticketed
 }
+
+// everySupplyTicketed waits until each supply the engines had started by
+// the fault (the ones under way included) has its ticket from Central:
+// nothing lost across the fault. It prints the figures.
+func (d *deployment) everySupplyTicketed(label string, atFault map[string]int) {
+	d.t.Helper()
+	took := d.waitFor(label+": a ticket for every supply started before the fault", 2*time.Minute, func() (bool, string) {
+		_, ticketed := d.ledger()
+		var missing []string
+		for sid := range atFault {
+			if ticketed[sid] == 0 {
+				missing = append(missing, sid)
+			}
+		}
+		return len(missing) == 0, fmt.Sprintf("%d of %d without a ticket: %v", len(missing), len(atFault), missing)
+	})
+	d.t.Logf("%s: %d supplies started before the fault, %d tickets for them (all there %.1f s after recovery)", label, len(atFault), len(atFault), took.Seconds())
+}

@@ -86,6 +86,7 @@ func TestComposeLive(t *testing.T) {
 		kafka := d.container("kafka")
 		d.run("docker", "kill", kafka.ID)
 		killed := time.Now()
+		atFault, _ := d.ledger()
 		time.Sleep(10 * time.Second) // the outage
 		d.run("docker", "start", kafka.ID)
 		d.waitHealthy([]string{"kafka"}, 3*time.Minute)
@@ -94,6 +95,7 @@ func TestComposeLive(t *testing.T) {
 		d.record("Kafka killed -> 3 more tickets", time.Since(killed))
 		d.waitHealthy(services, 2*time.Minute)
 		d.record("Kafka killed -> every service healthy", time.Since(killed))
+		d.everySupplyTicketed("after Kafka's kill", atFault)
 		d.checkLogs("after Kafka's kill", apps, false)
 	})
 
@@ -103,6 +105,7 @@ func TestComposeLive(t *testing.T) {
 		central := d.container("central")
 		d.killMainProcess(central)
 		killed := time.Now()
+		atFault, _ := d.ledger()
 		d.waitFor("Central restarted by its restart policy", time.Minute, func() (bool, string) {
 			c := d.container("central")
 			return c.Restarts > central.Restarts, fmt.Sprintf("restarts %d, status %s", c.Restarts, c.Status)
@@ -112,6 +115,7 @@ func TestComposeLive(t *testing.T) {
 		before := d.tickets()
 		d.waitFor("tickets after Central's restart", 3*time.Minute, d.serving(5, before))
 		d.record("Central killed -> 5 serving, a new ticket", time.Since(killed))
+		d.everySupplyTicketed("after Central's kill", atFault)
 		d.checkLogs("after Central's kill", apps, false)
 	})
 
@@ -121,6 +125,7 @@ func TestComposeLive(t *testing.T) {
 		net := d.project + "_default"
 		d.run("docker", "network", "disconnect", net, monitor.ID)
 		cut := time.Now()
+		atFault, _ := d.ledger()
 		d.waitFor("CP-003 DISCONNECTED", time.Minute, d.cpState("CP-003", "DISCONNECTED"))
 		d.record("monitor cut off -> Central shows CP-003 DISCONNECTED", time.Since(cut))
 		time.Sleep(time.Until(cut.Add(10 * time.Second))) // the partition lasts 10 s
@@ -130,6 +135,7 @@ func TestComposeLive(t *testing.T) {
 		d.record("network back (after 10 s) -> CP-003 ACTIVATED again", time.Since(back))
 		before := d.tickets()
 		d.waitFor("tickets after the partition", 3*time.Minute, d.serving(5, before))
+		d.everySupplyTicketed("after the partition", atFault)
 		d.checkLogs("after the partition", apps, false)
 	})
 

@@ -3,6 +3,7 @@ package central_test
 import (
 	"testing"
 
+	"github.com/asynkron/protoactor-go/actor"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/evcharging/evsim/actors/central"
@@ -30,11 +31,19 @@ func TestAdoptedSupplyMentionsARestartOnlyAfterOne(t *testing.T) {
 			t.Fatal(err)
 		}
 		c := sys.Root.Spawn(props)
-		if _, err := sys.Root.RequestFuture(c, &messages.RegisterChargePoint{CpId: "CP-001", Secret: "s", Kw: 22, PriceEurPerKwh: 0.3}, wait).Result(); err != nil {
-			t.Fatal(err)
-		}
+		// A stand-in monitor with a stable PID: Central takes liveness only
+		// from the monitor that registered.
+		monitor := sys.Root.Spawn(actor.PropsFromFunc(func(ctx actor.Context) {
+			if m, ok := ctx.Message().(*relay); ok {
+				ctx.Request(c, m.msg)
+			}
+		}))
+		sys.Root.Send(monitor, &relay{msg: &messages.RegisterChargePoint{CpId: "CP-001", Secret: "s", Kw: 22, PriceEurPerKwh: 0.3}})
 		sys.Root.Send(c, bridge.NewDelivery(bridge.TopicStatus, "CP-001", 0, 0, &messages.SupplyStarted{
 			SessionId: "S-life", DriverId: "bob", CpId: "CP-001", Kw: 22, StartedAt: timestamppb.Now()}, func() {}))
+		// Central adopts it once the engine confirms it through its monitor.
+		sys.Root.Send(monitor, &relay{msg: &messages.Liveness{CpId: "CP-001", Seq: 1, EngineOk: true,
+			EngineState: messages.ChargePointState_CHARGE_POINT_STATE_SUPPLYING, SessionId: "S-life", DriverId: "bob"}})
 		testkit.Eventually(t, wait, func() bool { return len(logs.Lines("INFO", "CP-001 is supplying bob")) == 1 },
 			func() string { return "no line for the adopted supply" })
 		line := logs.Lines("INFO", "CP-001 is supplying bob")[0]

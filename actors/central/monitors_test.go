@@ -11,14 +11,18 @@ import (
 	"github.com/evcharging/evsim/actors/chargepoint"
 	"github.com/evcharging/evsim/actors/internal/testkit"
 	"github.com/evcharging/evsim/actors/monitor"
+	"github.com/evcharging/evsim/internal/stall"
 	"github.com/evcharging/evsim/internal/store"
 	"github.com/evcharging/evsim/messages"
 )
 
-// interval is the monitors' health and liveness interval in these tests.
-const interval = 20 * time.Millisecond
+// interval is the monitors' health and liveness interval (and timeout) in
+// these tests: with a stall meter, a loaded test machine gives no false fault.
+const interval = 50 * time.Millisecond
 
-// startCentral starts Central on an in-memory store, with a probe for its bridge.
+// startCentral starts Central on an in-memory store, with a probe for its
+// bridge and a stall meter, as the binaries do (a loaded test machine
+// stalls).
 func startCentral(t *testing.T, sys *actor.ActorSystem, logger *logrus.Logger, liveness time.Duration) *actor.PID {
 	t.Helper()
 	st, err := store.Open(":memory:")
@@ -26,11 +30,19 @@ func startCentral(t *testing.T, sys *actor.ActorSystem, logger *logrus.Logger, l
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	props, err := central.Props(central.Config{Store: st, Bridge: testkit.NewProbe(t, sys, nil).PID, LivenessTimeout: liveness, Logger: logger})
+	props, err := central.Props(central.Config{Store: st, Bridge: testkit.NewProbe(t, sys, nil).PID, LivenessTimeout: liveness,
+		Stall: testMeter(t), Logger: logger})
 	if err != nil {
 		t.Fatal(err)
 	}
 	return sys.Root.Spawn(props)
+}
+
+// testMeter is a stall meter for one test.
+func testMeter(t *testing.T) *stall.Meter {
+	m := stall.Start(0, 0)
+	t.Cleanup(m.Stop)
+	return m
 }
 
 func engineOK(m any) any {
@@ -47,12 +59,12 @@ func engineOK(m any) any {
 // alternately every second and Central logged nothing).
 func TestASecondMonitorIsRefusedWhileTheFirstIsAlive(t *testing.T) {
 	sys, logger, logs := testkit.NewSystem(t)
-	c := startCentral(t, sys, logger, 10*interval)
+	c := startCentral(t, sys, logger, 50*interval)
 	engine := testkit.NewProbe(t, sys, engineOK)
 	spawnMonitor := func() {
 		t.Helper()
 		p, err := monitor.Props(monitor.Config{CPID: "CP-001", Secret: "demo", Engine: engine.PID, Central: c,
-			HealthInterval: interval, Logger: logger})
+			HealthInterval: interval, HealthTimeout: interval, Stall: testMeter(t), Logger: logger})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -91,7 +103,7 @@ func TestASecondMonitorIsRefusedWhileTheFirstIsAlive(t *testing.T) {
 // with that reason (not FAULT, not red), and ACTIVATED once it is ready.
 func TestAWaitingEngineShowsWaitingThenActivated(t *testing.T) {
 	sys, logger, logs := testkit.NewSystem(t)
-	c := startCentral(t, sys, logger, 10*interval)
+	c := startCentral(t, sys, logger, 50*interval)
 	engine := testkit.NewProbe(t, sys, func(m any) any {
 		if hc, ok := m.(*messages.HealthCheck); ok {
 			return chargepoint.WaitingAnswer(hc.GetCpId(), hc, chargepoint.WaitingForKafka)
@@ -99,7 +111,7 @@ func TestAWaitingEngineShowsWaitingThenActivated(t *testing.T) {
 		return nil
 	})
 	mp, err := monitor.Props(monitor.Config{CPID: "CP-001", Secret: "demo", Engine: engine.PID, Central: c,
-		HealthInterval: interval, Logger: logger})
+		HealthInterval: interval, HealthTimeout: interval, Stall: testMeter(t), Logger: logger})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,11 +5,25 @@ import (
 	"testing"
 	"time"
 
+	"github.com/evcharging/evsim/internal/stall"
+
 	"github.com/evcharging/evsim/actors/chargepoint"
 	"github.com/evcharging/evsim/actors/internal/testkit"
 	"github.com/evcharging/evsim/actors/monitor"
 	"github.com/evcharging/evsim/messages"
 )
+
+// interval is the health and liveness interval of these tests, which count
+// lines: long enough (with the timeout as long, and a stall meter, as in the
+// binaries) that a loaded test machine gives no false fault.
+const interval = 50 * time.Millisecond
+
+// meter is a stall meter for one test.
+func meter(t *testing.T) *stall.Meter {
+	m := stall.Start(0, 0)
+	t.Cleanup(m.Stop)
+	return m
+}
 
 // An engine that answers "waiting for Kafka" is not a fault: one INFO line,
 // Central hears what it waits for, and the engine that becomes ready is one
@@ -24,7 +38,7 @@ func TestAWaitingEngineIsNotAFault(t *testing.T) {
 	})
 	central := testkit.NewProbe(t, sys, centralReply(true))
 	props, err := monitor.Props(monitor.Config{CPID: "CP-001", Secret: "s", Engine: engine.PID, Central: central.PID,
-		HealthInterval: 20 * time.Millisecond, Logger: logger})
+		HealthInterval: interval, HealthTimeout: interval, Stall: meter(t), Logger: logger})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -63,7 +77,7 @@ func TestAWaitingCentralIsOneInfoLine(t *testing.T) {
 	}
 	central := testkit.NewProbe(t, sys, waiting)
 	props, err := monitor.Props(monitor.Config{CPID: "CP-001", Secret: "s", Engine: engine.PID, Central: central.PID,
-		HealthInterval: 20 * time.Millisecond, Logger: logger})
+		HealthInterval: interval, HealthTimeout: interval, Stall: meter(t), Logger: logger})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -92,16 +106,15 @@ func TestARejectedRegistrationIsOneClearLine(t *testing.T) {
 		}
 		return nil
 	})
-	const interval = 10 * time.Millisecond
 	props, err := monitor.Props(monitor.Config{CPID: "CP-001", Secret: "demo", Engine: engine.PID, Central: central.PID,
-		HealthInterval: interval, Logger: logger})
+		HealthInterval: interval, HealthTimeout: interval, Stall: meter(t), Logger: logger})
 	if err != nil {
 		t.Fatal(err)
 	}
 	sys.Root.Spawn(props)
-	// The monitor asks again every 5 intervals; 8 answers are 40 intervals,
-	// more than ten times Central's timeout (3 intervals).
-	testkit.Eventually(t, wait, func() bool { return count[*messages.RegisterChargePoint](central.Got(), nil) >= 8 },
+	// The monitor asks again every 5 intervals; 6 answers are 30 intervals,
+	// ten times Central's timeout (3 intervals).
+	testkit.Eventually(t, wait, func() bool { return count[*messages.RegisterChargePoint](central.Got(), nil) >= 6 },
 		func() string { return "the monitor stopped asking" })
 	if got := logs.Lines("WARN", "rejected the registration of CP-001: wrong secret"); len(got) != 1 {
 		t.Errorf("want one WARN saying it was rejected and why, got %q", got)
@@ -118,12 +131,12 @@ func TestACentralNotUpYetIsOneInfoLine(t *testing.T) {
 	engine := testkit.NewProbe(t, sys, answer(true))
 	central := testkit.NewProbe(t, sys, nil)
 	props, err := monitor.Props(monitor.Config{CPID: "CP-001", Secret: "s", Engine: engine.PID, Central: central.PID,
-		HealthInterval: 20 * time.Millisecond, Logger: logger})
+		HealthInterval: interval, HealthTimeout: interval, Stall: meter(t), Logger: logger})
 	if err != nil {
 		t.Fatal(err)
 	}
 	sys.Root.Spawn(props)
-	// 10 tries, 200 ms: more than three Central timeouts (60 ms).
+	// 10 tries, 10 intervals: more than three Central timeouts (3 intervals).
 	testkit.Eventually(t, wait, func() bool { return count[*messages.RegisterChargePoint](central.Got(), nil) >= 10 },
 		func() string { return "the monitor stopped asking" })
 	central.SetReply(centralReply(true))

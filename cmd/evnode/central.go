@@ -77,6 +77,7 @@ func runCentral(parent context.Context, args []string, getenv func(string) (stri
 		server, err = web.New(web.Options{
 			Addr: c.HTTP, Panel: panel, Bridge: status, Run: n.stats,
 			OperatorToken: c.OperatorToken, Logger: n.logger, Audit: auditSlot,
+			MaxStreamClients: c.HTTPMaxStreams, StreamQueue: c.HTTPStreamQueue,
 		})
 		if err == nil {
 			err = server.Start()

@@ -199,18 +199,27 @@ func (r *runner) run(ctx context.Context) int {
 			sim.RunChaos(runCtx, ops, chaos, cfg.ChargePoints, config.ChargePointID, logging.Component(r.logger, "Chaos"))
 		})
 	}
-	go r.readCommands(runCtx, ops) // stdin may block forever: not waited for
+	commands := r.stdin
+	var screen *sim.LiveScreen
+	restoreKeyboard := func() {}
 	if cfg.Panel == "auto" && isTerminal(r.stdout) {
 		w, h := terminalSize(r.stdout)
-		screen := sim.NewLiveScreen(r.stdout, net.Panel(), r.logger, h-1, w)
+		screen = sim.NewLiveScreen(r.stdout, net.Panel(), r.logger, h-1, w)
+		if restore, err := keyboardMode(r.stdin); err == nil {
+			restoreKeyboard = sync.OnceFunc(restore)
+			defer restoreKeyboard()
+			commands = screen.Keyboard(r.stdin)
+		}
 		goRun(func() { screen.Run(runCtx) })
 	} else {
 		goRun(func() { r.statusLines(runCtx, net) })
 	}
+	go r.readCommands(runCtx, ops, commands, screen) // stdin may block forever: not waited for
 
 	<-ctx.Done()
 	stopRun()
 	wg.Wait()
+	restoreKeyboard()
 	if cfg.Duration > 0 && ctx.Err() == context.DeadlineExceeded {
 		r.log.Infof("Ran for %s: shutting down", cfg.Duration)
 	} else {
@@ -323,9 +332,11 @@ func (r *runner) statusLines(ctx context.Context, net *network.Network) {
 }
 
 // readCommands carries out operator commands typed on stdin, one per line.
-func (r *runner) readCommands(ctx context.Context, ops sim.Network) {
+// On the live screen, the command list and each command's outcome stay on
+// screen above the prompt; without it they are log lines.
+func (r *runner) readCommands(ctx context.Context, ops sim.Network, in io.Reader, screen *sim.LiveScreen) {
 	log := logging.Component(r.logger, "Operator")
-	sc := bufio.NewScanner(r.stdin)
+	sc := bufio.NewScanner(in)
 	for sc.Scan() {
 		line := strings.TrimSpace(sc.Text())
 		if line == "" || strings.HasPrefix(line, "#") {
@@ -335,21 +346,33 @@ func (r *runner) readCommands(ctx context.Context, ops sim.Network) {
 			return
 		}
 		if line == "help" {
-			log.Info("Commands:\n" + sim.CommandHelp())
+			if screen != nil {
+				screen.ShowNote("Commands (type one and press Enter):\n" + sim.CommandHelp())
+			} else {
+				log.Info("Commands:\n" + sim.CommandHelp())
+			}
 			continue
 		}
-		cmd, err := sim.ParseCommand(line)
+		did, err := r.command(ctx, ops, line)
 		if err != nil {
 			log.Warnf("%v", err)
-			continue
+			did = err.Error()
+		} else {
+			log.Info(did)
 		}
-		did, err := sim.Execute(ctx, ops, cmd)
-		if err != nil {
-			log.Warnf("%v", err)
-			continue
+		if screen != nil {
+			screen.ShowNote("> " + did)
 		}
-		log.Info(did)
 	}
+}
+
+// command parses and carries out one typed command.
+func (r *runner) command(ctx context.Context, ops sim.Network, line string) (string, error) {
+	cmd, err := sim.ParseCommand(line)
+	if err != nil {
+		return "", err
+	}
+	return sim.Execute(ctx, ops, cmd)
 }
 
 func isTerminal(w io.Writer) bool {

@@ -48,7 +48,7 @@ func TestStreamCrowdIsBoundedAndItsMemoryReturns(t *testing.T) {
 
 	// The base: the process's size once it has settled (its heap grows
 	// until the first collections, then stays).
-	deadline := time.Now().Add(90 * time.Second)
+	deadline := time.Now().Add(150 * time.Second) // a loaded machine settles slowly
 	for len(b.stderr.Lines("All 20 charge points registered")) == 0 {
 		if time.Now().After(deadline) {
 			t.Fatal("the network did not start")
@@ -94,7 +94,7 @@ func TestStreamCrowdIsBoundedAndItsMemoryReturns(t *testing.T) {
 	}
 	for served.Load()+refused.Load()+failed.Load() < crowd {
 		if time.Now().After(deadline) {
-			t.Fatalf("after 90 s: %d served, %d refused, %d failed of %d", served.Load(), refused.Load(), failed.Load(), crowd)
+			t.Fatalf("at the deadline: %d served, %d refused, %d failed of %d", served.Load(), refused.Load(), failed.Load(), crowd)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}

@@ -86,6 +86,10 @@ type Central struct {
 	HTTP string
 	// OperatorToken allows the panel's actions; empty = read-only.
 	OperatorToken string
+	// HTTPMaxStreams is how many live streams the web panel serves at once.
+	HTTPMaxStreams int
+	// HTTPStreamQueue is how many messages a live stream may fall behind before it is dropped.
+	HTTPStreamQueue int
 	// CPSecrets pre-provisions charge points: id -> secret. Charge points not
 	// listed join at their first registration, their secret pinned then.
 	CPSecrets map[string]string
@@ -125,6 +129,7 @@ func CentralFlags(c *Central) *FlagSet {
 	fs.String(&c.DB, "db", "", DefaultNodeDataDir+"/central.db", "Central's database (:memory: allowed)")
 	fs.String(&c.HTTP, "http", "", "", "web panel, JSON API, health and metrics address, e.g. 0.0.0.0:8080; empty = off")
 	fs.String(&c.OperatorToken, "operator-token", "", "", "token that allows operator actions on the web panel; empty = read-only")
+	AddStreamFlags(fs, &c.HTTPMaxStreams, &c.HTTPStreamQueue)
 	fs.String(&c.cpSecrets, "cp-secrets", "", "", "pre-provisioned charge points, CP-001=secret,CP-002=secret,...; others join at their first registration")
 	fs.Bool(&c.ClosedRegistration, "closed-registration", "", false, "refuse charge points that are not in the registry (or in --cp-secrets)")
 	fs.String(&c.Group, "group", "", "central", "Kafka consumer group of Central")
@@ -166,6 +171,9 @@ func (c *Central) Validate() error {
 		return err
 	}
 	if err := c.Remote.Finish(); err != nil {
+		return err
+	}
+	if err := ValidateStreams(c.HTTPMaxStreams, c.HTTPStreamQueue); err != nil {
 		return err
 	}
 	switch {

@@ -77,8 +77,7 @@ func SimFlags(c *Sim) *FlagSet {
 	fs.String(&c.Panel, "panel", "", "auto", "auto (live table on a terminal) or off")
 	fs.String(&c.HTTP, "http", "", "", "web panel, JSON API and metrics address, e.g. 127.0.0.1:8080; empty = off")
 	fs.String(&c.OperatorToken, "operator-token", "", "", "token that allows operator actions on the web panel; empty = read-only")
-	fs.Int(&c.HTTPMaxStreams, "http-max-streams", "", 500, "live streams (/api/stream) served at once; one more is answered 503 with Retry-After")
-	fs.Int(&c.HTTPStreamQueue, "http-stream-queue", "", 64, "messages a live stream may fall behind before it is dropped (its browser reconnects)")
+	AddStreamFlags(fs, &c.HTTPMaxStreams, &c.HTTPStreamQueue)
 	fs.String(&c.DB, "db", "", "./evsim-data/central.db", "Central's database (:memory: allowed)")
 	fs.String(&c.SummaryJSON, "summary-json", "", "", "write the run summary as JSON to this file on exit")
 	fs.String(&c.Scenario, "scenario", "", "", "a scenario file of timed steps")
@@ -132,10 +131,6 @@ func (c *Sim) Validate() error {
 		return Usagef("chaos-panic", "%g is not a probability from 0 to 1", c.ChaosPanic)
 	case c.ChaosKO < 0 || c.ChaosKO > 1:
 		return Usagef("chaos-ko", "%g is not a probability from 0 to 1", c.ChaosKO)
-	case c.HTTPMaxStreams < 1:
-		return Usagef("http-max-streams", "%d must be at least 1", c.HTTPMaxStreams)
-	case c.HTTPStreamQueue < 1:
-		return Usagef("http-stream-queue", "%d must be at least 1", c.HTTPStreamQueue)
 	case c.Partitions < 1 || c.Partitions > 1000:
 		return Usagef("partitions", "%d is out of range (1 to 1000)", c.Partitions)
 	case c.TelemetryInterval <= 0:
@@ -166,6 +161,9 @@ func (c *Sim) Validate() error {
 		if err := ValidateHostPort(c.EmbeddedBroker); err != nil {
 			return Usagef("embedded-broker", "%q: %v", c.EmbeddedBroker, err)
 		}
+	}
+	if err := ValidateStreams(c.HTTPMaxStreams, c.HTTPStreamQueue); err != nil {
+		return err
 	}
 	if c.HTTP != "" {
 		if err := ValidateHostPort(c.HTTP); err != nil {

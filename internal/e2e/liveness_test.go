@@ -106,8 +106,10 @@ func lateBrokerIsQuiet(t *testing.T, real *realKafka) {
 		h.add("monitor-"+cp, []string{"EVSIM_LOG_FORMAT=text"}, "monitor", "--cp", cp, "--engine", engine,
 			"--central", centralAddr, "--listen", monitor, "--secret", "secret-"+cp, "--engine-grace", "3s")
 	}
+	// Rounds over the charge points: the driver may ask before the monitors
+	// have registered once Kafka answers (a denial, INFO); it asks again.
 	requests := filepath.Join(h.dir, driver+".txt")
-	if err := os.WriteFile(requests, []byte(strings.Join(cps, "\n")+"\n"), 0o644); err != nil {
+	if err := os.WriteFile(requests, []byte(strings.Repeat(strings.Join(cps, "\n")+"\n", 10)), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	h.add("driver", nodeKafkaEnv(brokers), "driver", "--id", driver, "--requests", requests,

@@ -104,10 +104,16 @@ func TestReadmeEvnodeQuickStartAfterEvsim(t *testing.T) {
 		})
 	}
 	var brokers, httpAddr, gate string
+	var oneShots []string // commands without '&': run once the network is up, each must exit 0
 	for _, raw := range cmds[1:] {
+		background := strings.HasSuffix(strings.TrimSpace(raw), "&")
 		cmd := swap(strings.TrimSuffix(strings.TrimSpace(raw), "&"))
 		if gateCmd, _, ok := strings.Cut(cmd, "&&"); ok {
 			gate = strings.TrimSpace(gateCmd)
+			continue
+		}
+		if !background {
+			oneShots = append(oneShots, cmd)
 			continue
 		}
 		args := strings.Fields(cmd)
@@ -144,6 +150,14 @@ func TestReadmeEvnodeQuickStartAfterEvsim(t *testing.T) {
 		cp := chargePoints(httpAddr)["CP-001"]
 		return cp.State == "ACTIVATED" || cp.State == "SUPPLYING", cp.State + " " + cp.Reason
 	})
+	for _, cmd := range oneShots {
+		args := strings.Fields(cmd)
+		one := exec.Command(filepath.Join(work, args[0]), args[1:]...)
+		one.Dir, one.Env = work, baseEnv()
+		if out, err := one.CombinedOutput(); err != nil {
+			h.fail("%s: %v\n%s", cmd, err, out)
+		}
+	}
 	h.eventually(60*time.Second, "a ticket for alice at CP-001", func() (bool, string) {
 		return strings.Contains(h.log("driver", 0), "Ticket for alice at CP-001"), ""
 	})

@@ -217,7 +217,7 @@ func (h *hub) flush() {
 		h.totalsDirty, h.lastTotals = false, time.Now()
 		if t, err := h.s.totals(h.ctx); err == nil {
 			h.model.money, h.snapMsg = t, nil
-			h.broadcastEvent("totals", t)
+			h.broadcastEvent("totals", h.s.withThisRun(t))
 		}
 	}
 }
@@ -235,7 +235,9 @@ func (h *hub) snapshotMessage() []byte {
 	if h.snapMsg != nil && h.snapBridge == b {
 		return h.snapMsg
 	}
-	msg, err := encodeEvent("snapshot", h.model.snapshot(b, h.s.tokenSum != nil, h.s.opts.FeedSize))
+	snap := h.model.snapshot(b, h.s.tokenSum != nil, h.s.opts.FeedSize)
+	snap.Totals = h.s.withThisRun(snap.Totals)
+	msg, err := encodeEvent("snapshot", snap)
 	if err != nil {
 		h.s.log.WithError(err).Error("Could not encode the live panel")
 		return nil

@@ -52,6 +52,9 @@ type Event struct {
 }
 
 // Totals are the network-wide figures. ByState always holds every state.
+// KWh, EUR and Tickets are Central's all-time figures: every ticket in its
+// database, earlier runs on the same database included. ThisRun holds this
+// process's own.
 type Totals struct {
 	ChargePoints   int            `json:"charge_points"`
 	ByState        map[string]int `json:"by_state"`
@@ -59,6 +62,14 @@ type Totals struct {
 	KWh            float64        `json:"kwh"`
 	EUR            float64        `json:"eur"`
 	Tickets        int64          `json:"tickets"`
+	ThisRun        RunTotals      `json:"this_run"`
+}
+
+// RunTotals are the tickets of this run of the process.
+type RunTotals struct {
+	KWh     float64 `json:"kwh"`
+	EUR     float64 `json:"eur"`
+	Tickets int64   `json:"tickets"`
 }
 
 // Bridge is the bridge's state as /readyz and /api/network show it.

@@ -225,11 +225,16 @@
     $('t-active').textContent = fmt0.format(active);
     $('t-power').textContent = fmt1.format(power) + ' kW being delivered';
     if (st.totals) {
-      $('t-kwh').textContent = fmt3.format(num(st.totals.kwh));
-      $('t-eur').textContent = fmt2.format(num(st.totals.eur));
-      $('t-tickets').textContent = fmt0.format(num(st.totals.tickets));
+      // The big figures are this run's; Central's database also holds
+      // earlier runs, shown below them as all-time figures.
+      const run = st.totals.this_run || {};
+      $('t-kwh').textContent = fmt3.format(num(run.kwh));
+      $('t-eur').textContent = fmt2.format(num(run.eur));
+      $('t-tickets').textContent = fmt0.format(num(run.tickets));
+      $('t-kwh-all').textContent = 'all runs in the database: ' + fmt3.format(num(st.totals.kwh)) + ' kWh';
+      $('t-eur-all').textContent = 'all runs in the database: ' + fmt2.format(num(st.totals.eur)) + ' EUR';
+      $('t-tickets-all').textContent = 'all runs: ' + fmt0.format(num(st.totals.tickets)) + ' · updated ' + clock();
     }
-    $('t-updated').textContent = 'updated ' + clock();
   }
 
   let totalsQueued = false;
