@@ -6,6 +6,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/evcharging/evsim/internal/audit"
 	"github.com/evcharging/evsim/messages"
@@ -52,26 +53,16 @@ func (r *Registry) Register(c Caller, g Registration) (Registered, error) {
 	err = r.do(func(st *state) {
 		now := r.opts.Now()
 		cp := st.cps[g.ID]
-		live := cp != nil && cp.State != messages.IdentityState_IDENTITY_STATE_DEREGISTERED
-		if live && !g.Rotate {
-			opErr = fmt.Errorf("%w: %s (rotate to renew its credential)", ErrExists, g.ID)
+		next, live, err := registered(cp, g, hash, now)
+		if err != nil {
+			opErr = err
 			r.audit(c, "register", g.ID, audit.OutcomeDenied, "already registered")
 			return
 		}
-		next := chargePoint{ID: g.ID}
-		if cp != nil {
-			next = *cp
-		}
-		if !live {
-			next.RegisteredAt = now
-		}
-		next.Location, next.PriceEURPerKWh, next.Hash = g.Location, g.PriceEURPerKWh, hash
-		next.State, next.ChangedAt = messages.IdentityState_IDENTITY_STATE_REGISTERED, now
-		next.TokenVersion++
-		if opErr = r.commit(st, cp, &next); opErr != nil {
+		if opErr = r.commit(st, cp, next); opErr != nil {
 			return
 		}
-		cp = &next
+		cp = next
 		action := "register"
 		if live {
 			action = "rotate"
@@ -125,6 +116,27 @@ func (r *Registry) change(c Caller, action, id string, to messages.IdentityState
 		}
 	})
 	return errors.Join(err, opErr)
+}
+
+// registered is cp (nil: none yet) after registration g with the
+// credential's hash: its token version raised. live says whether it was
+// registered (or revoked) before; then it needs g.Rotate, else ErrExists.
+func registered(cp *chargePoint, g Registration, hash []byte, now time.Time) (*chargePoint, bool, error) {
+	live := cp != nil && cp.State != messages.IdentityState_IDENTITY_STATE_DEREGISTERED
+	if live && !g.Rotate {
+		return nil, true, fmt.Errorf("%w: %s (rotate to renew its credential)", ErrExists, g.ID)
+	}
+	next := chargePoint{ID: g.ID}
+	if cp != nil {
+		next = *cp
+	}
+	if !live {
+		next.RegisteredAt = now
+	}
+	next.Location, next.PriceEURPerKWh, next.Hash = g.Location, g.PriceEURPerKWh, hash
+	next.State, next.ChangedAt = messages.IdentityState_IDENTITY_STATE_REGISTERED, now
+	next.TokenVersion++
+	return &next, live, nil
 }
 
 // commit puts next in place of prev (nil: none) and saves the state; when
@@ -216,23 +228,12 @@ func (r *Registry) RegisterAll(c Caller, gs []Registration) ([]Registered, error
 		now := r.opts.Now()
 		nexts := make([]*chargePoint, len(gs))
 		for i, g := range gs {
-			cp := st.cps[g.ID]
-			live := cp != nil && cp.State != messages.IdentityState_IDENTITY_STATE_DEREGISTERED
-			if live && !g.Rotate {
-				opErr = fmt.Errorf("%w: %s (rotate to renew its credential)", ErrExists, g.ID)
+			next, _, err := registered(st.cps[g.ID], g, hashes[i], now)
+			if err != nil {
+				opErr = err
 				return
 			}
-			next := chargePoint{ID: g.ID}
-			if cp != nil {
-				next = *cp
-			}
-			if !live {
-				next.RegisteredAt = now
-			}
-			next.Location, next.PriceEURPerKWh, next.Hash = g.Location, g.PriceEURPerKWh, hashes[i]
-			next.State, next.ChangedAt = messages.IdentityState_IDENTITY_STATE_REGISTERED, now
-			next.TokenVersion++
-			nexts[i] = &next
+			nexts[i] = next
 		}
 		prev := make(map[string]*chargePoint, len(st.cps))
 		for id, cp := range st.cps {

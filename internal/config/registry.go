@@ -61,18 +61,14 @@ func RegistryFlags(c *Registry) *FlagSet {
 // ParseRegistry parses args and the environment into a validated Registry.
 func ParseRegistry(args []string, getenv func(string) (string, bool)) (*Registry, error) {
 	c := &Registry{}
-	fs := RegistryFlags(c)
-	if getenv != nil {
-		fs.Getenv = getenv
-	}
-	if err := fs.Parse(args); err != nil {
+	err := parse(RegistryFlags(c), args, getenv, &c.Kafka, func() error {
+		c.TLSHosts = SplitList(c.tlsHosts)
+		return c.Validate()
+	})
+	if err != nil {
 		return nil, err
 	}
-	if err := c.Kafka.Finish(); err != nil {
-		return nil, err
-	}
-	c.TLSHosts = SplitList(c.tlsHosts)
-	return c, c.Validate()
+	return c, nil
 }
 
 // Validate checks every field.
