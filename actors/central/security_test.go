@@ -30,7 +30,7 @@ type registryRecords struct {
 	reg  *registry.Registry
 }
 
-func newRegistry(t *testing.T) *registryRecords {
+func newRegistry(t testing.TB) *registryRecords {
 	t.Helper()
 	dir := t.TempDir()
 	a, err := audit.Open(filepath.Join(dir, "audit.log"), audit.Options{})
