@@ -7,6 +7,7 @@ import (
 	"crypto/x509"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -164,28 +165,45 @@ func eventuallyVerify(t *testing.T, brokers, cpID, token string, want error) {
 // the compacted topic that a starting Central reads, and state, key and
 // certificate that survive a restart, with the revocation holding.
 func TestRegistryCommandPublishesAndSurvivesARestart(t *testing.T) {
-	brokers := startBrokerCommand(t, "--listen", "127.0.0.1:0")
+	registryPublishesAndSurvivesARestart(t, startBrokerCommand(t, "--listen", "127.0.0.1:0"), "CP-001")
+}
+
+// The same on the integration suite's Apache Kafka: the topic is created
+// compacted there too, and a fresh reader rebuilds the revocation.
+func TestIntegrationRegistryCommandOnKafka(t *testing.T) {
+	addrs := os.Getenv("EVSIM_KAFKA_BROKERS")
+	if addrs == "" {
+		if os.Getenv("EVSIM_INTEGRATION") == "1" {
+			t.Fatal("EVSIM_INTEGRATION=1 but EVSIM_KAFKA_BROKERS is empty: the real Kafka case cannot run")
+		}
+		t.Skip("EVSIM_KAFKA_BROKERS is not set (scripts/test-integration.sh runs this against Apache Kafka)")
+	}
+	// An id of this run: the cluster keeps the topic across runs.
+	registryPublishesAndSurvivesARestart(t, strings.Split(addrs, ",")[0], fmt.Sprintf("CP-IT-%d", time.Now().UnixNano()))
+}
+
+func registryPublishesAndSurvivesARestart(t *testing.T, brokers, cp string) {
 	dir := t.TempDir()
 	p := startRegistryCommand(t, brokers, dir)
 	if !strings.Contains(p.stderr.String(), "fingerprint_sha256=") {
 		t.Fatalf("the certificate's fingerprint is not logged:\n%s", p.stderr)
 	}
-	code, out := p.call(t, "POST", "/v1/chargepoints", testAdminToken, map[string]any{"id": "CP-001", "location": "Alicante", "price_eur_kwh": 0.3})
+	code, out := p.call(t, "POST", "/v1/chargepoints", testAdminToken, map[string]any{"id": cp, "location": "Alicante", "price_eur_kwh": 0.3})
 	if code != 201 {
 		t.Fatalf("register = %d %v", code, out)
 	}
 	cred := out["credential"].(string)
-	code, out = p.call(t, "POST", "/v1/tokens", "", map[string]any{"id": "CP-001", "credential": cred})
+	code, out = p.call(t, "POST", "/v1/tokens", "", map[string]any{"id": cp, "credential": cred})
 	if code != 200 {
 		t.Fatalf("token = %d %v", code, out)
 	}
 	token := out["token"].(string)
-	eventuallyVerify(t, brokers, "CP-001", token, nil)
+	eventuallyVerify(t, brokers, cp, token, nil)
 
-	if code, out = p.call(t, "POST", "/v1/chargepoints/CP-001/revoke", testAdminToken, nil); code != 200 {
+	if code, out = p.call(t, "POST", "/v1/chargepoints/"+cp+"/revoke", testAdminToken, nil); code != 200 {
 		t.Fatalf("revoke = %d %v", code, out)
 	}
-	eventuallyVerify(t, brokers, "CP-001", token, registry.ErrTokenRevoked)
+	eventuallyVerify(t, brokers, cp, token, registry.ErrTokenRevoked)
 	if c := p.stop(); c != 0 {
 		t.Fatalf("registry exited %d on the signal", c)
 	}
@@ -195,11 +213,12 @@ func TestRegistryCommandPublishesAndSurvivesARestart(t *testing.T) {
 	if !strings.Contains(q.stderr.String(), fingerprint) || strings.Contains(q.stderr.String(), "Created") {
 		t.Fatalf("the restarted registry did not keep its certificate and key:\n%s", q.stderr)
 	}
-	if code, out = q.call(t, "POST", "/v1/tokens", "", map[string]any{"id": "CP-001", "credential": cred}); code != 403 {
+	if code, out = q.call(t, "POST", "/v1/tokens", "", map[string]any{"id": cp, "credential": cred}); code != 403 {
 		t.Fatalf("token after the restart = %d %v; want 403 (revoked)", code, out)
 	}
-	eventuallyVerify(t, brokers, "CP-001", token, registry.ErrTokenRevoked)
+	eventuallyVerify(t, brokers, cp, token, registry.ErrTokenRevoked)
 	q.stop()
+	checkCompacted(t, brokers)
 
 	var stdout, stderr bytes.Buffer
 	if c := run([]string{"audit", "verify", "--file", filepath.Join(dir, "audit.log")}, noEnv, &stdout, &stderr); c != 0 || !strings.Contains(stdout.String(), "chain intact") {
@@ -214,6 +233,28 @@ func TestRegistryCommandPublishesAndSurvivesARestart(t *testing.T) {
 	if c := run([]string{"audit", "verify", "--file", filepath.Join(dir, "audit.log")}, noEnv, &stdout, &stderr); c != 1 || !strings.Contains(stderr.String(), "broken at line 3") {
 		t.Fatalf("audit verify of a tampered log = %d %s", c, &stderr)
 	}
+}
+
+// checkCompacted asks the broker for the registry topic's cleanup policy.
+func checkCompacted(t *testing.T, brokers string) {
+	t.Helper()
+	sc := sarama.NewConfig()
+	sc.Version = sarama.V2_8_0_0
+	admin, err := sarama.NewClusterAdmin([]string{brokers}, sc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = admin.Close() }()
+	entries, err := admin.DescribeConfig(sarama.ConfigResource{Type: sarama.TopicResource, Name: bridge.TopicRegistry})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		if e.Name == "cleanup.policy" && e.Value == "compact" {
+			return
+		}
+	}
+	t.Fatalf("%s is not compacted: %+v", bridge.TopicRegistry, entries)
 }
 
 func TestRegistryUsageErrors(t *testing.T) {
