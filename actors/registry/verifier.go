@@ -74,8 +74,8 @@ func NewVerifier(o VerifierOptions) *Verifier {
 
 // Apply takes one record of the registry topic and answers whether it
 // changed what the Verifier knows. A record older than what is known (a
-// lower token version) is ignored, so a replayed record cannot undo a
-// revocation.
+// token version no higher than the one known) is ignored, so a replayed
+// record cannot undo a revocation.
 func (v *Verifier) Apply(msg proto.Message) bool {
 	switch m := msg.(type) {
 	case *messages.RegistryKey:
@@ -95,7 +95,9 @@ func (v *Verifier) Apply(msg proto.Message) bool {
 		if m.GetCpId() == "" {
 			return false
 		}
-		if cur := v.cps[m.GetCpId()]; cur != nil && (m.GetTokenVersion() < cur.GetTokenVersion() || proto.Equal(cur, m)) {
+		// Every change raises the version: a record of a version already
+		// known is a repeat (or a forgery), never a change.
+		if cur := v.cps[m.GetCpId()]; cur != nil && m.GetTokenVersion() <= cur.GetTokenVersion() {
 			return false
 		}
 		v.cps[m.GetCpId()] = proto.Clone(m).(*messages.ChargePointIdentity)

@@ -107,7 +107,7 @@ func runCentral(parent context.Context, args []string, getenv func(string) (stri
 		n.log.Info("Central accepts only charge points with the Registry's tokens (--auth registry)")
 	}
 	props, err := central.Props(central.Config{
-		Tokens: tokens, Audit: auditLog,
+		Tokens: tokens, Audit: auditLog, RegistryGrace: c.Auth.RegistryGrace,
 		Store: st, Bridge: bridgePID, LivenessTimeout: c.LivenessTimeout, StartTimeout: c.StartTimeout,
 		RequestTTL: c.RequestTTL, CommandTTL: c.CommandTTL, Group: c.Group, ClosedRegistration: c.ClosedRegistration, Stall: n.stall, Logger: n.logger, Stats: n.stats,
 	})

@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"path/filepath"
 	"strings"
+	"time"
 )
 
 // CentralAuth is how `evnode central` authenticates charge points.
@@ -18,6 +19,9 @@ type CentralAuth struct {
 	RegistryKey ed25519.PublicKey
 	// AuditLog is Central's audit log file.
 	AuditLog string
+	// RegistryGrace is how long after start an unknown charge point is
+	// told "waiting" (Central may still be reading the registry topic).
+	RegistryGrace time.Duration
 
 	registryKey string
 }
@@ -25,12 +29,16 @@ type CentralAuth struct {
 func addCentralAuthFlags(fs *FlagSet, a *CentralAuth) {
 	fs.String(&a.Auth, "auth", "", AuthOpen, "how charge points authenticate: open (the lab's mode: secrets) or registry (only the Registry's tokens, checked offline against the registry topic)")
 	fs.String(&a.registryKey, "registry-key", "", "", "with --auth registry: pin the Registry's public key (base64, from GET /v1/keys); empty = trust the key on the registry topic")
+	fs.Duration(&a.RegistryGrace, "registry-grace", "", 10*time.Second, "with --auth registry: after start, how long a charge point Central has no Registry record of yet is told to wait, not refused")
 	fs.String(&a.AuditLog, "audit-log", "", "", "Central's tamper-evident audit log (operator actions, refused and accepted registrations); empty = beside --db (central-audit.log), none with --db :memory:")
 }
 
 func (a *CentralAuth) finish(db string) error {
 	if a.Auth != AuthOpen && a.Auth != AuthRegistry {
 		return Usagef("auth", "%q is not open or registry", a.Auth)
+	}
+	if a.RegistryGrace <= 0 {
+		return Usagef("registry-grace", "must be more than 0")
 	}
 	if a.AuditLog == "" && db != ":memory:" {
 		a.AuditLog = strings.TrimSuffix(db, filepath.Ext(db)) + "-audit.log"
