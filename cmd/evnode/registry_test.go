@@ -268,6 +268,11 @@ func TestRegistryUsageErrors(t *testing.T) {
 		{[]string{"registry", "--tls-cert", "a.pem"}, envOf("EVSIM_ADMIN_TOKEN", testAdminToken), "--tls-cert"},
 		{[]string{"registry", "--listen", "nope"}, envOf("EVSIM_ADMIN_TOKEN", testAdminToken), "--listen"},
 		{[]string{"registry", "--token-ttl", "0s"}, envOf("EVSIM_ADMIN_TOKEN", testAdminToken), "--token-ttl"},
+		{[]string{"central", "--auth", "closed"}, noEnv, "--auth"},
+		{[]string{"central", "--auth", "registry", "--registry-key", "not-a-key"}, noEnv, "--registry-key"},
+		{[]string{"monitor", "--cp", "CP-001", "--registry", "http://127.0.0.1:8443", "--credential", "c"}, noEnv, "--registry"},
+		{[]string{"monitor", "--cp", "CP-001", "--registry", "https://127.0.0.1:8443"}, noEnv, "--credential"},
+		{[]string{"monitor", "--cp", "CP-001"}, noEnv, "--secret"},
 	} {
 		var stdout, stderr bytes.Buffer
 		if code := run(tc.args, tc.env, &stdout, &stderr); code != 2 || !strings.Contains(stderr.String(), tc.want) || strings.Contains(stderr.String(), "short\n") {
