@@ -23,6 +23,9 @@ func (c *Central) register(ctx actor.Context, m *messages.RegisterChargePoint) {
 	cp := c.cps[id]
 	now := c.cfg.Now()
 	source := ctx.Sender().GetAddress()
+	if source == "nonhost" { // protoactor's name for this process
+		source = "local"
+	}
 	rejectAs := func(d identityDenial) {
 		reply.Reason = d.reason
 		c.audit(audit.Event{Who: "cp:" + id, Source: source, Action: "register", Target: id, Outcome: audit.OutcomeDenied, Detail: d.reason})

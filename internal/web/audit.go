@@ -71,7 +71,8 @@ type AuditPage struct {
 // auditPageSize bounds one page of /api/audit.
 const auditPageSize = 500
 
-// listAudit answers GET /api/audit[?after=SEQ].
+// listAudit answers GET /api/audit[?after=SEQ | ?tail=N]: a page from
+// after SEQ, oldest first, or the newest N records (at most a page).
 func (s *Server) listAudit(w http.ResponseWriter, r *http.Request) {
 	log := s.opts.Audit.Log()
 	if log == nil {
@@ -87,7 +88,20 @@ func (s *Server) listAudit(w http.ResponseWriter, r *http.Request) {
 		}
 		after = n
 	}
-	recs, err := log.Read(after, auditPageSize+1)
+	limit := auditPageSize + 1
+	tail := 0
+	if v := r.URL.Query().Get("tail"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > auditPageSize {
+			writeError(w, http.StatusBadRequest, "tail must be a whole number from 1 to 500")
+			return
+		}
+		tail, limit = n, int(^uint(0)>>1)
+	}
+	recs, err := log.Read(after, limit)
+	if tail > 0 && len(recs) > tail {
+		recs = recs[len(recs)-tail:]
+	}
 	if err != nil {
 		writeError(w, http.StatusInternalServerError, "cannot read the audit log")
 		return

@@ -41,6 +41,10 @@ func TestOperatorActionsAreAuditedAndReadableWithTheToken(t *testing.T) {
 			t.Errorf("the audit lacks %s:\n%s", want, body)
 		}
 	}
+	_, _, body = r.do(t, http.MethodGet, "/api/audit?tail=1", auth)
+	if strings.Count(string(body), `"seq"`) != 1 || !strings.Contains(string(body), `"seq":4`) { // the last: a wrong token on GET /api/audit
+		t.Fatalf("tail=1 is not the newest record: %s", body)
+	}
 	b, _ := os.ReadFile(path)
 	if err := os.WriteFile(path, []byte(strings.Replace(string(b), `"target":"CP-001"`, `"target":"CP-009"`, 1)), 0o600); err != nil {
 		t.Fatal(err)

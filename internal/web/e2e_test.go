@@ -240,6 +240,19 @@ func checkPanelInBrowser(t *testing.T, ctx context.Context, base, token string, 
 		t.Errorf("the API says CP-001 is %s after the stop", cp.State)
 	}
 
+	if panel == nil { // a real evsim keeps an audit log: the stop is in it
+		var verdict string
+		run("open the audit log and find the stop",
+			chromedp.Click(`#audit-btn`, chromedp.ByQuery),
+			chromedp.Poll(`[...document.querySelectorAll('#audit-list li')].some(li => li.textContent.includes('operator stop CP-001 — ok'))`, nil,
+				chromedp.WithPollingTimeout(10*time.Second)),
+			chromedp.Text(`#audit-verdict`, &verdict, chromedp.ByQuery),
+		)
+		if verdict != "chain intact" {
+			t.Errorf("the audit log's verdict says %q, want \"chain intact\"", verdict)
+		}
+	}
+
 	var png []byte
 	run("take a screenshot", chromedp.FullScreenshot(&png, 100))
 	shot := filepath.Join(out, "panel.png")

@@ -411,6 +411,36 @@
     }
   }
 
+  // The audit log (operator token): the newest records, text only.
+  async function toggleAudit() {
+    const box = $('audit');
+    if (!box.hidden) { box.hidden = true; return; }
+    let r;
+    try {
+      r = await fetch('/api/audit?tail=200', { headers: { Authorization: 'Bearer ' + st.token }, cache: 'no-store' });
+    } catch (err) {
+      toast('Cannot reach the server', 'error');
+      return;
+    }
+    if (r.status === 401) { setOperator(false); toast('The operator token was refused; unlock again', 'error'); return; }
+    if (!r.ok) { toast(r.status === 404 ? 'This Central keeps no audit log' : 'Audit log: HTTP ' + r.status, 'error'); return; }
+    let page = {};
+    try { page = await r.json(); } catch (err) { page = {}; }
+    const list = $('audit-list');
+    list.textContent = '';
+    for (const rec of (page.records || []).slice().reverse()) {
+      const outcome = /^(ok|denied|failed)$/.test(rec.outcome) ? rec.outcome : 'other';
+      const li = el('li', outcome);
+      const what = [rec.who, rec.action, rec.target].filter(Boolean).join(' ') + ' — ' + outcome + (rec.detail ? ' (' + rec.detail + ')' : '');
+      li.append(el('span', 'time', clock(rec.time)), el('span', 'what', what), el('span', 'src', rec.source || ''));
+      list.append(li);
+    }
+    const verdict = $('audit-verdict');
+    verdict.textContent = page.intact ? 'chain intact' : 'chain broken: ' + (page.broken || 'unknown');
+    verdict.classList.toggle('broken', !page.intact);
+    box.hidden = false;
+  }
+
   const ACTION_NAMES = { stop: 'Stop', resume: 'Resume', ko: 'KO engine', unko: 'Repair engine' };
 
   function armed(button, label, run) {
@@ -451,7 +481,8 @@
       if (!token) return;
       if (await unlock(token)) { input.value = ''; toast('Operator actions unlocked'); }
     });
-    $('lock').addEventListener('click', () => { setOperator(false); toast('Operator actions locked'); });
+    $('lock').addEventListener('click', () => { setOperator(false); $('audit').hidden = true; toast('Operator actions locked'); });
+    $('audit-btn').addEventListener('click', toggleAudit);
     armed($('stop-all'), 'Confirm stop all?', () => act('/api/stop-all', 'Stop all'));
     $('resume-all').addEventListener('click', () => act('/api/resume-all', 'Resume all'));
     $('grid').addEventListener('click', (e) => {
