@@ -67,6 +67,12 @@ type fixture struct {
 
 func newFixture(t testing.TB, dir string) *fixture {
 	t.Helper()
+	return newFixtureWith(t, dir, nil)
+}
+
+// newFixtureWith is newFixture with edit applied to the options.
+func newFixtureWith(t testing.TB, dir string, edit func(*Options)) *fixture {
+	t.Helper()
 	if dir == "" {
 		dir = t.TempDir()
 	}
@@ -76,10 +82,14 @@ func newFixture(t testing.TB, dir string) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.reg, err = New(Options{
+	o := Options{
 		DataDir: dir, AdminToken: testAdmin, Audit: f.audit, BcryptCost: bcrypt.MinCost,
 		Publish: f.topic.publish, Now: f.clock.now, Logger: quietLogger(),
-	})
+	}
+	if edit != nil {
+		edit(&o)
+	}
+	f.reg, err = New(o)
 	if err != nil {
 		t.Fatal(err)
 	}

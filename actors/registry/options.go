@@ -58,6 +58,9 @@ type ThrottleOptions struct {
 	Window time.Duration
 	// Lockout refuses a throttled key without checking. Default 1 minute.
 	Lockout time.Duration
+	// MaxCounters bounds the failure counters kept (memory under guesses
+	// from very many sources); lockouts in force are kept. Default 10000.
+	MaxCounters int
 }
 
 func (o *Options) setDefaults() {
@@ -84,6 +87,9 @@ func (o *Options) setDefaults() {
 	}
 	if o.Throttle.Lockout == 0 {
 		o.Throttle.Lockout = time.Minute
+	}
+	if o.Throttle.MaxCounters == 0 {
+		o.Throttle.MaxCounters = 10000
 	}
 	if o.Now == nil {
 		o.Now = time.Now

@@ -3,6 +3,7 @@ package registry
 import (
 	"crypto/ed25519"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -307,5 +308,21 @@ func TestRegisterAllSavesOnceAndRotatesKnownOnes(t *testing.T) {
 	}
 	if _, err := f.reg.Get("CP-003"); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("a refused batch applied CP-003: %v", err)
+	}
+}
+
+// Guesses from very many sources cannot grow the counters without bound.
+func TestFailureCountersStayBounded(t *testing.T) {
+	const maxCounters = 200
+	f := newFixtureWith(t, "", func(o *Options) { o.Throttle.MaxCounters = maxCounters })
+	for i := 0; i < maxCounters+300; i++ {
+		_, _ = f.reg.IssueToken(Caller{Source: fmt.Sprintf("10.%d.%d.%d:1", i>>16&255, i>>8&255, i&255)}, "CP-X", "cpc_guess")
+	}
+	var n int
+	if err := f.reg.do(func(st *state) { n = len(st.failures) }); err != nil {
+		t.Fatal(err)
+	}
+	if n > maxCounters+1 {
+		t.Fatalf("%d failure counters kept; want at most %d", n, maxCounters+1)
 	}
 }

@@ -60,15 +60,22 @@ func (r *Registry) succeed(st *state, kind, id, source string) {
 	delete(st.failures, kind+"|"+id+"|"+sourceHost(source))
 }
 
-// maxCounters bounds the failure counters kept; old ones go first.
-const maxCounters = 10000
-
 func (r *Registry) sweep(st *state, now time.Time) {
-	if len(st.failures) <= maxCounters {
+	if len(st.failures) <= r.opts.Throttle.MaxCounters {
 		return
 	}
 	for k, f := range st.failures {
 		if now.Sub(f.first) > r.opts.Throttle.Window && !now.Before(f.blockedUntil) {
+			delete(st.failures, k)
+		}
+	}
+	// Still too many (guesses from very many sources): memory is bounded
+	// before counting is; lockouts in force are kept.
+	for k, f := range st.failures {
+		if len(st.failures) <= r.opts.Throttle.MaxCounters {
+			return
+		}
+		if !now.Before(f.blockedUntil) {
 			delete(st.failures, k)
 		}
 	}
