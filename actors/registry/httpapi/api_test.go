@@ -2,14 +2,18 @@ package httpapi
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/evcharging/evsim/actors/registry"
+	"github.com/evcharging/evsim/internal/audit"
 )
 
 // The whole API over real HTTPS, as the README's curl session shows it.
@@ -189,5 +193,39 @@ func TestTheClientOverHTTPS(t *testing.T) {
 	untrusting, _ := NewClient(f.base, "")
 	if _, _, err := untrusting.Token(ctx, "CP-001", cred); err == nil || !strings.Contains(err.Error(), "certificate") {
 		t.Fatalf("a client that does not trust the self-signed certificate = %v; want a certificate error", err)
+	}
+}
+
+// Concurrent calls over HTTPS: every registration and token answered, and
+// the audit chain intact after them (appends are serialised).
+func TestConcurrentCallsKeepTheStateAndTheAuditChain(t *testing.T) {
+	f := startAPI(t, registry.ThrottleOptions{})
+	var wg sync.WaitGroup
+	errs := make(chan string, 64)
+	for i := 0; i < 16; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			id := fmt.Sprintf("CP-%03d", i)
+			a := f.call(t, "POST", "/v1/chargepoints", adminToken, map[string]any{"id": id, "location": "X", "price_eur_kwh": 0.3})
+			var out registerResponse
+			if a.status != 201 || json.Unmarshal(a.body, &out) != nil {
+				errs <- fmt.Sprintf("register %s = %d", id, a.status)
+				return
+			}
+			for j := 0; j < 3; j++ {
+				if a := f.call(t, "POST", "/v1/tokens", "", map[string]string{"id": id, "credential": out.Credential}); a.status != 200 {
+					errs <- fmt.Sprintf("token %s = %d", id, a.status)
+				}
+			}
+		}(i)
+	}
+	wg.Wait()
+	close(errs)
+	for e := range errs {
+		t.Error(e)
+	}
+	if n, err := audit.VerifyFile(f.audit.Path()); err != nil || n != 16*4 {
+		t.Fatalf("audit after concurrent calls: %d records, %v; want 64 intact", n, err)
 	}
 }
