@@ -430,8 +430,9 @@ func (d *deployment) killMainProcess(c container) {
 }
 
 var (
-	supplyStarted = regexp.MustCompile(`(?m)^.*\| INFO \| .*\| Supplying .*session_id=(\S+)`)
-	ticketIssued  = regexp.MustCompile(`(?m)^.*\| INFO \| Central \| Ticket for .*session_id=(\S+)`)
+	supplyStarted      = regexp.MustCompile(`(?m)^.*\| INFO \| .*\| Supplying .*session_id=(\S+)`)
+	deniedDisconnected = regexp.MustCompile(`(?m)^.*\| INFO \| Central \| Denied \S+ at \S+: disconnected`)
+	ticketIssued       = regexp.MustCompile(`(?m)^.*\| INFO \| Central \| Ticket for .*session_id=(\S+)`)
 )
 
 // ledger counts, by session id, the supplies the engines started and the
