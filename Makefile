@@ -6,7 +6,7 @@ BUF   := $(GO) tool -modfile=tools/go.mod buf
 .PHONY: help build test test-unit test-web-e2e test-integration test-compose logs lint generate check-generated bench sim up down kafka-up kafka-down setup
 
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
+	@grep -E '^[A-Za-z0-9_.-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
 
 build: ## build evsim and evnode into bin/
 	$(GO) build -o bin/ ./cmd/...

@@ -16,6 +16,7 @@ import (
 
 	"github.com/evcharging/evsim/internal/logging"
 	"github.com/evcharging/evsim/internal/stats"
+	"github.com/evcharging/evsim/internal/words"
 	"github.com/evcharging/evsim/messages"
 )
 
@@ -38,8 +39,11 @@ func Props(cfg Config, logger logrus.FieldLogger, run *stats.Run) (*actor.Props,
 	if run == nil {
 		run = stats.New()
 	}
+	var incarnations atomic.Int32
 	return actor.PropsFromProducer(func() actor.Actor {
-		return newBridge(cfg, component(logger), run)
+		b := newBridge(cfg, component(logger), run)
+		b.restarted = incarnations.Add(1) > 1
+		return b
 	}, actor.WithMailbox(actor.UnboundedLockfree())), nil
 }
 
@@ -162,7 +166,13 @@ type bridge struct {
 	subscribers map[string][]subscription // pid key -> its subscriptions, so a terminated one is forgotten without a scan
 	bad         badRecordLog
 	holdWarned  time.Time
-	claimIDs    atomic.Uint64 // taken by claim goroutines
+	// notOursCount counts records skipped because no key of theirs is read here.
+	notOursCount int
+	// restarted: this is not the first incarnation of the actor, so its
+	// subscribers are on their way back; until graceUntil every key is ours.
+	restarted  bool
+	graceUntil time.Time
+	claimIDs   atomic.Uint64 // taken by claim goroutines
 }
 
 func newBridge(cfg Config, log *logrus.Entry, run *stats.Run) *bridge {
@@ -197,6 +207,10 @@ func (b *bridge) Receive(c actor.Context) {
 		b.gate = &gate{cfg: &b.cfg, log: b.log}
 		b.gate.begin()
 		b.startProbe()
+		if b.restarted {
+			b.graceUntil = time.Now().Add(b.cfg.RestartGrace)
+			b.after(b.cfg.RestartGrace, graceOver{})
+		}
 	case *actor.Stopping, *actor.Restarting:
 		// A restart (a bug made Receive panic) gets a fresh bridge from
 		// the producer: this one closes its clients first.
@@ -210,6 +224,8 @@ func (b *bridge) Receive(c actor.Context) {
 		b.subscribe(c, m)
 	case *Unsubscribe:
 		b.unsubscribe(m)
+	case *ExpectKeys:
+		b.expectKeys(m)
 	case *Stats:
 		c.Respond(b.stats())
 	case *WatchState:
@@ -245,6 +261,8 @@ func (b *bridge) Receive(c actor.Context) {
 		b.claimEnded(m)
 	case deliveryDone:
 		b.deliveryDone(m)
+	case graceOver:
+		b.skipHeldNotOurs()
 	}
 }
 
@@ -277,7 +295,7 @@ func (b *bridge) startProbe() {
 	// Keep the cadence: the next probe starts one interval after this one started.
 	b.probeStarted = time.Now()
 	cfg, gen := &b.cfg, b.gen
-	go func() { b.send(probeResult{gen: gen, err: probe(cfg)}) }()
+	go func() { b.send(probeResult{gen: gen, err: probe(cfg, true)}) }()
 }
 
 func (b *bridge) probed(m probeResult) {
@@ -296,11 +314,11 @@ func (b *bridge) probed(m probeResult) {
 func (b *bridge) probeFailed(err error) {
 	if b.state == StateWaiting {
 		if b.gate.failed(err) {
-			b.setState(StateFailed, fmt.Sprintf("Kafka at %s did not become available after %d attempts", b.cfg.brokerList(), b.cfg.WaitAttempts))
+			b.setState(StateFailed, b.gate.gaveUp(err))
 			return
 		}
 	} else {
-		b.log.WithField("error", err).Debug("Kafka is still away")
+		b.log.WithField("error", probeDetail(err)).Debugf("Kafka is still away: %s", probeCause(err))
 	}
 	b.after(max(time.Until(b.probeStarted.Add(b.cfg.WaitInterval)), 0), probeTick{gen: b.gen})
 }
@@ -347,7 +365,7 @@ func (b *bridge) maybeFlush() {
 	recovering := b.state == StateOutage
 	b.flushPending()
 	if recovering {
-		b.log.WithField("kept_records", kept).Infof("Kafka at %s is back; sending the %d records kept during the outage", b.cfg.brokerList(), kept)
+		b.log.WithField("kept_records", kept).Infof("Kafka at %s is back; sending the %s kept during the outage", b.cfg.brokerList(), words.Count(kept, "record", "records"))
 	} else {
 		b.gate.ready()
 	}
@@ -385,7 +403,7 @@ func (b *bridge) healthCheck(m healthTick) {
 	}
 	b.healthBusy = true
 	cfg, gen := &b.cfg, b.gen
-	go func() { b.send(healthResult{gen: gen, err: probe(cfg)}) }()
+	go func() { b.send(healthResult{gen: gen, err: probe(cfg, false)}) }()
 }
 
 func (b *bridge) healthChecked(m healthResult) {
@@ -535,7 +553,7 @@ func (b *bridge) shutdown() {
 		b.stopConsumer(cons)
 	}
 	if b.pendingLive > 0 {
-		b.log.WithField("kept_records", b.pendingLive).Warnf("Stopping with %d records that never reached Kafka", b.pendingLive)
+		b.log.WithField("kept_records", b.pendingLive).Warnf("Stopping with %s that never reached Kafka", words.Count(b.pendingLive, "record", "records"))
 	}
 	if f := b.producer; f != nil {
 		b.closeProducer()
@@ -704,7 +722,7 @@ func createTopics(cfg *Config) error {
 }
 
 func (b *bridge) stats() *StatsReply {
-	r := &StatsReply{State: b.state, KeptRecords: b.pendingLive, WaitingPublishers: len(b.ackWaiters), InFlightRecords: len(b.records)}
+	r := &StatsReply{State: b.state, KeptRecords: b.pendingLive, WaitingPublishers: len(b.ackWaiters), InFlightRecords: len(b.records), NotOursRecords: b.notOursCount}
 	for _, cons := range b.consumers {
 		r.HeldRecords += len(cons.held)
 		for _, subs := range cons.subs {

@@ -66,14 +66,27 @@ type Publish struct {
 // KafkaGroupID(Group, Topic), one per topic. Key, when not
 // empty, limits deliveries to records with that key; several subscribers of
 // one group can share a topic with different keys (the bridge consumes once
-// and routes). Records whose key has no subscriber yet are held and delivered
-// when one subscribes, so a driver that comes back sees what it missed.
-// Subscribing the same PID twice is harmless.
+// and routes). A record whose key is this process's (subscribed before, or
+// announced with ExpectKeys) but has no subscriber right now is held
+// (Config.HoldPerConsumer) and delivered when one subscribes, so a driver
+// that comes back sees what it missed. A record for any other key is skipped
+// as it arrives: a driver process reads every driver's records and keeps
+// only its own. Subscribing the same PID twice is harmless.
 type Subscribe struct {
 	Topic      string
 	Group      string
 	Key        string
 	Subscriber *actor.PID
+}
+
+// ExpectKeys tells the bridge that subscribers of Group will come for these
+// Keys of Topic (e.g. the drivers a process is about to start): records for
+// them are held until they subscribe instead of being skipped as another
+// process's. It starts no consumption; the first Subscribe does.
+type ExpectKeys struct {
+	Topic string
+	Group string
+	Keys  []string
 }
 
 // Unsubscribe ends a Subscribe.
@@ -146,6 +159,9 @@ type StatsReply struct {
 	HeldRecords int
 	// InFlightRecords were consumed and are not done yet (held ones included).
 	InFlightRecords int
+	// NotOursRecords were skipped since the bridge started: their key is
+	// read by no subscriber of this process.
+	NotOursRecords int
 	// Subscriptions counts (topic, group, key, subscriber) subscriptions.
 	Subscriptions int
 }

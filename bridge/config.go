@@ -56,10 +56,16 @@ type Config struct {
 	// are delivered but not yet Done; consumption of that partition pauses at
 	// the bound. Default 1024.
 	InFlightPerPartition int
-	// HoldPerConsumer bounds the records held for keys that have no
-	// subscriber yet, per (topic, group). Above it the oldest held record is
+	// HoldPerConsumer bounds the records held for keys of this process that
+	// have no subscriber right now, per (topic, group). Above it the oldest held record is
 	// skipped with a WARN. Default 10 000.
 	HoldPerConsumer int
+	// RestartGrace: after the bridge actor restarts (a bug made Receive
+	// panic), it knows no subscriber until they repeat their Subscribe
+	// (roles do every few seconds). For this long it holds the records of
+	// every key; then those of keys still without a subscriber are skipped
+	// as another process's. Default 15 s.
+	RestartGrace time.Duration
 	// BadRecordLogEvery rate-limits the WARN about records that do not
 	// decode: at most one line per this interval (each line says how many
 	// were skipped since the last one). Default 5 s.
@@ -120,6 +126,9 @@ func (c *Config) setDefaults() {
 	if c.HoldPerConsumer == 0 {
 		c.HoldPerConsumer = 10_000
 	}
+	if c.RestartGrace == 0 {
+		c.RestartGrace = 15 * time.Second
+	}
 	if c.BadRecordLogEvery == 0 {
 		c.BadRecordLogEvery = 5 * time.Second
 	}
@@ -154,6 +163,8 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("bridge config: InFlightPerPartition %d must be at least 1", c.InFlightPerPartition)
 	case c.HoldPerConsumer < 1:
 		return fmt.Errorf("bridge config: HoldPerConsumer %d must be at least 1", c.HoldPerConsumer)
+	case c.RestartGrace < 0:
+		return fmt.Errorf("bridge config: RestartGrace %v is negative", c.RestartGrace)
 	case c.BadRecordLogEvery < 0:
 		return fmt.Errorf("bridge config: BadRecordLogEvery %v is negative", c.BadRecordLogEvery)
 	}

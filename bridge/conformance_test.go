@@ -63,6 +63,7 @@ func runConformance(t *testing.T, newBroker func(t *testing.T) *brokerUnderTest)
 	}{
 		{"RoundTripRoutesByKey", false, testRoundTripRoutesByKey},
 		{"OrderPerKeyAndHeldRecords", false, testOrderPerKeyAndHeldRecords},
+		{"KeepsOnlyItsOwnKeys", false, testKeepsOnlyItsOwnKeys},
 		{"OffsetMarkedOnlyAfterDone", false, testOffsetMarkedOnlyAfterDone},
 		{"GarbageRecordSkippedWithOneWarn", false, testGarbageRecordSkipped},
 		{"WaitsForABrokerThatStartsLater", true, testWaitsForABrokerThatStartsLater},
@@ -127,7 +128,7 @@ func realKafkaUnderTest(t *testing.T) *brokerUnderTest {
 	if ctl == "" {
 		ctl = filepath.Join("..", "scripts", "kafka.sh")
 	}
-	if err := probe(&Config{Brokers: []string{addr}, ProbeTimeout: 5 * time.Second}); err != nil {
+	if err := probe(&Config{Brokers: []string{addr}, ProbeTimeout: 5 * time.Second}, true); err != nil {
 		t.Fatalf("Apache Kafka at %s does not answer: %v", addr, err)
 	}
 	run := func(t *testing.T, verb string) {
@@ -184,6 +185,8 @@ func testRoundTripRoutesByKey(t *testing.T, b *brokerUnderTest) {
 func testOrderPerKeyAndHeldRecords(t *testing.T, b *brokerUnderTest) {
 	topic := uniqueName(t, "updates")
 	tb := startBridge(t, b.config(t, topic))
+	// bob is announced, as a process does for the drivers it is starting.
+	tb.system.Root.Send(tb.pid, &ExpectKeys{Topic: topic, Group: "drivers", Keys: []string{"bob"}})
 	early, _ := tb.subscribe(t, topic, "drivers", "alice", true)
 	tb.awaitState(t, StateReady, 20*time.Second)
 	for i := range 20 {

@@ -2,7 +2,9 @@ package bridge
 
 import (
 	"context"
+	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -18,13 +20,20 @@ type tgKey struct{ topic, group string }
 // consumer is the bridge's side of one (topic, group): who subscribed, and
 // the records held for keys that have no subscriber yet.
 type consumer struct {
-	key     tgKey
-	subs    map[string]map[string]*actor.PID // record key ("" = every key) -> pid key -> pid
-	held    []*inRecord
-	running bool
-	gen     uint64
-	cancel  context.CancelFunc
-	done    chan struct{} // closed when the consumer group is closed
+	key  tgKey
+	subs map[string]map[string]*actor.PID // record key ("" = every key) -> pid key -> pid
+	// ours are the keys this process reads: every key that was subscribed
+	// or expected (ExpectKeys). A record for another key is none of this
+	// process's business (a driver process reads every driver's records):
+	// it is skipped as it arrives, never held.
+	ours map[string]bool
+	// everyKey: a subscriber of every key ("") came, so every record is ours.
+	everyKey bool
+	held     []*inRecord
+	running  bool
+	gen      uint64
+	cancel   context.CancelFunc
+	done     chan struct{} // closed when the consumer group is closed
 }
 
 // claimState tracks one partition claim of a consumer-group session: the
@@ -69,6 +78,7 @@ type (
 		err       error // the record does not decode
 	}
 	claimEnded   struct{ claimID uint64 }
+	graceOver    struct{}
 	deliveryDone struct {
 		recID uint64
 		sub   string
@@ -82,12 +92,8 @@ func (b *bridge) subscribe(c actor.Context, m *Subscribe) {
 		b.log.WithFields(logrus.Fields{"topic": m.Topic, "group": m.Group}).Warn("Ignored a Subscribe without topic, group or subscriber")
 		return
 	}
-	k := tgKey{m.Topic, m.Group}
-	cons := b.consumers[k]
-	if cons == nil {
-		cons = &consumer{key: k, subs: map[string]map[string]*actor.PID{}}
-		b.consumers[k] = cons
-	}
+	cons := b.consumer(m.Topic, m.Group)
+	cons.claim(m.Key)
 	pk := pidKey(m.Subscriber)
 	if cons.subs[m.Key] == nil {
 		cons.subs[m.Key] = map[string]*actor.PID{}
@@ -115,6 +121,42 @@ func (b *bridge) subscribe(c actor.Context, m *Subscribe) {
 	}
 	if b.state == StateReady {
 		b.startConsumer(cons)
+	}
+}
+
+// consumer returns the consumer of (topic, group), made on first use.
+func (b *bridge) consumer(topic, group string) *consumer {
+	k := tgKey{topic, group}
+	cons := b.consumers[k]
+	if cons == nil {
+		cons = &consumer{key: k, subs: map[string]map[string]*actor.PID{}, ours: map[string]bool{}}
+		b.consumers[k] = cons
+	}
+	return cons
+}
+
+// claim marks key ("" = every key) as read in this process.
+func (cons *consumer) claim(key string) {
+	if key == "" {
+		cons.everyKey = true
+		return
+	}
+	cons.ours[key] = true
+}
+
+// isOurs says whether records of key belong to this process.
+func (cons *consumer) isOurs(key string) bool { return cons.everyKey || cons.ours[key] }
+
+// expectKeys declares keys whose subscribers are on their way: their records
+// are held until they subscribe. It starts no consumer.
+func (b *bridge) expectKeys(m *ExpectKeys) {
+	if m.Topic == "" || m.Group == "" {
+		b.log.WithFields(logrus.Fields{"topic": m.Topic, "group": m.Group}).Warn("Ignored an ExpectKeys without topic or group")
+		return
+	}
+	cons := b.consumer(m.Topic, m.Group)
+	for _, k := range m.Keys {
+		cons.claim(k)
 	}
 }
 
@@ -354,16 +396,61 @@ func (b *bridge) consumed(c actor.Context, m *consumerRecord) {
 		return
 	}
 	b.run.KafkaRecordsIn.Add(1)
+	subs := b.subscribersOf(cons, m.key)
+	if len(subs) == 0 && !cons.isOurs(m.key) && !time.Now().Before(b.graceUntil) {
+		b.notOurs(cs, m)
+		return
+	}
 	b.recSeq++
 	r := &inRecord{id: b.recSeq, claim: cs, offset: m.offset, key: m.key, msg: m.msg, semHeld: true}
 	b.records[r.id] = r
-	subs := b.subscribersOf(cons, r.key)
 	if len(subs) == 0 {
 		b.hold(r)
 		return
 	}
 	for pk, pid := range subs {
 		b.deliverTo(c, r, pk, pid)
+	}
+}
+
+// notOurs skips a record whose key nobody in this process reads: done at
+// once, so that its offset moves on and it takes no memory.
+func (b *bridge) notOurs(cs *claimState, m *consumerRecord) {
+	<-m.sem
+	b.notOursCount++
+	// A driver process meets every other driver's records: build no
+	// fields for a line that is not written.
+	if b.log.Logger.IsLevelEnabled(logrus.DebugLevel) {
+		b.log.WithFields(logrus.Fields{
+			"topic": m.topic, "partition": m.partition, "offset": m.offset, "key": m.key, "group": cs.cons.key.group,
+		}).Debug("Skipped a record for a key that nobody in this process reads")
+	}
+	cs.done[m.offset] = true
+	b.advance(cs)
+}
+
+// skipHeldNotOurs ends a restarted bridge's grace: what it held for keys
+// whose subscribers did not come back is another process's after all.
+func (b *bridge) skipHeldNotOurs() {
+	for _, cons := range b.consumers {
+		keep := cons.held[:0]
+		var skip []*inRecord
+		for _, r := range cons.held {
+			if cons.isOurs(r.key) {
+				keep = append(keep, r)
+			} else {
+				skip = append(skip, r)
+			}
+		}
+		clear(cons.held[len(keep):])
+		cons.held = keep
+		for _, r := range skip {
+			r.held = false
+			b.notOursCount++
+			b.log.WithFields(logrus.Fields{"topic": r.claim.topic, "partition": r.claim.partition, "offset": r.offset, "key": r.key}).
+				Debug("Skipped a held record: no subscriber of its key came back after the restart")
+			b.complete(r)
+		}
 	}
 }
 
@@ -484,7 +571,9 @@ func (b *bridge) badRecord(m *consumerRecord) {
 		l.suppressed++
 		return
 	}
-	fields := logrus.Fields{"topic": m.topic, "partition": m.partition, "offset": m.offset, "error": m.err}
+	// protobuf puts a non-breaking space after "proto:" in some builds.
+	reason := strings.ReplaceAll(fmt.Sprint(m.err), "\u00a0", " ")
+	fields := logrus.Fields{"topic": m.topic, "partition": m.partition, "offset": m.offset, "error": reason}
 	if l.suppressed > 0 {
 		fields["skipped_since_last"] = l.suppressed
 	}

@@ -14,9 +14,16 @@
 // enough). It logs, under the component "Bridge":
 //
 //	Waiting for Kafka at HOST:PORT to be ready (max attempts N, interval Ss)   once
-//	Still waiting for Kafka (attempt n/N)                                       every 5th attempt
+//	Still waiting for Kafka (attempt n/N): CAUSE                                every 5th attempt
 //	Kafka at HOST:PORT is ready                                                 once
-//	Kafka at HOST:PORT did not become available after N attempts                ERROR, once
+//	Kafka at HOST:PORT did not become available after N attempts Ss apart:
+//	CAUSE. To wait longer, raise --kafka-wait-attempts (...)                    ERROR, once
+//
+// CAUSE is why the last probe failed, in an operator's words: connection
+// refused, DNS name not found, timed out (no connection, or a port that
+// accepts and never answers), not a Kafka broker (e.g. an HTTP server), a
+// TLS failure, a connection closed without an answer, an authentication
+// failure, or a Kafka that names no broker yet.
 //
 // After the last failed attempt it reports StateFailed to its watchers and
 // stays there: the process's main exits 1. WaitAttempts 0 waits forever.
@@ -34,8 +41,12 @@
 // with *Subscribe{Topic, Group, Key, Subscriber}. Each record comes as a
 // *Delivery; the subscriber calls Done when it has handled it, best in a
 // defer. The bridge consumes each (topic, group) once with a sarama consumer
-// group and routes records by key; records whose key has no subscriber yet
-// are held (Config.HoldPerConsumer) and delivered when one subscribes. An
+// group and routes records by key; records for a key of this process that
+// has no subscriber right now are held (Config.HoldPerConsumer) and delivered
+// when one subscribes, and records for keys no subscriber of the process
+// reads (nor ExpectKeys announced) are skipped at once, at DEBUG (a bridge
+// actor that restarted holds every key's records for Config.RestartGrace,
+// while its subscribers repeat their subscriptions). An
 // offset is marked only when every earlier record of its partition is done,
 // so after a crash records are delivered again (at least once): handlers are
 // idempotent. At most Config.InFlightPerPartition records of a partition are

@@ -34,7 +34,7 @@ func TestEmbeddedBrokerOnPortZeroSaysWhereItListens(t *testing.T) {
 	if e.Addr() == "127.0.0.1:0" || e.Addr() == "" {
 		t.Fatalf("Addr() = %q, want the real port", e.Addr())
 	}
-	if err := probe(&Config{Brokers: []string{e.Addr()}, ProbeTimeout: time.Second}); err != nil {
+	if err := probe(&Config{Brokers: []string{e.Addr()}, ProbeTimeout: time.Second}, true); err != nil {
 		t.Fatalf("the broker does not answer at %s: %v", e.Addr(), err)
 	}
 }

@@ -217,12 +217,18 @@ func newBenchSystem() *actor.ActorSystem {
 	}))
 }
 
-// keptRecords asks the bridge how many records it keeps for Kafka.
-func (tb *testBridge) keptRecords(t *testing.T) int {
+// stats asks the bridge what it holds.
+func (tb *testBridge) stats(t *testing.T) *StatsReply {
 	t.Helper()
 	res, err := tb.system.Root.RequestFuture(tb.pid, &Stats{}, 5*time.Second).Result()
 	if err != nil {
 		t.Fatal(err)
 	}
-	return res.(*StatsReply).KeptRecords
+	return res.(*StatsReply)
+}
+
+// keptRecords asks the bridge how many records it keeps for Kafka.
+func (tb *testBridge) keptRecords(t *testing.T) int {
+	t.Helper()
+	return tb.stats(t).KeptRecords
 }

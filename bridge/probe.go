@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"time"
 
 	"github.com/IBM/sarama"
@@ -13,26 +14,35 @@ import (
 // probe asks each bootstrap broker in turn for metadata and succeeds at the
 // first answer that names at least one broker. An open TCP port is not
 // enough: the port of a starting broker (or of something that is not Kafka)
-// accepts connections long before it answers Kafka requests.
-func probe(cfg *Config) error {
-	var errs []error
+// accepts connections long before it answers Kafka requests. A failure is a
+// probeFailure that says why for each broker; diagnose makes it look closer
+// at the other end (the start-up gate does, health checks need not).
+func probe(cfg *Config, diagnose bool) error {
+	var f probeFailure
 	for _, addr := range cfg.Brokers {
-		err := probeOne(addr, cfg.probeSarama())
+		err := probeOne(addr, cfg.probeSarama(), diagnose)
 		if err == nil {
 			return nil
 		}
-		errs = append(errs, fmt.Errorf("%s: %w", addr, err))
+		f = append(f, err)
 	}
-	return errors.Join(errs...)
+	return f
 }
 
-// probeOne is one probe of one broker, bounded by the dial timeout as a
+// probeOne is one probe of one broker, bounded by the probe timeout as a
 // whole: a port that accepts and never answers would otherwise cost a read
 // timeout per request (API versions, then metadata).
-func probeOne(addr string, sc *sarama.Config) error {
+func probeOne(addr string, sc *sarama.Config, diagnose bool) *probeError {
+	limit := sc.Net.DialTimeout
+	deadline := time.Now().Add(limit)
+	pc := newProbeConn(limit)
+	if diagnose {
+		sc.Net.Proxy.Enable, sc.Net.Proxy.Dialer = true, pc
+		pc.speaksTLS = func() bool { return speaksTLS(addr, max(time.Until(deadline), 100*time.Millisecond)) }
+	}
 	b := sarama.NewBroker(addr)
 	if err := b.Open(sc); err != nil {
-		return fmt.Errorf("open: %w", err)
+		return &probeError{addr: addr, cause: fmt.Sprintf("cannot open a connection: %v", err), err: err}
 	}
 	result := make(chan error, 1)
 	go func() {
@@ -46,16 +56,35 @@ func probeOne(addr string, sc *sarama.Config) error {
 			result <- nil
 		}
 	}()
-	t := time.NewTimer(sc.Net.DialTimeout)
+	// A silent peer gets a little more time, after the limit, to show what it
+	// is: the probe has failed by then, so this costs only failing probes, and
+	// it is long enough for a loaded machine to answer.
+	nudge := time.Duration(0)
+	if diagnose {
+		nudge = min(limit, time.Second)
+	}
+	failed := func(err error, timedOut bool) *probeError {
+		cause := err.Error()
+		if diagnose {
+			cause = pc.cause(err, timedOut, limit)
+		}
+		return &probeError{addr: addr, cause: cause, err: err}
+	}
+	t := time.NewTimer(limit)
 	defer t.Stop()
 	select {
 	case err := <-result:
 		_ = b.Close()
-		return err
+		if err == nil {
+			return nil
+		}
+		var nerr net.Error
+		return failed(err, errors.As(err, &nerr) && nerr.Timeout())
 	case <-t.C:
+		pc.nudge(nudge)
 		// Closing makes the pending request fail; its goroutine then ends.
 		go func() { _ = b.Close() }()
-		return fmt.Errorf("no Kafka answer within %v", sc.Net.DialTimeout)
+		return failed(fmt.Errorf("no Kafka answer within %v", limit), true)
 	}
 }
 
@@ -77,19 +106,27 @@ func (g *gate) begin() {
 // (and then it has logged the one ERROR line).
 func (g *gate) failed(err error) (exhausted bool) {
 	g.attempt++
-	g.log.WithField("error", err).Debugf("Kafka probe %d failed", g.attempt)
+	g.log.WithField("error", probeDetail(err)).Debugf("Kafka probe %d failed: %s", g.attempt, probeCause(err))
 	if g.cfg.WaitAttempts > 0 && g.attempt >= g.cfg.WaitAttempts {
-		g.log.Errorf("Kafka at %s did not become available after %d attempts", g.cfg.brokerList(), g.cfg.WaitAttempts)
+		g.log.Error(g.gaveUp(err))
 		return true
 	}
 	if g.attempt%5 == 0 {
 		if g.cfg.WaitAttempts > 0 {
-			g.log.Infof("Still waiting for Kafka (attempt %d/%d)", g.attempt, g.cfg.WaitAttempts)
+			g.log.Infof("Still waiting for Kafka (attempt %d/%d): %s", g.attempt, g.cfg.WaitAttempts, probeCause(err))
 		} else {
-			g.log.Infof("Still waiting for Kafka (attempt %d)", g.attempt)
+			g.log.Infof("Still waiting for Kafka (attempt %d): %s", g.attempt, probeCause(err))
 		}
 	}
 	return false
+}
+
+// gaveUp is the one ERROR line: what was tried, why it failed, and how to
+// wait longer.
+func (g *gate) gaveUp(err error) string {
+	return fmt.Sprintf("Kafka at %s did not become available after %d attempts %s apart: %s. "+
+		"To wait longer, raise --kafka-wait-attempts (KAFKA_WAIT_MAX_ATTEMPTS); 0 waits forever",
+		g.cfg.brokerList(), g.cfg.WaitAttempts, formatSeconds(g.cfg.WaitInterval), probeCause(err))
 }
 
 func (g *gate) ready() {
@@ -116,7 +153,7 @@ func WaitForKafka(ctx context.Context, cfg Config, logger logrus.FieldLogger) er
 	g.begin()
 	for {
 		start := time.Now()
-		err := probe(&cfg)
+		err := probe(&cfg, true)
 		if err == nil {
 			g.ready()
 			return nil

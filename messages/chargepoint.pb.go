@@ -34,7 +34,12 @@ type Command struct {
 	//	*Command_Stop
 	//	*Command_Resume
 	//	*Command_SetKnockedOut
-	Kind          isCommand_Kind `protobuf_oneof:"kind"`
+	Kind isCommand_Kind `protobuf_oneof:"kind"`
+	// When Central sent it.
+	SentAt *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=sent_at,json=sentAt,proto3" json:"sent_at,omitempty"`
+	// After this an engine ignores the command (e.g. a start replayed to a new
+	// consumer group long after Central gave up on it); unset means no limit.
+	ExpiresAt     *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=expires_at,json=expiresAt,proto3" json:"expires_at,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -131,6 +136,20 @@ func (x *Command) GetSetKnockedOut() *SetKnockedOut {
 		if x, ok := x.Kind.(*Command_SetKnockedOut); ok {
 			return x.SetKnockedOut
 		}
+	}
+	return nil
+}
+
+func (x *Command) GetSentAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.SentAt
+	}
+	return nil
+}
+
+func (x *Command) GetExpiresAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ExpiresAt
 	}
 	return nil
 }
@@ -876,7 +895,7 @@ var File_evcharging_v1_chargepoint_proto protoreflect.FileDescriptor
 
 const file_evcharging_v1_chargepoint_proto_rawDesc = "" +
 	"\n" +
-	"\x1fevcharging/v1/chargepoint.proto\x12\revcharging.v1\x1a\x19evcharging/v1/types.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xfe\x02\n" +
+	"\x1fevcharging/v1/chargepoint.proto\x12\revcharging.v1\x1a\x19evcharging/v1/types.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xee\x03\n" +
 	"\aCommand\x12\x1d\n" +
 	"\n" +
 	"command_id\x18\x01 \x01(\tR\tcommandId\x12\x13\n" +
@@ -886,7 +905,10 @@ const file_evcharging_v1_chargepoint_proto_rawDesc = "" +
 	"stopSupply\x124\n" +
 	"\x04stop\x18\x05 \x01(\v2\x1e.evcharging.v1.StopChargePointH\x00R\x04stop\x12:\n" +
 	"\x06resume\x18\x06 \x01(\v2 .evcharging.v1.ResumeChargePointH\x00R\x06resume\x12F\n" +
-	"\x0fset_knocked_out\x18\a \x01(\v2\x1c.evcharging.v1.SetKnockedOutH\x00R\rsetKnockedOutB\x06\n" +
+	"\x0fset_knocked_out\x18\a \x01(\v2\x1c.evcharging.v1.SetKnockedOutH\x00R\rsetKnockedOut\x123\n" +
+	"\asent_at\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\x06sentAt\x129\n" +
+	"\n" +
+	"expires_at\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\texpiresAtB\x06\n" +
 	"\x04kind\"\xa8\x01\n" +
 	"\vStartSupply\x12\x1d\n" +
 	"\n" +
@@ -982,8 +1004,8 @@ var file_evcharging_v1_chargepoint_proto_goTypes = []any{
 	(*SupplyEnded)(nil),           // 8: evcharging.v1.SupplyEnded
 	(*StatusChange)(nil),          // 9: evcharging.v1.StatusChange
 	(*CommandRejected)(nil),       // 10: evcharging.v1.CommandRejected
-	(EndReason)(0),                // 11: evcharging.v1.EndReason
-	(*timestamppb.Timestamp)(nil), // 12: google.protobuf.Timestamp
+	(*timestamppb.Timestamp)(nil), // 11: google.protobuf.Timestamp
+	(EndReason)(0),                // 12: evcharging.v1.EndReason
 	(ChargePointState)(0),         // 13: evcharging.v1.ChargePointState
 }
 var file_evcharging_v1_chargepoint_proto_depIdxs = []int32{
@@ -992,19 +1014,21 @@ var file_evcharging_v1_chargepoint_proto_depIdxs = []int32{
 	3,  // 2: evcharging.v1.Command.stop:type_name -> evcharging.v1.StopChargePoint
 	4,  // 3: evcharging.v1.Command.resume:type_name -> evcharging.v1.ResumeChargePoint
 	5,  // 4: evcharging.v1.Command.set_knocked_out:type_name -> evcharging.v1.SetKnockedOut
-	11, // 5: evcharging.v1.StopSupply.reason:type_name -> evcharging.v1.EndReason
-	12, // 6: evcharging.v1.SupplyStarted.started_at:type_name -> google.protobuf.Timestamp
-	12, // 7: evcharging.v1.Telemetry.at:type_name -> google.protobuf.Timestamp
-	12, // 8: evcharging.v1.SupplyEnded.started_at:type_name -> google.protobuf.Timestamp
-	12, // 9: evcharging.v1.SupplyEnded.ended_at:type_name -> google.protobuf.Timestamp
-	11, // 10: evcharging.v1.SupplyEnded.reason:type_name -> evcharging.v1.EndReason
-	13, // 11: evcharging.v1.StatusChange.state:type_name -> evcharging.v1.ChargePointState
-	12, // 12: evcharging.v1.StatusChange.at:type_name -> google.protobuf.Timestamp
-	13, // [13:13] is the sub-list for method output_type
-	13, // [13:13] is the sub-list for method input_type
-	13, // [13:13] is the sub-list for extension type_name
-	13, // [13:13] is the sub-list for extension extendee
-	0,  // [0:13] is the sub-list for field type_name
+	11, // 5: evcharging.v1.Command.sent_at:type_name -> google.protobuf.Timestamp
+	11, // 6: evcharging.v1.Command.expires_at:type_name -> google.protobuf.Timestamp
+	12, // 7: evcharging.v1.StopSupply.reason:type_name -> evcharging.v1.EndReason
+	11, // 8: evcharging.v1.SupplyStarted.started_at:type_name -> google.protobuf.Timestamp
+	11, // 9: evcharging.v1.Telemetry.at:type_name -> google.protobuf.Timestamp
+	11, // 10: evcharging.v1.SupplyEnded.started_at:type_name -> google.protobuf.Timestamp
+	11, // 11: evcharging.v1.SupplyEnded.ended_at:type_name -> google.protobuf.Timestamp
+	12, // 12: evcharging.v1.SupplyEnded.reason:type_name -> evcharging.v1.EndReason
+	13, // 13: evcharging.v1.StatusChange.state:type_name -> evcharging.v1.ChargePointState
+	11, // 14: evcharging.v1.StatusChange.at:type_name -> google.protobuf.Timestamp
+	15, // [15:15] is the sub-list for method output_type
+	15, // [15:15] is the sub-list for method input_type
+	15, // [15:15] is the sub-list for extension type_name
+	15, // [15:15] is the sub-list for extension extendee
+	0,  // [0:15] is the sub-list for field type_name
 }
 
 func init() { file_evcharging_v1_chargepoint_proto_init() }

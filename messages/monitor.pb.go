@@ -117,8 +117,11 @@ type RegistrationResult struct {
 	Reason   string                 `protobuf:"bytes,3,opt,name=reason,proto3" json:"reason,omitempty"`
 	// Central's instance id: a change tells the monitor that Central restarted.
 	CentralInstance string `protobuf:"bytes,4,opt,name=central_instance,json=centralInstance,proto3" json:"central_instance,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// True when Central is up but not ready yet (e.g. waiting for Kafka): not a
+	// rejection; register again shortly. reason says what it waits for.
+	Waiting       bool `protobuf:"varint,5,opt,name=waiting,proto3" json:"waiting,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *RegistrationResult) Reset() {
@@ -177,6 +180,13 @@ func (x *RegistrationResult) GetCentralInstance() string {
 		return x.CentralInstance
 	}
 	return ""
+}
+
+func (x *RegistrationResult) GetWaiting() bool {
+	if x != nil {
+		return x.Waiting
+	}
+	return false
 }
 
 // The monitor asks its engine whether it is working, every second (actor message).
@@ -242,7 +252,11 @@ type HealthAnswer struct {
 	EngineState ChargePointState `protobuf:"varint,4,opt,name=engine_state,json=engineState,proto3,enum=evcharging.v1.ChargePointState" json:"engine_state,omitempty"`
 	SessionId   string           `protobuf:"bytes,5,opt,name=session_id,json=sessionId,proto3" json:"session_id,omitempty"`
 	// The driver being served, when supplying.
-	DriverId      string `protobuf:"bytes,6,opt,name=driver_id,json=driverId,proto3" json:"driver_id,omitempty"`
+	DriverId string `protobuf:"bytes,6,opt,name=driver_id,json=driverId,proto3" json:"driver_id,omitempty"`
+	// OK, KO or WAITING (alive but not ready: not a fault).
+	Status HealthStatus `protobuf:"varint,7,opt,name=status,proto3,enum=evcharging.v1.HealthStatus" json:"status,omitempty"`
+	// What a WAITING engine waits for, e.g. "waiting for Kafka".
+	Detail        string `protobuf:"bytes,8,opt,name=detail,proto3" json:"detail,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -315,6 +329,20 @@ func (x *HealthAnswer) GetSessionId() string {
 func (x *HealthAnswer) GetDriverId() string {
 	if x != nil {
 		return x.DriverId
+	}
+	return ""
+}
+
+func (x *HealthAnswer) GetStatus() HealthStatus {
+	if x != nil {
+		return x.Status
+	}
+	return HealthStatus_HEALTH_STATUS_UNSPECIFIED
+}
+
+func (x *HealthAnswer) GetDetail() string {
+	if x != nil {
+		return x.Detail
 	}
 	return ""
 }
@@ -399,8 +427,11 @@ type Liveness struct {
 	// that restarted can rebuild its view and reconcile its orders.
 	EngineState ChargePointState `protobuf:"varint,4,opt,name=engine_state,json=engineState,proto3,enum=evcharging.v1.ChargePointState" json:"engine_state,omitempty"`
 	// The supply the engine is running, if any.
-	SessionId     string `protobuf:"bytes,5,opt,name=session_id,json=sessionId,proto3" json:"session_id,omitempty"`
-	DriverId      string `protobuf:"bytes,6,opt,name=driver_id,json=driverId,proto3" json:"driver_id,omitempty"`
+	SessionId string `protobuf:"bytes,5,opt,name=session_id,json=sessionId,proto3" json:"session_id,omitempty"`
+	DriverId  string `protobuf:"bytes,6,opt,name=driver_id,json=driverId,proto3" json:"driver_id,omitempty"`
+	// Not empty while the engine answers but is not ready yet (e.g. "waiting
+	// for Kafka"): Central shows the charge point WAITING with this reason.
+	EngineWaiting string `protobuf:"bytes,7,opt,name=engine_waiting,json=engineWaiting,proto3" json:"engine_waiting,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -477,6 +508,13 @@ func (x *Liveness) GetDriverId() string {
 	return ""
 }
 
+func (x *Liveness) GetEngineWaiting() string {
+	if x != nil {
+		return x.EngineWaiting
+	}
+	return ""
+}
+
 // Central's answer to a liveness message.
 type LivenessAck struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -485,8 +523,10 @@ type LivenessAck struct {
 	// False when Central does not know this monitor (e.g. it restarted): register again.
 	Known           bool   `protobuf:"varint,3,opt,name=known,proto3" json:"known,omitempty"`
 	CentralInstance string `protobuf:"bytes,4,opt,name=central_instance,json=centralInstance,proto3" json:"central_instance,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// True when Central is up but not ready yet (e.g. waiting for Kafka).
+	Waiting       bool `protobuf:"varint,5,opt,name=waiting,proto3" json:"waiting,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *LivenessAck) Reset() {
@@ -547,6 +587,13 @@ func (x *LivenessAck) GetCentralInstance() string {
 	return ""
 }
 
+func (x *LivenessAck) GetWaiting() bool {
+	if x != nil {
+		return x.Waiting
+	}
+	return false
+}
+
 var File_evcharging_v1_monitor_proto protoreflect.FileDescriptor
 
 const file_evcharging_v1_monitor_proto_rawDesc = "" +
@@ -558,15 +605,16 @@ const file_evcharging_v1_monitor_proto_rawDesc = "" +
 	"\x11price_eur_per_kwh\x18\x03 \x01(\x01R\x0epriceEurPerKwh\x12\x0e\n" +
 	"\x02kw\x18\x04 \x01(\x01R\x02kw\x12\x16\n" +
 	"\x06secret\x18\x05 \x01(\tR\x06secret\x12'\n" +
-	"\x0fmonitor_address\x18\x06 \x01(\tR\x0emonitorAddress\"\x88\x01\n" +
+	"\x0fmonitor_address\x18\x06 \x01(\tR\x0emonitorAddress\"\xa2\x01\n" +
 	"\x12RegistrationResult\x12\x13\n" +
 	"\x05cp_id\x18\x01 \x01(\tR\x04cpId\x12\x1a\n" +
 	"\baccepted\x18\x02 \x01(\bR\baccepted\x12\x16\n" +
 	"\x06reason\x18\x03 \x01(\tR\x06reason\x12)\n" +
-	"\x10central_instance\x18\x04 \x01(\tR\x0fcentralInstance\"4\n" +
+	"\x10central_instance\x18\x04 \x01(\tR\x0fcentralInstance\x12\x18\n" +
+	"\awaiting\x18\x05 \x01(\bR\awaiting\"4\n" +
 	"\vHealthCheck\x12\x13\n" +
 	"\x05cp_id\x18\x01 \x01(\tR\x04cpId\x12\x10\n" +
-	"\x03seq\x18\x02 \x01(\x04R\x03seq\"\xc5\x01\n" +
+	"\x03seq\x18\x02 \x01(\x04R\x03seq\"\x92\x02\n" +
 	"\fHealthAnswer\x12\x13\n" +
 	"\x05cp_id\x18\x01 \x01(\tR\x04cpId\x12\x10\n" +
 	"\x03seq\x18\x02 \x01(\x04R\x03seq\x12\x0e\n" +
@@ -574,12 +622,14 @@ const file_evcharging_v1_monitor_proto_rawDesc = "" +
 	"\fengine_state\x18\x04 \x01(\x0e2\x1f.evcharging.v1.ChargePointStateR\vengineState\x12\x1d\n" +
 	"\n" +
 	"session_id\x18\x05 \x01(\tR\tsessionId\x12\x1b\n" +
-	"\tdriver_id\x18\x06 \x01(\tR\bdriverId\"~\n" +
+	"\tdriver_id\x18\x06 \x01(\tR\bdriverId\x123\n" +
+	"\x06status\x18\a \x01(\x0e2\x1b.evcharging.v1.HealthStatusR\x06status\x12\x16\n" +
+	"\x06detail\x18\b \x01(\tR\x06detail\"~\n" +
 	"\vFaultReport\x12\x13\n" +
 	"\x05cp_id\x18\x01 \x01(\tR\x04cpId\x12\x16\n" +
 	"\x06faulty\x18\x02 \x01(\bR\x06faulty\x12\x16\n" +
 	"\x06detail\x18\x03 \x01(\tR\x06detail\x12*\n" +
-	"\x02at\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\x02at\"\xce\x01\n" +
+	"\x02at\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\x02at\"\xf5\x01\n" +
 	"\bLiveness\x12\x13\n" +
 	"\x05cp_id\x18\x01 \x01(\tR\x04cpId\x12\x10\n" +
 	"\x03seq\x18\x02 \x01(\x04R\x03seq\x12\x1b\n" +
@@ -587,12 +637,14 @@ const file_evcharging_v1_monitor_proto_rawDesc = "" +
 	"\fengine_state\x18\x04 \x01(\x0e2\x1f.evcharging.v1.ChargePointStateR\vengineState\x12\x1d\n" +
 	"\n" +
 	"session_id\x18\x05 \x01(\tR\tsessionId\x12\x1b\n" +
-	"\tdriver_id\x18\x06 \x01(\tR\bdriverId\"u\n" +
+	"\tdriver_id\x18\x06 \x01(\tR\bdriverId\x12%\n" +
+	"\x0eengine_waiting\x18\a \x01(\tR\rengineWaiting\"\x8f\x01\n" +
 	"\vLivenessAck\x12\x13\n" +
 	"\x05cp_id\x18\x01 \x01(\tR\x04cpId\x12\x10\n" +
 	"\x03seq\x18\x02 \x01(\x04R\x03seq\x12\x14\n" +
 	"\x05known\x18\x03 \x01(\bR\x05known\x12)\n" +
-	"\x10central_instance\x18\x04 \x01(\tR\x0fcentralInstanceB/Z-github.com/evcharging/evsim/messages;messagesb\x06proto3"
+	"\x10central_instance\x18\x04 \x01(\tR\x0fcentralInstance\x12\x18\n" +
+	"\awaiting\x18\x05 \x01(\bR\awaitingB/Z-github.com/evcharging/evsim/messages;messagesb\x06proto3"
 
 var (
 	file_evcharging_v1_monitor_proto_rawDescOnce sync.Once
@@ -616,17 +668,19 @@ var file_evcharging_v1_monitor_proto_goTypes = []any{
 	(*Liveness)(nil),              // 5: evcharging.v1.Liveness
 	(*LivenessAck)(nil),           // 6: evcharging.v1.LivenessAck
 	(ChargePointState)(0),         // 7: evcharging.v1.ChargePointState
-	(*timestamppb.Timestamp)(nil), // 8: google.protobuf.Timestamp
+	(HealthStatus)(0),             // 8: evcharging.v1.HealthStatus
+	(*timestamppb.Timestamp)(nil), // 9: google.protobuf.Timestamp
 }
 var file_evcharging_v1_monitor_proto_depIdxs = []int32{
 	7, // 0: evcharging.v1.HealthAnswer.engine_state:type_name -> evcharging.v1.ChargePointState
-	8, // 1: evcharging.v1.FaultReport.at:type_name -> google.protobuf.Timestamp
-	7, // 2: evcharging.v1.Liveness.engine_state:type_name -> evcharging.v1.ChargePointState
-	3, // [3:3] is the sub-list for method output_type
-	3, // [3:3] is the sub-list for method input_type
-	3, // [3:3] is the sub-list for extension type_name
-	3, // [3:3] is the sub-list for extension extendee
-	0, // [0:3] is the sub-list for field type_name
+	8, // 1: evcharging.v1.HealthAnswer.status:type_name -> evcharging.v1.HealthStatus
+	9, // 2: evcharging.v1.FaultReport.at:type_name -> google.protobuf.Timestamp
+	7, // 3: evcharging.v1.Liveness.engine_state:type_name -> evcharging.v1.ChargePointState
+	4, // [4:4] is the sub-list for method output_type
+	4, // [4:4] is the sub-list for method input_type
+	4, // [4:4] is the sub-list for extension type_name
+	4, // [4:4] is the sub-list for extension extendee
+	0, // [0:4] is the sub-list for field type_name
 }
 
 func init() { file_evcharging_v1_monitor_proto_init() }

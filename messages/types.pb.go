@@ -36,6 +36,12 @@ const (
 	ChargePointState_CHARGE_POINT_STATE_FAULT ChargePointState = 4
 	// Central hears no sign of life from the monitor (grey).
 	ChargePointState_CHARGE_POINT_STATE_DISCONNECTED ChargePointState = 5
+	// Monitor alive, but the charge point is not available yet, e.g. its
+	// engine is still waiting for Kafka (grey, with the reason). Not a fault.
+	ChargePointState_CHARGE_POINT_STATE_WAITING ChargePointState = 6
+	// Central refused the registration of its monitor, e.g. a wrong secret
+	// (red, with the reason).
+	ChargePointState_CHARGE_POINT_STATE_REJECTED ChargePointState = 7
 )
 
 // Enum value maps for ChargePointState.
@@ -47,6 +53,8 @@ var (
 		3: "CHARGE_POINT_STATE_STOPPED",
 		4: "CHARGE_POINT_STATE_FAULT",
 		5: "CHARGE_POINT_STATE_DISCONNECTED",
+		6: "CHARGE_POINT_STATE_WAITING",
+		7: "CHARGE_POINT_STATE_REJECTED",
 	}
 	ChargePointState_value = map[string]int32{
 		"CHARGE_POINT_STATE_UNSPECIFIED":  0,
@@ -55,6 +63,8 @@ var (
 		"CHARGE_POINT_STATE_STOPPED":      3,
 		"CHARGE_POINT_STATE_FAULT":        4,
 		"CHARGE_POINT_STATE_DISCONNECTED": 5,
+		"CHARGE_POINT_STATE_WAITING":      6,
+		"CHARGE_POINT_STATE_REJECTED":     7,
 	}
 )
 
@@ -85,6 +95,63 @@ func (ChargePointState) EnumDescriptor() ([]byte, []int) {
 	return file_evcharging_v1_types_proto_rawDescGZIP(), []int{0}
 }
 
+// How an engine answers its monitor's health check.
+type HealthStatus int32
+
+const (
+	// An answer from before this field existed: read HealthAnswer.ok.
+	HealthStatus_HEALTH_STATUS_UNSPECIFIED HealthStatus = 0
+	// Working.
+	HealthStatus_HEALTH_STATUS_OK HealthStatus = 1
+	// Knocked out: a fault.
+	HealthStatus_HEALTH_STATUS_KO HealthStatus = 2
+	// Alive but not ready yet (e.g. waiting for Kafka): not a fault.
+	HealthStatus_HEALTH_STATUS_WAITING HealthStatus = 3
+)
+
+// Enum value maps for HealthStatus.
+var (
+	HealthStatus_name = map[int32]string{
+		0: "HEALTH_STATUS_UNSPECIFIED",
+		1: "HEALTH_STATUS_OK",
+		2: "HEALTH_STATUS_KO",
+		3: "HEALTH_STATUS_WAITING",
+	}
+	HealthStatus_value = map[string]int32{
+		"HEALTH_STATUS_UNSPECIFIED": 0,
+		"HEALTH_STATUS_OK":          1,
+		"HEALTH_STATUS_KO":          2,
+		"HEALTH_STATUS_WAITING":     3,
+	}
+)
+
+func (x HealthStatus) Enum() *HealthStatus {
+	p := new(HealthStatus)
+	*p = x
+	return p
+}
+
+func (x HealthStatus) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (HealthStatus) Descriptor() protoreflect.EnumDescriptor {
+	return file_evcharging_v1_types_proto_enumTypes[1].Descriptor()
+}
+
+func (HealthStatus) Type() protoreflect.EnumType {
+	return &file_evcharging_v1_types_proto_enumTypes[1]
+}
+
+func (x HealthStatus) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use HealthStatus.Descriptor instead.
+func (HealthStatus) EnumDescriptor() ([]byte, []int) {
+	return file_evcharging_v1_types_proto_rawDescGZIP(), []int{1}
+}
+
 // Why Central denied a charge request.
 type DenyReason int32
 
@@ -106,6 +173,8 @@ const (
 	DenyReason_DENY_REASON_INVALID_REQUEST DenyReason = 7
 	// The driver already has a supply running.
 	DenyReason_DENY_REASON_DRIVER_BUSY DenyReason = 8
+	// The charge point is not available yet (e.g. its engine waits for Kafka).
+	DenyReason_DENY_REASON_NOT_AVAILABLE DenyReason = 9
 )
 
 // Enum value maps for DenyReason.
@@ -120,6 +189,7 @@ var (
 		6: "DENY_REASON_ENGINE_REFUSED",
 		7: "DENY_REASON_INVALID_REQUEST",
 		8: "DENY_REASON_DRIVER_BUSY",
+		9: "DENY_REASON_NOT_AVAILABLE",
 	}
 	DenyReason_value = map[string]int32{
 		"DENY_REASON_UNSPECIFIED":          0,
@@ -131,6 +201,7 @@ var (
 		"DENY_REASON_ENGINE_REFUSED":       6,
 		"DENY_REASON_INVALID_REQUEST":      7,
 		"DENY_REASON_DRIVER_BUSY":          8,
+		"DENY_REASON_NOT_AVAILABLE":        9,
 	}
 )
 
@@ -145,11 +216,11 @@ func (x DenyReason) String() string {
 }
 
 func (DenyReason) Descriptor() protoreflect.EnumDescriptor {
-	return file_evcharging_v1_types_proto_enumTypes[1].Descriptor()
+	return file_evcharging_v1_types_proto_enumTypes[2].Descriptor()
 }
 
 func (DenyReason) Type() protoreflect.EnumType {
-	return &file_evcharging_v1_types_proto_enumTypes[1]
+	return &file_evcharging_v1_types_proto_enumTypes[2]
 }
 
 func (x DenyReason) Number() protoreflect.EnumNumber {
@@ -158,7 +229,7 @@ func (x DenyReason) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use DenyReason.Descriptor instead.
 func (DenyReason) EnumDescriptor() ([]byte, []int) {
-	return file_evcharging_v1_types_proto_rawDescGZIP(), []int{1}
+	return file_evcharging_v1_types_proto_rawDescGZIP(), []int{2}
 }
 
 // How a supply ended.
@@ -213,11 +284,11 @@ func (x EndReason) String() string {
 }
 
 func (EndReason) Descriptor() protoreflect.EnumDescriptor {
-	return file_evcharging_v1_types_proto_enumTypes[2].Descriptor()
+	return file_evcharging_v1_types_proto_enumTypes[3].Descriptor()
 }
 
 func (EndReason) Type() protoreflect.EnumType {
-	return &file_evcharging_v1_types_proto_enumTypes[2]
+	return &file_evcharging_v1_types_proto_enumTypes[3]
 }
 
 func (x EndReason) Number() protoreflect.EnumNumber {
@@ -226,21 +297,28 @@ func (x EndReason) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use EndReason.Descriptor instead.
 func (EndReason) EnumDescriptor() ([]byte, []int) {
-	return file_evcharging_v1_types_proto_rawDescGZIP(), []int{2}
+	return file_evcharging_v1_types_proto_rawDescGZIP(), []int{3}
 }
 
 var File_evcharging_v1_types_proto protoreflect.FileDescriptor
 
 const file_evcharging_v1_types_proto_rawDesc = "" +
 	"\n" +
-	"\x19evcharging/v1/types.proto\x12\revcharging.v1*\xdd\x01\n" +
+	"\x19evcharging/v1/types.proto\x12\revcharging.v1*\x9e\x02\n" +
 	"\x10ChargePointState\x12\"\n" +
 	"\x1eCHARGE_POINT_STATE_UNSPECIFIED\x10\x00\x12 \n" +
 	"\x1cCHARGE_POINT_STATE_ACTIVATED\x10\x01\x12 \n" +
 	"\x1cCHARGE_POINT_STATE_SUPPLYING\x10\x02\x12\x1e\n" +
 	"\x1aCHARGE_POINT_STATE_STOPPED\x10\x03\x12\x1c\n" +
 	"\x18CHARGE_POINT_STATE_FAULT\x10\x04\x12#\n" +
-	"\x1fCHARGE_POINT_STATE_DISCONNECTED\x10\x05*\x91\x02\n" +
+	"\x1fCHARGE_POINT_STATE_DISCONNECTED\x10\x05\x12\x1e\n" +
+	"\x1aCHARGE_POINT_STATE_WAITING\x10\x06\x12\x1f\n" +
+	"\x1bCHARGE_POINT_STATE_REJECTED\x10\a*t\n" +
+	"\fHealthStatus\x12\x1d\n" +
+	"\x19HEALTH_STATUS_UNSPECIFIED\x10\x00\x12\x14\n" +
+	"\x10HEALTH_STATUS_OK\x10\x01\x12\x14\n" +
+	"\x10HEALTH_STATUS_KO\x10\x02\x12\x19\n" +
+	"\x15HEALTH_STATUS_WAITING\x10\x03*\xb0\x02\n" +
 	"\n" +
 	"DenyReason\x12\x1b\n" +
 	"\x17DENY_REASON_UNSPECIFIED\x10\x00\x12$\n" +
@@ -251,7 +329,8 @@ const file_evcharging_v1_types_proto_rawDesc = "" +
 	"\x18DENY_REASON_DISCONNECTED\x10\x05\x12\x1e\n" +
 	"\x1aDENY_REASON_ENGINE_REFUSED\x10\x06\x12\x1f\n" +
 	"\x1bDENY_REASON_INVALID_REQUEST\x10\a\x12\x1b\n" +
-	"\x17DENY_REASON_DRIVER_BUSY\x10\b*\xcf\x01\n" +
+	"\x17DENY_REASON_DRIVER_BUSY\x10\b\x12\x1d\n" +
+	"\x19DENY_REASON_NOT_AVAILABLE\x10\t*\xcf\x01\n" +
 	"\tEndReason\x12\x1a\n" +
 	"\x16END_REASON_UNSPECIFIED\x10\x00\x12\x18\n" +
 	"\x14END_REASON_COMPLETED\x10\x01\x12!\n" +
@@ -273,11 +352,12 @@ func file_evcharging_v1_types_proto_rawDescGZIP() []byte {
 	return file_evcharging_v1_types_proto_rawDescData
 }
 
-var file_evcharging_v1_types_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
+var file_evcharging_v1_types_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
 var file_evcharging_v1_types_proto_goTypes = []any{
 	(ChargePointState)(0), // 0: evcharging.v1.ChargePointState
-	(DenyReason)(0),       // 1: evcharging.v1.DenyReason
-	(EndReason)(0),        // 2: evcharging.v1.EndReason
+	(HealthStatus)(0),     // 1: evcharging.v1.HealthStatus
+	(DenyReason)(0),       // 2: evcharging.v1.DenyReason
+	(EndReason)(0),        // 3: evcharging.v1.EndReason
 }
 var file_evcharging_v1_types_proto_depIdxs = []int32{
 	0, // [0:0] is the sub-list for method output_type
@@ -297,7 +377,7 @@ func file_evcharging_v1_types_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_evcharging_v1_types_proto_rawDesc), len(file_evcharging_v1_types_proto_rawDesc)),
-			NumEnums:      3,
+			NumEnums:      4,
 			NumMessages:   0,
 			NumExtensions: 0,
 			NumServices:   0,

@@ -90,6 +90,8 @@ const (
 	EventTicket       = "ticket"
 	EventFault        = "fault"
 	EventRecovered    = "recovered"
+	EventWaiting      = "waiting" // a charge point not available yet (its engine waits)
+	EventReady        = "ready"   // ... and available now
 	EventDisconnected = "disconnected"
 	EventStopped      = "stopped"
 	EventResumed      = "resumed"

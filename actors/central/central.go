@@ -29,8 +29,10 @@ import (
 	"github.com/evcharging/evsim/actors/supervision"
 	"github.com/evcharging/evsim/bridge"
 	"github.com/evcharging/evsim/internal/logging"
+	"github.com/evcharging/evsim/internal/stall"
 	"github.com/evcharging/evsim/internal/stats"
 	"github.com/evcharging/evsim/internal/store"
+	"github.com/evcharging/evsim/internal/words"
 	"github.com/evcharging/evsim/messages"
 )
 
@@ -65,6 +67,15 @@ type Config struct {
 	// instead of served: its driver has given up waiting (e.g. it was sent
 	// while Central was down). Default 30 s; evsim sets the drivers' reply timeout.
 	RequestTTL time.Duration
+	// CommandTTL is how long a command other than a start stays valid (a
+	// start is valid for StartTimeout): an engine ignores an older one.
+	// Default 60 s.
+	CommandTTL time.Duration
+	// CutOffGrace is how soon after Central ends a supply for a FAULT or a
+	// lost monitor the engine's own end must come for its figures to stand:
+	// an engine that obeys the stop ends within moments; a later end (a hung
+	// engine waking up) is cut back to Central's end. Default 1 s.
+	CutOffGrace time.Duration
 	// ResubscribeInterval is how often Central repeats its subscriptions
 	// (harmless to the bridge), so that a restarted bridge hears them again. Default 5 s.
 	ResubscribeInterval time.Duration
@@ -79,9 +90,12 @@ type Config struct {
 	// ExpectedChargePoints, when set, marks the run's start-up done once that
 	// many charge points have connected.
 	ExpectedChargePoints int
-	Logger               logrus.FieldLogger
-	Stats                *stats.Run
-	Now                  func() time.Time
+	// Stall measures this process's own stalls: a monitor's silence that
+	// falls into one is not counted towards LivenessTimeout. nil: all counts.
+	Stall  *stall.Meter
+	Logger logrus.FieldLogger
+	Stats  *stats.Run
+	Now    func() time.Time
 }
 
 func (c *Config) setDefaults() {
@@ -102,6 +116,12 @@ func (c *Config) setDefaults() {
 	}
 	if c.RequestTTL == 0 {
 		c.RequestTTL = 30 * time.Second
+	}
+	if c.CutOffGrace == 0 {
+		c.CutOffGrace = time.Second
+	}
+	if c.CommandTTL == 0 {
+		c.CommandTTL = time.Minute
 	}
 	if c.Group == "" {
 		c.Group = "central"
@@ -134,6 +154,8 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("central config: CheckInterval %v must be more than 0 and at most half of LivenessTimeout %v", c.CheckInterval, c.LivenessTimeout)
 	case c.StartTimeout <= 0:
 		return errors.New("central config: StartTimeout must be more than 0")
+	case c.CommandTTL < 0:
+		return errors.New("central config: CommandTTL must not be negative")
 	case c.HistorySize < 1:
 		return errors.New("central config: HistorySize must be at least 1")
 	}
@@ -181,7 +203,11 @@ type Central struct {
 	connectedCount int
 	watchers       map[string]*actor.PID
 	totals         Totals
-	rejected       map[string]string // cp id -> reason of the last rejected registration
+	rejected       map[string]string    // cp id -> reason of the last rejected registration
+	cutOffs        map[string]cutOffEnd // session id -> how Central ended it (see cutoff.go)
+	// restarted: Central found charge points registered by an earlier life
+	// (a restart of the actor or of the process on the same database).
+	restarted bool
 }
 
 // Receive implements actor.Actor.
@@ -252,6 +278,7 @@ func (c *Central) start(ctx actor.Context) {
 	c.counted = newRecent(10000)
 	c.watchers = map[string]*actor.PID{}
 	c.rejected = map[string]string{}
+	c.cutOffs = map[string]cutOffEnd{}
 	c.totals.ByState = map[messages.ChargePointState]int{}
 
 	bg := context.Background()
@@ -259,6 +286,7 @@ func (c *Central) start(ctx actor.Context) {
 	if err != nil {
 		c.log.WithError(err).Warn("Could not load the registry; starting with none")
 	}
+	c.restarted = len(regs) > 0
 	now := c.cfg.Now()
 	for _, r := range regs {
 		cp := &cpEntry{reg: r, stopped: r.Stopped, engineOK: true, since: now}
@@ -271,8 +299,8 @@ func (c *Central) start(ctx actor.Context) {
 	c.subscribe(ctx)
 	c.timers.Every(c.cfg.ResubscribeInterval, &bridgeResubscribe{})
 	c.timers.Every(c.cfg.CheckInterval, &checkTick{})
-	c.log.Infof("Central started: %d charge points in the registry, each DISCONNECTED until its monitor connects", len(regs))
-	c.event(EventRestart, "", "", fmt.Sprintf("Central started with %d registered charge points", len(regs)))
+	c.log.Infof("Central started: %s in the registry, each DISCONNECTED until its monitor connects", words.Count(len(regs), "charge point", "charge points"))
+	c.event(EventRestart, "", "", fmt.Sprintf("Central started with %s", words.Count(len(regs), "registered charge point", "registered charge points")))
 }
 
 func (c *Central) subscribe(ctx actor.Context) {
@@ -283,10 +311,20 @@ func (c *Central) subscribe(ctx actor.Context) {
 
 // --- out ---------------------------------------------------------------------
 
+// command sends an engine a command that expires: a start once Central has
+// given up waiting for it (StartTimeout), any other after CommandTTL, so
+// that a command replayed long after (e.g. to a new consumer group) is
+// ignored by the engine instead of run.
 func (c *Central) command(ctx actor.Context, cpID string, cmd *messages.Command) {
 	c.nextID++
 	cmd.CpId = cpID
 	cmd.CommandId = fmt.Sprintf("C-%s-%d", c.instance, c.nextID)
+	now := c.cfg.Now()
+	ttl := c.cfg.CommandTTL
+	if cmd.GetStartSupply() != nil {
+		ttl = c.cfg.StartTimeout
+	}
+	cmd.SentAt, cmd.ExpiresAt = timestamppb.New(now), timestamppb.New(now.Add(ttl))
 	c.publish(ctx, bridge.TopicCommands, cpID, cmd)
 }
 

@@ -20,9 +20,17 @@ func (c *Central) register(ctx actor.Context, m *messages.RegisterChargePoint) {
 	id := m.GetCpId()
 	reply := &messages.RegistrationResult{CpId: id, CentralInstance: c.instance}
 	cp := c.cps[id]
+	now := c.cfg.Now()
 	reject := func(reason string) {
 		reply.Reason = reason
 		ctx.Respond(reply)
+		if cp != nil && !cp.alive && cp.rejected != reason {
+			// Shown as its own state with the reason, not as a silent monitor.
+			cp.rejected, cp.rejectedAt = reason, now
+			c.update(ctx, cp)
+		} else if cp != nil && !cp.alive {
+			cp.rejectedAt = now
+		}
 		if c.rejected[id] == reason {
 			c.log.WithField("cp_id", id).Debugf("Rejected registration of %s again: %s", id, reason)
 			return
@@ -44,8 +52,12 @@ func (c *Central) register(ctx actor.Context, m *messages.RegisterChargePoint) {
 	case cp != nil && !store.CheckSecret(cp.reg.SecretHash, m.GetSecret()):
 		reject("wrong secret")
 		return
+	case cp != nil && cp.alive && !cp.isMonitor(ctx.Sender()) && c.silence(cp.lastSeen, now) <= c.cfg.LivenessTimeout:
+		// Two monitors for one charge point: the one that is alive keeps
+		// it; the other is told why, instead of both taking turns.
+		reject(fmt.Sprintf("another monitor%s is registered for %s and alive; stop one of them", addressOf(cp.monitor), id))
+		return
 	}
-	now := c.cfg.Now()
 	isNew := cp == nil
 	if isNew {
 		hash, err := store.HashSecret(m.GetSecret())
@@ -66,6 +78,10 @@ func (c *Central) register(ctx actor.Context, m *messages.RegisterChargePoint) {
 	delete(c.rejected, id)
 	wasAlive := cp.alive
 	cp.alive, cp.lastSeen, cp.engineOK, cp.fault = true, now, true, ""
+	if !cp.isMonitor(ctx.Sender()) {
+		cp.waiting = "" // a new monitor says what its engine waits for
+	}
+	cp.rejected = ""
 	cp.monitor = ctx.Sender()
 	reply.Accepted = true
 	ctx.Respond(reply)
@@ -103,6 +119,9 @@ func (c *Central) liveness(ctx actor.Context, m *messages.Liveness) {
 	if st := m.GetEngineState(); st != messages.ChargePointState_CHARGE_POINT_STATE_UNSPECIFIED {
 		cp.engineState = st
 	}
+	if w := m.GetEngineWaiting(); w != cp.waiting {
+		c.engineWaiting(ctx, cp, w)
+	}
 	if m.GetEngineOk() != cp.engineOK {
 		detail := "engine reported broken by its monitor"
 		if m.GetEngineOk() {
@@ -110,10 +129,12 @@ func (c *Central) liveness(ctx actor.Context, m *messages.Liveness) {
 		}
 		c.engineHealth(ctx, cp, m.GetEngineOk(), detail)
 	}
+	cp.engineSession = m.GetSessionId()
 	if sid := m.GetSessionId(); sid != "" && cp.session == nil && (cp.pending == nil || cp.pending.sessionID != sid) &&
 		!c.ended.has(sid) && !c.denied.has(sid) {
 		c.adopt(ctx, cp, sid, "", m.GetDriverId(), time.Time{})
 	}
+	c.closeUnconfirmed(ctx, cp)
 	c.reconcile(ctx, cp)
 }
 
@@ -136,6 +157,23 @@ func (c *Central) reconcile(ctx actor.Context, cp *cpEntry) {
 		c.command(ctx, cp.reg.ID, &messages.Command{Kind: &messages.Command_Resume{Resume: &messages.ResumeChargePoint{}}})
 		cp.lastOrder = now
 	}
+}
+
+// engineWaiting notes what the engine of a live charge point waits for
+// ("" once it is ready): it is shown as not available yet, not as a fault.
+func (c *Central) engineWaiting(ctx actor.Context, cp *cpEntry, waiting string) {
+	id := cp.reg.ID
+	was := cp.waiting
+	cp.waiting = waiting
+	switch {
+	case waiting != "":
+		c.log.WithField("cp_id", id).Infof("%s is not available yet: engine %s", id, waiting)
+		c.event(EventWaiting, id, "", fmt.Sprintf("%s not available yet: engine %s", id, waiting))
+	case was != "":
+		c.log.WithField("cp_id", id).Infof("%s is available: its engine is ready", id)
+		c.event(EventReady, id, "", fmt.Sprintf("%s available: engine ready", id))
+	}
+	c.update(ctx, cp)
 }
 
 func (c *Central) engineHealth(ctx actor.Context, cp *cpEntry, ok bool, detail string) {
@@ -179,11 +217,15 @@ func (c *Central) checkLiveness(ctx actor.Context) {
 	limit := c.cfg.LivenessTimeout - c.cfg.CheckInterval
 	for _, id := range c.sortedIDs() {
 		cp := c.cps[id]
-		if !cp.alive || now.Sub(cp.lastSeen) <= limit {
+		if cp.rejected != "" && !cp.alive && now.Sub(cp.rejectedAt) > c.rejectedHold() {
+			cp.rejected = "" // the refused monitor stopped asking
+			c.update(ctx, cp)
+		}
+		if !cp.alive || c.silence(cp.lastSeen, now) <= limit {
 			continue
 		}
 		cp.alive = false
-		silent := now.Sub(cp.lastSeen).Round(100 * time.Millisecond)
+		silent := c.silence(cp.lastSeen, now).Round(100 * time.Millisecond)
 		c.log.WithField("cp_id", id).Warnf("%s DISCONNECTED: no sign of life from its monitor for %v", id, silent)
 		c.event(EventDisconnected, id, "", fmt.Sprintf("%s DISCONNECTED: no sign of life from its monitor", id))
 		c.interrupt(ctx, cp, messages.EndReason_END_REASON_MONITOR_LOST, messages.DenyReason_DENY_REASON_DISCONNECTED,
@@ -201,8 +243,7 @@ func (c *Central) releaseStuckDrivers(ctx actor.Context, now time.Time) {
 	for _, id := range c.sortedIDs() {
 		cp := c.cps[id]
 		s := cp.session
-		if s == nil || cp.released || now.Sub(cp.since) < c.cfg.ReleaseAfter ||
-			(cp.state != messages.ChargePointState_CHARGE_POINT_STATE_FAULT && cp.state != messages.ChargePointState_CHARGE_POINT_STATE_DISCONNECTED) {
+		if s == nil || cp.released || now.Sub(cp.since) < c.cfg.ReleaseAfter || !cannotReport(cp.state) {
 			continue
 		}
 		cp.released = true
@@ -218,10 +259,22 @@ func (c *Central) releaseStuckDrivers(ctx actor.Context, now time.Time) {
 	}
 }
 
+// cannotReport says whether a charge point in state s cannot report a
+// supply's end: its engine is broken or its monitor is gone (or refused).
+func cannotReport(s messages.ChargePointState) bool {
+	switch s {
+	case messages.ChargePointState_CHARGE_POINT_STATE_FAULT, messages.ChargePointState_CHARGE_POINT_STATE_DISCONNECTED,
+		messages.ChargePointState_CHARGE_POINT_STATE_REJECTED:
+		return true
+	}
+	return false
+}
+
 // interrupt ends the charge point's running supply (the engine reports the
 // end, Central makes the ticket) and denies a start in progress.
 func (c *Central) interrupt(ctx actor.Context, cp *cpEntry, reason messages.EndReason, deny messages.DenyReason, text string) {
 	if s := cp.session; s != nil {
+		c.cutSupply(cp, reason)
 		c.command(ctx, cp.reg.ID, &messages.Command{Kind: &messages.Command_StopSupply{
 			StopSupply: &messages.StopSupply{SessionId: s.SessionID, Reason: reason}}})
 		c.notice(ctx, s.DriverID, cp.reg.ID, s.SessionID, text)
@@ -229,4 +282,37 @@ func (c *Central) interrupt(ctx actor.Context, cp *cpEntry, reason messages.EndR
 	if p := cp.pending; p != nil {
 		c.abortStart(ctx, cp, deny, fmt.Sprintf("%s: %s", cp.reg.ID, DenyText(deny)), reason)
 	}
+}
+
+// silence is how long Central ran since t: the time this process was
+// stalled itself (stopped, starved of CPU) is not a monitor's silence.
+func (c *Central) silence(t, now time.Time) time.Duration {
+	return now.Sub(t) - c.cfg.Stall.Since(t)
+}
+
+// rejectedHold is how long a refused registration stays on the panel after
+// the last try: longer than a refused monitor's pause between tries (5 liveness
+// intervals, at most LivenessTimeout each).
+func (c *Central) rejectedHold() time.Duration { return 5 * c.cfg.LivenessTimeout }
+
+// addressOf is " (at HOST:PORT)" for a monitor in another process.
+func addressOf(pid *actor.PID) string {
+	if a := pid.GetAddress(); a != "" && a != "nonhost" {
+		return " (at " + a + ")"
+	}
+	return ""
+}
+
+// WaitingAnswer is what a Central that is up but not ready yet (reason,
+// e.g. "Central is waiting for Kafka") answers a monitor, so that the
+// monitor waits quietly instead of reporting Central unreachable. It is nil
+// for a message that needs no answer.
+func WaitingAnswer(msg any, reason string) any {
+	switch m := msg.(type) {
+	case *messages.RegisterChargePoint:
+		return &messages.RegistrationResult{CpId: m.GetCpId(), Waiting: true, Reason: reason}
+	case *messages.Liveness:
+		return &messages.LivenessAck{CpId: m.GetCpId(), Seq: m.GetSeq(), Waiting: true}
+	}
+	return nil
 }

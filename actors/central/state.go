@@ -10,21 +10,45 @@ import (
 	"github.com/evcharging/evsim/messages"
 )
 
+// Facts is what Central knows of one charge point: the input of Derive.
+type Facts struct {
+	// Alive: the monitor registered with this Central and is heard from.
+	Alive bool
+	// EngineOK: the monitor reports the engine working (or not ready yet).
+	EngineOK bool
+	// Stopped by the operator's order; Supplying a vehicle.
+	Stopped, Supplying bool
+	// Fault is the monitor's reason for a fault.
+	Fault string
+	// Waiting is what an engine that answers but is not ready waits for.
+	Waiting string
+	// Rejected is why Central refused the last registration of a monitor
+	// that is not alive (e.g. a wrong secret).
+	Rejected string
+}
+
 // Derive is the rules' table: the state Central shows from what it knows of
-// the monitor (alive), the engine (ok), the operator's order (stopped) and
-// the session (supplying). The reason says why, for the panel.
-func Derive(alive, engineOK, stopped, supplying bool, fault string) (messages.ChargePointState, string) {
+// the monitor (alive, or rejected), the engine (ok, or waiting), the
+// operator's order (stopped) and the session (supplying). The reason says
+// why, for the panel. Waiting is not a fault: the charge point is shown as
+// not available yet, with what it waits for.
+func Derive(f Facts) (messages.ChargePointState, string) {
 	switch {
-	case !alive:
+	case !f.Alive && f.Rejected != "":
+		return messages.ChargePointState_CHARGE_POINT_STATE_REJECTED, "registration rejected: " + f.Rejected
+	case !f.Alive:
 		return messages.ChargePointState_CHARGE_POINT_STATE_DISCONNECTED, "no sign of life from its monitor"
-	case !engineOK:
+	case !f.EngineOK:
+		fault := f.Fault
 		if fault == "" {
 			fault = "engine broken"
 		}
 		return messages.ChargePointState_CHARGE_POINT_STATE_FAULT, fault
-	case stopped:
+	case f.Waiting != "":
+		return messages.ChargePointState_CHARGE_POINT_STATE_WAITING, "not available yet: engine " + f.Waiting
+	case f.Stopped:
 		return messages.ChargePointState_CHARGE_POINT_STATE_STOPPED, "out of order by Central's order"
-	case supplying:
+	case f.Supplying:
 		return messages.ChargePointState_CHARGE_POINT_STATE_SUPPLYING, "supplying a vehicle"
 	}
 	return messages.ChargePointState_CHARGE_POINT_STATE_ACTIVATED, "ready"
@@ -43,6 +67,10 @@ func StateName(s messages.ChargePointState) string {
 		return "FAULT"
 	case messages.ChargePointState_CHARGE_POINT_STATE_DISCONNECTED:
 		return "DISCONNECTED"
+	case messages.ChargePointState_CHARGE_POINT_STATE_WAITING:
+		return "WAITING"
+	case messages.ChargePointState_CHARGE_POINT_STATE_REJECTED:
+		return "REJECTED"
 	}
 	return "UNKNOWN"
 }
@@ -66,6 +94,8 @@ func DenyText(r messages.DenyReason) string {
 		return "invalid request"
 	case messages.DenyReason_DENY_REASON_DRIVER_BUSY:
 		return "driver already busy"
+	case messages.DenyReason_DENY_REASON_NOT_AVAILABLE:
+		return "not available yet"
 	}
 	return "unspecified"
 }
@@ -76,6 +106,10 @@ func denyFor(s messages.ChargePointState, id string, fault string) (messages.Den
 	switch s {
 	case messages.ChargePointState_CHARGE_POINT_STATE_DISCONNECTED:
 		return messages.DenyReason_DENY_REASON_DISCONNECTED, fmt.Sprintf("%s is disconnected (no sign of life from its monitor)", id)
+	case messages.ChargePointState_CHARGE_POINT_STATE_REJECTED:
+		return messages.DenyReason_DENY_REASON_DISCONNECTED, fmt.Sprintf("%s is not connected (Central rejected its monitor's registration)", id)
+	case messages.ChargePointState_CHARGE_POINT_STATE_WAITING:
+		return messages.DenyReason_DENY_REASON_NOT_AVAILABLE, fmt.Sprintf("%s is not available yet (it is still starting)", id)
 	case messages.ChargePointState_CHARGE_POINT_STATE_FAULT:
 		return messages.DenyReason_DENY_REASON_FAULT, fmt.Sprintf("%s is out of service: %s", id, fault)
 	case messages.ChargePointState_CHARGE_POINT_STATE_STOPPED:
@@ -95,9 +129,18 @@ type cpEntry struct {
 	lastSeen    time.Time
 	engineOK    bool
 	fault       string
+	waiting     string    // what the engine waits for, as its monitor says ("" = ready)
+	rejected    string    // why the last registration was refused while no monitor is alive
+	rejectedAt  time.Time // when
 	stopped     bool
 	engineState messages.ChargePointState // as the engine last said
 	lastOrder   time.Time                 // when an order was last (re)sent
+
+	// engineSession is the supply the engine runs, as its monitor last said.
+	engineSession string
+	// unconfirmed are supplies heard of in Kafka records that the engine has
+	// not confirmed (see unconfirmed.go).
+	unconfirmed map[string]*unconfirmedSupply
 
 	session  *SessionView
 	request  string // the session's request id
@@ -129,7 +172,8 @@ func (c *cpEntry) isMonitor(pid *actor.PID) bool {
 func (c *cpEntry) busy() bool { return c.session != nil || c.pending != nil }
 
 func (c *cpEntry) derive() (messages.ChargePointState, string) {
-	st, why := Derive(c.alive, c.engineOK, c.stopped, c.session != nil, c.fault)
+	st, why := Derive(Facts{Alive: c.alive, EngineOK: c.engineOK, Stopped: c.stopped, Supplying: c.session != nil,
+		Fault: c.fault, Waiting: c.waiting, Rejected: c.rejected})
 	if st == messages.ChargePointState_CHARGE_POINT_STATE_ACTIVATED && c.pending != nil {
 		why = "starting a supply"
 	}

@@ -34,11 +34,36 @@ func TestDeriveFollowsTheRulesTable(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			got, why := Derive(c.alive, c.ok, c.stopped, c.supplying, "engine reports KO")
+			got, why := Derive(Facts{Alive: c.alive, EngineOK: c.ok, Stopped: c.stopped, Supplying: c.supplying, Fault: "engine reports KO"})
 			if got != c.want || why == "" {
 				t.Fatalf("Derive = %s (%q), want %s", StateName(got), why, StateName(c.want))
 			}
 		})
+	}
+}
+
+// Waiting is not a fault, and a refused registration is its own state.
+func TestDeriveShowsWaitingAndRejectedWithTheirReasons(t *testing.T) {
+	cases := []struct {
+		name       string
+		f          Facts
+		want       messages.ChargePointState
+		wantReason string
+	}{
+		{"engine waiting for Kafka", Facts{Alive: true, EngineOK: true, Waiting: "waiting for Kafka"},
+			messages.ChargePointState_CHARGE_POINT_STATE_WAITING, "not available yet: engine waiting for Kafka"},
+		{"a KO beats waiting", Facts{Alive: true, EngineOK: false, Fault: "engine reports KO", Waiting: "waiting for Kafka"},
+			messages.ChargePointState_CHARGE_POINT_STATE_FAULT, "engine reports KO"},
+		{"no monitor alive, the last registration refused", Facts{EngineOK: true, Rejected: "wrong secret"},
+			messages.ChargePointState_CHARGE_POINT_STATE_REJECTED, "registration rejected: wrong secret"},
+		{"a monitor alive: a refused second one changes nothing", Facts{Alive: true, EngineOK: true, Rejected: "another monitor"},
+			messages.ChargePointState_CHARGE_POINT_STATE_ACTIVATED, "ready"},
+	}
+	for _, c := range cases {
+		got, why := Derive(c.f)
+		if got != c.want || why != c.wantReason {
+			t.Errorf("%s: Derive = %s (%q), want %s (%q)", c.name, StateName(got), why, StateName(c.want), c.wantReason)
+		}
 	}
 }
 
@@ -49,6 +74,8 @@ func TestEveryStateButActivatedDeniesWithAReason(t *testing.T) {
 		messages.ChargePointState_CHARGE_POINT_STATE_STOPPED:      messages.DenyReason_DENY_REASON_STOPPED,
 		messages.ChargePointState_CHARGE_POINT_STATE_FAULT:        messages.DenyReason_DENY_REASON_FAULT,
 		messages.ChargePointState_CHARGE_POINT_STATE_DISCONNECTED: messages.DenyReason_DENY_REASON_DISCONNECTED,
+		messages.ChargePointState_CHARGE_POINT_STATE_WAITING:      messages.DenyReason_DENY_REASON_NOT_AVAILABLE,
+		messages.ChargePointState_CHARGE_POINT_STATE_REJECTED:     messages.DenyReason_DENY_REASON_DISCONNECTED,
 	} {
 		got, detail := denyFor(s, "CP-001", "engine reports KO")
 		if got != want || (want != messages.DenyReason_DENY_REASON_UNSPECIFIED && detail == "") {

@@ -85,7 +85,7 @@ func (c *Central) request(ctx actor.Context, r *messages.ChargeRequest) {
 	c.drivers[driver] = sid
 	c.command(ctx, id, &messages.Command{Kind: &messages.Command_StartSupply{StartSupply: &messages.StartSupply{
 		SessionId: sid, RequestId: r.GetRequestId(), DriverId: driver}}})
-	c.log.WithFields(logrus.Fields{"cp_id": id, "driver_id": driver, "session_id": sid}).Infof("Sent START_SUPPLY command for CP %s", id)
+	c.log.WithFields(logrus.Fields{"cp_id": id, "driver_id": driver, "session_id": sid}).Infof("Sent START_SUPPLY to %s for %s", id, driver)
 	c.event(EventAccepted, id, driver, fmt.Sprintf("Authorised %s at %s; waiting for the engine", driver, id))
 	c.notice(ctx, driver, id, sid, fmt.Sprintf("Central authorised your request; waiting for %s to start", id))
 	c.update(ctx, cp)
@@ -143,7 +143,7 @@ func (c *Central) supplyStarted(ctx actor.Context, s *messages.SupplyStarted) {
 		c.publish(ctx, bridge.TopicDriverUpdates, s.GetDriverId(), s)
 		return
 	}
-	c.adopt(ctx, cp, sid, s.GetRequestId(), s.GetDriverId(), s.GetStartedAt().AsTime())
+	c.noteStart(ctx, cp, s)
 }
 
 // confirmed turns the start in progress into a running supply.
@@ -164,11 +164,24 @@ func (c *Central) confirmed(ctx actor.Context, cp *cpEntry, startedAt time.Time,
 }
 
 // adopt takes in a supply Central did not start itself (Central restarted
-// while it ran), so the panel and the driver's busy flag are right again.
+// while it ran) once its engine confirms it, so the panel and the driver's
+// busy flag are right again.
 func (c *Central) adopt(ctx actor.Context, cp *cpEntry, sid, requestID, driver string, startedAt time.Time) {
 	if _, err := c.cfg.Store.Ticket(context.Background(), sid); err == nil {
 		c.ended.add(sid) // a late record of a supply that has its ticket already
+		cp.forgetUnconfirmed(sid)
 		return
+	}
+	var kwh, eur float64
+	if u := cp.unconfirmed[sid]; u != nil {
+		cp.forgetUnconfirmed(sid)
+		kwh, eur = u.kwh, u.eur
+		if startedAt.IsZero() {
+			startedAt = u.startedAt
+		}
+		if requestID == "" {
+			requestID = u.requestID
+		}
 	}
 	if cp.session != nil && c.drivers[cp.session.DriverID] == cp.session.SessionID {
 		delete(c.drivers, cp.session.DriverID)
@@ -176,15 +189,19 @@ func (c *Central) adopt(ctx actor.Context, cp *cpEntry, sid, requestID, driver s
 	if startedAt.IsZero() {
 		startedAt = c.cfg.Now()
 	}
-	cp.session = &SessionView{SessionID: sid, DriverID: driver, KW: cp.reg.KW, StartedAt: startedAt}
+	cp.session = &SessionView{SessionID: sid, DriverID: driver, KW: cp.reg.KW, StartedAt: startedAt, KWh: kwh, EUR: eur}
 	cp.request = requestID
 	cp.released = false
 	if driver != "" {
 		c.drivers[driver] = sid
 	}
 	c.countStart(sid)
+	why := "a supply Central had not started itself, reported by the charge point"
+	if c.restarted {
+		why = "a supply that started before Central's restart"
+	}
 	c.log.WithFields(logrus.Fields{"cp_id": cp.reg.ID, "driver_id": driver, "session_id": sid}).
-		Infof("%s is supplying %s (a supply that started before Central's restart)", cp.reg.ID, driver)
+		Infof("%s is supplying %s (%s)", cp.reg.ID, driver, why)
 	c.update(ctx, cp)
 }
 
@@ -203,7 +220,7 @@ func (c *Central) telemetry(ctx actor.Context, t *messages.Telemetry) {
 	}
 	sid := t.GetSessionId()
 	cp := c.cps[t.GetCpId()]
-	if cp == nil || c.ended.has(sid) || c.denied.has(sid) {
+	if cp == nil || c.ended.has(sid) || c.denied.has(sid) || c.cutOff(sid) {
 		return
 	}
 	switch {
@@ -212,8 +229,7 @@ func (c *Central) telemetry(ctx actor.Context, t *messages.Telemetry) {
 		// the reading overtook the start (they travel on different topics)
 		c.confirmed(ctx, cp, c.cfg.Now(), t.GetKw())
 	default:
-		c.adopt(ctx, cp, sid, "", t.GetDriverId(), time.Time{})
-		if cp.session == nil || cp.session.SessionID != sid {
+		if !c.noteReading(ctx, cp, t) {
 			return
 		}
 	}
@@ -227,8 +243,10 @@ func (c *Central) supplyEnded(ctx actor.Context, e *messages.SupplyEnded) {
 	if sid == "" {
 		return
 	}
+	e = c.applyCutOff(e)
 	cp := c.cps[e.GetCpId()]
 	if cp != nil {
+		cp.forgetUnconfirmed(sid)
 		if cp.pending != nil && cp.pending.sessionID == sid {
 			c.confirmed(ctx, cp, e.GetStartedAt().AsTime(), 0) // the end overtook the start
 		}

@@ -179,12 +179,7 @@ func (e *Engine) Receive(ctx actor.Context) {
 			e.command(ctx, cmd)
 		}
 	case *messages.HealthCheck:
-		s := e.m.Session()
-		a := &messages.HealthAnswer{CpId: e.cfg.CPID, Seq: msg.GetSeq(), Ok: !e.m.KO(), EngineState: e.m.State()}
-		if s != nil {
-			a.SessionId, a.DriverId = s.SessionID, s.DriverID
-		}
-		ctx.Respond(a)
+		ctx.Respond(e.healthAnswer(msg))
 	case *tick:
 		e.tick(ctx)
 	case *resubscribe:
@@ -232,6 +227,13 @@ func (e *Engine) subscribe(ctx actor.Context) {
 
 func (e *Engine) command(ctx actor.Context, cmd *messages.Command) {
 	now := e.cfg.Now()
+	if exp := cmd.GetExpiresAt(); exp != nil && now.After(exp.AsTime()) {
+		e.log.WithFields(logrus.Fields{"command_id": cmd.GetCommandId(), "session_id": commandSession(cmd)}).
+			Infof("Ignored an expired %s command: Central sent it %v ago and it was valid for %v",
+				CommandName(cmd), now.Sub(cmd.GetSentAt().AsTime()).Round(time.Millisecond),
+				exp.AsTime().Sub(cmd.GetSentAt().AsTime()).Round(time.Millisecond))
+		return
+	}
 	switch k := cmd.GetKind().(type) {
 	case *messages.Command_StartSupply:
 		var started *messages.SupplyStarted
@@ -242,7 +244,7 @@ func (e *Engine) command(ctx actor.Context, cmd *messages.Command) {
 		log := e.log.WithFields(logrus.Fields{"session_id": k.StartSupply.GetSessionId(), "driver_id": k.StartSupply.GetDriverId()})
 		switch {
 		case errors.Is(err, ErrDuplicate):
-			log.Debug("Ignored a start command delivered again")
+			log.Infof("Ignored a START_SUPPLY command for session %s: that supply already ended here or Central closed it", k.StartSupply.GetSessionId())
 		case err != nil:
 			log.Infof("Refused to start a supply for %s: %v", k.StartSupply.GetDriverId(), err)
 			e.publish(ctx, bridge.TopicStatus, &messages.CommandRejected{
@@ -255,6 +257,11 @@ func (e *Engine) command(ctx actor.Context, cmd *messages.Command) {
 	case *messages.Command_StopSupply:
 		s := e.m.Session()
 		if s == nil || s.SessionID != k.StopSupply.GetSessionId() {
+			// Central closed a supply this engine does not run: a start of
+			// it that comes later (replayed, or overtaken) must not run.
+			if e.m.Close(k.StopSupply.GetSessionId()) {
+				e.save()
+			}
 			return
 		}
 		reason := k.StopSupply.GetReason()
@@ -380,6 +387,30 @@ func FlushJournal(ctx actor.SenderContext, j Journal, cpID string, bridgePID *ac
 	ctx.Send(bridgePID, &bridge.Publish{Topic: bridge.TopicSessionEnd, Key: cpID, Msg: end})
 	m.Published()
 	return end, j.Save(m.Record())
+}
+
+// CommandName is a command's kind as an operator reads it, e.g. START_SUPPLY.
+func CommandName(cmd *messages.Command) string {
+	switch cmd.GetKind().(type) {
+	case *messages.Command_StartSupply:
+		return "START_SUPPLY"
+	case *messages.Command_StopSupply:
+		return "STOP_SUPPLY"
+	case *messages.Command_Stop:
+		return "STOP"
+	case *messages.Command_Resume:
+		return "RESUME"
+	case *messages.Command_SetKnockedOut:
+		return "SET_KO"
+	}
+	return "unknown"
+}
+
+func commandSession(cmd *messages.Command) string {
+	if s := cmd.GetStartSupply(); s != nil {
+		return s.GetSessionId()
+	}
+	return cmd.GetStopSupply().GetSessionId()
 }
 
 // EndReasonText is how an end reason reads in a log line or ticket.

@@ -162,10 +162,7 @@ func (m *Machine) closeSession(endedAt time.Time, reason messages.EndReason) *me
 	s := *m.rec.Session
 	m.rec.Session = nil
 	m.rec.Pending = &EndRecord{Session: s, EndedAt: endedAt, Reason: int32(reason)}
-	m.rec.Done = append(m.rec.Done, s.SessionID)
-	if len(m.rec.Done) > doneKept {
-		m.rec.Done = slices.Clone(m.rec.Done[len(m.rec.Done)-doneKept:])
-	}
+	m.remember(s.SessionID)
 	return m.pendingEnd()
 }
 
@@ -179,6 +176,25 @@ func (m *Machine) pendingEnd() *messages.SupplyEnded {
 		CpId: m.cpID, Kwh: p.Session.KWh, Eur: p.Session.KWh * p.Session.Price, PriceEurPerKwh: p.Session.Price,
 		StartedAt: timestamppb.New(p.Session.StartedAt), EndedAt: timestamppb.New(p.EndedAt),
 		Reason: messages.EndReason(p.Reason),
+	}
+}
+
+// Close remembers that Central closed session sid, which this engine does
+// not run, so that a start of it never runs here. It reports whether the
+// record changed.
+func (m *Machine) Close(sid string) bool {
+	if sid == "" || slices.Contains(m.rec.Done, sid) || (m.rec.Pending != nil && m.rec.Pending.Session.SessionID == sid) {
+		return false
+	}
+	m.remember(sid)
+	return true
+}
+
+// remember adds sid to the sessions that never start here again.
+func (m *Machine) remember(sid string) {
+	m.rec.Done = append(m.rec.Done, sid)
+	if len(m.rec.Done) > doneKept {
+		m.rec.Done = slices.Clone(m.rec.Done[len(m.rec.Done)-doneKept:])
 	}
 }
 

@@ -9,6 +9,8 @@ package driver
 
 import (
 	"bufio"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -27,6 +29,7 @@ import (
 	"github.com/evcharging/evsim/actors/supervision"
 	"github.com/evcharging/evsim/bridge"
 	"github.com/evcharging/evsim/internal/logging"
+	"github.com/evcharging/evsim/internal/words"
 	"github.com/evcharging/evsim/messages"
 )
 
@@ -79,6 +82,21 @@ type Position struct {
 	RequestID string
 	CPID      string
 	SessionID string
+	// Requests is the RequestsDigest of the requests this position counts
+	// through: a position is resumed only with the same requests.
+	Requests string `json:",omitempty"`
+}
+
+// RequestsDigest identifies a list of requests by its content (comments and
+// blank lines of the file aside), so that progress made through one list is
+// never taken for progress through another.
+func RequestsDigest(reqs []string) string {
+	h := sha256.New()
+	for _, r := range reqs {
+		h.Write([]byte(r))
+		h.Write([]byte{'\n'})
+	}
+	return "sha256:" + hex.EncodeToString(h.Sum(nil))
 }
 
 // MemoryProgress keeps a Position in memory. Safe for concurrent use.
@@ -210,6 +228,7 @@ type Driver struct {
 	// centralSilent is true from a reply timeout until Central is heard
 	// again, so an outage is one WARN line, not one per request.
 	centralSilent bool
+	broker        brokerWatch
 	seen          map[string]bool // sessions whose ticket was shown
 	status        Status
 }
@@ -229,6 +248,8 @@ func (d *Driver) Receive(ctx actor.Context) {
 	case *bridge.Delivery:
 		defer msg.Done()
 		d.delivery(ctx, msg)
+	case *bridge.StateChanged:
+		d.broker.changed(msg)
 	case *next:
 		d.send(ctx)
 	case *resubscribe:
@@ -236,7 +257,7 @@ func (d *Driver) Receive(ctx actor.Context) {
 	case *replyTimeout:
 		if d.pos.RequestID == msg.requestID && !d.answered {
 			d.status.Timeouts++
-			line := fmt.Sprintf("Cannot reach Central: no reply to my request for %s within %v; moving on", d.pos.CPID, d.cfg.ReplyTimeout)
+			line := fmt.Sprintf("Cannot reach %s: no reply to my request for %s within %v; moving on", d.broker.unreachable(), d.pos.CPID, d.cfg.ReplyTimeout)
 			if d.centralSilent {
 				d.log.Debug(line)
 			} else {
@@ -262,26 +283,75 @@ func (d *Driver) start(ctx actor.Context) {
 	d.log = logging.Component(d.cfg.Logger, "Driver "+d.cfg.ID).WithField("driver_id", d.cfg.ID)
 	d.timers = timer.New(ctx)
 	d.seen = map[string]bool{}
-	pos, err := d.cfg.Progress.Load()
-	if err != nil {
-		d.log.WithError(err).Warn("Could not read my progress; starting from the first request")
-	}
-	d.pos = pos
 	d.subscribe(ctx)
+	ctx.Send(d.cfg.Bridge, &bridge.WatchState{Watcher: ctx.Self()})
 	d.timers.Every(d.cfg.ResubscribeInterval, &resubscribe{})
-	if d.pos.RequestID != "" {
+	if d.resume() {
+		d.timers.After(d.cfg.StartDelay, &next{})
+	}
+}
+
+// resume takes up the saved position if it counts through these requests,
+// and says so in one line. It reports whether there is a request to send
+// (not when one is under way, whose result is awaited, nor when all are done).
+func (d *Driver) resume() (toSend bool) {
+	digest := RequestsDigest(d.cfg.Requests)
+	pos, err := d.cfg.Progress.Load()
+	from := progressName(d.cfg.Progress)
+	n := len(d.cfg.Requests)
+	switch {
+	case err != nil:
+		d.log.WithError(err).Warnf("Could not read my progress; starting with the first of %s", requestCount(n))
+		pos = Position{}
+	case pos == Position{}:
+		d.log.Infof("%s to make", capitalize(requestCount(n)))
+	case pos.Requests != digest:
+		d.log.Infof("My requests changed since my progress was saved%s; starting afresh with the first of %s", from, requestCount(n))
+		pos = Position{}
+	case pos.RequestID != "":
 		// A request was under way when this driver stopped: wait for its result.
-		d.log.Infof("Back; waiting for the result of my request for %s", d.pos.CPID)
-		d.answered = d.pos.SessionID != ""
-		if !d.answered {
-			d.timers.After(d.cfg.ReplyTimeout, &replyTimeout{requestID: d.pos.RequestID})
+		d.log.Infof("Back; waiting for the result of my request for %s (request %d of %d%s)", pos.CPID, pos.Next, n, from)
+	case pos.Next >= n:
+		hint := ""
+		if from != "" {
+			hint = "; remove that file to make them again"
 		}
-		return
+		d.log.Infof("All %s were done in an earlier run%s%s", requestCount(n), from, hint)
+	default:
+		d.log.Infof("Resuming at request %d of %d%s", pos.Next+1, n, from)
 	}
-	if d.pos.Next == 0 && len(d.cfg.Requests) > 0 {
-		d.log.Infof("%d requests to make", len(d.cfg.Requests))
+	pos.Requests = digest
+	d.pos = pos
+	d.save()
+	if pos.RequestID == "" {
+		return pos.Next < n
 	}
-	d.timers.After(d.cfg.StartDelay, &next{})
+	d.answered = pos.SessionID != ""
+	if !d.answered {
+		d.timers.After(d.cfg.ReplyTimeout, &replyTimeout{requestID: pos.RequestID})
+	}
+	return false
+}
+
+// progressName names where the progress is kept, for log lines: " (progress
+// in PATH)" when the store says (fmt.Stringer), else nothing.
+func progressName(p Progress) string {
+	if s, ok := p.(fmt.Stringer); ok {
+		return " (progress in " + s.String() + ")"
+	}
+	return ""
+}
+
+// requestCount says "1 request" or "N requests".
+func requestCount(n int) string {
+	return words.Count(n, "request", "requests")
+}
+
+func capitalize(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
 }
 
 func (d *Driver) subscribe(ctx actor.Context) {
@@ -295,7 +365,7 @@ func (d *Driver) send(ctx actor.Context) {
 		return
 	}
 	if d.pos.Next >= len(d.cfg.Requests) {
-		d.log.Infof("All %d requests done", len(d.cfg.Requests))
+		d.log.Info(allDone(len(d.cfg.Requests)))
 		return
 	}
 	cp := d.cfg.Requests[d.pos.Next]
@@ -305,6 +375,7 @@ func (d *Driver) send(ctx actor.Context) {
 	d.pos.SessionID = ""
 	d.pos.Next++
 	d.answered = false
+	d.broker.sent()
 	d.save()
 	ctx.Send(d.cfg.Bridge, &bridge.Publish{Topic: bridge.TopicDriverRequests, Key: d.cfg.ID, Msg: &messages.ChargeRequest{
 		RequestId: d.pos.RequestID, DriverId: d.cfg.ID, CpId: cp, RequestedAt: timestamppb.New(now)}})
@@ -375,7 +446,7 @@ func (d *Driver) finish(ctx actor.Context) {
 		d.timers.After(d.cfg.Pause, &next{})
 		return
 	}
-	d.log.Infof("All %d requests done", len(d.cfg.Requests))
+	d.log.Info(allDone(len(d.cfg.Requests)))
 }
 
 func (d *Driver) save() {

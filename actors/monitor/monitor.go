@@ -15,11 +15,11 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/sirupsen/logrus"
-	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/evcharging/evsim/actors/internal/timer"
 	"github.com/evcharging/evsim/actors/supervision"
 	"github.com/evcharging/evsim/internal/logging"
+	"github.com/evcharging/evsim/internal/stall"
 	"github.com/evcharging/evsim/internal/stats"
 	"github.com/evcharging/evsim/messages"
 )
@@ -51,13 +51,17 @@ type Config struct {
 	Address string
 	// StartGrace is how long after the monitor starts a silent engine is not
 	// yet a fault, unless it answered once before: an engine in another
-	// process may still be starting (or waiting for Kafka). A KO answer is
-	// a fault at once. Central's silence before its first answer is not
-	// reported within the grace either. Default 0 (no grace).
+	// process may still be starting. A KO answer is a fault at once. A
+	// Central that never answered yet is one INFO line (not started yet)
+	// for the grace, and at least 10 CentralTimeouts. Default 0 (no grace).
 	StartGrace time.Duration
-	Logger     logrus.FieldLogger
-	Stats      *stats.Run
-	Now        func() time.Time
+	// Stall measures this process's own stalls (stopped, starved of CPU):
+	// silence that falls into one is not counted against the engine or
+	// Central. nil: every silence counts.
+	Stall  *stall.Meter
+	Logger logrus.FieldLogger
+	Stats  *stats.Run
+	Now    func() time.Time
 }
 
 func (c *Config) setDefaults() {
@@ -134,6 +138,11 @@ type (
 		Registered       bool
 		EngineOK         bool
 		CentralReachable bool
+		// EngineWaiting says what the engine waits for (e.g. "waiting for
+		// Kafka"), empty once it is ready.
+		EngineWaiting string
+		// Rejected is Central's reason for refusing the registration, if it did.
+		Rejected string
 	}
 	healthTick    struct{}
 	livenessTick  struct{}
@@ -146,21 +155,27 @@ type Monitor struct {
 	log    *logrus.Entry
 	timers *timer.Timers
 
-	registered  bool
-	rejected    bool
-	lastReg     time.Time
+	registered bool
+	rejected   string // Central's reason for refusing the registration, "" if it did not
+	lastReg    time.Time
+
 	engineOK    bool
 	faultDetail string
+	waiting     string                 // what the engine waits for, "" once it is ready
 	answer      *messages.HealthAnswer // the last one
 	seq         uint64
-	pending     uint64 // health check awaiting its answer, 0 if none
-	liveSeq     uint64
-	lastCentral time.Time // last answer from Central
-	unreachable bool
+	pending     uint64    // health check awaiting its answer, 0 if none
+	sentAt      time.Time // when the pending check went out
 	started     time.Time
-	answered    bool   // the engine answered a health check at least once
-	heard       bool   // Central answered at least once
-	selfAddr    string // this actor system's address
+	answered    bool // the engine answered a health check at least once
+
+	liveSeq        uint64
+	asked          time.Time // oldest request to Central not answered yet, zero if none
+	unreachable    bool
+	heard          bool   // Central answered at least once
+	centralWaiting string // what a Central that is up but not ready waits for
+	toldWaiting    bool   // the one INFO line about a Central that does not answer yet
+	selfAddr       string // this actor system's address
 }
 
 // Receive implements actor.Actor.
@@ -170,8 +185,7 @@ func (m *Monitor) Receive(ctx actor.Context) {
 		m.log = logging.Component(m.cfg.Logger, "Monitor "+m.cfg.CPID).WithField("cp_id", m.cfg.CPID)
 		m.timers = timer.New(ctx)
 		m.engineOK = true
-		m.lastCentral = m.cfg.Now()
-		m.started = m.lastCentral
+		m.started = m.cfg.Now()
 		m.selfAddr = ctx.Self().GetAddress()
 		m.register(ctx)
 		m.timers.Every(m.cfg.HealthInterval, &healthTick{})
@@ -179,151 +193,29 @@ func (m *Monitor) Receive(ctx actor.Context) {
 	case *actor.Restarting, *actor.Stopping:
 		m.timers.StopAll()
 	case *healthTick:
-		if m.pending != 0 {
-			return // its timeout decides
-		}
-		m.seq++
-		m.pending = m.seq
-		ctx.Request(m.cfg.Engine, &messages.HealthCheck{CpId: m.cfg.CPID, Seq: m.seq})
-		m.timers.After(m.cfg.HealthTimeout, &healthTimeout{seq: m.seq})
+		m.check(ctx)
 	case *healthTimeout:
-		if m.pending == msg.seq {
-			m.pending = 0
-			m.answer = nil
-			if !m.answered && m.cfg.Now().Sub(m.started) < m.cfg.StartGrace {
-				return // still starting: the grace period decides
-			}
-			m.fault(ctx, "engine not answering health checks")
-		}
+		m.checkTimedOut(ctx, msg.seq)
 	case *messages.HealthAnswer:
-		if msg.GetSeq() != m.pending {
-			return // late: its timeout already counted
-		}
-		m.pending = 0
-		m.answer = msg
-		m.answered = true
-		if msg.GetOk() {
-			m.recovered(ctx)
-		} else {
-			m.fault(ctx, "engine reports KO")
-		}
+		m.engineAnswered(ctx, msg)
 	case *EngineFailed:
 		m.fault(ctx, "engine crashed ("+msg.Reason+")")
 	case *livenessTick:
 		m.liveness(ctx)
 	case *messages.RegistrationResult:
-		m.heardFromCentral()
-		if !msg.GetAccepted() {
-			m.registered = false
-			if !m.rejected {
-				m.rejected = true
-				m.log.Warnf("Central rejected the registration of %s: %s", m.cfg.CPID, msg.GetReason())
-			}
-			return
-		}
-		m.rejected = false
-		if !m.registered {
-			m.registered = true
-			m.log.Infof("Registered %s with Central", m.cfg.CPID)
-		}
-		if !m.engineOK {
-			m.report(ctx, true)
-		}
+		m.registrationResult(ctx, msg)
 	case *messages.LivenessAck:
-		m.heardFromCentral()
-		if !msg.GetKnown() && m.registered {
-			m.registered = false
-			m.log.Info("Central does not know this charge point (it restarted); registering again")
-			m.register(ctx)
-		}
+		m.livenessAck(ctx, msg)
 	case *actor.DeadLetterResponse:
 		// A peer that is gone: the health timeout or the Central timeout says it, once.
 	case *GetStatus:
-		ctx.Respond(&Status{Registered: m.registered, EngineOK: m.engineOK, CentralReachable: !m.unreachable})
+		ctx.Respond(&Status{Registered: m.registered, EngineOK: m.engineOK, CentralReachable: !m.unreachable,
+			EngineWaiting: m.waiting, Rejected: m.rejected})
 	}
 }
 
-func (m *Monitor) register(ctx actor.Context) {
-	m.lastReg = m.cfg.Now()
-	ctx.Request(m.cfg.Central, &messages.RegisterChargePoint{
-		CpId: m.cfg.CPID, Location: m.cfg.Location, PriceEurPerKwh: m.cfg.PriceEURPerKWh, Kw: m.cfg.KW,
-		Secret: m.cfg.Secret, MonitorAddress: m.cfg.Address,
-	})
-}
-
-func (m *Monitor) liveness(ctx actor.Context) {
-	now := m.cfg.Now()
-	starting := !m.heard && now.Sub(m.started) < m.cfg.StartGrace
-	if !m.unreachable && !starting && now.Sub(m.lastCentral) > m.cfg.CentralTimeout {
-		m.unreachable = true
-		m.log.Warnf("Cannot reach Central%s, retrying (no answer for %v); %s accepts nothing new until it is back",
-			m.centralAt(), m.cfg.CentralTimeout.Round(time.Millisecond), m.cfg.CPID)
-	}
-	if !m.registered {
-		retry := m.cfg.LivenessInterval
-		if m.rejected {
-			retry = 5 * m.cfg.LivenessInterval
-		}
-		if now.Sub(m.lastReg) >= retry {
-			m.register(ctx)
-		}
-		return
-	}
-	m.liveSeq++
-	l := &messages.Liveness{CpId: m.cfg.CPID, Seq: m.liveSeq, EngineOk: m.engineOK}
-	if a := m.answer; a != nil {
-		l.EngineState, l.SessionId, l.DriverId = a.GetEngineState(), a.GetSessionId(), a.GetDriverId()
-	}
-	ctx.Request(m.cfg.Central, l)
-}
-
-func (m *Monitor) heardFromCentral() {
-	m.lastCentral = m.cfg.Now()
-	m.heard = true
-	if m.unreachable {
-		m.unreachable = false
-		m.log.Infof("Central%s is reachable again", m.centralAt())
-	}
-}
-
-// centralAt is " at HOST:PORT" when Central lives in another process.
-func (m *Monitor) centralAt() string {
-	if a := m.cfg.Central.GetAddress(); a != m.selfAddr {
-		return " at " + a
-	}
-	return ""
-}
-
-func (m *Monitor) fault(ctx actor.Context, detail string) {
-	if !m.engineOK {
-		// Still the same fault: one WARN line per fault, but Central hears
-		// the newer cause (e.g. a crashed engine that stays silent).
-		if detail != m.faultDetail {
-			m.faultDetail = detail
-			m.log.Debugf("%s still FAULT, now: %s", m.cfg.CPID, detail)
-			m.report(ctx, true)
-		}
-		return
-	}
-	m.engineOK = false
-	m.faultDetail = detail
-	m.log.Warnf("%s FAULT: %s", m.cfg.CPID, detail)
-	m.report(ctx, true)
-}
-
-func (m *Monitor) recovered(ctx actor.Context) {
-	if m.engineOK {
-		return
-	}
-	m.engineOK = true
-	m.faultDetail = ""
-	m.log.Infof("%s recovered: engine answers health checks again", m.cfg.CPID)
-	m.report(ctx, false)
-}
-
-func (m *Monitor) report(ctx actor.Context, faulty bool) {
-	// A request (not a plain send) so that Central sees who reports: it only
-	// believes the monitor that registered with the secret.
-	ctx.Request(m.cfg.Central, &messages.FaultReport{
-		CpId: m.cfg.CPID, Faulty: faulty, Detail: m.faultDetail, At: timestamppb.New(m.cfg.Now())})
+// silence is how long since t this process ran without hearing an answer:
+// the time it was stalled itself does not count.
+func (m *Monitor) silence(t, now time.Time) time.Duration {
+	return now.Sub(t) - m.cfg.Stall.Since(t)
 }

@@ -37,7 +37,7 @@ func TestSupplyFlowFromRequestToTicket(t *testing.T) {
 		}
 		return true
 	}, func() string { return "alice did not see every step: " + got })
-	for _, line := range []string{"Registered new CP: CP-001", "Sent START_SUPPLY command for CP CP-001", "Ticket for alice at CP-001:"} {
+	for _, line := range []string{"Registered new CP: CP-001", "Sent START_SUPPLY to CP-001 for alice", "Ticket for alice at CP-001:"} {
 		if len(h.Logs.Lines(line)) == 0 {
 			t.Errorf("no log line %q", line)
 		}

@@ -27,6 +27,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"sort"
 	"sync"
 	"time"
@@ -39,7 +40,9 @@ import (
 	"github.com/evcharging/evsim/actors/driver"
 	"github.com/evcharging/evsim/actors/monitor"
 	"github.com/evcharging/evsim/actors/supervision"
+	"github.com/evcharging/evsim/bridge"
 	"github.com/evcharging/evsim/internal/logging"
+	"github.com/evcharging/evsim/internal/stall"
 	"github.com/evcharging/evsim/internal/stats"
 	"github.com/evcharging/evsim/internal/store"
 )
@@ -88,6 +91,9 @@ type Config struct {
 	TimeScale float64
 	// StartTimeout is how long Central waits for an engine to confirm. Default 5 s.
 	StartTimeout time.Duration
+	// CommandTTL is how long Central's commands other than starts stay
+	// valid for an engine. Default: Central's (60 s).
+	CommandTTL time.Duration
 	// ReleaseAfter is how long Central keeps a driver bound to a supply on a
 	// charge point that cannot report it (FAULT or DISCONNECTED). Default 30 s.
 	ReleaseAfter time.Duration
@@ -98,8 +104,16 @@ type Config struct {
 	// ResubscribeInterval is how often every role repeats its bridge
 	// subscriptions, so that a restarted bridge hears them again. Default 5 s.
 	ResubscribeInterval time.Duration
+	// JournalDir, when set, keeps each engine's journal in a file there
+	// (<cp id>.json), so that a restart of the whole process after a kill -9
+	// reports the supplies that were running. Default: in memory.
+	JournalDir string
 	// Budget is every supervisor's restart budget. Default 5 in 30 s, 100 ms doubling to 5 s.
 	Budget supervision.Budget
+	// Stall measures the process's own stalls, so that monitors and Central
+	// do not read them as a silent engine or monitor. Default: the network
+	// starts one and stops it in Shutdown.
+	Stall *stall.Meter
 
 	Logger logrus.FieldLogger
 	Stats  *stats.Run
@@ -190,12 +204,14 @@ type Network struct {
 
 	mu      sync.Mutex // guards the maps and lists above against concurrent hooks
 	stopped bool
-	siteKey []byte // derives the charge points' default secrets
+	// ownStall: the network started cfg.Stall and stops it.
+	ownStall bool
+	siteKey  []byte // derives the charge points' default secrets
 }
 
 type site struct {
 	spec    ChargePoint
-	journal *chargepoint.MemoryJournal
+	journal chargepoint.Journal
 }
 
 type driverSite struct {
@@ -209,6 +225,22 @@ func Start(system *actor.ActorSystem, cfg Config) (*Network, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	own := cfg.Stall == nil
+	if own {
+		cfg.Stall = stall.Start(0, 0)
+	}
+	n, err := start(system, cfg)
+	if err != nil {
+		if own {
+			cfg.Stall.Stop()
+		}
+		return nil, err
+	}
+	n.ownStall = own
+	return n, nil
+}
+
+func start(system *actor.ActorSystem, cfg Config) (*Network, error) {
 	key, err := cfg.Store.EnsureSecret(context.Background(), "network-site-key")
 	if err != nil {
 		return nil, fmt.Errorf("start the network: %w", err)
@@ -241,6 +273,12 @@ func Start(system *actor.ActorSystem, cfg Config) (*Network, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Records for the drivers and engines about to start are held until
+	// they subscribe; any other key's (an earlier, larger run's) are skipped.
+	for _, t := range []string{bridge.TopicDriverUpdates, bridge.TopicTickets} {
+		system.Root.Send(cfg.Bridge, &bridge.ExpectKeys{Topic: t, Group: "drivers", Keys: n.DriverIDs()})
+	}
+	system.Root.Send(cfg.Bridge, &bridge.ExpectKeys{Topic: bridge.TopicCommands, Group: "engines", Keys: n.ChargePointIDs()})
 	n.root, err = system.Root.SpawnNamed(props, cfg.Name)
 	if err != nil {
 		return nil, fmt.Errorf("start the network: %w", err)
@@ -264,7 +302,11 @@ func (n *Network) addSite(cp ChargePoint) *site {
 		m.Write([]byte(cp.ID))
 		cp.Secret = hex.EncodeToString(m.Sum(nil))
 	}
-	s := &site{spec: cp, journal: chargepoint.NewMemoryJournal()}
+	var journal chargepoint.Journal = chargepoint.NewMemoryJournal()
+	if n.cfg.JournalDir != "" {
+		journal = chargepoint.FileJournal{Path: filepath.Join(n.cfg.JournalDir, cp.ID+".json")}
+	}
+	s := &site{spec: cp, journal: journal}
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	n.cps[cp.ID] = s
@@ -343,9 +385,9 @@ func (n *Network) driverSite(id string) (*driverSite, error) {
 func (n *Network) centralChild() (supervision.Child, error) {
 	c := n.cfg
 	props, err := central.Props(central.Config{
-		Store: c.Store, Bridge: c.Bridge, LivenessTimeout: c.LivenessTimeout, StartTimeout: c.StartTimeout, RequestTTL: c.ReplyTimeout, ResubscribeInterval: c.ResubscribeInterval,
+		Store: c.Store, Bridge: c.Bridge, LivenessTimeout: c.LivenessTimeout, StartTimeout: c.StartTimeout, CommandTTL: c.CommandTTL, RequestTTL: c.ReplyTimeout, ResubscribeInterval: c.ResubscribeInterval,
 		ReleaseAfter:         c.ReleaseAfter,
-		ExpectedChargePoints: len(c.ChargePoints), Logger: c.Logger, Stats: c.Stats,
+		ExpectedChargePoints: len(c.ChargePoints), Stall: c.Stall, Logger: c.Logger, Stats: c.Stats,
 	})
 	if err != nil {
 		return supervision.Child{}, err
@@ -417,7 +459,7 @@ func (n *Network) monitorChild(s *site) (supervision.Child, error) {
 	mon, err := monitor.Props(monitor.Config{
 		CPID: cp.ID, Location: cp.Location, PriceEURPerKWh: cp.Price, KW: cp.KW, Secret: cp.Secret,
 		Engine: n.Engine(cp.ID), Central: n.Central(), HealthInterval: c.HealthInterval, HealthTimeout: c.HealthTimeout,
-		Logger: c.Logger, Stats: c.Stats,
+		Stall: c.Stall, Logger: c.Logger, Stats: c.Stats,
 	})
 	if err != nil {
 		return supervision.Child{}, err
@@ -694,6 +736,9 @@ func (n *Network) Shutdown(ctx context.Context) error {
 	}
 	if _, err := n.sys.Root.StopFuture(n.root).Result(); err != nil {
 		errs = append(errs, fmt.Errorf("stop the root supervisor: %w", err))
+	}
+	if n.ownStall {
+		n.cfg.Stall.Stop()
 	}
 	log.Info("Network stopped: drivers, charge points, Central")
 	return errors.Join(errs...)

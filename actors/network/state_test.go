@@ -157,7 +157,7 @@ func TestRegistryLoadsAsDisconnected(t *testing.T) {
 }
 
 // Flow step 2: a wrong or missing secret is rejected with one WARN line; the
-// charge point stays DISCONNECTED; the right one is accepted.
+// charge point shows REJECTED with the reason; the right one is accepted.
 func TestRegistrationNeedsTheRightSecret(t *testing.T) {
 	h := testkit.New(t)
 	hash, _ := store.HashSecret("right")
@@ -178,8 +178,10 @@ func TestRegistrationNeedsTheRightSecret(t *testing.T) {
 	if got := h.Logs.Lines("WARN", "Central", "Rejected registration of CP-003: wrong secret"); len(got) != 1 {
 		t.Errorf("want exactly one WARN line, got %d", len(got))
 	}
-	if v := view(t, n, "CP-003"); v.State != messages.ChargePointState_CHARGE_POINT_STATE_DISCONNECTED {
-		t.Errorf("CP-003 is %v after a wrong secret", v.State)
+	// Its own state with the reason, not "no sign of life from its monitor" (issue 15.8).
+	if v := view(t, n, "CP-003"); v.State != messages.ChargePointState_CHARGE_POINT_STATE_REJECTED ||
+		v.Reason != "registration rejected: wrong secret" {
+		t.Errorf("CP-003 is %v (%s) after a wrong secret", v.State, v.Reason)
 	}
 	res := h.Ask(n.Central(), &messages.RegisterChargePoint{CpId: "CP-003", Location: "Alicante", PriceEurPerKwh: 0.3, Kw: 22})
 	if r := res.(*messages.RegistrationResult); r.GetAccepted() || r.GetReason() != "no secret presented" {

@@ -29,7 +29,7 @@ func runCentral(parent context.Context, args []string, getenv func(string) (stri
 	}
 	ctx, stop := signal.NotifyContext(parent, os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	defer n.system.Shutdown()
+	defer n.shutdown()
 
 	st, err := store.Open(c.DB)
 	if err != nil {
@@ -50,6 +50,12 @@ func runCentral(parent context.Context, args []string, getenv func(string) (stri
 		return 1
 	}
 	defer n.killRemote()
+	// Monitors hear "Central is waiting for Kafka" until Central starts,
+	// instead of silence that reads as "cannot reach Central".
+	if err := n.openDoor(centralName, func(msg any) any { return central.WaitingAnswer(msg, "Central is waiting for Kafka") }); err != nil {
+		n.log.Errorf("%v", err)
+		return 1
+	}
 	panel := central.NewPanel(n.system.Root, n.system.NewLocalPID(rootName+"/"+centralName))
 	status := &web.BridgeStatus{}
 	var server *web.Server
@@ -57,6 +63,7 @@ func runCentral(parent context.Context, args []string, getenv func(string) (stri
 		server, err = web.New(web.Options{
 			Addr: c.HTTP, Panel: panel, Bridge: status, Run: n.stats,
 			OperatorToken: c.OperatorToken, Logger: n.logger,
+			MaxStreamClients: c.HTTPMaxStreams, StreamQueue: c.HTTPStreamQueue,
 		})
 		if err == nil {
 			err = server.Start()
@@ -79,7 +86,7 @@ func runCentral(parent context.Context, args []string, getenv func(string) (stri
 	}
 	props, err := central.Props(central.Config{
 		Store: st, Bridge: bridgePID, LivenessTimeout: c.LivenessTimeout, StartTimeout: c.StartTimeout,
-		RequestTTL: c.RequestTTL, Group: c.Group, ClosedRegistration: c.ClosedRegistration, Logger: n.logger, Stats: n.stats,
+		RequestTTL: c.RequestTTL, CommandTTL: c.CommandTTL, Group: c.Group, ClosedRegistration: c.ClosedRegistration, Stall: n.stall, Logger: n.logger, Stats: n.stats,
 	})
 	if err != nil {
 		n.log.Errorf("Cannot configure Central: %v", err)

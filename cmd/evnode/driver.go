@@ -19,7 +19,9 @@ import (
 // runDriver is `evnode driver`: one driver making the requests of its file
 // through Kafka. Its progress file outlives a kill -9: the restarted driver
 // waits for the result of the request it had under way (the ticket waits in
-// Kafka, whose offsets are committed only after a record is handled).
+// Kafka, whose offsets are committed only after a record is handled). The
+// progress belongs to the requests it counts through: with another requests
+// file the driver starts afresh.
 func runDriver(parent context.Context, args []string, getenv func(string) (string, bool), stderr io.Writer) int {
 	c, err := config.ParseDriver(args, getenv)
 	if err != nil {
@@ -36,7 +38,7 @@ func runDriver(parent context.Context, args []string, getenv func(string) (strin
 	}
 	ctx, stop := signal.NotifyContext(parent, os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	defer n.system.Shutdown()
+	defer n.shutdown()
 
 	var progress driver.Progress = &driver.MemoryProgress{}
 	if c.Progress != config.MemoryState {
@@ -76,6 +78,9 @@ func runDriver(parent context.Context, args []string, getenv func(string) (strin
 // fileProgress keeps a driver's position in a file, replaced atomically on
 // each save, so that it survives a kill -9 of the process.
 type fileProgress struct{ path string }
+
+// String names the file in the driver's log lines ("progress in PATH").
+func (p fileProgress) String() string { return p.path }
 
 // Load implements driver.Progress.
 func (p fileProgress) Load() (driver.Position, error) {

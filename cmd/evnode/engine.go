@@ -13,6 +13,7 @@ import (
 	"github.com/evcharging/evsim/actors/chargepoint"
 	"github.com/evcharging/evsim/actors/supervision"
 	"github.com/evcharging/evsim/internal/config"
+	"github.com/evcharging/evsim/messages"
 )
 
 // runEngine is `evnode engine`: one charge point's engine, reachable by its
@@ -30,7 +31,7 @@ func runEngine(parent context.Context, args []string, getenv func(string) (strin
 	}
 	ctx, stop := signal.NotifyContext(parent, os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	defer n.system.Shutdown()
+	defer n.shutdown()
 
 	var journal chargepoint.Journal = chargepoint.NewMemoryJournal()
 	if c.Journal != config.MemoryState {
@@ -48,6 +49,17 @@ func runEngine(parent context.Context, args []string, getenv func(string) (strin
 		return 1
 	}
 	defer n.killRemote()
+	// The monitor's health checks are answered from now on: "waiting for
+	// Kafka" until the bridge is ready (not a fault), then by the engine.
+	if err := n.openDoor(engineName, func(msg any) any {
+		if hc, ok := msg.(*messages.HealthCheck); ok {
+			return chargepoint.WaitingAnswer(c.CP, hc, chargepoint.WaitingForKafka)
+		}
+		return nil
+	}); err != nil {
+		n.log.Errorf("%v", err)
+		return 1
+	}
 
 	bridgePID, code, ok := n.gate(ctx, c.Kafka, "evnode-engine-"+c.CP, nil)
 	if !ok {

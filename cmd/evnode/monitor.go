@@ -28,7 +28,7 @@ func runMonitor(parent context.Context, args []string, getenv func(string) (stri
 	}
 	ctx, stop := signal.NotifyContext(parent, os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	defer n.system.Shutdown()
+	defer n.shutdown()
 
 	if err := n.startRemote(c.Remote); err != nil {
 		n.log.Errorf("%v", err)
@@ -39,7 +39,7 @@ func runMonitor(parent context.Context, args []string, getenv func(string) (stri
 		CPID: c.CP, Location: c.Location, PriceEURPerKWh: c.Price, KW: c.KW, Secret: c.Secret,
 		Engine: actor.NewPID(c.Engine, engineName), Central: actor.NewPID(c.Central, centralName),
 		HealthInterval: c.HealthInterval, HealthTimeout: c.HealthTimeout, CentralTimeout: c.CentralTimeout,
-		StartGrace: c.EngineGrace, Address: c.Remote.Advertise, Logger: n.logger, Stats: n.stats,
+		StartGrace: c.EngineGrace, Address: c.Remote.Advertise, Stall: n.stall, Logger: n.logger, Stats: n.stats,
 	})
 	if err != nil {
 		n.log.Errorf("Cannot configure the monitor: %v", err)

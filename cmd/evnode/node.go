@@ -17,6 +17,7 @@ import (
 	"github.com/evcharging/evsim/bridge"
 	"github.com/evcharging/evsim/internal/config"
 	"github.com/evcharging/evsim/internal/logging"
+	"github.com/evcharging/evsim/internal/stall"
 	"github.com/evcharging/evsim/internal/stats"
 	"github.com/evcharging/evsim/internal/web"
 
@@ -50,6 +51,10 @@ type node struct {
 	// failed is closed when the role actor stopped for good (its supervisor
 	// gave up): the process exits 1 so that its restart policy takes over.
 	failed chan struct{}
+	// stall measures this process's own stalls for the failure detectors.
+	stall *stall.Meter
+	// doors opened before their role started (see openDoor).
+	doors map[string]*actor.PID
 }
 
 func newNode(role string, l config.Log, stderr io.Writer) (*node, error) {
@@ -57,11 +62,18 @@ func newNode(role string, l config.Log, stderr io.Writer) (*node, error) {
 	if err != nil {
 		return nil, err
 	}
-	n := &node{role: role, logger: logger, log: logging.Component(logger, "evnode"), stats: stats.New(), failed: make(chan struct{})}
+	n := &node{role: role, logger: logger, log: logging.Component(logger, "evnode"), stats: stats.New(), failed: make(chan struct{}),
+		stall: stall.Start(0, 0), doors: map[string]*actor.PID{}}
 	n.system = actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger {
 		return logging.NewSlogLogger(logger, "protoactor")
 	}))
 	return n, nil
+}
+
+// shutdown ends the actor system and the stall meter.
+func (n *node) shutdown() {
+	n.system.Shutdown()
+	n.stall.Stop()
 }
 
 // startRemote starts the actor remote (gRPC) on listen, advertised as
@@ -171,12 +183,28 @@ func (n *node) spawnRole(child supervision.Child, door string) (*actor.PID, erro
 		return nil, fmt.Errorf("start the root supervisor: %w", err)
 	}
 	target := actor.NewPID(n.system.Address(), rootName+"/"+child.Name)
-	if door != "" {
+	if pid, open := n.doors[door]; open {
+		n.system.Root.Send(pid, &roleStarted{target: target})
+	} else if door != "" {
 		if _, err := n.system.Root.SpawnNamed(actor.PropsFromProducer(func() actor.Actor { return &doorActor{target: target} }), door); err != nil {
 			return nil, fmt.Errorf("start the %s door: %w", door, err)
 		}
 	}
 	return target, nil
+}
+
+// openDoor opens the role's door before the role starts (it waits for
+// Kafka): until spawnRole, the door answers peers with whileWaiting (nil =
+// no answer), so that a monitor hears "waiting", not silence.
+func (n *node) openDoor(door string, whileWaiting func(msg any) any) error {
+	pid, err := n.system.Root.SpawnNamed(actor.PropsFromProducer(func() actor.Actor {
+		return &doorActor{whileWaiting: whileWaiting}
+	}), door)
+	if err != nil {
+		return fmt.Errorf("start the %s door: %w", door, err)
+	}
+	n.doors[door] = pid
+	return nil
 }
 
 func chainGiveUp(first func(actor.Context, *actor.PID, any), then func()) func(actor.Context, *actor.PID, any) {
@@ -229,12 +257,31 @@ func (n *node) wait(ctx context.Context) int {
 
 // doorActor forwards every user message to the role actor, keeping the
 // sender, so a remote peer's request is answered straight by the role actor.
-type doorActor struct{ target *actor.PID }
+// Before the role starts (target nil) it answers with whileWaiting.
+type doorActor struct {
+	target       *actor.PID
+	whileWaiting func(msg any) any
+}
+
+// roleStarted tells a door that opened early where its role now is.
+type roleStarted struct{ target *actor.PID }
 
 func (d *doorActor) Receive(ctx actor.Context) {
-	switch ctx.Message().(type) {
+	switch msg := ctx.Message().(type) {
 	case actor.SystemMessage, actor.AutoReceiveMessage:
 		return // its own life (started, stopping, ...)
+	case *roleStarted:
+		d.target = msg.target
+		return
 	}
-	ctx.Forward(d.target)
+	if d.target != nil {
+		ctx.Forward(d.target)
+		return
+	}
+	if d.whileWaiting == nil || ctx.Sender() == nil {
+		return
+	}
+	if answer := d.whileWaiting(ctx.Message()); answer != nil {
+		ctx.Respond(answer)
+	}
 }

@@ -56,6 +56,10 @@ func run(ctx context.Context, args []string, getenv func(string) (string, bool),
 		fmt.Fprintf(stderr, "evsim: %v\n", err)
 		return 2
 	}
+	if err := checkDB(cfg.DB); err != nil {
+		fmt.Fprintf(stderr, "evsim: %v\n", err)
+		return 2
+	}
 	logger, err := logging.New(logging.Options{Level: cfg.Log.Level, Format: cfg.Log.Format, Out: stderr})
 	if err != nil {
 		fmt.Fprintf(stderr, "evsim: %v\n", err)
@@ -81,4 +85,16 @@ func loadScenario(path string) ([]sim.Step, error) {
 		return nil, config.Usagef("scenario", "%v", err)
 	}
 	return steps, nil
+}
+
+// checkDB refuses a --db that names a folder: SQLite would only say
+// "unable to open database file (14)".
+func checkDB(path string) error {
+	if path == ":memory:" {
+		return nil
+	}
+	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
+		return config.Usagef("db", "%s is a directory; give the path of a database file (created if missing) or :memory:", path)
+	}
+	return nil
 }

@@ -171,7 +171,7 @@ func TestDefaultNetworkSuppliesAndTicketsIncidentFree(t *testing.T) {
 	if s["startup_ms"] <= 0 {
 		t.Errorf("startup_ms not measured: %v", s)
 	}
-	for _, want := range []string{"Registered new CP: CP-001", "Sent START_SUPPLY command for CP", "Ticket for", "Run summary", "CP-099"} {
+	for _, want := range []string{"Registered new CP: CP-001", "Sent START_SUPPLY to CP-", "Ticket for", "Run summary", "CP-099"} {
 		if !strings.Contains(res.stderr+res.stdout, want) {
 			t.Errorf("output lacks %q", want)
 		}

@@ -27,6 +27,7 @@ import (
 	"github.com/evcharging/evsim/internal/stats"
 	"github.com/evcharging/evsim/internal/store"
 	"github.com/evcharging/evsim/internal/web"
+	"github.com/evcharging/evsim/internal/words"
 	"github.com/evcharging/evsim/messages"
 )
 
@@ -71,14 +72,45 @@ func (r *runner) run(ctx context.Context) int {
 	if seed == 0 {
 		seed = time.Now().UnixNano() % 1_000_000_000
 	}
-	r.log.Infof("Starting evsim: %d charge points, %d drivers, seed %d (repeat this run with --seed %d)", cfg.ChargePoints, cfg.Drivers, seed, seed)
+
+	// What can fail because of the user's input is tried first, before the
+	// broker and the bridge start: the database, then the web port. The web
+	// server answers /healthz from here on, and /readyz 503 until the bridge
+	// is ready; its API says 503 until Central runs.
+	st, err := openStore(cfg.DB)
+	if err != nil {
+		r.log.Errorf("Cannot open Central's database %s: %v", cfg.DB, err)
+		return 1
+	}
+	defer st.Close()
+	status := &web.BridgeStatus{}
+	panel := &web.PanelSlot{}
+	var server *web.Server
+	if cfg.HTTP != "" {
+		server, err = web.New(web.Options{
+			Addr: cfg.HTTP, Panel: panel, Bridge: status, Run: r.stats,
+			OperatorToken: cfg.OperatorToken, Logger: r.logger,
+			MaxStreamClients: cfg.HTTPMaxStreams, StreamQueue: cfg.HTTPStreamQueue,
+		})
+		if err == nil {
+			err = server.Start()
+		}
+		if err != nil {
+			r.log.Errorf("Cannot serve the web panel on %s: %v (choose another address with --http)", cfg.HTTP, err)
+			return 1
+		}
+		defer shutdownWeb(server) // on an early return; harmless after the orderly shutdown
+	}
+
+	r.log.Infof("Starting evsim: %s, %s, seed %d (repeat this run with --seed %d)",
+		words.Count(cfg.ChargePoints, "charge point", "charge points"), words.Count(cfg.Drivers, "driver", "drivers"), seed, seed)
 
 	// The broker: the embedded one unless --brokers names a real one.
 	brokers := cfg.Kafka.Brokers
+	kept := keptOnDisk(cfg.DB, r.log)
 	var embedded *bridge.Embedded
 	if len(brokers) == 0 {
-		var err error
-		embedded, err = bridge.StartEmbedded(bridge.EmbeddedOptions{Addr: cfg.EmbeddedBroker, Partitions: cfg.Partitions, Logger: r.logger})
+		embedded, err = bridge.StartEmbedded(bridge.EmbeddedOptions{Addr: cfg.EmbeddedBroker, Partitions: cfg.Partitions, DataDir: kept.Broker, Logger: r.logger})
 		if err != nil {
 			r.log.Errorf("Cannot start the embedded Kafka broker: %v (choose another address with --embedded-broker, or 127.0.0.1:0 for any free port)", err)
 			return 1
@@ -103,7 +135,6 @@ func (r *runner) run(ctx context.Context) int {
 		r.log.Errorf("Cannot start the Kafka bridge: %v", err)
 		return 1
 	}
-	status := &web.BridgeStatus{}
 	watchBridge(system, bridgePID, status)
 	if err := bridge.AwaitReady(ctx, system, bridgePID); err != nil {
 		if ctx.Err() != nil {
@@ -114,18 +145,12 @@ func (r *runner) run(ctx context.Context) int {
 		return 1
 	}
 
-	st, err := openStore(cfg.DB)
-	if err != nil {
-		r.log.Errorf("Cannot open Central's database: %v", err)
-		return 1
-	}
-	defer st.Close()
-
 	ncfg := network.Config{
 		Bridge: bridgePID, Store: st, Logger: r.logger, Stats: r.stats,
 		KW: cfg.ChargeKW, PriceEURPerKWh: cfg.PriceEURPerKWh,
 		TelemetryInterval: cfg.TelemetryInterval, HealthInterval: cfg.HealthInterval, HealthTimeout: cfg.HealthTimeout,
 		LivenessTimeout: cfg.LivenessTimeout, DriverPause: cfg.DriverPause, SupplyDuration: cfg.SupplySeconds, TimeScale: cfg.TimeScale,
+		JournalDir: kept.Journals, CommandTTL: cfg.CommandTTL,
 	}
 	for i := 0; i < cfg.ChargePoints; i++ {
 		ncfg.ChargePoints = append(ncfg.ChargePoints, network.ChargePoint{
@@ -144,23 +169,7 @@ func (r *runner) run(ctx context.Context) int {
 	}
 	ops := &operations{net: net}
 
-	var server *web.Server
-	if cfg.HTTP != "" {
-		server, err = web.New(web.Options{
-			Addr: cfg.HTTP, Panel: net.Panel(), Bridge: status, Run: r.stats,
-			OperatorToken: cfg.OperatorToken, Logger: r.logger,
-		})
-		if err == nil {
-			err = server.Start()
-		}
-		if err != nil {
-			r.log.Errorf("Cannot serve the web panel on %s: %v", cfg.HTTP, err)
-			shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			net.Shutdown(shutdownCtx)
-			cancel()
-			return 1
-		}
-	}
+	panel.Set(net.Panel())
 
 	var wg sync.WaitGroup
 	runCtx, stopRun := context.WithCancel(ctx)
@@ -179,18 +188,27 @@ func (r *runner) run(ctx context.Context) int {
 			sim.RunChaos(runCtx, ops, chaos, cfg.ChargePoints, config.ChargePointID, logging.Component(r.logger, "Chaos"))
 		})
 	}
-	go r.readCommands(runCtx, ops) // stdin may block forever: not waited for
+	commands := r.stdin
+	var screen *sim.LiveScreen
+	restoreKeyboard := func() {}
 	if cfg.Panel == "auto" && isTerminal(r.stdout) {
 		w, h := terminalSize(r.stdout)
-		screen := sim.NewLiveScreen(r.stdout, net.Panel(), r.logger, h-1, w)
+		screen = sim.NewLiveScreen(r.stdout, net.Panel(), r.logger, h-1, w)
+		if restore, err := keyboardMode(r.stdin); err == nil {
+			restoreKeyboard = sync.OnceFunc(restore)
+			defer restoreKeyboard()
+			commands = screen.Keyboard(r.stdin)
+		}
 		goRun(func() { screen.Run(runCtx) })
 	} else {
 		goRun(func() { r.statusLines(runCtx, net) })
 	}
+	go r.readCommands(runCtx, ops, commands, screen) // stdin may block forever: not waited for
 
 	<-ctx.Done()
 	stopRun()
 	wg.Wait()
+	restoreKeyboard()
 	if cfg.Duration > 0 && ctx.Err() == context.DeadlineExceeded {
 		r.log.Infof("Ran for %s: shutting down", cfg.Duration)
 	} else {
@@ -226,6 +244,13 @@ func (r *runner) run(ctx context.Context) int {
 	return 0
 }
 
+// shutdownWeb stops the web panel, waiting at most a few seconds.
+func shutdownWeb(server *web.Server) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	server.Shutdown(ctx)
+}
+
 func openStore(path string) (*store.Store, error) {
 	if path != ":memory:" {
 		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
@@ -254,7 +279,11 @@ func (r *runner) awaitRegistrations(ctx context.Context, net *network.Network) {
 		n := r.stats.RegisteredCPs.Load()
 		if n >= int64(r.cfg.ChargePoints) {
 			r.stats.MarkStartupDone()
-			r.log.Infof("All %d charge points registered in %d ms", r.cfg.ChargePoints, r.stats.StartupMS())
+			all := fmt.Sprintf("All %d charge points", r.cfg.ChargePoints)
+			if r.cfg.ChargePoints == 1 {
+				all = "The charge point"
+			}
+			r.log.Infof("%s registered in %d ms", all, r.stats.StartupMS())
 			return
 		}
 		if time.Since(lastReport) >= 2*time.Second {
@@ -292,9 +321,11 @@ func (r *runner) statusLines(ctx context.Context, net *network.Network) {
 }
 
 // readCommands carries out operator commands typed on stdin, one per line.
-func (r *runner) readCommands(ctx context.Context, ops sim.Network) {
+// On the live screen, the command list and each command's outcome stay on
+// screen above the prompt; without it they are log lines.
+func (r *runner) readCommands(ctx context.Context, ops sim.Network, in io.Reader, screen *sim.LiveScreen) {
 	log := logging.Component(r.logger, "Operator")
-	sc := bufio.NewScanner(r.stdin)
+	sc := bufio.NewScanner(in)
 	for sc.Scan() {
 		line := strings.TrimSpace(sc.Text())
 		if line == "" || strings.HasPrefix(line, "#") {
@@ -304,21 +335,33 @@ func (r *runner) readCommands(ctx context.Context, ops sim.Network) {
 			return
 		}
 		if line == "help" {
-			log.Info("Commands:\n" + sim.CommandHelp())
+			if screen != nil {
+				screen.ShowNote("Commands (type one and press Enter):\n" + sim.CommandHelp())
+			} else {
+				log.Info("Commands:\n" + sim.CommandHelp())
+			}
 			continue
 		}
-		cmd, err := sim.ParseCommand(line)
+		did, err := r.command(ctx, ops, line)
 		if err != nil {
 			log.Warnf("%v", err)
-			continue
+			did = err.Error()
+		} else {
+			log.Info(did)
 		}
-		did, err := sim.Execute(ctx, ops, cmd)
-		if err != nil {
-			log.Warnf("%v", err)
-			continue
+		if screen != nil {
+			screen.ShowNote("> " + did)
 		}
-		log.Info(did)
 	}
+}
+
+// command parses and carries out one typed command.
+func (r *runner) command(ctx context.Context, ops sim.Network, line string) (string, error) {
+	cmd, err := sim.ParseCommand(line)
+	if err != nil {
+		return "", err
+	}
+	return sim.Execute(ctx, ops, cmd)
 }
 
 func isTerminal(w io.Writer) bool {

@@ -33,7 +33,7 @@ func TestEnvironmentFillsFlagsAndCommandLineWins(t *testing.T) {
 	c, err := ParseSim([]string{"--cps", "7"}, env(
 		"EVSIM_CPS", "9", "EVSIM_DRIVERS", "4", "KAFKA_BOOTSTRAP", "a:9092, b:9093",
 		"KAFKA_WAIT_MAX_ATTEMPTS", "0", "KAFKA_WAIT_SECONDS", "0.25", "EVSIM_LOG_LEVEL", "debug",
-		"EVSIM_CHAOS_KO", "0.01"))
+		"EVSIM_CHAOS_KO", "0.01", "EVSIM_HTTP_MAX_STREAMS", "42"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -41,7 +41,7 @@ func TestEnvironmentFillsFlagsAndCommandLineWins(t *testing.T) {
 		t.Errorf("--cps 7 lost to EVSIM_CPS: %d", c.ChargePoints)
 	}
 	if c.Drivers != 4 || c.Kafka.WaitAttempts != 0 || c.Kafka.WaitInterval != 250*time.Millisecond ||
-		c.Log.Level != "debug" || c.ChaosKO != 0.01 || strings.Join(c.Kafka.Brokers, ",") != "a:9092,b:9093" {
+		c.Log.Level != "debug" || c.ChaosKO != 0.01 || c.HTTPMaxStreams != 42 || c.HTTPStreamQueue != 64 || strings.Join(c.Kafka.Brokers, ",") != "a:9092,b:9093" {
 		t.Errorf("environment not applied: %+v", c)
 	}
 }
@@ -66,6 +66,8 @@ func TestBadValuesNameTheFlag(t *testing.T) {
 		{[]string{"--health-timeout", "2s"}, nil, "health-timeout", "--health-interval"},
 		{nil, []string{"EVSIM_DRIVERS", "x"}, "drivers", "EVSIM_DRIVERS"},
 		{nil, []string{"KAFKA_WAIT_MAX_ATTEMPTS", "-3"}, "kafka-wait-attempts", "negative"},
+		{[]string{"--http-max-streams", "0"}, nil, "http-max-streams", "at least 1"},
+		{nil, []string{"EVSIM_HTTP_STREAM_QUEUE", "0"}, "http-stream-queue", "at least 1"},
 	}
 	for _, tc := range cases {
 		_, err := ParseSim(tc.args, env(tc.env...))

@@ -86,6 +86,10 @@ type Central struct {
 	HTTP string
 	// OperatorToken allows the panel's actions; empty = read-only.
 	OperatorToken string
+	// HTTPMaxStreams is how many live streams the web panel serves at once.
+	HTTPMaxStreams int
+	// HTTPStreamQueue is how many messages a live stream may fall behind before it is dropped.
+	HTTPStreamQueue int
 	// CPSecrets pre-provisions charge points: id -> secret. Charge points not
 	// listed join at their first registration, their secret pinned then.
 	CPSecrets map[string]string
@@ -100,9 +104,17 @@ type Central struct {
 	// RequestTTL is the age after which a driver's request is denied as
 	// expired (the driver gave up on it, e.g. while Central was down).
 	RequestTTL time.Duration
+	// CommandTTL is how long a command other than a start stays valid for
+	// an engine (a start is valid for StartTimeout).
+	CommandTTL time.Duration
 
 	cpSecrets string
 }
+
+// DefaultNodeDataDir is where evnode's roles keep their files by default
+// (Central's database, engine journals, driver progress): apart from evsim's
+// ./evsim-data, so that the two binaries never read each other's state.
+const DefaultNodeDataDir = "./evnode-data"
 
 // CentralFlags registers every flag of `evnode central` on a new FlagSet.
 func CentralFlags(c *Central) *FlagSet {
@@ -110,15 +122,19 @@ func CentralFlags(c *Central) *FlagSet {
 	AddKafkaFlags(fs, &c.Kafka, DefaultNodeBrokers)
 	AddLogFlags(fs, &c.Log)
 	AddRemoteFlags(fs, &c.Remote, DefaultCentralRemote)
-	fs.String(&c.DB, "db", "", "./evsim-data/central.db", "Central's database (:memory: allowed)")
+	// Not evsim's ./evsim-data/central.db: the two must not share Central's
+	// registry and secrets when run one after the other in one directory.
+	fs.String(&c.DB, "db", "", DefaultNodeDataDir+"/central.db", "Central's database (:memory: allowed)")
 	fs.String(&c.HTTP, "http", "", "", "web panel, JSON API, health and metrics address, e.g. 0.0.0.0:8080; empty = off")
 	fs.String(&c.OperatorToken, "operator-token", "", "", "token that allows operator actions on the web panel; empty = read-only")
+	AddStreamFlags(fs, &c.HTTPMaxStreams, &c.HTTPStreamQueue)
 	fs.String(&c.cpSecrets, "cp-secrets", "", "", "pre-provisioned charge points, CP-001=secret,CP-002=secret,...; others join at their first registration")
 	fs.Bool(&c.ClosedRegistration, "closed-registration", "", false, "refuse charge points that are not in the registry (or in --cp-secrets)")
 	fs.String(&c.Group, "group", "", "central", "Kafka consumer group of Central")
 	fs.Duration(&c.LivenessTimeout, "liveness-timeout", "", 3*time.Second, "silence after which Central marks a monitor DISCONNECTED")
 	fs.Duration(&c.StartTimeout, "start-timeout", "", 5*time.Second, "how long an engine has to confirm the start of a supply")
 	fs.Duration(&c.RequestTTL, "request-ttl", "", 10*time.Second, "a driver's request older than this is denied as expired (match the drivers' --reply-timeout)")
+	fs.Duration(&c.CommandTTL, "command-ttl", "", time.Minute, "an engine ignores a command older than this (a start: older than --start-timeout)")
 	return fs
 }
 
@@ -151,6 +167,9 @@ func (c *Central) Validate() error {
 	if err := c.Remote.Finish(); err != nil {
 		return err
 	}
+	if err := ValidateStreams(c.HTTPMaxStreams, c.HTTPStreamQueue); err != nil {
+		return err
+	}
 	switch {
 	case c.DB == "":
 		return Usagef("db", "must not be empty (use :memory: for no file)")
@@ -162,6 +181,8 @@ func (c *Central) Validate() error {
 		return Usagef("start-timeout", "must be more than 0")
 	case c.RequestTTL <= 0:
 		return Usagef("request-ttl", "must be more than 0")
+	case c.CommandTTL <= 0:
+		return Usagef("command-ttl", "must be more than 0")
 	}
 	if c.HTTP != "" {
 		if err := ValidateHostPort(c.HTTP); err != nil {
@@ -236,7 +257,7 @@ func EngineFlags(c *Engine) *FlagSet {
 	fs.String(&c.CP, "cp", "", "", "the charge point's id, e.g. CP-001 (required)")
 	fs.Float(&c.KW, "kw", "", 22, "charge rate in kW")
 	fs.Float(&c.Price, "price", "", 0.30, "price in EUR/kWh")
-	fs.String(&c.Journal, "journal", "", "", "file that keeps the running supply across a crash; default ./evsim-data/engine-<CP>.json; \"memory\" = none")
+	fs.String(&c.Journal, "journal", "", "", "file that keeps the running supply across a crash; default ./evnode-data/engine-<CP>.json; \"memory\" = none")
 	fs.String(&c.Group, "group", "", "", "Kafka consumer group of the engine's commands; default engine-<CP>")
 	fs.Duration(&c.TelemetryInterval, "telemetry-interval", "", time.Second, "how often the engine reports while supplying")
 	fs.Duration(&c.SupplyDuration, "supply-duration", "", 10*time.Second, "how long a simulated vehicle stays plugged in")
@@ -277,7 +298,7 @@ func (c *Engine) Validate() error {
 		return Usagef("time-scale", "%g is out of range (more than 0, at most 3600)", c.TimeScale)
 	}
 	if c.Journal == "" {
-		c.Journal = filepath.Join("evsim-data", "engine-"+c.CP+".json")
+		c.Journal = filepath.Join(DefaultNodeDataDir, "engine-"+c.CP+".json")
 	}
 	if c.Group == "" {
 		c.Group = "engine-" + c.CP
@@ -326,7 +347,7 @@ func MonitorFlags(c *Monitor) *FlagSet {
 	fs.Float(&c.Price, "price", "", 0.30, "price announced to Central, in EUR/kWh")
 	fs.Duration(&c.HealthInterval, "health-interval", "", time.Second, "how often the monitor checks its engine and tells Central it is alive")
 	fs.Duration(&c.HealthTimeout, "health-timeout", "", 500*time.Millisecond, "how long the monitor waits for its engine's answer")
-	fs.Duration(&c.EngineGrace, "engine-grace", "", 15*time.Second, "after start, how long a silent engine (or a Central that never answered yet) is not reported")
+	fs.Duration(&c.EngineGrace, "engine-grace", "", 15*time.Second, "after start, how long a silent engine is not a fault (a Central that never answered yet is one INFO line for this long, and at least 10 Central timeouts)")
 	fs.Duration(&c.CentralTimeout, "central-timeout", "", 0, "silence after which Central counts as unreachable; default 3 health intervals")
 	return fs
 }
@@ -408,7 +429,7 @@ func DriverFlags(c *Driver) *FlagSet {
 	AddLogFlags(fs, &c.Log)
 	fs.String(&c.ID, "id", "", "", "the driver's id, e.g. alice (required)")
 	fs.String(&c.Requests, "requests", "", "", "file with one charge point id per line (required)")
-	fs.String(&c.Progress, "progress", "", "", "file that keeps the driver's progress across a crash; default ./evsim-data/driver-<ID>.json; \"memory\" = none")
+	fs.String(&c.Progress, "progress", "", "", "file that keeps the driver's progress across a crash; default ./evnode-data/driver-<ID>.json; \"memory\" = none")
 	fs.String(&c.Group, "group", "", "", "Kafka consumer group of the driver; default driver-<ID>")
 	fs.Duration(&c.Pause, "driver-pause", "", 4*time.Second, "pause after each request ends")
 	fs.Duration(&c.ReplyTimeout, "reply-timeout", "", 10*time.Second, "how long to wait for Central's answer before saying it cannot be reached")
@@ -444,7 +465,7 @@ func (c *Driver) Validate() error {
 		return Usagef("start-delay", "%v is negative", c.StartDelay)
 	}
 	if c.Progress == "" {
-		c.Progress = filepath.Join("evsim-data", "driver-"+c.ID+".json")
+		c.Progress = filepath.Join(DefaultNodeDataDir, "driver-"+c.ID+".json")
 	}
 	if c.Group == "" {
 		c.Group = "driver-" + c.ID

@@ -29,7 +29,7 @@ func TestNodeRolesReadTheComposeVariables(t *testing.T) {
 		t.Fatal(err)
 	}
 	if e.CP != "CP-003" || e.Remote.Advertise != "engine-cp-003:9103" || e.KW != 50 || e.Price != 0.45 ||
-		e.Journal != filepath.Join("evsim-data", "engine-CP-003.json") || e.Group != "engine-CP-003" {
+		e.Journal != filepath.Join("evnode-data", "engine-CP-003.json") || e.Group != "engine-CP-003" {
 		t.Fatalf("engine: %+v", e)
 	}
 
@@ -50,7 +50,7 @@ func TestNodeRolesReadTheComposeVariables(t *testing.T) {
 		t.Fatal(err)
 	}
 	if d.ID != "bob" || d.Requests != "/etc/evsim/requests/bob.txt" || d.Pause != 4*time.Second ||
-		d.Progress != filepath.Join("evsim-data", "driver-bob.json") || d.Group != "driver-bob" {
+		d.Progress != filepath.Join("evnode-data", "driver-bob.json") || d.Group != "driver-bob" {
 		t.Fatalf("driver: %+v", d)
 	}
 }
@@ -68,5 +68,21 @@ func TestRemoteAdvertiseDefaults(t *testing.T) {
 		if err := bad.Finish(); err == nil || !IsUsage(err) {
 			t.Errorf("%+v: want a usage error, got %v", bad, err)
 		}
+	}
+}
+
+// evsim and evnode central run one after the other in one directory (the
+// README's quick starts) must not share Central's registry and its secrets.
+func TestEvnodeCentralDoesNotOpenEvsimsDatabase(t *testing.T) {
+	node, err := ParseCentral(nil, env())
+	if err != nil {
+		t.Fatal(err)
+	}
+	sim, err := ParseSim(nil, env())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if filepath.Clean(node.DB) == filepath.Clean(sim.DB) || filepath.Clean(node.DB) != filepath.Join("evnode-data", "central.db") {
+		t.Fatalf("evnode central's default database %q, evsim's %q: want ./evnode-data/central.db apart from evsim's", node.DB, sim.DB)
 	}
 }

@@ -28,6 +28,10 @@ type Sim struct {
 	HTTP string
 	// OperatorToken guards the web panel's actions; empty = read-only.
 	OperatorToken string
+	// HTTPMaxStreams is how many live streams the web panel serves at once.
+	HTTPMaxStreams int
+	// HTTPStreamQueue is how many messages a live stream may fall behind before it is dropped.
+	HTTPStreamQueue int
 	// DB is Central's database path; ":memory:" allowed.
 	DB string
 	// SummaryJSON is where the run summary is written on exit; empty = nowhere.
@@ -48,6 +52,7 @@ type Sim struct {
 	HealthInterval    time.Duration
 	HealthTimeout     time.Duration
 	LivenessTimeout   time.Duration
+	CommandTTL        time.Duration
 	DriverPause       time.Duration
 	SupplySeconds     time.Duration
 	TimeScale         float64
@@ -69,6 +74,7 @@ func SimFlags(c *Sim) *FlagSet {
 	fs.String(&c.Panel, "panel", "", "auto", "auto (live table on a terminal) or off")
 	fs.String(&c.HTTP, "http", "", "", "web panel, JSON API and metrics address, e.g. 127.0.0.1:8080; empty = off")
 	fs.String(&c.OperatorToken, "operator-token", "", "", "token that allows operator actions on the web panel; empty = read-only")
+	AddStreamFlags(fs, &c.HTTPMaxStreams, &c.HTTPStreamQueue)
 	fs.String(&c.DB, "db", "", "./evsim-data/central.db", "Central's database (:memory: allowed)")
 	fs.String(&c.SummaryJSON, "summary-json", "", "", "write the run summary as JSON to this file on exit")
 	fs.String(&c.Scenario, "scenario", "", "", "a scenario file of timed steps")
@@ -80,6 +86,7 @@ func SimFlags(c *Sim) *FlagSet {
 	fs.Duration(&c.HealthInterval, "health-interval", "", time.Second, "how often a monitor checks its engine")
 	fs.Duration(&c.HealthTimeout, "health-timeout", "", 500*time.Millisecond, "how long a monitor waits for its engine's answer")
 	fs.Duration(&c.LivenessTimeout, "liveness-timeout", "", 3*time.Second, "silence after which Central marks a monitor DISCONNECTED")
+	fs.Duration(&c.CommandTTL, "command-ttl", "", time.Minute, "an engine ignores a command of Central older than this (a start: older than the start timeout)")
 	fs.Duration(&c.DriverPause, "driver-pause", "", 4*time.Second, "a driver's pause after each request ends")
 	fs.Duration(&c.SupplySeconds, "supply-duration", "", 10*time.Second, "how long a simulated vehicle stays plugged in")
 	fs.Float(&c.TimeScale, "time-scale", "", DefaultTimeScale, "simulated seconds of charging per real second (1 = real time)")
@@ -130,6 +137,8 @@ func (c *Sim) Validate() error {
 		return Usagef("health-timeout", "%v must be more than 0 and at most --health-interval (%v)", c.HealthTimeout, c.HealthInterval)
 	case c.LivenessTimeout <= c.HealthInterval:
 		return Usagef("liveness-timeout", "%v must be longer than --health-interval (%v)", c.LivenessTimeout, c.HealthInterval)
+	case c.CommandTTL <= 0:
+		return Usagef("command-ttl", "must be more than 0")
 	case c.DriverPause < 0:
 		return Usagef("driver-pause", "%v is negative", c.DriverPause)
 	case c.SupplySeconds <= 0:
@@ -145,6 +154,9 @@ func (c *Sim) Validate() error {
 		if err := ValidateHostPort(c.EmbeddedBroker); err != nil {
 			return Usagef("embedded-broker", "%q: %v", c.EmbeddedBroker, err)
 		}
+	}
+	if err := ValidateStreams(c.HTTPMaxStreams, c.HTTPStreamQueue); err != nil {
+		return err
 	}
 	if c.HTTP != "" {
 		if err := ValidateHostPort(c.HTTP); err != nil {

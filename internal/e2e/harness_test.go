@@ -34,6 +34,7 @@ type harness struct {
 // proc is one named node; each start is a new incarnation with its own log.
 type proc struct {
 	name string
+	bin  string // "" = evnode
 	args []string
 	env  []string
 
@@ -46,12 +47,15 @@ type proc struct {
 }
 
 // buildEvnode compiles evnode once for the test.
-func buildEvnode(t *testing.T, dir string) string {
+func buildEvnode(t *testing.T, dir string) string { return buildBinary(t, dir, "evnode") }
+
+// buildBinary compiles cmd/NAME into dir.
+func buildBinary(t *testing.T, dir, name string) string {
 	t.Helper()
-	bin := filepath.Join(dir, "evnode")
-	cmd := exec.Command("go", "build", "-o", bin, "github.com/evcharging/evsim/cmd/evnode")
+	bin := filepath.Join(dir, name)
+	cmd := exec.Command("go", "build", "-o", bin, "github.com/evcharging/evsim/cmd/"+name)
 	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("build evnode: %v\n%s", err, out)
+		t.Fatalf("build %s: %v\n%s", name, err, out)
 	}
 	return bin
 }
@@ -84,9 +88,14 @@ func baseEnv() []string {
 
 // add registers a node; start runs it.
 func (h *harness) add(name string, env []string, args ...string) *proc {
+	return h.addBinary(name, "", env, args...)
+}
+
+// addBinary registers a process of another binary than evnode (bin "" = evnode).
+func (h *harness) addBinary(name, bin string, env []string, args ...string) *proc {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	p := &proc{name: name, args: args, env: append(baseEnv(), env...)}
+	p := &proc{name: name, bin: bin, args: args, env: append(baseEnv(), env...)}
 	h.procs[name] = p
 	h.order = append(h.order, name)
 	return p
@@ -109,7 +118,11 @@ func (h *harness) start(name string) {
 	if err != nil {
 		h.t.Fatal(err)
 	}
-	cmd := exec.Command(h.bin, p.args...)
+	bin := h.bin
+	if p.bin != "" {
+		bin = p.bin
+	}
+	cmd := exec.Command(bin, p.args...)
 	cmd.Env = p.env
 	cmd.Dir = h.dir
 	cmd.Stdout, cmd.Stderr = f, f
@@ -143,6 +156,14 @@ func (h *harness) kill(name string) {
 	_ = p.cmd.Process.Signal(syscall.SIGKILL)
 	<-p.done
 	h.t.Logf("killed %s (kill -9)", name)
+}
+
+// signal sends sig to the node's process.
+func (h *harness) signal(name string, sig syscall.Signal) {
+	h.t.Helper()
+	if err := h.procs[name].cmd.Process.Signal(sig); err != nil {
+		h.t.Fatalf("signal %v to %s: %v", sig, name, err)
+	}
 }
 
 // stop sends SIGTERM and returns the exit code (-1 when it had to be killed).

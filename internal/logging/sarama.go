@@ -25,7 +25,13 @@ func (s *saramaLogger) Printf(format string, v ...any) {
 	s.entry.Load().Debugf(strings.TrimRight(format, "\n"), v...)
 }
 func (s *saramaLogger) Println(v ...any) {
-	s.entry.Load().Debug(strings.TrimRight(fmt.Sprint(v...), "\n"))
+	line := strings.TrimRight(fmt.Sprint(v...), "\n")
+	if line == "using proxy" {
+		// The bridge's probe dials through sarama's proxy hook to see what
+		// answers on a port; no proxy is in use, so the line would mislead.
+		return
+	}
+	s.entry.Load().Debug(line)
 }
 
 // saramaRoute is what sarama's package-level loggers point at. It is

@@ -9,6 +9,7 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/evcharging/evsim/actors/central"
+	"github.com/evcharging/evsim/internal/words"
 )
 
 // Network is what operator commands, scenarios and chaos act on: Central's
@@ -39,7 +40,7 @@ func Execute(ctx context.Context, n Network, c Command) (string, error) {
 		if res.Affected == 1 {
 			return fmt.Sprintf("%s: done (1 charge point)", c), nil
 		}
-		return fmt.Sprintf("%s: done (%d charge points)", c, res.Affected), nil
+		return fmt.Sprintf("%s: done (%s)", c, words.Count(res.Affected, "charge point", "charge points")), nil
 	}
 	simple := func(err error) (string, error) {
 		if err != nil {

@@ -15,7 +15,10 @@ import (
 
 // LiveScreen keeps a terminal showing the panel at the top and the newest log
 // lines below it, redrawn in place. While it runs, the logger writes into the
-// screen's ring of lines instead of straight to the terminal.
+// screen's ring of lines instead of straight to the terminal. With Keyboard,
+// the bottom row is a prompt that shows what the operator types, and a note
+// above it (the command list after "help", or the last command's outcome)
+// stays until the next command.
 type LiveScreen struct {
 	out      io.Writer
 	panel    central.Panel
@@ -23,9 +26,13 @@ type LiveScreen struct {
 	interval time.Duration
 	height   int
 	width    int
+	wake     chan struct{} // a key was pressed: redraw now
 
-	mu    sync.Mutex // guards lines: the logger's goroutines write, the drawer reads
-	lines []string
+	mu       sync.Mutex // guards what follows: the logger's and the keyboard's goroutines write, the drawer reads
+	lines    []string
+	note     []string
+	input    []rune
+	keyboard bool
 }
 
 // NewLiveScreen prepares a screen of height rows and width columns on out.
@@ -33,7 +40,8 @@ func NewLiveScreen(out io.Writer, panel central.Panel, logger *logrus.Logger, he
 	if height < 15 {
 		height = 15
 	}
-	return &LiveScreen{out: out, panel: panel, logger: logger, interval: 500 * time.Millisecond, height: height, width: width}
+	return &LiveScreen{out: out, panel: panel, logger: logger, interval: 500 * time.Millisecond, height: height, width: width,
+		wake: make(chan struct{}, 1)}
 }
 
 // Write receives the logger's formatted lines.
@@ -64,6 +72,7 @@ func (s *LiveScreen) Run(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-tick.C:
+		case <-s.wake:
 		}
 	}
 }
@@ -74,9 +83,14 @@ func (s *LiveScreen) draw(ctx context.Context) {
 	cancel()
 	var b bytes.Buffer
 	b.WriteString(ansiHome)
+	s.mu.Lock()
+	noteRows := len(s.note)
+	s.mu.Unlock()
 	var table bytes.Buffer
 	if err == nil {
-		RenderPanel(&table, snap, PanelOptions{Colour: true, MaxRows: s.height / 2, Now: time.Now()})
+		// A note (the command list) takes rows from the table, not the other way round.
+		rows := max(1, min(s.height/2, s.height-noteRows-8))
+		RenderPanel(&table, snap, PanelOptions{Colour: true, MaxRows: rows, Now: time.Now()})
 	} else {
 		table.WriteString("waiting for Central...\n")
 	}
@@ -86,15 +100,36 @@ func (s *LiveScreen) draw(ctx context.Context) {
 	b.WriteString(strings.ReplaceAll(table.String(), "\n", ansiClearEL+"\n"))
 	used := strings.Count(b.String(), "\n")
 	s.mu.Lock()
-	logRows := s.height - used - 1
+	free := s.height - used - 1
+	note := s.note
+	if s.keyboard {
+		free-- // the prompt
+		if len(note) > free {
+			note = note[:max(0, free)]
+		}
+		free -= len(note)
+	}
+	logRows := max(0, free)
 	start := max(0, len(s.lines)-logRows)
 	for _, l := range s.lines[start:] {
-		if s.width > 0 && len(l) > s.width {
-			l = l[:s.width]
+		b.WriteString(s.clip(l) + ansiClearEL + "\n")
+	}
+	if s.keyboard {
+		for _, l := range note {
+			b.WriteString(ansiBold + s.clip(l) + ansiReset + ansiClearEL + "\n")
 		}
-		b.WriteString(l + ansiClearEL + "\n")
+		// The prompt is the last row and the cursor stays after the typed text.
+		b.WriteString(ansiClearEO + s.clip(promptText+string(s.input)))
+	} else {
+		b.WriteString(ansiClearEO)
 	}
 	s.mu.Unlock()
-	b.WriteString(ansiClearEO)
 	s.out.Write(b.Bytes())
+}
+
+func (s *LiveScreen) clip(l string) string {
+	if s.width > 0 && len(l) > s.width {
+		return l[:s.width]
+	}
+	return l
 }

@@ -37,6 +37,10 @@ func stateLabel(s messages.ChargePointState) (label, colour string) {
 		return "FAULT", ansiRed
 	case messages.ChargePointState_CHARGE_POINT_STATE_DISCONNECTED:
 		return "DISCONNECTED", ansiGrey
+	case messages.ChargePointState_CHARGE_POINT_STATE_WAITING:
+		return "WAITING Not yet available", ansiGrey
+	case messages.ChargePointState_CHARGE_POINT_STATE_REJECTED:
+		return "REJECTED", ansiRed
 	}
 	return "UNKNOWN", ansiGrey
 }

@@ -48,6 +48,13 @@ func (s *Server) healthz(w http.ResponseWriter, _ *http.Request) {
 	})
 }
 
+// withThisRun adds this run's figures to Central's all-time totals.
+func (s *Server) withThisRun(t Totals) Totals {
+	r := s.opts.Run
+	t.ThisRun = RunTotals{KWh: round(r.KWh(), 4), EUR: round(r.EUR(), 4), Tickets: r.Tickets.Load()}
+	return t
+}
+
 func (s *Server) bridge() Bridge {
 	state, detail := s.opts.Bridge.BridgeState()
 	return Bridge{State: state.String(), Detail: detail, Ready: state == bridge.StateReady}
@@ -68,7 +75,7 @@ func (s *Server) listChargePoints(w http.ResponseWriter, r *http.Request) {
 	if q := r.URL.Query().Get("state"); q != "" {
 		for _, name := range splitComma(q) {
 			if _, ok := looks[name]; !ok {
-				writeError(w, http.StatusBadRequest, "unknown state "+strconv.Quote(name)+" (want ACTIVATED, SUPPLYING, STOPPED, FAULT or DISCONNECTED)")
+				writeError(w, http.StatusBadRequest, "unknown state "+strconv.Quote(name)+" (want ACTIVATED, SUPPLYING, STOPPED, FAULT, DISCONNECTED, WAITING or REJECTED)")
 				return
 			}
 			want = append(want, name)
@@ -167,7 +174,7 @@ func (s *Server) network(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, Network{
-		Totals:          snapshotTotals(snap),
+		Totals:          s.withThisRun(snapshotTotals(snap)),
 		LastEvent:       snap.LastEvent,
 		Bridge:          s.bridge(),
 		Run:             s.opts.Run.Snapshot(),

@@ -42,7 +42,10 @@
 //	POST /api/auth/check            operator; 204 when the token is right (the page asks before unlocking)
 //
 // Central's silence (a timeout of Options.RequestTimeout) answers 503 with
-// {"error": "cannot reach Central: ..."}. Every error body is {"error": sentence}.
+// {"error": "cannot reach Central: ..."}; so does a Central that has not
+// started yet (PanelSlot, while the process waits for Kafka). Another method
+// on an API path answers 405 with Allow; an unknown path 404. Every error
+// body is {"error": sentence}.
 //
 // # Operator actions
 //
@@ -65,8 +68,9 @@
 //	 "session": {"session_id": "S-1", "driver_id": "alice", "kw": 22, "kwh": 1.5, "eur": 0.45,
 //	             "started_at": "2026-11-26T21:00:00Z"}}
 //
-// state is ACTIVATED, SUPPLYING, STOPPED, FAULT or DISCONNECTED (UNKNOWN for
-// anything else); colour is green, green, orange, red, grey; label is what
+// state is ACTIVATED, SUPPLYING, STOPPED, FAULT, DISCONNECTED, WAITING or
+// REJECTED (UNKNOWN for anything else); colour is green, green, orange, red,
+// grey, grey, red; label is what
 // the panel writes ("Out of order" for STOPPED). session is null unless
 // supplying; since and started_at are null when unknown. No personal data
 // beyond the driver id is ever shown.
@@ -75,8 +79,11 @@
 // kind is one of the central.Event* constants.
 //
 // Totals: {"charge_points": 5, "by_state": {"ACTIVATED": 3, ...all five...}, "active_supplies": 1,
-// "kwh": 12.5, "eur": 3.75, "tickets": 4}. charge_points, by_state and active_supplies are counted
-// from the charge point list, kwh, eur and tickets are Central's (every ticket so far).
+// "kwh": 12.5, "eur": 3.75, "tickets": 4, "this_run": {"kwh": 2.5, "eur": 0.75, "tickets": 1}}.
+// charge_points, by_state and active_supplies are counted from the charge point list; kwh, eur
+// and tickets are Central's all-time figures (every ticket in its database, earlier runs on the
+// same database included); this_run holds this process's. The page shows this run's figures
+// large and the all-time ones below them, each labelled.
 //
 // Network: {"totals": Totals, "last_event": N, "bridge": Bridge, "run": stats.Summary, "operator_enabled": bool}.
 //
@@ -103,6 +110,14 @@
 // snapshot also comes every Options.ResyncInterval as a safety net. The page
 // treats every snapshot as the whole truth.
 //
+// One hub feeds every stream: one watch on Central and the same few
+// questions to it however many browsers watch, each message encoded once.
+// At most Options.MaxStreamClients streams are open (one more: 503 with
+// Retry-After); a stream that falls Options.StreamQueue messages behind is
+// dropped and its browser reconnects to a fresh snapshot. When a crowd of
+// at least Options.ReleaseMemoryAfter streams has left, the server hands the
+// memory back to the system.
+//
 // # Metrics
 //
 // /metrics serves the server's own registry (no global state): Go and
@@ -118,7 +133,8 @@
 //	                                      19 %-wide buckets: each quantile is its bucket's upper bound)
 //	evsim_bridge_state{state="waiting|ready|outage|failed"} (1 for the current), evsim_bridge_ready
 //	evsim_charge_points{state=...}, evsim_active_supplies, evsim_central_up (from a snapshot per scrape)
-//	evsim_web_stream_clients (browsers on the live stream)
+//	evsim_web_stream_clients (browsers on the live stream), evsim_web_streams_refused_total,
+//	evsim_web_streams_dropped_total
 //
 // # The page
 //

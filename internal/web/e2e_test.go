@@ -167,6 +167,16 @@ func checkPanelInBrowser(t *testing.T, ctx context.Context, base, token string, 
 		t.Error("operator buttons are usable before the token is entered")
 	}
 
+	// The totals say which figures are this run's and which include earlier runs.
+	var labels string
+	run("read the totals' labels", chromedp.Poll(`(() => {
+		const all = document.getElementById('t-kwh-all').textContent;
+		return all.includes('all runs') && document.querySelector('.totals').textContent; })()`, &labels,
+		chromedp.WithPollingTimeout(10*time.Second)))
+	if !strings.Contains(labels, "Energy delivered this run") || !strings.Contains(labels, "all runs in the database") {
+		t.Errorf("the totals are not labelled this run / all runs: %q", labels)
+	}
+
 	if panel != nil {
 		var check struct {
 			Loc   string `json:"loc"`

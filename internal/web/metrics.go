@@ -15,10 +15,12 @@ import (
 )
 
 // metrics is the server's Prometheus registry (its own, never the global
-// one) and the gauge the live stream keeps.
+// one) and what the live stream counts.
 type metrics struct {
-	reg     *prometheus.Registry
-	clients prometheus.Gauge
+	reg            *prometheus.Registry
+	clients        prometheus.Gauge
+	streamsRefused prometheus.Counter
+	streamsDropped prometheus.Counter
 }
 
 // newMetrics registers the Go runtime and process collectors and the
@@ -30,11 +32,19 @@ func newMetrics(run *stats.Run, br BridgeSource, panel central.Panel, timeout ti
 			Name: "evsim_web_stream_clients",
 			Help: "Browsers connected to the live stream of the web panel.",
 		}),
+		streamsRefused: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "evsim_web_streams_refused_total",
+			Help: "Live streams refused with 503 because the most allowed were open.",
+		}),
+		streamsDropped: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "evsim_web_streams_dropped_total",
+			Help: "Live streams ended because their client fell too far behind.",
+		}),
 	}
 	m.reg.MustRegister( // fixed, distinct names: this cannot fail
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		m.clients,
+		m.clients, m.streamsRefused, m.streamsDropped,
 		&runCollector{run: run},
 		&bridgeCollector{src: br},
 		&panelCollector{panel: panel, timeout: timeout},

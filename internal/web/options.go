@@ -82,6 +82,16 @@ type Options struct {
 	// RestartCheckInterval is how often a live stream asks Central for its
 	// oldest event, to notice a restart of Central under the watch. Default 2 s.
 	RestartCheckInterval time.Duration
+	// MaxStreamClients is how many live streams may be open at once; one
+	// more is answered 503 with Retry-After. Default 500.
+	MaxStreamClients int
+	// StreamQueue is how many messages a live stream may fall behind before
+	// it is dropped (its browser reconnects to a fresh snapshot). Default 64.
+	StreamQueue int
+	// ReleaseMemoryAfter: when at least this many live streams were open at
+	// once and the last one closes, the server hands the memory they used
+	// back to the system (debug.FreeOSMemory). Default 100; negative = never.
+	ReleaseMemoryAfter int
 }
 
 func (o *Options) setDefaults() {
@@ -108,6 +118,15 @@ func (o *Options) setDefaults() {
 	}
 	if o.RestartCheckInterval <= 0 {
 		o.RestartCheckInterval = 2 * time.Second
+	}
+	if o.MaxStreamClients <= 0 {
+		o.MaxStreamClients = 500
+	}
+	if o.StreamQueue <= 0 {
+		o.StreamQueue = 64
+	}
+	if o.ReleaseMemoryAfter == 0 {
+		o.ReleaseMemoryAfter = 100
 	}
 }
 

@@ -11,6 +11,8 @@ import (
 	"log"
 	"net"
 	"net/http"
+	"path"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -43,6 +45,12 @@ type Server struct {
 	closing   chan struct{}
 	closeOnce sync.Once
 
+	// hub feeds the live streams; its goroutine starts with the first one.
+	hub     *hub
+	hubOnce sync.Once
+	// streams counts the open live streams, for Options.MaxStreamClients.
+	streams atomic.Int64
+
 	mu     sync.Mutex // guards srv, ln and errLog between Start and Shutdown
 	srv    *http.Server
 	ln     net.Listener
@@ -67,6 +75,7 @@ func New(opts Options) (*Server, error) {
 		sum := sha256.Sum256([]byte(opts.OperatorToken))
 		s.tokenSum = sum[:]
 	}
+	s.hub = newHub(s)
 	s.handler = s.routes()
 	return s, nil
 }
@@ -84,7 +93,7 @@ func (s *Server) routes() http.Handler {
 	if err != nil {
 		panic(err) // the embedded tree is fixed at build time
 	}
-	files := http.FileServerFS(static)
+	files := validPaths(http.FileServerFS(static))
 	mux.Handle("GET /{$}", files)
 	mux.Handle("GET /assets/", http.StripPrefix("/assets", files))
 	mux.Handle("GET /favicon.ico", http.RedirectHandler("/assets/favicon.svg", http.StatusMovedPermanently))
@@ -104,10 +113,38 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("POST /api/stop-all", s.operator(s.allAction("stop-all")))
 	mux.Handle("POST /api/resume-all", s.operator(s.allAction("resume-all")))
 
+	// The same paths with another method: 405 and the methods they take.
+	for _, p := range []string{"/api/auth/check", "/api/chargepoints/{id}/{action}", "/api/stop-all", "/api/resume-all"} {
+		mux.Handle(p, methodNotAllowed("POST"))
+	}
+	for _, p := range []string{"/api/chargepoints", "/api/chargepoints/{id}", "/api/events", "/api/network", "/api/stream"} {
+		mux.Handle(p, methodNotAllowed("GET, HEAD"))
+	}
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no such endpoint: "+r.Method+" "+r.URL.Path)
 	})
 	return securityHeaders(mux)
+}
+
+// methodNotAllowed answers 405 with the Allow header.
+func methodNotAllowed(allow string) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Allow", allow)
+		writeError(w, http.StatusMethodNotAllowed, r.Method+" is not allowed on "+r.URL.Path+" (allowed: "+allow+")")
+	})
+}
+
+// validPaths answers 404 for a path that cannot name a file (not UTF-8, for
+// one), which the file server would answer with 500.
+func validPaths(files http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		name := strings.TrimPrefix(path.Clean("/"+r.URL.Path), "/")
+		if name != "" && !fs.ValidPath(name) {
+			http.NotFound(w, r)
+			return
+		}
+		files.ServeHTTP(w, r)
+	})
 }
 
 // securityHeaders forbids inline scripts and styles, framing and sniffing:

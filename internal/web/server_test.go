@@ -188,7 +188,7 @@ func TestNetwork(t *testing.T) {
 	var n web.Network
 	r.getJSON(t, "/api/network", http.StatusOK, &n)
 	if n.Totals.ChargePoints != 3 || n.Totals.ActiveSupplies != 1 || n.Totals.ByState["SUPPLYING"] != 1 ||
-		n.Totals.ByState["ACTIVATED"] != 2 || n.Totals.ByState["FAULT"] != 0 || len(n.Totals.ByState) != 5 {
+		n.Totals.ByState["ACTIVATED"] != 2 || n.Totals.ByState["FAULT"] != 0 || len(n.Totals.ByState) != 7 {
 		t.Errorf("totals = %+v", n.Totals)
 	}
 	if !n.OperatorEnabled || !n.Bridge.Ready || n.Run.SuppliesStarted != 4 || n.LastEvent == 0 {
@@ -437,5 +437,42 @@ func TestWrongTokensAreLoggedOnceInAWhile(t *testing.T) {
 	}
 	if len(infos) != 1 || !strings.Contains(infos[0], "cp_id=CP-001") {
 		t.Errorf("INFO lines: %q", infos)
+	}
+}
+
+// TestOtherMethodsAnswer405WithAllow: GET on an action and POST on a view
+// answer 405 with the methods the path takes, not 404.
+func TestOtherMethodsAnswer405WithAllow(t *testing.T) {
+	r := newRig(t, 1, nil)
+	for path, tc := range map[string]struct{ method, allow string }{
+		"/api/chargepoints/CP-001/stop": {http.MethodGet, "POST"},
+		"/api/chargepoints/CP-001/ko":   {http.MethodGet, "POST"},
+		"/api/stop-all":                 {http.MethodGet, "POST"},
+		"/api/resume-all":               {http.MethodGet, "POST"},
+		"/api/auth/check":               {http.MethodGet, "POST"},
+		"/api/chargepoints":             {http.MethodPost, "GET, HEAD"},
+		"/api/events":                   {http.MethodDelete, "GET, HEAD"},
+	} {
+		code, h, body := r.do(t, tc.method, path, "Bearer "+testToken)
+		if code != http.StatusMethodNotAllowed || h.Get("Allow") != tc.allow || !strings.Contains(string(body), `"error"`) {
+			t.Errorf("%s %s: %d, Allow %q, body %s; want 405 with Allow %q", tc.method, path, code, h.Get("Allow"), body, tc.allow)
+		}
+	}
+	if code, _, _ := r.do(t, http.MethodGet, "/api/nothing-here", ""); code != http.StatusNotFound {
+		t.Errorf("an unknown endpoint answers %d, want 404", code)
+	}
+}
+
+// TestAssetPathsThatCannotNameAFileAre404: the file server would answer 500
+// to a path that is not UTF-8.
+func TestAssetPathsThatCannotNameAFileAre404(t *testing.T) {
+	r := newRig(t, 1, nil)
+	for _, p := range []string{"/assets/%ff", "/assets/a%ffb.js", "/assets/%00"} {
+		if code, _, body := r.do(t, http.MethodGet, p, ""); code != http.StatusNotFound {
+			t.Errorf("GET %s: %d %s, want 404", p, code, body)
+		}
+	}
+	if code, _, _ := r.do(t, http.MethodGet, "/assets/app.js", ""); code != http.StatusOK {
+		t.Errorf("GET /assets/app.js: %d", code)
 	}
 }

@@ -51,7 +51,10 @@ type Event struct {
 	Text     string    `json:"text"`
 }
 
-// Totals are the network-wide figures. ByState always holds the five states.
+// Totals are the network-wide figures. ByState always holds every state.
+// KWh, EUR and Tickets are Central's all-time figures: every ticket in its
+// database, earlier runs on the same database included. ThisRun holds this
+// process's own.
 type Totals struct {
 	ChargePoints   int            `json:"charge_points"`
 	ByState        map[string]int `json:"by_state"`
@@ -59,6 +62,14 @@ type Totals struct {
 	KWh            float64        `json:"kwh"`
 	EUR            float64        `json:"eur"`
 	Tickets        int64          `json:"tickets"`
+	ThisRun        RunTotals      `json:"this_run"`
+}
+
+// RunTotals are the tickets of this run of the process.
+type RunTotals struct {
+	KWh     float64 `json:"kwh"`
+	EUR     float64 `json:"eur"`
+	Tickets int64   `json:"tickets"`
 }
 
 // Bridge is the bridge's state as /readyz and /api/network show it.
@@ -89,11 +100,11 @@ type apiError struct {
 	Error string `json:"error"`
 }
 
-// The five states by their panel names, in the panel's order.
-var stateNames = []string{"ACTIVATED", "SUPPLYING", "STOPPED", "FAULT", "DISCONNECTED"}
+// The states by their panel names, in the panel's order.
+var stateNames = []string{"ACTIVATED", "SUPPLYING", "STOPPED", "FAULT", "DISCONNECTED", "WAITING", "REJECTED"}
 
 // stateName turns CHARGE_POINT_STATE_ACTIVATED into ACTIVATED, and anything
-// that is not one of the five states into UNKNOWN.
+// that is not one of the states into UNKNOWN.
 func stateName(s messages.ChargePointState) string {
 	name := strings.TrimPrefix(s.String(), "CHARGE_POINT_STATE_")
 	if _, ok := looks[name]; !ok {
@@ -110,6 +121,8 @@ var looks = map[string]look{
 	"STOPPED":      {"orange", "Out of order"},
 	"FAULT":        {"red", "Fault"},
 	"DISCONNECTED": {"grey", "Disconnected"},
+	"WAITING":      {"grey", "Not yet available"},
+	"REJECTED":     {"red", "Registration rejected"},
 }
 
 func toChargePoint(v *central.ChargePointView) ChargePoint {

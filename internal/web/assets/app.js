@@ -8,10 +8,11 @@
 'use strict';
 
 (function () {
-  const STATES = ['ACTIVATED', 'SUPPLYING', 'STOPPED', 'FAULT', 'DISCONNECTED'];
+  const STATES = ['ACTIVATED', 'SUPPLYING', 'STOPPED', 'FAULT', 'DISCONNECTED', 'WAITING', 'REJECTED'];
   const LABELS = {
     ALL: 'All', ACTIVATED: 'Activated', SUPPLYING: 'Supplying', STOPPED: 'Out of order',
-    FAULT: 'Fault', DISCONNECTED: 'Disconnected', UNKNOWN: 'Unknown',
+    FAULT: 'Fault', DISCONNECTED: 'Disconnected', WAITING: 'Not yet available',
+    REJECTED: 'Registration rejected', UNKNOWN: 'Unknown',
   };
   const FEED_MAX = 200;
   const STALE_MS = 25000; // no message for this long: the stream is dead
@@ -218,17 +219,22 @@
     }
     for (const c of $('chips').children) c.querySelector('.n').textContent = fmt0.format(counts[c.dataset.filter] || 0);
     $('t-cps').textContent = fmt0.format(st.cps.size);
-    const broken = counts.FAULT + counts.DISCONNECTED;
+    const broken = counts.FAULT + counts.DISCONNECTED + counts.REJECTED;
     $('t-cps-sub').textContent = fmt0.format(counts.ACTIVATED + counts.SUPPLYING) + ' in service · ' +
       fmt0.format(counts.STOPPED) + ' stopped · ' + fmt0.format(broken) + ' down';
     $('t-active').textContent = fmt0.format(active);
     $('t-power').textContent = fmt1.format(power) + ' kW being delivered';
     if (st.totals) {
-      $('t-kwh').textContent = fmt3.format(num(st.totals.kwh));
-      $('t-eur').textContent = fmt2.format(num(st.totals.eur));
-      $('t-tickets').textContent = fmt0.format(num(st.totals.tickets));
+      // The big figures are this run's; Central's database also holds
+      // earlier runs, shown below them as all-time figures.
+      const run = st.totals.this_run || {};
+      $('t-kwh').textContent = fmt3.format(num(run.kwh));
+      $('t-eur').textContent = fmt2.format(num(run.eur));
+      $('t-tickets').textContent = fmt0.format(num(run.tickets));
+      $('t-kwh-all').textContent = 'all runs in the database: ' + fmt3.format(num(st.totals.kwh)) + ' kWh';
+      $('t-eur-all').textContent = 'all runs in the database: ' + fmt2.format(num(st.totals.eur)) + ' EUR';
+      $('t-tickets-all').textContent = 'all runs: ' + fmt0.format(num(st.totals.tickets)) + ' · updated ' + clock();
     }
-    $('t-updated').textContent = 'updated ' + clock();
   }
 
   let totalsQueued = false;
