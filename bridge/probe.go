@@ -124,9 +124,13 @@ func (g *gate) failed(err error) (exhausted bool) {
 // gaveUp is the one ERROR line: what was tried, why it failed, and how to
 // wait longer.
 func (g *gate) gaveUp(err error) string {
-	return fmt.Sprintf("Kafka at %s did not become available after %d attempts %s apart: %s. "+
+	tried := "1 attempt"
+	if n := g.cfg.WaitAttempts; n != 1 {
+		tried = fmt.Sprintf("%d attempts %s apart", n, formatSeconds(g.cfg.WaitInterval))
+	}
+	return fmt.Sprintf("Kafka at %s did not become available after %s: %s. "+
 		"To wait longer, raise --kafka-wait-attempts (KAFKA_WAIT_MAX_ATTEMPTS); 0 waits forever",
-		g.cfg.brokerList(), g.cfg.WaitAttempts, formatSeconds(g.cfg.WaitInterval), probeCause(err))
+		g.cfg.brokerList(), tried, probeCause(err))
 }
 
 func (g *gate) ready() {

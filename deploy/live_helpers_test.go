@@ -301,10 +301,11 @@ var (
 	errorLine = regexp.MustCompile(`(?m)^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d \| (ERROR|FATAL|PANIC) \||\[[^\]]*\] (ERROR|FATAL) )`)
 	// Go panics and goroutine dumps, Java exceptions and their frames.
 	stackLine = regexp.MustCompile(`(?m)^(panic: |goroutine \d+ \[|\s+\S+\.go:\d+ \+0x|\s+at [\w$.<>/]+\(|Exception in thread |Caused by: )`)
-	// The bridge's start-up gate, in the house format (bridge/probe.go).
-	bridgeWaiting = regexp.MustCompile(`(?m)^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d \| INFO \| Bridge \| Waiting for Kafka at \S+ to be ready`)
-	bridgeStill   = regexp.MustCompile(`(?m)^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d \| INFO \| Bridge \| Still waiting for Kafka`)
-	bridgeReady   = regexp.MustCompile(`(?m)^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d \| INFO \| Bridge \| Kafka at \S+ is ready`)
+	// The bridge's start-up gate, in the house format (bridge/probe.go):
+	// matched loosely, so that a reworded line still counts.
+	bridgeWaiting = regexp.MustCompile(`(?mi)^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d \| INFO \| Bridge \| .*waiting for Kafka`)
+	bridgeStill   = regexp.MustCompile(`(?mi)^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d \| INFO \| Bridge \| .*(still waiting|attempt \d+)`)
+	bridgeReady   = regexp.MustCompile(`(?mi)^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d \| INFO \| Bridge \| .*Kafka.* is ready`)
 )
 
 // logReport is what one service's log says.
@@ -430,8 +431,9 @@ func (d *deployment) killMainProcess(c container) {
 }
 
 var (
-	supplyStarted = regexp.MustCompile(`(?m)^.*\| INFO \| .*\| Supplying .*session_id=(\S+)`)
-	ticketIssued  = regexp.MustCompile(`(?m)^.*\| INFO \| Central \| Ticket for .*session_id=(\S+)`)
+	supplyStarted      = regexp.MustCompile(`(?m)^.*\| INFO \| .*\| Supplying .*session_id=(\S+)`)
+	deniedDisconnected = regexp.MustCompile(`(?m)^.*\| INFO \| Central \| Denied \S+ at \S+: disconnected`)
+	ticketIssued       = regexp.MustCompile(`(?m)^.*\| INFO \| Central \| Ticket for .*session_id=(\S+)`)
 )
 
 // ledger counts, by session id, the supplies the engines started and the

@@ -23,7 +23,7 @@ func TestChecksCatchBrokenFiles(t *testing.T) {
 			"nc -z localhost 9092 || exit 1", false, "probes a port"},
 		{"Kafka script not by its path", "/opt/kafka/bin/kafka-broker-api-versions.sh", "kafka-broker-api-versions.sh", false, "does not ask Kafka"},
 		{"Kafka not 3.7", "apache/kafka:3.7.2", "bitnami/kafka:3.7", false, "official apache/kafka"},
-		{"started, not healthy", "    kafka:\n      condition: service_healthy\n\n# How often", "    kafka:\n      condition: service_started\n\n# How often", false,
+		{"started, not healthy", "    kafka:\n      condition: service_healthy\n\n# Drivers start", "    kafka:\n      condition: service_started\n\n# Drivers start", false,
 			"condition service_healthy"},
 		{"a role's health check for another role", `test: ["CMD", "evnode", "health", "engine"]`, `test: ["CMD", "evnode", "health", "monitor"]`, false,
 			"want [CMD evnode health engine]"},

@@ -130,7 +130,7 @@ type Update struct {
 type Panel interface {
 	// Snapshot returns the whole panel.
 	Snapshot(ctx context.Context) (*Snapshot, error)
-	// Events returns the events after since (at most limit).
+	// Events returns the first limit events after since, oldest first (limit 0: all kept).
 	Events(ctx context.Context, since uint64, limit int) ([]Event, error)
 	// Watch streams updates until ctx ends; the channel is closed then. A slow
 	// reader loses intermediate updates (each charge point's latest view is kept), never blocks Central.

@@ -94,6 +94,12 @@ func TestCentralAlone(t *testing.T) {
 	if len(ev.Events) != 4 || ev.Events[len(ev.Events)-1].Kind != central.EventTicket {
 		t.Fatalf("history not bounded to 4 or not newest last: %+v", ev.Events)
 	}
+	// paging, as /api/events documents it: the first Limit events after Since, oldest first
+	first := ev.Events[0].Seq
+	page := ask(&central.GetEvents{Since: first, Limit: 2}).(*central.Events)
+	if len(page.Events) != 2 || page.Events[0].Seq != first+1 || page.Events[1].Seq != first+2 {
+		t.Fatalf("events after %d, limit 2: %+v (want %d and %d)", first, page.Events, first+1, first+2)
+	}
 	snap := ask(&central.GetSnapshot{}).(*central.Snapshot)
 	if snap.Totals.Tickets != 1 || snap.Totals.ByState[messages.ChargePointState_CHARGE_POINT_STATE_DISCONNECTED] != 1 {
 		t.Fatalf("snapshot %+v", snap.Totals)

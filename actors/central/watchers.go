@@ -83,13 +83,15 @@ func (c *Central) eventsSince(since uint64, limit int) *Events {
 	if len(kept) > c.cfg.HistorySize {
 		kept = kept[len(kept)-c.cfg.HistorySize:]
 	}
+	// The first limit events after since, oldest first: a reader pages
+	// forward with since = the last Seq it got, and misses none.
 	for _, e := range kept {
+		if limit > 0 && len(out) == limit {
+			break
+		}
 		if e.Seq > since {
 			out = append(out, e)
 		}
-	}
-	if limit > 0 && len(out) > limit {
-		out = out[len(out)-limit:]
 	}
 	return &Events{Events: out}
 }
