@@ -11,6 +11,12 @@
 //     the store), operator stop/resume/KO, the panel state derived from
 //     monitor and engine, a bounded event history and watchers. Panel
 //     (central.NewPanel) is the same surface for code that is not an actor.
+//     With Config.Tokens it accepts only the Registry's tokens instead,
+//     verified offline against the registry topic (security.go).
+//   - registry: the Registry of charge points (credentials bcrypt-hashed,
+//     EdDSA tokens with a token version, throttled guessing, revocation) and
+//     the Verifier Central uses; registry/httpapi serves it over HTTPS with
+//     its OpenAPI document, and is the client monitors use.
 //   - chargepoint: the engine. A state machine (Machine) journalled after
 //     every change (Journal: MemoryJournal in one process, FileJournal where
 //     the process can be killed), so that a crashed engine reports the
