@@ -62,7 +62,11 @@ func runMonitor(parent context.Context, args []string, getenv func(string) (stri
 		n.log.Errorf("Cannot start the monitor: %v", err)
 		return 1
 	}
-	n.log.Infof("Monitor of %s watching the engine at %s, registering with Central at %s", c.CP, c.Engine, c.Central)
+	if c.Registry.URL != "" {
+		n.log.Infof("Monitor of %s watching the engine at %s, registering with Central at %s with tokens from the Registry at %s", c.CP, c.Engine, c.Central, c.Registry.URL)
+	} else {
+		n.log.Infof("Monitor of %s watching the engine at %s, registering with Central at %s", c.CP, c.Engine, c.Central)
+	}
 
 	code := n.wait(ctx)
 	n.stopRole("")
