@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime"
 	"runtime/pprof"
 	"strings"
 	"sync"
@@ -200,6 +201,11 @@ func (r *runner) run(ctx context.Context) int {
 	<-ctx.Done()
 	stopRun()
 	wg.Wait()
+	if cfg.MemProfile != "" {
+		if err := writeHeapProfile(cfg.MemProfile); err != nil {
+			r.log.Errorf("Cannot write the heap profile to %s: %v", cfg.MemProfile, err)
+		}
+	}
 	if cfg.Duration > 0 && ctx.Err() == context.DeadlineExceeded {
 		r.log.Infof("Ran for %s: shutting down", cfg.Duration)
 	} else {
@@ -233,6 +239,22 @@ func (r *runner) run(ctx context.Context) int {
 		}
 	}
 	return 0
+}
+
+// writeHeapProfile writes the live heap (after a collection, so that it
+// shows what is kept, not garbage) to path. It runs once, at the end of the
+// run: profiling costs nothing while the network works.
+func writeHeapProfile(path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	runtime.GC()
+	if err := pprof.WriteHeapProfile(f); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
 
 // shutdownWeb stops the web panel, waiting at most a few seconds.

@@ -40,6 +40,9 @@ type Sim struct {
 	Scenario string
 	// CPUProfile writes a Go CPU profile of the run to this file; empty = none.
 	CPUProfile string
+	// MemProfile writes a Go heap profile to this file when the run ends
+	// (before the shutdown, so it shows the network at work); empty = none.
+	MemProfile string
 	// ChaosPanic is, per engine per second, the chance that the engine actor panics.
 	ChaosPanic float64
 	// ChaosKO is, per engine per second, the chance of a KO that clears after a while.
@@ -80,6 +83,7 @@ func SimFlags(c *Sim) *FlagSet {
 	fs.String(&c.SummaryJSON, "summary-json", "", "", "write the run summary as JSON to this file on exit")
 	fs.String(&c.Scenario, "scenario", "", "", "a scenario file of timed steps")
 	fs.String(&c.CPUProfile, "cpu-profile", "", "", "write a Go CPU profile of the run to this file (go tool pprof reads it)")
+	fs.String(&c.MemProfile, "mem-profile", "", "", "write a Go heap profile to this file when the run ends, before the shutdown (go tool pprof reads it)")
 	fs.Float(&c.ChaosPanic, "chaos-panic", "", 0, "per engine, per second, the chance that the engine actor panics")
 	fs.Float(&c.ChaosKO, "chaos-ko", "", 0, "per engine, per second, the chance of a KO that clears after a while")
 	fs.Int(&c.Partitions, "partitions", "", 6, "partitions per topic when topics are created")
