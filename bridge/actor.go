@@ -699,26 +699,36 @@ func createTopics(cfg *Config) error {
 		return fmt.Errorf("connect to create topics: %w", err)
 	}
 	defer func() { _ = admin.Close() }()
-	entries := map[string]*string{}
-	if cfg.Retention > 0 {
-		v := strconv.FormatInt(cfg.Retention.Milliseconds(), 10)
-		entries["retention.ms"] = &v
-	}
-	if cfg.RetentionBytes > 0 {
-		v := strconv.FormatInt(cfg.RetentionBytes, 10)
-		entries["retention.bytes"] = &v
-	}
 	for _, t := range cfg.Topics {
+		retention, retentionBytes := cfg.Retention, cfg.RetentionBytes
+		if t == TopicTelemetry {
+			retention, retentionBytes = cfg.TelemetryRetention, cfg.TelemetryRetentionBytes
+		}
 		err := admin.CreateTopic(t, &sarama.TopicDetail{
 			NumPartitions:     int32(cfg.Partitions),
 			ReplicationFactor: -1,
-			ConfigEntries:     entries,
+			ConfigEntries:     retentionEntries(retention, retentionBytes),
 		}, false)
 		if err != nil && !errors.Is(err, sarama.ErrTopicAlreadyExists) {
 			return fmt.Errorf("create topic %s: %w", t, err)
 		}
 	}
 	return nil
+}
+
+// retentionEntries are a topic's retention settings; a bound of 0 or less
+// leaves the broker's default.
+func retentionEntries(retention time.Duration, retentionBytes int64) map[string]*string {
+	entries := map[string]*string{}
+	if retention > 0 {
+		v := strconv.FormatInt(retention.Milliseconds(), 10)
+		entries["retention.ms"] = &v
+	}
+	if retentionBytes > 0 {
+		v := strconv.FormatInt(retentionBytes, 10)
+		entries["retention.bytes"] = &v
+	}
+	return entries
 }
 
 func (b *bridge) stats() *StatsReply {

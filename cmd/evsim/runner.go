@@ -111,7 +111,8 @@ func (r *runner) run(ctx context.Context) int {
 	kept := keptOnDisk(cfg.DB, r.log)
 	var embedded *bridge.Embedded
 	if len(brokers) == 0 {
-		embedded, err = bridge.StartEmbedded(bridge.EmbeddedOptions{Addr: cfg.EmbeddedBroker, Partitions: cfg.Partitions, DataDir: kept.Broker, Logger: r.logger})
+		embedded, err = bridge.StartEmbedded(bridge.EmbeddedOptions{Addr: cfg.EmbeddedBroker, Partitions: cfg.Partitions, DataDir: kept.Broker,
+			SegmentBytes: cfg.SegmentBytes, Logger: r.logger})
 		if err != nil {
 			r.log.Errorf("Cannot start the embedded Kafka broker: %v (choose another address with --embedded-broker, or 127.0.0.1:0 for any free port)", err)
 			return 1
@@ -130,6 +131,8 @@ func (r *runner) run(ctx context.Context) int {
 	bcfg := bridge.Config{
 		Brokers: brokers, WaitAttempts: cfg.Kafka.WaitAttempts, WaitInterval: cfg.Kafka.WaitInterval,
 		Partitions: cfg.Partitions, ClientID: "evsim",
+		Retention: cfg.Retention, RetentionBytes: cfg.RetentionBytes,
+		TelemetryRetention: cfg.TelemetryRetention, TelemetryRetentionBytes: cfg.TelemetryRetentionBytes,
 	}
 	bridgePID, err := bridge.Start(system, bcfg, r.logger, r.stats)
 	if err != nil {

@@ -64,6 +64,9 @@ func TestBadValuesNameTheFlag(t *testing.T) {
 		{[]string{"--chaos-ko", "2"}, nil, "chaos-ko", "probability"},
 		{[]string{"--duration", "soon"}, nil, "duration", "--duration"},
 		{[]string{"--health-timeout", "2s"}, nil, "health-timeout", "--health-interval"},
+		{[]string{"--retention-bytes", "100"}, nil, "retention-bytes", "at least"},
+		{nil, []string{"EVSIM_TELEMETRY_RETENTION", "10ms"}, "telemetry-retention", "at least"},
+		{[]string{"--segment-bytes", "1"}, nil, "segment-bytes", "at least"},
 		{nil, []string{"EVSIM_DRIVERS", "x"}, "drivers", "EVSIM_DRIVERS"},
 		{nil, []string{"KAFKA_WAIT_MAX_ATTEMPTS", "-3"}, "kafka-wait-attempts", "negative"},
 	}
