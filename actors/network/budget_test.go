@@ -1,6 +1,7 @@
 package network_test
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"runtime"
@@ -17,9 +18,12 @@ import (
 	"github.com/evcharging/evsim/actors/internal/testkit"
 	"github.com/evcharging/evsim/actors/internal/timer"
 	"github.com/evcharging/evsim/actors/monitor"
+	"github.com/evcharging/evsim/actors/network"
 	"github.com/evcharging/evsim/actors/supervision"
 	"github.com/evcharging/evsim/bridge"
 	"github.com/evcharging/evsim/internal/stall"
+	"github.com/evcharging/evsim/internal/stats"
+	"github.com/evcharging/evsim/internal/store"
 	"github.com/evcharging/evsim/messages"
 )
 
@@ -95,6 +99,7 @@ func TestBudget(t *testing.T) {
 	}, func(drivers []*actor.PID) { b.ask(drivers, &driver.GetStatus{}) })
 
 	b.centralEntries()
+	b.wholeNetwork()
 	b.brokerRecords()
 	cp := b.sum("engine", "monitor", "site supervisor (no children)", "bridge subscription (commands, 1 key)", "Central's entry (with its store row)")
 	fmt.Printf("budget: %-40s %10d %10.2f\n", "= one charge point (without broker)", cp.bytes, cp.goroutines)
@@ -272,6 +277,34 @@ func (b *budget) centralEntries() {
 			}
 		}
 	}, func() {})
+}
+
+// wholeNetwork starts N charge points as evsim does (sites under one root,
+// Central, subscriptions, what the network keeps to restart a part) and
+// measures them once all have registered: the figure the parts should add up to.
+func (b *budget) wholeNetwork() {
+	h := b.h
+	st, err := store.Open(":memory:")
+	must(b.t, err)
+	defer st.Close()
+	run := stats.New()
+	cfg := network.Config{Bridge: h.Bridge, Store: st, Logger: h.Logger, Stats: run, Name: "budget"}
+	for i := 0; i < b.n; i++ {
+		cfg.ChargePoints = append(cfg.ChargePoints, network.ChargePoint{ID: fmt.Sprintf("NET-%06d", i)})
+	}
+	var n *network.Network
+	b.row("= one charge point in a whole network", func() {
+		var err error
+		n, err = network.Start(h.Sys, cfg)
+		must(b.t, err)
+	}, func() {
+		testkit.Eventually(b.t, 2*time.Minute, func() bool { return run.RegisteredCPs.Load() >= int64(b.n) },
+			func() string { return "not every charge point registered" })
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	must(b.t, n.Shutdown(ctx))
+	b.stop(nil) // what the network's timers held
 }
 
 // brokerRecords publishes N telemetry records through the bridge and
