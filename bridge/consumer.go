@@ -20,7 +20,7 @@ type tgKey struct{ topic, group string }
 // consumer is the bridge's side of one (topic, group): who subscribed, and
 // the records held for keys that have no subscriber yet.
 type consumer struct {
-	key  tgKey
+	key tgKey
 	// subs are the subscribers by record key ("" = every key): nearly
 	// always one per key (an engine, a driver), so a short list, not a map.
 	subs map[string][]subRef
