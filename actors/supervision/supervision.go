@@ -23,6 +23,7 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/sirupsen/logrus"
 
+	"github.com/evcharging/evsim/actors/internal/pool"
 	"github.com/evcharging/evsim/internal/logging"
 	"github.com/evcharging/evsim/internal/stats"
 )
@@ -285,6 +286,9 @@ func (s *Supervisor) spawn(ctx actor.Context, spec Child) (*actor.PID, error) {
 	if spec.Display == "" {
 		spec.Display = spec.Name
 	}
+	// Every supervised actor runs on the system's worker pool, not on a
+	// goroutine of its own for each burst of messages.
+	spec.Props.Configure(actor.WithDispatcher(pool.For(ctx.ActorSystem())))
 	pid, err := ctx.SpawnNamed(spec.Props, spec.Name)
 	if err != nil {
 		return nil, fmt.Errorf("start %s: %w", spec.Display, err)
