@@ -118,8 +118,12 @@ type Child struct {
 	// Display names the child in log lines (e.g. "Engine CP-001").
 	Display string
 	Props   *actor.Props
-	// Fields are added to the supervisor's lines about this child (e.g. cp_id).
+	// Fields are added to the supervisor's lines about this child.
 	Fields logrus.Fields
+	// IDKey and ID are one more such field (e.g. cp_id=CP-001), kept as two
+	// strings: a map for each of a hundred thousand children costs more
+	// than the lines it is for.
+	IDKey, ID string
 	// OnGiveUp, when set, runs in the supervisor after the child failed
 	// beyond its budget and was stopped (e.g. report the charge point FAULT).
 	OnGiveUp func(ctx actor.Context, child *actor.PID, reason any)
@@ -307,6 +311,9 @@ func (s *Supervisor) HandleFailure(_ *actor.ActorSystem, sup actor.Supervisor, w
 		display = c.spec.Display
 	}
 	log := s.logger().WithField("actor", display)
+	if c != nil && c.spec.IDKey != "" {
+		log = log.WithField(c.spec.IDKey, c.spec.ID)
+	}
 	if c != nil && c.spec.Fields != nil {
 		log = log.WithFields(c.spec.Fields)
 	}
