@@ -164,6 +164,7 @@ type bridge struct {
 	records     map[uint64]*inRecord
 	recSeq      uint64
 	subscribers map[string][]subscription // pid key -> its subscriptions, so a terminated one is forgotten without a scan
+	unfinished  map[string]int            // pid key -> records delivered to it and not done yet
 	bad         badRecordLog
 	holdWarned  time.Time
 	// notOursCount counts records skipped because no key of theirs is read here.
@@ -186,6 +187,7 @@ func newBridge(cfg Config, log *logrus.Entry, run *stats.Run) *bridge {
 		claims:      map[uint64]*claimState{},
 		records:     map[uint64]*inRecord{},
 		subscribers: map[string][]subscription{},
+		unfinished:  map[string]int{},
 		bad:         badRecordLog{every: cfg.BadRecordLogEvery},
 		closing:     map[int]bool{},
 		// A restarted bridge gets the same PID: its generations start

@@ -223,6 +223,12 @@ func (b *bridge) forget(_ actor.Context, who *actor.PID) {
 	for _, ref := range refs {
 		ref.cons.without(ref.key, pk)
 	}
+	if b.unfinished[pk] == 0 {
+		// Nothing of it is under way: no need to look through every record
+		// (15,000 subscribers stopping at once scanned all records each).
+		return
+	}
+	delete(b.unfinished, pk)
 	for _, r := range b.records {
 		if !r.pending[pk] {
 			continue
@@ -504,7 +510,10 @@ func (b *bridge) deliverTo(c actor.Context, r *inRecord, pk string, pid *actor.P
 	if r.pending == nil {
 		r.pending = map[string]bool{}
 	}
-	r.pending[pk] = true
+	if !r.pending[pk] {
+		r.pending[pk] = true
+		b.unfinished[pk]++
+	}
 	var once sync.Once
 	system, self, id := b.system, b.self, r.id
 	done := func() {
@@ -513,12 +522,24 @@ func (b *bridge) deliverTo(c actor.Context, r *inRecord, pk string, pid *actor.P
 	c.Send(pid, NewDelivery(r.claim.topic, r.key, r.claim.partition, r.offset, r.msg, done))
 }
 
+// finished counts one record less under way for the subscriber pk.
+func (b *bridge) finished(pk string) {
+	if n := b.unfinished[pk] - 1; n > 0 {
+		b.unfinished[pk] = n
+	} else {
+		delete(b.unfinished, pk)
+	}
+}
+
 func (b *bridge) deliveryDone(m deliveryDone) {
 	r := b.records[m.recID]
 	if r == nil || !r.pending[m.sub] {
+		// A record dropped with its claim stays counted: forget then looks
+		// through the records once, which is only slower.
 		return
 	}
 	delete(r.pending, m.sub)
+	b.finished(m.sub)
 	r.doneCount++
 	if len(r.pending) == 0 {
 		b.complete(r)
