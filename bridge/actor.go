@@ -164,6 +164,7 @@ type bridge struct {
 	records     map[uint64]*inRecord
 	recSeq      uint64
 	subscribers map[string][]subscription // pid key -> its subscriptions, so a terminated one is forgotten without a scan
+	unfinished  map[string]int            // pid key -> records delivered to it and not done yet
 	bad         badRecordLog
 	holdWarned  time.Time
 	// notOursCount counts records skipped because no key of theirs is read here.
@@ -186,6 +187,7 @@ func newBridge(cfg Config, log *logrus.Entry, run *stats.Run) *bridge {
 		claims:      map[uint64]*claimState{},
 		records:     map[uint64]*inRecord{},
 		subscribers: map[string][]subscription{},
+		unfinished:  map[string]int{},
 		bad:         badRecordLog{every: cfg.BadRecordLogEvery},
 		closing:     map[int]bool{},
 		// A restarted bridge gets the same PID: its generations start
@@ -699,31 +701,42 @@ func createTopics(cfg *Config) error {
 		return fmt.Errorf("connect to create topics: %w", err)
 	}
 	defer func() { _ = admin.Close() }()
-	entries := map[string]*string{}
-	if cfg.Retention > 0 {
-		v := strconv.FormatInt(cfg.Retention.Milliseconds(), 10)
-		entries["retention.ms"] = &v
-	}
-	if cfg.RetentionBytes > 0 {
-		v := strconv.FormatInt(cfg.RetentionBytes, 10)
-		entries["retention.bytes"] = &v
-	}
 	compact := "compact"
 	for _, t := range cfg.Topics {
-		topicEntries := entries
+		retention, retentionBytes := cfg.Retention, cfg.RetentionBytes
+		if t == TopicTelemetry {
+			retention, retentionBytes = cfg.TelemetryRetention, cfg.TelemetryRetentionBytes
+		}
+		entries := retentionEntries(retention, retentionBytes)
 		if compactedTopics[t] {
-			topicEntries = map[string]*string{"cleanup.policy": &compact}
+			// A changelog: the newest record of each key is kept for good.
+			entries = map[string]*string{"cleanup.policy": &compact}
 		}
 		err := admin.CreateTopic(t, &sarama.TopicDetail{
 			NumPartitions:     int32(cfg.Partitions),
 			ReplicationFactor: -1,
-			ConfigEntries:     topicEntries,
+			ConfigEntries:     entries,
 		}, false)
 		if err != nil && !errors.Is(err, sarama.ErrTopicAlreadyExists) {
 			return fmt.Errorf("create topic %s: %w", t, err)
 		}
 	}
 	return nil
+}
+
+// retentionEntries are a topic's retention settings; a bound of 0 or less
+// leaves the broker's default.
+func retentionEntries(retention time.Duration, retentionBytes int64) map[string]*string {
+	entries := map[string]*string{}
+	if retention > 0 {
+		v := strconv.FormatInt(retention.Milliseconds(), 10)
+		entries["retention.ms"] = &v
+	}
+	if retentionBytes > 0 {
+		v := strconv.FormatInt(retentionBytes, 10)
+		entries["retention.bytes"] = &v
+	}
+	return entries
 }
 
 func (b *bridge) stats() *StatsReply {

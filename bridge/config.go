@@ -43,6 +43,12 @@ type Config struct {
 	// RetentionBytes bounds each partition (retention.bytes). Default 32 MiB;
 	// negative means the broker's default.
 	RetentionBytes int64
+	// TelemetryRetention and TelemetryRetentionBytes are the same bounds for
+	// TopicTelemetry, the one topic that grows with every supplying charge
+	// point every second and that no one reads again later. Default:
+	// Retention and RetentionBytes.
+	TelemetryRetention      time.Duration
+	TelemetryRetentionBytes int64
 
 	// ClientID names this process to the broker and is written into each
 	// envelope as its producer. Default "evsim".
@@ -113,6 +119,12 @@ func (c *Config) setDefaults() {
 	}
 	if c.RetentionBytes == 0 {
 		c.RetentionBytes = 32 << 20
+	}
+	if c.TelemetryRetention == 0 {
+		c.TelemetryRetention = c.Retention
+	}
+	if c.TelemetryRetentionBytes == 0 {
+		c.TelemetryRetentionBytes = c.RetentionBytes
 	}
 	if c.ClientID == "" {
 		c.ClientID = "evsim"

@@ -20,8 +20,10 @@ type tgKey struct{ topic, group string }
 // consumer is the bridge's side of one (topic, group): who subscribed, and
 // the records held for keys that have no subscriber yet.
 type consumer struct {
-	key  tgKey
-	subs map[string]map[string]*actor.PID // record key ("" = every key) -> pid key -> pid
+	key tgKey
+	// subs are the subscribers by record key ("" = every key): nearly
+	// always one per key (an engine, a driver), so a short list, not a map.
+	subs map[string][]subRef
 	// ours are the keys this process reads: every key that was subscribed
 	// or expected (ExpectKeys). A record for another key is none of this
 	// process's business (a driver process reads every driver's records):
@@ -87,6 +89,28 @@ type (
 
 // ---- subscriptions ----
 
+// subRef is one subscriber of a key: its PID and the key it is known by.
+type subRef struct {
+	pk  string
+	pid *actor.PID
+}
+
+// indexOf is where the subscriber pk is in subs, or -1.
+func indexOf(subs []subRef, pk string) int {
+	return slices.IndexFunc(subs, func(s subRef) bool { return s.pk == pk })
+}
+
+// without returns subs without the subscriber pk; the key goes when its
+// last subscriber does.
+func (cons *consumer) without(key, pk string) {
+	subs := slices.DeleteFunc(cons.subs[key], func(s subRef) bool { return s.pk == pk })
+	if len(subs) == 0 {
+		delete(cons.subs, key)
+		return
+	}
+	cons.subs[key] = subs
+}
+
 func (b *bridge) subscribe(c actor.Context, m *Subscribe) {
 	if m.Subscriber == nil || m.Topic == "" || m.Group == "" {
 		b.log.WithFields(logrus.Fields{"topic": m.Topic, "group": m.Group}).Warn("Ignored a Subscribe without topic, group or subscriber")
@@ -95,11 +119,8 @@ func (b *bridge) subscribe(c actor.Context, m *Subscribe) {
 	cons := b.consumer(m.Topic, m.Group)
 	cons.claim(m.Key)
 	pk := pidKey(m.Subscriber)
-	if cons.subs[m.Key] == nil {
-		cons.subs[m.Key] = map[string]*actor.PID{}
-	}
-	if _, dup := cons.subs[m.Key][pk]; !dup {
-		cons.subs[m.Key][pk] = m.Subscriber
+	if indexOf(cons.subs[m.Key], pk) < 0 {
+		cons.subs[m.Key] = append(cons.subs[m.Key], subRef{pk, m.Subscriber})
 		if len(b.subscribers[pk]) == 0 {
 			c.Watch(m.Subscriber)
 		}
@@ -129,7 +150,7 @@ func (b *bridge) consumer(topic, group string) *consumer {
 	k := tgKey{topic, group}
 	cons := b.consumers[k]
 	if cons == nil {
-		cons = &consumer{key: k, subs: map[string]map[string]*actor.PID{}, ours: map[string]bool{}}
+		cons = &consumer{key: k, subs: map[string][]subRef{}, ours: map[string]bool{}}
 		b.consumers[k] = cons
 	}
 	return cons
@@ -169,8 +190,8 @@ func (b *bridge) unsubscribe(m *Unsubscribe) {
 		return
 	}
 	pk := pidKey(m.Subscriber)
-	if _, ok := cons.subs[m.Key][pk]; ok {
-		delete(cons.subs[m.Key], pk)
+	if indexOf(cons.subs[m.Key], pk) >= 0 {
+		cons.without(m.Key, pk)
 		refs := slices.DeleteFunc(b.subscribers[pk], func(s subscription) bool { return s.cons == cons && s.key == m.Key })
 		if len(refs) == 0 {
 			delete(b.subscribers, pk)
@@ -200,12 +221,14 @@ func (b *bridge) forget(_ actor.Context, who *actor.PID) {
 	// Only this subscriber's own subscriptions: scanning every consumer's
 	// keys made the shutdown of 15,000 subscribers quadratic.
 	for _, ref := range refs {
-		subs := ref.cons.subs[ref.key]
-		delete(subs, pk)
-		if len(subs) == 0 {
-			delete(ref.cons.subs, ref.key)
-		}
+		ref.cons.without(ref.key, pk)
 	}
+	if b.unfinished[pk] == 0 {
+		// Nothing of it is under way: no need to look through every record
+		// (15,000 subscribers stopping at once scanned all records each).
+		return
+	}
+	delete(b.unfinished, pk)
 	for _, r := range b.records {
 		if !r.pending[pk] {
 			continue
@@ -222,7 +245,9 @@ func (b *bridge) forget(_ actor.Context, who *actor.PID) {
 	}
 }
 
-func (b *bridge) subscribersOf(cons *consumer, key string) map[string]*actor.PID {
+// subscribersOf are the subscribers of key's records: those of the key and
+// those of every key, each once.
+func (b *bridge) subscribersOf(cons *consumer, key string) []subRef {
 	exact, all := cons.subs[key], cons.subs[""]
 	if key == "" || len(exact) == 0 {
 		return all
@@ -230,12 +255,11 @@ func (b *bridge) subscribersOf(cons *consumer, key string) map[string]*actor.PID
 	if len(all) == 0 {
 		return exact
 	}
-	out := make(map[string]*actor.PID, len(exact)+len(all))
-	for k, v := range all {
-		out[k] = v
-	}
-	for k, v := range exact {
-		out[k] = v
+	out := slices.Clone(all)
+	for _, s := range exact {
+		if indexOf(out, s.pk) < 0 {
+			out = append(out, s)
+		}
 	}
 	return out
 }
@@ -408,8 +432,8 @@ func (b *bridge) consumed(c actor.Context, m *consumerRecord) {
 		b.hold(r)
 		return
 	}
-	for pk, pid := range subs {
-		b.deliverTo(c, r, pk, pid)
+	for _, s := range subs {
+		b.deliverTo(c, r, s.pk, s.pid)
 	}
 }
 
@@ -486,7 +510,10 @@ func (b *bridge) deliverTo(c actor.Context, r *inRecord, pk string, pid *actor.P
 	if r.pending == nil {
 		r.pending = map[string]bool{}
 	}
-	r.pending[pk] = true
+	if !r.pending[pk] {
+		r.pending[pk] = true
+		b.unfinished[pk]++
+	}
 	var once sync.Once
 	system, self, id := b.system, b.self, r.id
 	done := func() {
@@ -495,12 +522,24 @@ func (b *bridge) deliverTo(c actor.Context, r *inRecord, pk string, pid *actor.P
 	c.Send(pid, NewDelivery(r.claim.topic, r.key, r.claim.partition, r.offset, r.msg, done))
 }
 
+// finished counts one record less under way for the subscriber pk.
+func (b *bridge) finished(pk string) {
+	if n := b.unfinished[pk] - 1; n > 0 {
+		b.unfinished[pk] = n
+	} else {
+		delete(b.unfinished, pk)
+	}
+}
+
 func (b *bridge) deliveryDone(m deliveryDone) {
 	r := b.records[m.recID]
 	if r == nil || !r.pending[m.sub] {
+		// A record dropped with its claim stays counted: forget then looks
+		// through the records once, which is only slower.
 		return
 	}
 	delete(r.pending, m.sub)
+	b.finished(m.sub)
 	r.doneCount++
 	if len(r.pending) == 0 {
 		b.complete(r)

@@ -32,8 +32,14 @@ type EmbeddedOptions struct {
 	// (auto-created on first use). Default 6.
 	Partitions int
 	// RetentionCheck is how often the broker enforces topic retention
-	// (retention.ms, retention.bytes). Default 30 s.
+	// (retention.ms, retention.bytes). Default 5 s: what a busy network
+	// writes between two checks is memory too.
 	RetentionCheck time.Duration
+	// SegmentBytes is the size of the broker's log segments. Retention frees
+	// memory a whole segment at a time, so a partition holds up to its
+	// retention.bytes plus one segment. Default 1 MiB (Kafka's 1 GiB and
+	// kfake's 100 MiB would keep every record of a long run in memory).
+	SegmentBytes int64
 	// MinSessionTimeout is the smallest consumer-group session the broker
 	// accepts. Default 1 s (kfake's own default, 6 s, refuses short sessions).
 	MinSessionTimeout time.Duration
@@ -61,7 +67,10 @@ func StartEmbedded(opts EmbeddedOptions) (*Embedded, error) {
 		opts.Partitions = 6
 	}
 	if opts.RetentionCheck == 0 {
-		opts.RetentionCheck = 30 * time.Second
+		opts.RetentionCheck = 5 * time.Second
+	}
+	if opts.SegmentBytes == 0 {
+		opts.SegmentBytes = 1 << 20
 	}
 	if opts.MinSessionTimeout == 0 {
 		opts.MinSessionTimeout = time.Second
@@ -90,6 +99,7 @@ func StartEmbedded(opts EmbeddedOptions) (*Embedded, error) {
 		kfake.ClusterID("evsim-embedded"),
 		kfake.BrokerConfigs(map[string]string{
 			"log.cleaner.backoff.ms": fmt.Sprint(opts.RetentionCheck.Milliseconds()),
+			"log.segment.bytes":      fmt.Sprint(opts.SegmentBytes),
 		}),
 	}
 	if opts.discard {

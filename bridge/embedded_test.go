@@ -1,7 +1,10 @@
 package bridge
 
 import (
+	"crypto/rand"
+	"encoding/base64"
 	"net"
+	"runtime"
 	"testing"
 	"time"
 
@@ -29,6 +32,40 @@ func TestEmbeddedBrokerAppliesTheTopicsRetention(t *testing.T) {
 		p := e.Cluster().PartitionInfo(topic, 0)
 		return p != nil && p.LogStartOffset > 0 && p.NumBytes <= 2*4096
 	})
+}
+
+// Retention frees the broker's memory, not only its index: a partition keeps
+// its retention.bytes plus one segment, however much went through it.
+func TestEmbeddedBrokerMemoryStaysBounded(t *testing.T) {
+	e := startEmbedded(t, EmbeddedOptions{RetentionCheck: 50 * time.Millisecond, SegmentBytes: 64 << 10})
+	topic := uniqueName(t, "telemetry")
+	cfg := testConfig(e.Addr())
+	cfg.Topics = []string{topic}
+	cfg.Partitions = 1
+	cfg.RetentionBytes = 256 << 10
+	tb := startBridge(t, cfg)
+	tb.awaitState(t, StateReady, 10*time.Second)
+	before := liveHeap()
+	const records, size = 30_000, 1000 // about 30 MB through a partition that keeps 256 KiB
+	noise := make([]byte, size*3/4)
+	for i := range records {
+		_, _ = rand.Read(noise) // records that hardly compress
+		tb.publish(topic, "CP-001", &messages.Telemetry{CpId: "CP-001", SessionId: base64.StdEncoding.EncodeToString(noise), Seq: uint64(i)})
+	}
+	eventually(t, time.Minute, "every record written", func() bool { return tb.run.KafkaRecordsOut.Load() == records })
+	var grew int64
+	eventually(t, 20*time.Second, "the broker's memory back within 4 MiB", func() bool {
+		grew = liveHeap() - before
+		return grew < 4<<20
+	})
+	t.Logf("live heap grew %d KiB for %d KiB written", grew>>10, records*size>>10)
+}
+
+func liveHeap() int64 {
+	var ms runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&ms)
+	return int64(ms.HeapAlloc)
 }
 
 func TestEmbeddedBrokerOnPortZeroSaysWhereItListens(t *testing.T) {

@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-SECTIONS=(bridge network)
+SECTIONS=(bridge budget network)
 
 section() { printf '\n== %s ==\n' "$*"; }
 
@@ -19,6 +19,18 @@ bench_bridge() {
   local records=${BENCH_BRIDGE_RECORDS:-300000}
   go test -run '^$' -bench 'PublishThroughput' -benchtime "${records}x" -count 1 ./bridge/ |
     grep -E 'records=[1-9][0-9]{3,}|round [0-9]:|^Benchmark' | sed 's/^ *bench_test.go:[0-9]*: //'
+}
+
+# ---- budget (issue 14) -------------------------------------------------------
+# Memory per part of a charge point: BENCH_BUDGET (default 10000) of each part
+# (engine, monitor, site supervisor, driver, bridge subscription, Central's
+# entry, a timer, a record kept by the embedded broker) started on their own
+# in one process, at the rules' timings; live heap + goroutine stacks after a
+# GC, per part. Bare protoactor actors are measured in the same run (the floor).
+bench_budget() {
+  section "budget: memory per part of a charge point (live heap + stacks, ${BENCH_BUDGET:-10000} of each)"
+  EVSIM_BUDGET=${BENCH_BUDGET:-10000} EVSIM_TEST_LOG_LEVEL=warn \
+    go test -count=1 -run '^TestBudget$' -v ./actors/network/ | sed -n 's/^budget: //p'
 }
 
 # ---- network (issue 5) -------------------------------------------------------

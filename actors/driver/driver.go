@@ -220,7 +220,7 @@ type (
 // Driver is the driver actor.
 type Driver struct {
 	cfg    Config
-	log    *logrus.Entry
+	log    logging.Lazy
 	timers *timer.Timers
 	pos    Position
 	// answered is true once Central accepted or denied the waiting request.
@@ -259,9 +259,9 @@ func (d *Driver) Receive(ctx actor.Context) {
 			d.status.Timeouts++
 			line := fmt.Sprintf("Cannot reach %s: no reply to my request for %s within %v; moving on", d.broker.unreachable(), d.pos.CPID, d.cfg.ReplyTimeout)
 			if d.centralSilent {
-				d.log.Debug(line)
+				d.log.Entry().Debug(line)
 			} else {
-				d.log.Warn(line)
+				d.log.Entry().Warn(line)
 				d.centralSilent = true
 			}
 			d.finish(ctx)
@@ -280,7 +280,7 @@ func (d *Driver) Receive(ctx actor.Context) {
 }
 
 func (d *Driver) start(ctx actor.Context) {
-	d.log = logging.Component(d.cfg.Logger, "Driver "+d.cfg.ID).WithField("driver_id", d.cfg.ID)
+	d.log = logging.NewLazy(d.cfg.Logger, "Driver ", "driver_id", d.cfg.ID)
 	d.timers = timer.New(ctx)
 	d.seen = map[string]bool{}
 	d.subscribe(ctx)
@@ -301,24 +301,24 @@ func (d *Driver) resume() (toSend bool) {
 	n := len(d.cfg.Requests)
 	switch {
 	case err != nil:
-		d.log.WithError(err).Warnf("Could not read my progress; starting with the first of %s", requestCount(n))
+		d.log.Entry().WithError(err).Warnf("Could not read my progress; starting with the first of %s", requestCount(n))
 		pos = Position{}
 	case pos == Position{}:
-		d.log.Infof("%s to make", capitalize(requestCount(n)))
+		d.log.Entry().Infof("%s to make", capitalize(requestCount(n)))
 	case pos.Requests != digest:
-		d.log.Infof("My requests changed since my progress was saved%s; starting afresh with the first of %s", from, requestCount(n))
+		d.log.Entry().Infof("My requests changed since my progress was saved%s; starting afresh with the first of %s", from, requestCount(n))
 		pos = Position{}
 	case pos.RequestID != "":
 		// A request was under way when this driver stopped: wait for its result.
-		d.log.Infof("Back; waiting for the result of my request for %s (request %d of %d%s)", pos.CPID, pos.Next, n, from)
+		d.log.Entry().Infof("Back; waiting for the result of my request for %s (request %d of %d%s)", pos.CPID, pos.Next, n, from)
 	case pos.Next >= n:
 		hint := ""
 		if from != "" {
 			hint = "; remove that file to make them again"
 		}
-		d.log.Infof("All %s were done in an earlier run%s%s", requestCount(n), from, hint)
+		d.log.Entry().Infof("All %s were done in an earlier run%s%s", requestCount(n), from, hint)
 	default:
-		d.log.Infof("Resuming at request %d of %d%s", pos.Next+1, n, from)
+		d.log.Entry().Infof("Resuming at request %d of %d%s", pos.Next+1, n, from)
 	}
 	pos.Requests = digest
 	d.pos = pos
@@ -365,7 +365,7 @@ func (d *Driver) send(ctx actor.Context) {
 		return
 	}
 	if d.pos.Next >= len(d.cfg.Requests) {
-		d.log.Info(allDone(len(d.cfg.Requests)))
+		d.log.Entry().Info(allDone(len(d.cfg.Requests)))
 		return
 	}
 	cp := d.cfg.Requests[d.pos.Next]
@@ -379,14 +379,14 @@ func (d *Driver) send(ctx actor.Context) {
 	d.save()
 	ctx.Send(d.cfg.Bridge, &bridge.Publish{Topic: bridge.TopicDriverRequests, Key: d.cfg.ID, Msg: &messages.ChargeRequest{
 		RequestId: d.pos.RequestID, DriverId: d.cfg.ID, CpId: cp, RequestedAt: timestamppb.New(now)}})
-	d.log.Infof("Asked Central for a supply at %s (request %d of %d)", cp, d.pos.Next, len(d.cfg.Requests))
+	d.log.Entry().Infof("Asked Central for a supply at %s (request %d of %d)", cp, d.pos.Next, len(d.cfg.Requests))
 	d.timers.After(d.cfg.ReplyTimeout, &replyTimeout{requestID: d.pos.RequestID})
 }
 
 func (d *Driver) delivery(ctx actor.Context, dl *bridge.Delivery) {
 	if d.centralSilent {
 		d.centralSilent = false
-		d.log.Info("Central answers again")
+		d.log.Entry().Info("Central answers again")
 	}
 	switch m := dl.Msg.(type) {
 	case *messages.ChargeAccepted:
@@ -394,31 +394,31 @@ func (d *Driver) delivery(ctx actor.Context, dl *bridge.Delivery) {
 			d.answered = true
 			d.pos.SessionID = m.GetSessionId()
 			d.save()
-			d.log.WithFields(logrus.Fields{"cp_id": m.GetCpId(), "session_id": m.GetSessionId()}).Infof("Accepted at %s", m.GetCpId())
+			d.log.Entry().WithFields(logrus.Fields{"cp_id": m.GetCpId(), "session_id": m.GetSessionId()}).Infof("Accepted at %s", m.GetCpId())
 		}
 	case *messages.ChargeDenied:
 		if m.GetRequestId() != d.pos.RequestID {
 			return
 		}
 		d.status.Denials = append(d.status.Denials, m)
-		d.log.WithField("cp_id", m.GetCpId()).Infof("Denied at %s: %s (%s)", m.GetCpId(), central.DenyText(m.GetReason()), m.GetDetail())
+		d.log.Entry().WithField("cp_id", m.GetCpId()).Infof("Denied at %s: %s (%s)", m.GetCpId(), central.DenyText(m.GetReason()), m.GetDetail())
 		d.finish(ctx)
 	case *messages.SupplyStarted:
-		d.log.WithFields(logrus.Fields{"cp_id": m.GetCpId(), "session_id": m.GetSessionId()}).
+		d.log.Entry().WithFields(logrus.Fields{"cp_id": m.GetCpId(), "session_id": m.GetSessionId()}).
 			Infof("Plugged in at %s: charging at %g kW, %.2f EUR/kWh", m.GetCpId(), m.GetKw(), m.GetPriceEurPerKwh())
 	case *messages.Telemetry:
-		d.log.WithFields(logrus.Fields{"cp_id": m.GetCpId(), "session_id": m.GetSessionId()}).
+		d.log.Entry().WithFields(logrus.Fields{"cp_id": m.GetCpId(), "session_id": m.GetSessionId()}).
 			Debugf("Charging at %s: %g kW, %.3f kWh, %.2f EUR so far", m.GetCpId(), m.GetKw(), m.GetKwh(), m.GetEur())
 	case *messages.SupplyEnded:
 		wait := "; waiting for the ticket"
 		if d.seen[m.GetSessionId()] {
 			wait = "" // the ticket came first (they travel on different topics)
 		}
-		d.log.WithFields(logrus.Fields{"cp_id": m.GetCpId(), "session_id": m.GetSessionId()}).
+		d.log.Entry().WithFields(logrus.Fields{"cp_id": m.GetCpId(), "session_id": m.GetSessionId()}).
 			Infof("Supply at %s ended (%s)%s", m.GetCpId(), chargepoint.EndReasonText(m.GetReason()), wait)
 	case *messages.DriverNotice:
 		d.status.Notices = append(d.status.Notices, m.GetText())
-		d.log.WithField("cp_id", m.GetCpId()).Info(m.GetText())
+		d.log.Entry().WithField("cp_id", m.GetCpId()).Info(m.GetText())
 		if m.GetSupplyInterrupted() && d.pos.RequestID != "" &&
 			(m.GetSessionId() == d.pos.SessionID || (d.pos.SessionID == "" && m.GetCpId() == d.pos.CPID)) {
 			d.finish(ctx) // the ticket is still shown when it comes
@@ -429,7 +429,7 @@ func (d *Driver) delivery(ctx actor.Context, dl *bridge.Delivery) {
 		}
 		d.seen[m.GetSessionId()] = true
 		d.status.Tickets = append(d.status.Tickets, m)
-		d.log.WithFields(logrus.Fields{"cp_id": m.GetCpId(), "session_id": m.GetSessionId()}).
+		d.log.Entry().WithFields(logrus.Fields{"cp_id": m.GetCpId(), "session_id": m.GetSessionId()}).
 			Infof("Ticket for %s at %s: %.2f kWh, %.2f EUR (%s)", m.GetDriverId(), m.GetCpId(), m.GetKwh(), m.GetEur(), chargepoint.EndReasonText(m.GetReason()))
 		if m.GetRequestId() == d.pos.RequestID || (d.pos.SessionID != "" && m.GetSessionId() == d.pos.SessionID) {
 			d.finish(ctx)
@@ -446,11 +446,11 @@ func (d *Driver) finish(ctx actor.Context) {
 		d.timers.After(d.cfg.Pause, &next{})
 		return
 	}
-	d.log.Info(allDone(len(d.cfg.Requests)))
+	d.log.Entry().Info(allDone(len(d.cfg.Requests)))
 }
 
 func (d *Driver) save() {
 	if err := d.cfg.Progress.Save(d.pos); err != nil {
-		d.log.WithError(err).Warn("Could not save my progress")
+		d.log.Entry().WithError(err).Warn("Could not save my progress")
 	}
 }

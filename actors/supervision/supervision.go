@@ -17,11 +17,13 @@ package supervision
 import (
 	"fmt"
 	"runtime/debug"
+	"strings"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/sirupsen/logrus"
 
+	"github.com/evcharging/evsim/actors/internal/pool"
 	"github.com/evcharging/evsim/internal/logging"
 	"github.com/evcharging/evsim/internal/stats"
 )
@@ -116,8 +118,12 @@ type Child struct {
 	// Display names the child in log lines (e.g. "Engine CP-001").
 	Display string
 	Props   *actor.Props
-	// Fields are added to the supervisor's lines about this child (e.g. cp_id).
+	// Fields are added to the supervisor's lines about this child.
 	Fields logrus.Fields
+	// IDKey and ID are one more such field (e.g. cp_id=CP-001), kept as two
+	// strings: a map for each of a hundred thousand children costs more
+	// than the lines it is for.
+	IDKey, ID string
 	// OnGiveUp, when set, runs in the supervisor after the child failed
 	// beyond its budget and was stopped (e.g. report the charge point FAULT).
 	OnGiveUp func(ctx actor.Context, child *actor.PID, reason any)
@@ -169,14 +175,39 @@ type child struct {
 	gaveUp bool
 }
 
-// Supervisor owns named children and is their strategy.
+// Supervisor owns named children and is their strategy. A network has one
+// per charge point site: what it keeps is made when it is first needed
+// (its log entry on its first line, its waiting list on the first StopChild).
 type Supervisor struct {
 	cfg      Config
 	log      *logrus.Entry
 	ctx      actor.Context
-	children map[string]*child // by name
-	byID     map[string]*child // by PID id
+	children map[string]*child // by name, the last part of the child's PID id
 	waiting  map[string][]*actor.PID
+}
+
+// logger is the supervisor's log entry, made on its first line.
+func (s *Supervisor) logger() *logrus.Entry {
+	if s.log == nil {
+		s.log = logging.Component(s.cfg.Logger, s.cfg.Display)
+	}
+	return s.log
+}
+
+// childOf finds a child by its PID: children are spawned by name, so the
+// PID id is the supervisor's own id, a slash and the name.
+func (s *Supervisor) childOf(who *actor.PID) *child {
+	if s.ctx == nil {
+		return nil
+	}
+	name, ok := strings.CutPrefix(who.GetId(), s.ctx.Self().GetId()+"/")
+	if !ok {
+		return nil
+	}
+	if c := s.children[name]; c != nil && c.pid.GetId() == who.GetId() {
+		return c
+	}
+	return nil
 }
 
 // setDefaults fills the zero fields.
@@ -200,7 +231,7 @@ func Props(cfg Config) (*actor.Props, error) {
 		return nil, err
 	}
 	return actor.PropsFromProducer(func() actor.Actor {
-		return &Supervisor{cfg: cfg, log: logging.Component(cfg.Logger, cfg.Display)}
+		return &Supervisor{cfg: cfg}
 	}), nil
 }
 
@@ -211,12 +242,10 @@ func (s *Supervisor) Receive(ctx actor.Context) {
 	switch m := ctx.Message().(type) {
 	case *actor.Started:
 		s.ctx = ctx
-		s.children = map[string]*child{}
-		s.byID = map[string]*child{}
-		s.waiting = map[string][]*actor.PID{}
+		s.children = make(map[string]*child, len(s.cfg.Children))
 		for _, c := range s.cfg.Children {
 			if _, err := s.spawn(ctx, c); err != nil {
-				s.log.WithError(err).Warnf("Could not start %s", c.Display)
+				s.logger().WithError(err).Warnf("Could not start %s", c.Display)
 			}
 		}
 	case *Spawn:
@@ -229,6 +258,9 @@ func (s *Supervisor) Receive(ctx actor.Context) {
 			return
 		}
 		if ctx.Sender() != nil {
+			if s.waiting == nil {
+				s.waiting = map[string][]*actor.PID{}
+			}
 			s.waiting[m.Name] = append(s.waiting[m.Name], ctx.Sender())
 		}
 		ctx.Stop(c.pid)
@@ -239,14 +271,11 @@ func (s *Supervisor) Receive(ctx actor.Context) {
 			ctx.Respond(&Found{})
 		}
 	case *actor.Terminated:
-		c, ok := s.byID[m.Who.GetId()]
-		if !ok {
+		c := s.childOf(m.Who)
+		if c == nil {
 			return
 		}
-		delete(s.byID, m.Who.GetId())
-		if s.children[c.spec.Name] == c {
-			delete(s.children, c.spec.Name)
-		}
+		delete(s.children, c.spec.Name)
 		for _, w := range s.waiting[c.spec.Name] {
 			ctx.Send(w, &ChildStopped{Name: c.spec.Name, Found: true})
 		}
@@ -261,13 +290,15 @@ func (s *Supervisor) spawn(ctx actor.Context, spec Child) (*actor.PID, error) {
 	if spec.Display == "" {
 		spec.Display = spec.Name
 	}
+	// Every supervised actor runs on the system's worker pool, not on a
+	// goroutine of its own for each burst of messages.
+	spec.Props.Configure(actor.WithDispatcher(pool.For(ctx.ActorSystem())))
 	pid, err := ctx.SpawnNamed(spec.Props, spec.Name)
 	if err != nil {
 		return nil, fmt.Errorf("start %s: %w", spec.Display, err)
 	}
 	c := &child{spec: spec, pid: pid}
 	s.children[spec.Name] = c
-	s.byID[pid.GetId()] = c
 	return pid, nil
 }
 
@@ -275,11 +306,14 @@ func (s *Supervisor) spawn(ctx actor.Context, spec Child) (*actor.PID, error) {
 // runs in the supervisor's own mailbox goroutine.
 func (s *Supervisor) HandleFailure(_ *actor.ActorSystem, sup actor.Supervisor, who *actor.PID, rs *actor.RestartStatistics, reason any, _ any) {
 	display := who.GetId()
-	c := s.byID[who.GetId()]
+	c := s.childOf(who)
 	if c != nil {
 		display = c.spec.Display
 	}
-	log := s.log.WithField("actor", display)
+	log := s.logger().WithField("actor", display)
+	if c != nil && c.spec.IDKey != "" {
+		log = log.WithField(c.spec.IDKey, c.spec.ID)
+	}
 	if c != nil && c.spec.Fields != nil {
 		log = log.WithFields(c.spec.Fields)
 	}

@@ -99,7 +99,7 @@ func TestRestartWithinBudgetThenGiveUp(t *testing.T) {
 	gaveUp := make(chan any, 1)
 	failures := make(chan any, 16)
 	child := Child{
-		Name: "engine", Display: "Engine CP-001",
+		Name: "engine", Display: "Engine CP-001", IDKey: "cp_id", ID: "CP-001",
 		Props:     actor.PropsFromProducer(func() actor.Actor { return &crasher{starts: starts} }, actor.WithReceiverMiddleware(CaptureStack)),
 		OnGiveUp:  func(_ actor.Context, _ *actor.PID, reason any) { gaveUp <- reason },
 		OnFailure: func(_ actor.Context, _ *actor.PID, reason any) { failures <- reason },
@@ -117,7 +117,7 @@ func TestRestartWithinBudgetThenGiveUp(t *testing.T) {
 		sys.Root.Send(pid, &Crash{Reason: "boom"})
 		<-starts // restarted
 	}
-	lines := buf.lines("WARN", "Engine CP-001 failed: boom; restarting in")
+	lines := buf.lines("WARN", "Engine CP-001 failed: boom; restarting in", "cp_id=CP-001")
 	if len(lines) != 2 || !strings.Contains(lines[0], "(attempt 1 of 2)") || !strings.Contains(lines[1], "(attempt 2 of 2)") ||
 		!strings.Contains(lines[1], "restarting in 20ms") {
 		t.Fatalf("restart lines:\n%s", strings.Join(lines, "\n"))

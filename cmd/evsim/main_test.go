@@ -316,3 +316,25 @@ func TestLivePanelOnATerminal(t *testing.T) {
 		t.Errorf("stack trace or ERROR on the terminal:\n%s", tail(screen, 30))
 	}
 }
+
+// TestProfilesAreWritten runs evsim with --cpu-profile and --mem-profile
+// (the second through its environment variable) and checks that both files
+// are Go profiles (gzip-compressed protobuf) that pprof can open.
+func TestProfilesAreWritten(t *testing.T) {
+	dir := t.TempDir()
+	cpu, heap := filepath.Join(dir, "cpu.pprof"), filepath.Join(dir, "heap.pprof")
+	t.Setenv("EVSIM_MEM_PROFILE", heap)
+	res := runEvsim(t, "--cps", "3", "--drivers", "1", "--duration", "2s", "--cpu-profile", cpu)
+	if res.exit != 0 {
+		t.Fatalf("exit %d", res.exit)
+	}
+	for _, p := range []string{cpu, heap} {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatalf("profile not written: %v", err)
+		}
+		if len(b) < 100 || b[0] != 0x1f || b[1] != 0x8b {
+			t.Errorf("%s is not a gzip-compressed profile (%d bytes)", p, len(b))
+		}
+	}
+}

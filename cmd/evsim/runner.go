@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime"
 	"runtime/pprof"
 	"strings"
 	"sync"
@@ -111,7 +112,8 @@ func (r *runner) run(ctx context.Context) int {
 	kept := keptOnDisk(cfg.DB, r.log)
 	var embedded *bridge.Embedded
 	if len(brokers) == 0 {
-		embedded, err = bridge.StartEmbedded(bridge.EmbeddedOptions{Addr: cfg.EmbeddedBroker, Partitions: cfg.Partitions, DataDir: kept.Broker, Logger: r.logger})
+		embedded, err = bridge.StartEmbedded(bridge.EmbeddedOptions{Addr: cfg.EmbeddedBroker, Partitions: cfg.Partitions, DataDir: kept.Broker,
+			SegmentBytes: cfg.SegmentBytes, Logger: r.logger})
 		if err != nil {
 			r.log.Errorf("Cannot start the embedded Kafka broker: %v (choose another address with --embedded-broker, or 127.0.0.1:0 for any free port)", err)
 			return 1
@@ -130,6 +132,8 @@ func (r *runner) run(ctx context.Context) int {
 	bcfg := bridge.Config{
 		Brokers: brokers, WaitAttempts: cfg.Kafka.WaitAttempts, WaitInterval: cfg.Kafka.WaitInterval,
 		Partitions: cfg.Partitions, ClientID: "evsim",
+		Retention: cfg.Retention, RetentionBytes: cfg.RetentionBytes,
+		TelemetryRetention: cfg.TelemetryRetention, TelemetryRetentionBytes: cfg.TelemetryRetentionBytes,
 	}
 	bridgePID, err := bridge.Start(system, bcfg, r.logger, r.stats)
 	if err != nil {
@@ -220,6 +224,11 @@ func (r *runner) run(ctx context.Context) int {
 	stopRun()
 	wg.Wait()
 	restoreKeyboard()
+	if cfg.MemProfile != "" {
+		if err := writeHeapProfile(cfg.MemProfile); err != nil {
+			r.log.Errorf("Cannot write the heap profile to %s: %v", cfg.MemProfile, err)
+		}
+	}
 	if cfg.Duration > 0 && ctx.Err() == context.DeadlineExceeded {
 		r.log.Infof("Ran for %s: shutting down", cfg.Duration)
 	} else {
@@ -253,6 +262,22 @@ func (r *runner) run(ctx context.Context) int {
 		}
 	}
 	return 0
+}
+
+// writeHeapProfile writes the live heap (after a collection, so that it
+// shows what is kept, not garbage) to path. It runs once, at the end of the
+// run: profiling costs nothing while the network works.
+func writeHeapProfile(path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	runtime.GC()
+	if err := pprof.WriteHeapProfile(f); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
 
 // shutdownWeb stops the web panel, waiting at most a few seconds.

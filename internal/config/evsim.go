@@ -40,12 +40,24 @@ type Sim struct {
 	Scenario string
 	// CPUProfile writes a Go CPU profile of the run to this file; empty = none.
 	CPUProfile string
+	// MemProfile writes a Go heap profile to this file when the run ends
+	// (before the shutdown, so it shows the network at work); empty = none.
+	MemProfile string
 	// ChaosPanic is, per engine per second, the chance that the engine actor panics.
 	ChaosPanic float64
 	// ChaosKO is, per engine per second, the chance of a KO that clears after a while.
 	ChaosKO float64
 	// Partitions is how many partitions each topic gets when created.
 	Partitions int
+	// Retention and RetentionBytes (per partition) bound what the broker
+	// keeps of each topic the bridge creates; the Telemetry ones bound the
+	// telemetry topic. SegmentBytes is the embedded broker's segment size
+	// (it frees memory a segment at a time).
+	Retention               time.Duration
+	RetentionBytes          int64
+	TelemetryRetention      time.Duration
+	TelemetryRetentionBytes int64
+	SegmentBytes            int64
 
 	// Timings (rules.md defaults).
 	TelemetryInterval time.Duration
@@ -82,9 +94,15 @@ func SimFlags(c *Sim) *FlagSet {
 	fs.String(&c.SummaryJSON, "summary-json", "", "", "write the run summary as JSON to this file on exit")
 	fs.String(&c.Scenario, "scenario", "", "", "a scenario file of timed steps")
 	fs.String(&c.CPUProfile, "cpu-profile", "", "", "write a Go CPU profile of the run to this file (go tool pprof reads it)")
+	fs.String(&c.MemProfile, "mem-profile", "", "", "write a Go heap profile to this file when the run ends, before the shutdown (go tool pprof reads it)")
 	fs.Float(&c.ChaosPanic, "chaos-panic", "", 0, "per engine, per second, the chance that the engine actor panics")
 	fs.Float(&c.ChaosKO, "chaos-ko", "", 0, "per engine, per second, the chance of a KO that clears after a while")
 	fs.Int(&c.Partitions, "partitions", "", 6, "partitions per topic when topics are created")
+	fs.Duration(&c.Retention, "retention", "", time.Hour, "how long the broker keeps the records of each topic the bridge creates")
+	fs.Int64(&c.RetentionBytes, "retention-bytes", "", 8<<20, "bytes the broker keeps per partition of each topic the bridge creates")
+	fs.Duration(&c.TelemetryRetention, "telemetry-retention", "", 5*time.Minute, "how long the broker keeps telemetry records")
+	fs.Int64(&c.TelemetryRetentionBytes, "telemetry-retention-bytes", "", 2<<20, "bytes the broker keeps per partition of the telemetry topic")
+	fs.Int64(&c.SegmentBytes, "segment-bytes", "", 1<<20, "the embedded broker's log segment size (retention frees memory one segment at a time)")
 	fs.Duration(&c.TelemetryInterval, "telemetry-interval", "", time.Second, "how often an engine reports while supplying")
 	fs.Duration(&c.HealthInterval, "health-interval", "", time.Second, "how often a monitor checks its engine")
 	fs.Duration(&c.HealthTimeout, "health-timeout", "", 500*time.Millisecond, "how long a monitor waits for its engine's answer")
@@ -133,6 +151,16 @@ func (c *Sim) Validate() error {
 		return Usagef("chaos-ko", "%g is not a probability from 0 to 1", c.ChaosKO)
 	case c.Partitions < 1 || c.Partitions > 1000:
 		return Usagef("partitions", "%d is out of range (1 to 1000)", c.Partitions)
+	case c.Retention < time.Second:
+		return Usagef("retention", "%v must be at least 1s", c.Retention)
+	case c.TelemetryRetention < time.Second:
+		return Usagef("telemetry-retention", "%v must be at least 1s", c.TelemetryRetention)
+	case c.RetentionBytes < 64<<10:
+		return Usagef("retention-bytes", "%d must be at least 65536", c.RetentionBytes)
+	case c.TelemetryRetentionBytes < 64<<10:
+		return Usagef("telemetry-retention-bytes", "%d must be at least 65536", c.TelemetryRetentionBytes)
+	case c.SegmentBytes < 64<<10:
+		return Usagef("segment-bytes", "%d must be at least 65536", c.SegmentBytes)
 	case c.TelemetryInterval <= 0:
 		return Usagef("telemetry-interval", "must be more than 0")
 	case c.HealthInterval <= 0:

@@ -1,6 +1,8 @@
 // Package timer schedules messages to an actor from outside it. An actor
 // owns its Timers and cancels them when it stops or restarts, so a new
-// incarnation never inherits the ticks of the old one.
+// incarnation never inherits the ticks of the old one. Every timer of an
+// actor system lives on the system's one Wheel: no goroutine or runtime
+// timer per actor.
 package timer
 
 import (
@@ -12,53 +14,53 @@ import (
 // Timers is the set of timers of one actor incarnation. Use it only from
 // that actor's Receive.
 type Timers struct {
-	sys    *actor.ActorSystem
-	self   *actor.PID
-	stops  map[int]func()
-	nextID int
+	wheel *Wheel
+	self  *actor.PID
+	// live are the timers not known to be over; over ones are dropped
+	// when the list has doubled since it was last compacted.
+	live    []*entry
+	compact int
 }
 
 // New returns the timers of the actor behind ctx.
 func New(ctx actor.Context) *Timers {
-	return &Timers{sys: ctx.ActorSystem(), self: ctx.Self(), stops: map[int]func(){}}
+	return &Timers{wheel: For(ctx.ActorSystem()), self: ctx.Self()}
 }
 
 // After sends msg to the actor once, after d. The returned func cancels it.
 func (t *Timers) After(d time.Duration, msg any) func() {
-	sys, self := t.sys, t.self
-	tm := time.AfterFunc(d, func() { sys.Root.Send(self, msg) })
-	return t.add(func() { tm.Stop() })
+	return t.add(t.wheel.schedule(t.self, msg, d, false))
 }
 
 // Every sends msg to the actor every d until cancelled.
 func (t *Timers) Every(d time.Duration, msg any) func() {
-	sys, self := t.sys, t.self
-	done := make(chan struct{})
-	go func() {
-		tk := time.NewTicker(d)
-		defer tk.Stop()
-		for {
-			select {
-			case <-done:
-				return
-			case <-tk.C:
-				sys.Root.Send(self, msg)
-			}
-		}
-	}()
-	return t.add(func() { close(done) })
+	return t.add(t.wheel.schedule(t.self, msg, d, true))
 }
 
-func (t *Timers) add(stop func()) func() {
-	id := t.nextID
-	t.nextID++
-	t.stops[id] = stop
-	return func() {
-		if s, ok := t.stops[id]; ok {
-			delete(t.stops, id)
-			s()
+func (t *Timers) add(e *entry) func() {
+	if len(t.live) >= 2*t.compact+8 {
+		keep := t.live[:0]
+		for _, x := range t.live {
+			if !x.over.Load() {
+				keep = append(keep, x)
+			}
+		}
+		clear(t.live[len(keep):])
+		t.live, t.compact = keep, len(keep)
+	}
+	t.live = append(t.live, e)
+	return func() { e.over.Store(true) }
+}
+
+// Len is how many of the actor's timers may still fire.
+func (t *Timers) Len() int {
+	n := 0
+	for _, e := range t.live {
+		if !e.over.Load() {
+			n++
 		}
 	}
+	return n
 }
 
 // StopAll cancels every timer; call it on *actor.Stopping and *actor.Restarting.
@@ -66,8 +68,9 @@ func (t *Timers) StopAll() {
 	if t == nil {
 		return
 	}
-	for id, s := range t.stops {
-		delete(t.stops, id)
-		s()
+	for _, e := range t.live {
+		e.over.Store(true)
 	}
+	clear(t.live)
+	t.live, t.compact = t.live[:0], 0
 }

@@ -1,6 +1,7 @@
 package timer
 
 import (
+	"runtime"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -46,5 +47,111 @@ func TestStopAllEndsEveryTimer(t *testing.T) {
 	time.Sleep(50 * time.Millisecond) // ten periods: a live ticker would have ticked
 	if got := pings.Load(); got > n+1 {
 		t.Fatalf("%d pings after StopAll", got-n)
+	}
+}
+
+// One shared wheel serves every actor: a thousand actors with a repeating
+// and a one-shot timer each add no goroutine per actor.
+func TestThousandActorsShareOneClock(t *testing.T) {
+	sys := actor.NewActorSystem()
+	defer sys.Shutdown()
+	before := runtime.NumGoroutine()
+	var ticks atomic.Int32
+	const n = 1000
+	for i := 0; i < n; i++ {
+		sys.Root.Spawn(actor.PropsFromFunc(func(c actor.Context) {
+			switch c.Message().(type) {
+			case *actor.Started:
+				tm := New(c)
+				tm.Every(20*time.Millisecond, &ping{})
+				tm.After(time.Hour, &ping{})
+			case *ping:
+				ticks.Add(1)
+			}
+		}))
+	}
+	waitFor(t, func() bool { return ticks.Load() >= 2*n }, "every actor ticked twice")
+	// protoactor runs a mailbox on a goroutine only while it has messages:
+	// some may be busy at one moment, but between ticks hardly any.
+	waitFor(t, func() bool { return runtime.NumGoroutine()-before < n/10 }, "fewer than one goroutine per ten actors")
+	if w := For(sys); w.Len() != 2*n {
+		t.Fatalf("the wheel holds %d timers, want %d", w.Len(), 2*n)
+	}
+}
+
+// A one-shot timer that fired is forgotten: an actor that schedules one
+// after another (a health check's timeout every second) keeps a short list.
+func TestFiredTimersAreForgotten(t *testing.T) {
+	sys := actor.NewActorSystem()
+	defer sys.Shutdown()
+	var fired atomic.Int32
+	var held atomic.Int32
+	sys.Root.Spawn(actor.PropsFromFunc(func(c actor.Context) {
+		var tm *Timers
+		switch c.Message().(type) {
+		case *actor.Started:
+			tm = New(c)
+			c.Send(c.Self(), tm)
+		case *Timers:
+			tm = c.Message().(*Timers)
+			if fired.Add(1) <= 300 {
+				tm.After(time.Millisecond, tm)
+			}
+			held.Store(int32(len(tm.live)))
+		}
+	}))
+	waitFor(t, func() bool { return fired.Load() > 300 }, "300 timeouts fired")
+	if h := held.Load(); h > 20 {
+		t.Fatalf("the actor still holds %d timers after 300 fired one after another", h)
+	}
+}
+
+// A timer never fires before it is due, and not much after.
+func TestAfterFiresOnTime(t *testing.T) {
+	sys := actor.NewActorSystem()
+	defer sys.Shutdown()
+	got := make(chan time.Duration, 1)
+	start := time.Now()
+	sys.Root.Spawn(actor.PropsFromFunc(func(c actor.Context) {
+		switch c.Message().(type) {
+		case *actor.Started:
+			New(c).After(30*time.Millisecond, &ping{})
+		case *ping:
+			got <- time.Since(start)
+		}
+	}))
+	select {
+	case d := <-got:
+		if d < 30*time.Millisecond {
+			t.Fatalf("fired after %v, before it was due (30 ms)", d)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("never fired")
+	}
+}
+
+// The wheel's goroutine ends with its actor system.
+func TestWheelStopsWithTheSystem(t *testing.T) {
+	before := runtime.NumGoroutine()
+	sys := actor.NewActorSystem()
+	pid := sys.Root.Spawn(actor.PropsFromFunc(func(c actor.Context) {
+		if _, ok := c.Message().(*actor.Started); ok {
+			New(c).Every(time.Millisecond, &ping{})
+		}
+	}))
+	waitFor(t, func() bool { return For(sys).Len() == 1 }, "the timer is on the wheel")
+	sys.Root.Stop(pid)
+	sys.Shutdown()
+	waitFor(t, func() bool { return runtime.NumGoroutine() <= before }, "the wheel's goroutine ended")
+}
+
+func waitFor(t *testing.T, cond func() bool, what string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting until %s", what)
+		}
+		time.Sleep(time.Millisecond)
 	}
 }
