@@ -156,7 +156,7 @@ type (
 // Monitor is the monitor actor.
 type Monitor struct {
 	cfg    Config
-	log    *logrus.Entry
+	log    logging.Lazy
 	timers *timer.Timers
 
 	registered bool
@@ -190,7 +190,7 @@ type Monitor struct {
 func (m *Monitor) Receive(ctx actor.Context) {
 	switch msg := ctx.Message().(type) {
 	case *actor.Started:
-		m.log = logging.Component(m.cfg.Logger, "Monitor "+m.cfg.CPID).WithField("cp_id", m.cfg.CPID)
+		m.log = logging.NewLazy(m.cfg.Logger, "Monitor ", "cp_id", m.cfg.CPID)
 		m.timers = timer.New(ctx)
 		m.engineOK = true
 		m.started = m.cfg.Now()
