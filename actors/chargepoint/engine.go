@@ -129,7 +129,7 @@ func Props(cfg Config) (*actor.Props, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	return actor.PropsFromProducer(func() actor.Actor { return &Engine{cfg: cfg} },
+	return actor.PropsFromProducer(func() actor.Actor { return &Engine{cfg: &cfg} },
 		actor.WithReceiverMiddleware(supervision.CaptureStack)), nil
 }
 
@@ -155,7 +155,7 @@ type (
 
 // Engine is the engine actor.
 type Engine struct {
-	cfg    Config
+	cfg    *Config // the props' own copy, shared by every incarnation
 	log    logging.Lazy
 	m      *Machine
 	timers *timer.Timers

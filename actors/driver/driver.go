@@ -194,7 +194,7 @@ func Props(cfg Config) (*actor.Props, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	return actor.PropsFromProducer(func() actor.Actor { return &Driver{cfg: cfg} },
+	return actor.PropsFromProducer(func() actor.Actor { return &Driver{cfg: &cfg} },
 		actor.WithReceiverMiddleware(supervision.CaptureStack)), nil
 }
 
@@ -219,7 +219,7 @@ type (
 
 // Driver is the driver actor.
 type Driver struct {
-	cfg    Config
+	cfg    *Config // the props' own copy, shared by every incarnation
 	log    logging.Lazy
 	timers *timer.Timers
 	pos    Position

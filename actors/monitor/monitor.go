@@ -126,7 +126,7 @@ func Props(cfg Config) (*actor.Props, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	return actor.PropsFromProducer(func() actor.Actor { return &Monitor{cfg: cfg} },
+	return actor.PropsFromProducer(func() actor.Actor { return &Monitor{cfg: &cfg} },
 		actor.WithReceiverMiddleware(supervision.CaptureStack)), nil
 }
 
@@ -155,7 +155,7 @@ type (
 
 // Monitor is the monitor actor.
 type Monitor struct {
-	cfg    Config
+	cfg    *Config // the props' own copy, shared by every incarnation
 	log    logging.Lazy
 	timers *timer.Timers
 
