@@ -241,17 +241,28 @@ func (e *Engine) command(ctx actor.Context, cmd *messages.Command) {
 		if !e.closing {
 			started, err = e.m.Start(k.StartSupply, now)
 		}
-		log := e.log.Entry().WithFields(logrus.Fields{"session_id": k.StartSupply.GetSessionId(), "driver_id": k.StartSupply.GetDriverId()})
+		// An entry only for a line that is written: a start is one of the
+		// busiest paths of a large network.
+		var log *logrus.Entry // nil: the line is not written
+		if e.log.Enabled(logrus.InfoLevel) {
+			log = e.log.Entry().WithFields(logrus.Fields{"session_id": k.StartSupply.GetSessionId(), "driver_id": k.StartSupply.GetDriverId()})
+		}
 		switch {
 		case errors.Is(err, ErrDuplicate):
-			log.Infof("Ignored a START_SUPPLY command for session %s: that supply already ended here or Central closed it", k.StartSupply.GetSessionId())
+			if log != nil {
+				log.Infof("Ignored a START_SUPPLY command for session %s: that supply already ended here or Central closed it", k.StartSupply.GetSessionId())
+			}
 		case err != nil:
-			log.Infof("Refused to start a supply for %s: %v", k.StartSupply.GetDriverId(), err)
+			if log != nil {
+				log.Infof("Refused to start a supply for %s: %v", k.StartSupply.GetDriverId(), err)
+			}
 			e.publish(ctx, bridge.TopicStatus, &messages.CommandRejected{
 				CommandId: cmd.GetCommandId(), CpId: e.cfg.CPID, SessionId: k.StartSupply.GetSessionId(), Reason: err.Error()})
 		default:
 			e.save()
-			log.Infof("Supplying %s at %g kW, %.2f EUR/kWh", started.GetDriverId(), started.GetKw(), started.GetPriceEurPerKwh())
+			if log != nil {
+				log.Infof("Supplying %s at %g kW, %.2f EUR/kWh", started.GetDriverId(), started.GetKw(), started.GetPriceEurPerKwh())
+			}
 			e.publish(ctx, bridge.TopicStatus, started)
 		}
 	case *messages.Command_StopSupply:
@@ -335,8 +346,10 @@ func (e *Engine) publishEnd(ctx actor.Context, end *messages.SupplyEnded) {
 	e.publish(ctx, bridge.TopicSessionEnd, end)
 	e.m.Published()
 	e.save()
-	e.log.Entry().WithFields(logrus.Fields{"session_id": end.GetSessionId(), "driver_id": end.GetDriverId()}).
-		Infof("Supply for %s ended: %.2f kWh, %.2f EUR (%s)", end.GetDriverId(), end.GetKwh(), end.GetEur(), EndReasonText(end.GetReason()))
+	if e.log.Enabled(logrus.InfoLevel) {
+		e.log.Entry().WithFields(logrus.Fields{"session_id": end.GetSessionId(), "driver_id": end.GetDriverId()}).
+			Infof("Supply for %s ended: %.2f kWh, %.2f EUR (%s)", end.GetDriverId(), end.GetKwh(), end.GetEur(), EndReasonText(end.GetReason()))
+	}
 }
 
 func (e *Engine) save() {
