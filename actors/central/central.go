@@ -219,6 +219,7 @@ type Central struct {
 	ended   *recent           // session ids that ended
 	denied  *recent           // session ids Central gave up on before they started
 	counted *recent           // session ids counted as started
+	ids     []string          // c.cps's ids in order, kept between calls of sortedIDs
 	events  []Event
 	seq     uint64
 	// connectedCount counts charge points whose monitor has connected at least once.

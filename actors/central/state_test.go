@@ -119,3 +119,22 @@ func TestStartsAreCountedOnceInALargeNetwork(t *testing.T) {
 		t.Fatalf("%d starts counted for %d supplies", got, cps)
 	}
 }
+
+// The ordered list of charge points is kept between calls but always
+// matches them: one added, or one gone and another come.
+func TestSortedIDsFollowTheChargePoints(t *testing.T) {
+	c := &Central{cps: map[string]*cpEntry{"CP-2": {}, "CP-1": {}}}
+	check := func(want ...string) {
+		t.Helper()
+		if got := fmt.Sprint(c.sortedIDs()); got != fmt.Sprint(want) {
+			t.Fatalf("sortedIDs = %s, want %v", got, want)
+		}
+	}
+	check("CP-1", "CP-2")
+	check("CP-1", "CP-2")
+	c.cps["CP-0"] = &cpEntry{}
+	check("CP-0", "CP-1", "CP-2")
+	delete(c.cps, "CP-1")
+	c.cps["CP-3"] = &cpEntry{}
+	check("CP-0", "CP-2", "CP-3")
+}
