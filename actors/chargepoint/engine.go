@@ -159,6 +159,8 @@ type Engine struct {
 	log    logging.Lazy
 	m      *Machine
 	timers *timer.Timers
+	// ticking stops the telemetry ticker; nil while none runs.
+	ticking func()
 	// closing is set by Shutdown: no new supply starts.
 	closing bool
 }
@@ -216,7 +218,7 @@ func (e *Engine) start(ctx actor.Context) {
 	}
 	e.subscribe(ctx)
 	e.timers.Every(e.cfg.ResubscribeInterval, &resubscribe{})
-	e.timers.Every(e.cfg.TelemetryInterval, &tick{})
+	e.tickWhileSupplying()
 	e.status(ctx, "engine started")
 	e.log.Entry().Debugf("Engine ready: %s", e.m.State())
 }
@@ -260,6 +262,7 @@ func (e *Engine) command(ctx actor.Context, cmd *messages.Command) {
 				CommandId: cmd.GetCommandId(), CpId: e.cfg.CPID, SessionId: k.StartSupply.GetSessionId(), Reason: err.Error()})
 		default:
 			e.save()
+			e.tickWhileSupplying()
 			if log != nil {
 				log.Infof("Supplying %s at %g kW, %.2f EUR/kWh", started.GetDriverId(), started.GetKw(), started.GetPriceEurPerKwh())
 			}
@@ -318,10 +321,22 @@ func (e *Engine) setKO(ctx actor.Context, ko bool) {
 	e.status(ctx, "engine OK")
 }
 
+// tickWhileSupplying starts the telemetry ticker when a supply runs: an
+// idle engine gets no tick (100,000 idle engines got 100,000 a second).
+func (e *Engine) tickWhileSupplying() {
+	if e.m.Session() != nil && e.ticking == nil {
+		e.ticking = e.timers.Every(e.cfg.TelemetryInterval, &tick{})
+	}
+}
+
 func (e *Engine) tick(ctx actor.Context) {
 	now := e.cfg.Now()
 	tel := e.m.Advance(now)
 	if tel == nil {
+		if e.ticking != nil { // the supply ended: no more ticks until the next
+			e.ticking()
+			e.ticking = nil
+		}
 		return
 	}
 	if e.log.Enabled(logrus.TraceLevel) { // once a second per supply: no fields built for a line not written
