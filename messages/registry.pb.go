@@ -90,8 +90,12 @@ type ChargePointIdentity struct {
 	Location       string                 `protobuf:"bytes,4,opt,name=location,proto3" json:"location,omitempty"`
 	PriceEurPerKwh float64                `protobuf:"fixed64,5,opt,name=price_eur_per_kwh,json=priceEurPerKwh,proto3" json:"price_eur_per_kwh,omitempty"`
 	ChangedAt      *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=changed_at,json=changedAt,proto3" json:"changed_at,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// The key id of the Registry that wrote the record: a Central that pins
+	// its Registry's key ignores records of another Registry on the same topic
+	// (e.g. several evsim runs on one Kafka, each with a Registry of its own).
+	RegistryKeyId string `protobuf:"bytes,7,opt,name=registry_key_id,json=registryKeyId,proto3" json:"registry_key_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ChargePointIdentity) Reset() {
@@ -166,6 +170,13 @@ func (x *ChargePointIdentity) GetChangedAt() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *ChargePointIdentity) GetRegistryKeyId() string {
+	if x != nil {
+		return x.RegistryKeyId
+	}
+	return ""
+}
+
 // A public key the Registry signs tokens with (Ed25519), published keyed by
 // "key:" and its key id on the registry topic.
 type RegistryKey struct {
@@ -232,7 +243,7 @@ var File_evcharging_v1_registry_proto protoreflect.FileDescriptor
 
 const file_evcharging_v1_registry_proto_rawDesc = "" +
 	"\n" +
-	"\x1cevcharging/v1/registry.proto\x12\revcharging.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\x85\x02\n" +
+	"\x1cevcharging/v1/registry.proto\x12\revcharging.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xad\x02\n" +
 	"\x13ChargePointIdentity\x12\x13\n" +
 	"\x05cp_id\x18\x01 \x01(\tR\x04cpId\x122\n" +
 	"\x05state\x18\x02 \x01(\x0e2\x1c.evcharging.v1.IdentityStateR\x05state\x12#\n" +
@@ -240,7 +251,8 @@ const file_evcharging_v1_registry_proto_rawDesc = "" +
 	"\blocation\x18\x04 \x01(\tR\blocation\x12)\n" +
 	"\x11price_eur_per_kwh\x18\x05 \x01(\x01R\x0epriceEurPerKwh\x129\n" +
 	"\n" +
-	"changed_at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\tchangedAt\"\x82\x01\n" +
+	"changed_at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\tchangedAt\x12&\n" +
+	"\x0fregistry_key_id\x18\a \x01(\tR\rregistryKeyId\"\x82\x01\n" +
 	"\vRegistryKey\x12\x15\n" +
 	"\x06key_id\x18\x01 \x01(\tR\x05keyId\x12\x1d\n" +
 	"\n" +

@@ -147,7 +147,7 @@ func (r *Registry) Records() []proto.Message {
 	_ = r.do(func(st *state) {
 		out = append(out, r.keyRecord())
 		for _, cp := range sortedCPs(st.cps) {
-			out = append(out, identityOf(cp))
+			out = append(out, r.identityOf(cp))
 		}
 	})
 	return out
@@ -162,13 +162,13 @@ func (r *Registry) publishKey() {
 }
 
 func (r *Registry) publish(cp *chargePoint) {
-	r.opts.Publish(cp.ID, identityOf(cp))
+	r.opts.Publish(cp.ID, r.identityOf(cp))
 }
 
-func identityOf(cp *chargePoint) *messages.ChargePointIdentity {
+func (r *Registry) identityOf(cp *chargePoint) *messages.ChargePointIdentity {
 	return &messages.ChargePointIdentity{
 		CpId: cp.ID, State: cp.State, TokenVersion: cp.TokenVersion, Location: cp.Location,
-		PriceEurPerKwh: cp.PriceEURPerKWh, ChangedAt: timestamppb.New(cp.ChangedAt),
+		PriceEurPerKwh: cp.PriceEURPerKWh, ChangedAt: timestamppb.New(cp.ChangedAt), RegistryKeyId: r.kid,
 	}
 }
 

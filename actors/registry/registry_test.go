@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/evcharging/evsim/internal/audit"
+	"github.com/evcharging/evsim/messages"
 )
 
 func TestRegisterOnceThenConflictUnlessRotated(t *testing.T) {
@@ -324,5 +325,27 @@ func TestFailureCountersStayBounded(t *testing.T) {
 	}
 	if n > maxCounters+1 {
 		t.Fatalf("%d failure counters kept; want at most %d", n, maxCounters+1)
+	}
+}
+
+// Two Registries write to one topic (e.g. two evsim runs on one Kafka, each
+// with its own): a Central pinned to its Registry's key takes only that
+// Registry's records, so the other's revocation or rotation of the same id
+// does not reject its charge point.
+func TestAPinnedVerifierIgnoresAnotherRegistrysRecords(t *testing.T) {
+	ours, other := newFixture(t, ""), newFixture(t, "")
+	tok := ours.token(t, "CP-001", ours.register(t, "CP-001"))
+	other.register(t, "CP-001")
+	if _, err := other.reg.Revoke(Caller{Who: "admin"}, "CP-001"); err != nil {
+		t.Fatal(err)
+	}
+	pinned := NewVerifier(VerifierOptions{TrustedKeys: []ed25519.PublicKey{ours.reg.PublicKey()}, Now: ours.clock.now})
+	ours.topic.feed(pinned)
+	other.topic.feed(pinned) // the other Registry's records come later, with higher versions
+	if _, err := pinned.Verify("CP-001", tok); err != nil {
+		t.Fatalf("our token after another Registry revoked the same id: %v", err)
+	}
+	if id, ok := pinned.Identity("CP-001"); !ok || id.GetState() != messages.IdentityState_IDENTITY_STATE_REGISTERED {
+		t.Fatalf("identity = %v, %v; want ours, registered", id, ok)
 	}
 }

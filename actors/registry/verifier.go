@@ -95,6 +95,11 @@ func (v *Verifier) Apply(msg proto.Message) bool {
 		if m.GetCpId() == "" {
 			return false
 		}
+		// With pinned keys, only the records of that Registry count: another
+		// Registry writing to the same topic says nothing about ours.
+		if _, ours := v.keys[m.GetRegistryKeyId()]; len(v.opts.TrustedKeys) > 0 && !ours {
+			return false
+		}
 		// Every change raises the version: a record of a version already
 		// known is a repeat (or a forgery), never a change.
 		if cur := v.cps[m.GetCpId()]; cur != nil && m.GetTokenVersion() <= cur.GetTokenVersion() {
