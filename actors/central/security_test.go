@@ -68,28 +68,39 @@ func (r *registryRecords) token(t *testing.T, id, cred string) string {
 
 var admin = registry.Caller{Who: "admin"}
 
+// spawnCentral starts Central on an in-memory store, with a probe for its
+// bridge unless cfg names one.
+func spawnCentral(t testing.TB, sys *actor.ActorSystem, cfg central.Config) *actor.PID {
+	t.Helper()
+	st, err := store.Open(":memory:")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = st.Close() })
+	cfg.Store = st
+	if cfg.Bridge == nil {
+		cfg.Bridge = testkit.NewProbe(t, sys, nil).PID
+	}
+	props, err := central.Props(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sys.Root.Spawn(props)
+}
+
 // Where Central verifies tokens, each way of being refused is a denial
 // with its reason, one WARN, and the panel's state; nothing crashes.
 func TestCentralVerifiesTheRegistrysTokens(t *testing.T) {
 	sys, logger, logs := testkit.NewSystem(t)
 	br := testkit.NewProbe(t, sys, nil)
-	st, err := store.Open(":memory:")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
 	reg := newRegistry(t)
 	auditLog, err := audit.Open(filepath.Join(t.TempDir(), "central-audit.log"), audit.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer auditLog.Close()
-	props, err := central.Props(central.Config{Store: st, Bridge: br.PID, LivenessTimeout: time.Hour,
+	c := spawnCentral(t, sys, central.Config{Bridge: br.PID, LivenessTimeout: time.Hour,
 		Tokens: &registry.VerifierOptions{}, RegistryGrace: time.Nanosecond, Audit: auditLog, Logger: logger})
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := sys.Root.Spawn(props)
 	ask := func(msg any) any {
 		t.Helper()
 		res, err := sys.Root.RequestFuture(c, msg, wait).Result()
@@ -216,23 +227,13 @@ func waitView(t *testing.T, sys *actor.ActorSystem, c *actor.PID, id string, wan
 // address (the same sender PID) but not its registration is not believed.
 func TestLivenessAndFaultsNeedTheRegistrationsID(t *testing.T) {
 	sys, logger, _ := testkit.NewSystem(t)
-	br := testkit.NewProbe(t, sys, nil)
-	st, err := store.Open(":memory:")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
 	reg := newRegistry(t)
 	out, err := reg.reg.Register(admin, registry.Registration{ID: "CP-001", Location: "A", PriceEURPerKWh: 0.3})
 	if err != nil {
 		t.Fatal(err)
 	}
-	props, err := central.Props(central.Config{Store: st, Bridge: br.PID, LivenessTimeout: time.Hour,
+	c := spawnCentral(t, sys, central.Config{LivenessTimeout: time.Hour,
 		Tokens: &registry.VerifierOptions{Initial: reg.reg.Records}, Logger: logger})
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := sys.Root.Spawn(props)
 	// One sender for everything: the monitor's address.
 	answers := make(chan proto.Message, 4)
 	mon := sys.Root.Spawn(actor.PropsFromFunc(func(ctx actor.Context) {
