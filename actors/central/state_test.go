@@ -1,8 +1,10 @@
 package central
 
 import (
+	"fmt"
 	"testing"
 
+	"github.com/evcharging/evsim/internal/stats"
 	"github.com/evcharging/evsim/messages"
 )
 
@@ -98,4 +100,41 @@ func TestRecentForgetsTheOldest(t *testing.T) {
 	if r.has("a") || !r.has("b") || !r.has("c") {
 		t.Fatalf("recent = %v", r.order)
 	}
+}
+
+// In a network of 50,000 charge points every one may have a supply open:
+// each start is counted once, however many other starts come between
+// Central's own and the engine's report of it.
+func TestStartsAreCountedOnceInALargeNetwork(t *testing.T) {
+	const cps = 50_000
+	c := &Central{cfg: Config{ExpectedChargePoints: cps, Stats: stats.New()}}
+	c.counted = newRecent(c.cfg.recentSize())
+	for i := 0; i < cps; i++ {
+		c.countStart(fmt.Sprintf("S-%d", i)) // Central starts them all
+	}
+	for i := 0; i < cps; i++ {
+		c.countStart(fmt.Sprintf("S-%d", i)) // then each engine reports its own
+	}
+	if got := c.cfg.Stats.SuppliesStarted.Load(); got != cps {
+		t.Fatalf("%d starts counted for %d supplies", got, cps)
+	}
+}
+
+// The ordered list of charge points is kept between calls but always
+// matches them: one added, or one gone and another come.
+func TestSortedIDsFollowTheChargePoints(t *testing.T) {
+	c := &Central{cps: map[string]*cpEntry{"CP-2": {}, "CP-1": {}}}
+	check := func(want ...string) {
+		t.Helper()
+		if got := fmt.Sprint(c.sortedIDs()); got != fmt.Sprint(want) {
+			t.Fatalf("sortedIDs = %s, want %v", got, want)
+		}
+	}
+	check("CP-1", "CP-2")
+	check("CP-1", "CP-2")
+	c.cps["CP-0"] = &cpEntry{}
+	check("CP-0", "CP-1", "CP-2")
+	delete(c.cps, "CP-1")
+	c.cps["CP-3"] = &cpEntry{}
+	check("CP-0", "CP-2", "CP-3")
 }

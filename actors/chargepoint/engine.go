@@ -129,7 +129,7 @@ func Props(cfg Config) (*actor.Props, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	return actor.PropsFromProducer(func() actor.Actor { return &Engine{cfg: cfg} },
+	return actor.PropsFromProducer(func() actor.Actor { return &Engine{cfg: &cfg} },
 		actor.WithReceiverMiddleware(supervision.CaptureStack)), nil
 }
 
@@ -155,8 +155,8 @@ type (
 
 // Engine is the engine actor.
 type Engine struct {
-	cfg    Config
-	log    *logrus.Entry
+	cfg    *Config // the props' own copy, shared by every incarnation
+	log    logging.Lazy
 	m      *Machine
 	timers *timer.Timers
 	// closing is set by Shutdown: no new supply starts.
@@ -201,16 +201,16 @@ func (e *Engine) Receive(ctx actor.Context) {
 }
 
 func (e *Engine) start(ctx actor.Context) {
-	e.log = logging.Component(e.cfg.Logger, "Engine "+e.cfg.CPID).WithField("cp_id", e.cfg.CPID)
+	e.log = logging.NewLazy(e.cfg.Logger, "Engine ", "cp_id", e.cfg.CPID)
 	e.timers = timer.New(ctx)
 	rec, err := e.cfg.Journal.Load()
 	if err != nil {
-		e.log.WithError(err).Warn("Could not read the engine journal; starting idle")
+		e.log.Entry().WithError(err).Warn("Could not read the engine journal; starting idle")
 	}
 	e.m = NewMachine(e.cfg.CPID, e.cfg.KW, e.cfg.PriceEURPerKWh, e.cfg.SupplyDuration, rec)
 	e.m.SetTimeScale(e.cfg.TimeScale)
 	if end := e.m.Recover(); end != nil {
-		e.log.WithField("session_id", end.GetSessionId()).Infof("Reporting the supply interrupted by the engine's restart: %.3f kWh for %s",
+		e.log.Entry().WithField("session_id", end.GetSessionId()).Infof("Reporting the supply interrupted by the engine's restart: %.3f kWh for %s",
 			end.GetKwh(), end.GetDriverId())
 		e.publishEnd(ctx, end)
 	}
@@ -218,7 +218,7 @@ func (e *Engine) start(ctx actor.Context) {
 	e.timers.Every(e.cfg.ResubscribeInterval, &resubscribe{})
 	e.timers.Every(e.cfg.TelemetryInterval, &tick{})
 	e.status(ctx, "engine started")
-	e.log.Debugf("Engine ready: %s", e.m.State())
+	e.log.Entry().Debugf("Engine ready: %s", e.m.State())
 }
 
 func (e *Engine) subscribe(ctx actor.Context) {
@@ -228,7 +228,7 @@ func (e *Engine) subscribe(ctx actor.Context) {
 func (e *Engine) command(ctx actor.Context, cmd *messages.Command) {
 	now := e.cfg.Now()
 	if exp := cmd.GetExpiresAt(); exp != nil && now.After(exp.AsTime()) {
-		e.log.WithFields(logrus.Fields{"command_id": cmd.GetCommandId(), "session_id": commandSession(cmd)}).
+		e.log.Entry().WithFields(logrus.Fields{"command_id": cmd.GetCommandId(), "session_id": commandSession(cmd)}).
 			Infof("Ignored an expired %s command: Central sent it %v ago and it was valid for %v",
 				CommandName(cmd), now.Sub(cmd.GetSentAt().AsTime()).Round(time.Millisecond),
 				exp.AsTime().Sub(cmd.GetSentAt().AsTime()).Round(time.Millisecond))
@@ -241,17 +241,28 @@ func (e *Engine) command(ctx actor.Context, cmd *messages.Command) {
 		if !e.closing {
 			started, err = e.m.Start(k.StartSupply, now)
 		}
-		log := e.log.WithFields(logrus.Fields{"session_id": k.StartSupply.GetSessionId(), "driver_id": k.StartSupply.GetDriverId()})
+		// An entry only for a line that is written: a start is one of the
+		// busiest paths of a large network.
+		var log *logrus.Entry // nil: the line is not written
+		if e.log.Enabled(logrus.InfoLevel) {
+			log = e.log.Entry().WithFields(logrus.Fields{"session_id": k.StartSupply.GetSessionId(), "driver_id": k.StartSupply.GetDriverId()})
+		}
 		switch {
 		case errors.Is(err, ErrDuplicate):
-			log.Infof("Ignored a START_SUPPLY command for session %s: that supply already ended here or Central closed it", k.StartSupply.GetSessionId())
+			if log != nil {
+				log.Infof("Ignored a START_SUPPLY command for session %s: that supply already ended here or Central closed it", k.StartSupply.GetSessionId())
+			}
 		case err != nil:
-			log.Infof("Refused to start a supply for %s: %v", k.StartSupply.GetDriverId(), err)
+			if log != nil {
+				log.Infof("Refused to start a supply for %s: %v", k.StartSupply.GetDriverId(), err)
+			}
 			e.publish(ctx, bridge.TopicStatus, &messages.CommandRejected{
 				CommandId: cmd.GetCommandId(), CpId: e.cfg.CPID, SessionId: k.StartSupply.GetSessionId(), Reason: err.Error()})
 		default:
 			e.save()
-			log.Infof("Supplying %s at %g kW, %.2f EUR/kWh", started.GetDriverId(), started.GetKw(), started.GetPriceEurPerKwh())
+			if log != nil {
+				log.Infof("Supplying %s at %g kW, %.2f EUR/kWh", started.GetDriverId(), started.GetKw(), started.GetPriceEurPerKwh())
+			}
 			e.publish(ctx, bridge.TopicStatus, started)
 		}
 	case *messages.Command_StopSupply:
@@ -276,12 +287,12 @@ func (e *Engine) command(ctx actor.Context, cmd *messages.Command) {
 			e.publishEnd(ctx, end)
 		}
 		e.save()
-		e.log.Info("Out of order by Central's order")
+		e.log.Entry().Info("Out of order by Central's order")
 		e.status(ctx, "stopped by Central")
 	case *messages.Command_Resume:
 		e.m.SetStopped(false)
 		e.save()
-		e.log.Info("Back in service by Central's order")
+		e.log.Entry().Info("Back in service by Central's order")
 		e.status(ctx, "resumed by Central")
 	case *messages.Command_SetKnockedOut:
 		e.setKO(ctx, k.SetKnockedOut.GetKnockedOut())
@@ -294,7 +305,7 @@ func (e *Engine) setKO(ctx actor.Context, ko bool) {
 	}
 	e.m.SetKO(ko)
 	if ko {
-		e.log.Info("Engine knocked out (KO): refusing supplies until repaired")
+		e.log.Entry().Info("Engine knocked out (KO): refusing supplies until repaired")
 		if end := e.m.End(e.cfg.Now(), messages.EndReason_END_REASON_FAULT); end != nil {
 			e.publishEnd(ctx, end)
 		}
@@ -303,7 +314,7 @@ func (e *Engine) setKO(ctx actor.Context, ko bool) {
 		return
 	}
 	e.save()
-	e.log.Info("Engine repaired (OK)")
+	e.log.Entry().Info("Engine repaired (OK)")
 	e.status(ctx, "engine OK")
 }
 
@@ -313,7 +324,9 @@ func (e *Engine) tick(ctx actor.Context) {
 	if tel == nil {
 		return
 	}
-	e.log.WithField("session_id", tel.GetSessionId()).Tracef("Telemetry: %.3f kWh, %.2f EUR", tel.GetKwh(), tel.GetEur())
+	if e.log.Enabled(logrus.TraceLevel) { // once a second per supply: no fields built for a line not written
+		e.log.Entry().WithField("session_id", tel.GetSessionId()).Tracef("Telemetry: %.3f kWh, %.2f EUR", tel.GetKwh(), tel.GetEur())
+	}
 	e.publish(ctx, bridge.TopicTelemetry, tel)
 	if e.m.Finished(now) {
 		e.publishEnd(ctx, e.m.End(now, messages.EndReason_END_REASON_COMPLETED))
@@ -333,13 +346,15 @@ func (e *Engine) publishEnd(ctx actor.Context, end *messages.SupplyEnded) {
 	e.publish(ctx, bridge.TopicSessionEnd, end)
 	e.m.Published()
 	e.save()
-	e.log.WithFields(logrus.Fields{"session_id": end.GetSessionId(), "driver_id": end.GetDriverId()}).
-		Infof("Supply for %s ended: %.2f kWh, %.2f EUR (%s)", end.GetDriverId(), end.GetKwh(), end.GetEur(), EndReasonText(end.GetReason()))
+	if e.log.Enabled(logrus.InfoLevel) {
+		e.log.Entry().WithFields(logrus.Fields{"session_id": end.GetSessionId(), "driver_id": end.GetDriverId()}).
+			Infof("Supply for %s ended: %.2f kWh, %.2f EUR (%s)", end.GetDriverId(), end.GetKwh(), end.GetEur(), EndReasonText(end.GetReason()))
+	}
 }
 
 func (e *Engine) save() {
 	if err := e.cfg.Journal.Save(e.m.Record()); err != nil {
-		e.log.WithError(err).Warn("Could not write the engine journal")
+		e.log.Entry().WithError(err).Warn("Could not write the engine journal")
 	}
 }
 

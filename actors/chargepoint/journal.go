@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"time"
 )
@@ -70,8 +71,9 @@ type Journal interface {
 // MemoryJournal keeps the record in memory: it survives a restart of the
 // engine actor, not of the process. Safe for concurrent use.
 type MemoryJournal struct {
-	mu  sync.Mutex
-	rec []byte
+	mu    sync.Mutex
+	rec   Record
+	saved bool
 }
 
 // NewMemoryJournal returns an empty in-memory journal.
@@ -81,25 +83,44 @@ func NewMemoryJournal() *MemoryJournal { return &MemoryJournal{} }
 func (j *MemoryJournal) Load() (Record, error) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	var r Record
-	if j.rec == nil {
-		return r, nil
+	if !j.saved {
+		return Record{}, nil
 	}
-	// A copy through JSON, so that no two incarnations share a pointer.
-	err := json.Unmarshal(j.rec, &r)
-	return r, err
+	return j.rec.clone(), nil
 }
 
 // Save implements Journal.
 func (j *MemoryJournal) Save(r Record) error {
-	b, err := json.Marshal(r)
-	if err != nil {
-		return err
-	}
+	c := r.clone()
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	j.rec = b
+	j.rec, j.saved = c, true
 	return nil
+}
+
+// clone is a deep copy, so that no two incarnations share a pointer; times
+// lose their monotonic reading, as they would through a file. (It was a
+// copy through JSON: 4% of the CPU at 50,000 charge points, on every
+// telemetry tick.)
+func (r Record) clone() Record {
+	c := r
+	if r.Session != nil {
+		s := r.Session.clone()
+		c.Session = &s
+	}
+	if r.Pending != nil {
+		p := *r.Pending
+		p.Session = p.Session.clone()
+		p.EndedAt = p.EndedAt.Round(0)
+		c.Pending = &p
+	}
+	c.Done = slices.Clone(r.Done)
+	return c
+}
+
+func (s SessionRecord) clone() SessionRecord {
+	s.StartedAt, s.LastAt, s.Until = s.StartedAt.Round(0), s.LastAt.Round(0), s.Until.Round(0)
+	return s
 }
 
 // FileJournal keeps the record in a file, replaced atomically on each save,

@@ -182,3 +182,23 @@ func TestTimeScaleSpeedsUpEnergyAndTravelsWithTheSupply(t *testing.T) {
 		t.Fatalf("10 s at 22 kW x60 across a restart: %v kWh %v EUR, want %v kWh", end.GetKwh(), end.GetEur(), want)
 	}
 }
+
+// The in-memory journal keeps its own copy: what an incarnation changes
+// after a save, or in what it loaded, never reaches the journal.
+func TestMemoryJournalSharesNothing(t *testing.T) {
+	j := NewMemoryJournal()
+	rec := Record{Session: &SessionRecord{SessionID: "S-1", KWh: 1}, Pending: &EndRecord{Session: SessionRecord{SessionID: "S-0"}}, Done: []string{"S-0"}}
+	if err := j.Save(rec); err != nil {
+		t.Fatal(err)
+	}
+	rec.Session.KWh, rec.Pending.Session.SessionID, rec.Done[0] = 9, "changed", "changed"
+	got, err := j.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got.Session.KWh = 7
+	again, _ := j.Load()
+	if again.Session.KWh != 1 || again.Pending.Session.SessionID != "S-0" || again.Done[0] != "S-0" {
+		t.Fatalf("the journal shares memory with its users: %+v %+v %v", again.Session, again.Pending, again.Done)
+	}
+}

@@ -194,7 +194,7 @@ func Props(cfg Config) (*actor.Props, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	return actor.PropsFromProducer(func() actor.Actor { return &Driver{cfg: cfg} },
+	return actor.PropsFromProducer(func() actor.Actor { return &Driver{cfg: &cfg} },
 		actor.WithReceiverMiddleware(supervision.CaptureStack)), nil
 }
 
@@ -219,7 +219,7 @@ type (
 
 // Driver is the driver actor.
 type Driver struct {
-	cfg    Config
+	cfg    *Config // the props' own copy, shared by every incarnation
 	log    logging.Lazy
 	timers *timer.Timers
 	pos    Position
@@ -379,11 +379,17 @@ func (d *Driver) send(ctx actor.Context) {
 	d.save()
 	ctx.Send(d.cfg.Bridge, &bridge.Publish{Topic: bridge.TopicDriverRequests, Key: d.cfg.ID, Msg: &messages.ChargeRequest{
 		RequestId: d.pos.RequestID, DriverId: d.cfg.ID, CpId: cp, RequestedAt: timestamppb.New(now)}})
-	d.log.Entry().Infof("Asked Central for a supply at %s (request %d of %d)", cp, d.pos.Next, len(d.cfg.Requests))
+	if d.log.Enabled(logrus.InfoLevel) {
+		d.log.Entry().Infof("Asked Central for a supply at %s (request %d of %d)", cp, d.pos.Next, len(d.cfg.Requests))
+	}
 	d.timers.After(d.cfg.ReplyTimeout, &replyTimeout{requestID: d.pos.RequestID})
 }
 
 func (d *Driver) delivery(ctx actor.Context, dl *bridge.Delivery) {
+	// Every update of every supply comes here: lines that are not written
+	// build no entry (at 50,000 charge points they were 8% of all memory
+	// allocated).
+	info := d.log.Enabled(logrus.InfoLevel)
 	if d.centralSilent {
 		d.centralSilent = false
 		d.log.Entry().Info("Central answers again")
@@ -394,28 +400,38 @@ func (d *Driver) delivery(ctx actor.Context, dl *bridge.Delivery) {
 			d.answered = true
 			d.pos.SessionID = m.GetSessionId()
 			d.save()
-			d.log.Entry().WithFields(logrus.Fields{"cp_id": m.GetCpId(), "session_id": m.GetSessionId()}).Infof("Accepted at %s", m.GetCpId())
+			if info {
+				d.log.Entry().WithFields(logrus.Fields{"cp_id": m.GetCpId(), "session_id": m.GetSessionId()}).Infof("Accepted at %s", m.GetCpId())
+			}
 		}
 	case *messages.ChargeDenied:
 		if m.GetRequestId() != d.pos.RequestID {
 			return
 		}
 		d.status.Denials = append(d.status.Denials, m)
-		d.log.Entry().WithField("cp_id", m.GetCpId()).Infof("Denied at %s: %s (%s)", m.GetCpId(), central.DenyText(m.GetReason()), m.GetDetail())
+		if info {
+			d.log.Entry().WithField("cp_id", m.GetCpId()).Infof("Denied at %s: %s (%s)", m.GetCpId(), central.DenyText(m.GetReason()), m.GetDetail())
+		}
 		d.finish(ctx)
 	case *messages.SupplyStarted:
-		d.log.Entry().WithFields(logrus.Fields{"cp_id": m.GetCpId(), "session_id": m.GetSessionId()}).
-			Infof("Plugged in at %s: charging at %g kW, %.2f EUR/kWh", m.GetCpId(), m.GetKw(), m.GetPriceEurPerKwh())
+		if info {
+			d.log.Entry().WithFields(logrus.Fields{"cp_id": m.GetCpId(), "session_id": m.GetSessionId()}).
+				Infof("Plugged in at %s: charging at %g kW, %.2f EUR/kWh", m.GetCpId(), m.GetKw(), m.GetPriceEurPerKwh())
+		}
 	case *messages.Telemetry:
-		d.log.Entry().WithFields(logrus.Fields{"cp_id": m.GetCpId(), "session_id": m.GetSessionId()}).
-			Debugf("Charging at %s: %g kW, %.3f kWh, %.2f EUR so far", m.GetCpId(), m.GetKw(), m.GetKwh(), m.GetEur())
+		if d.log.Enabled(logrus.DebugLevel) {
+			d.log.Entry().WithFields(logrus.Fields{"cp_id": m.GetCpId(), "session_id": m.GetSessionId()}).
+				Debugf("Charging at %s: %g kW, %.3f kWh, %.2f EUR so far", m.GetCpId(), m.GetKw(), m.GetKwh(), m.GetEur())
+		}
 	case *messages.SupplyEnded:
 		wait := "; waiting for the ticket"
 		if d.seen[m.GetSessionId()] {
 			wait = "" // the ticket came first (they travel on different topics)
 		}
-		d.log.Entry().WithFields(logrus.Fields{"cp_id": m.GetCpId(), "session_id": m.GetSessionId()}).
-			Infof("Supply at %s ended (%s)%s", m.GetCpId(), chargepoint.EndReasonText(m.GetReason()), wait)
+		if info {
+			d.log.Entry().WithFields(logrus.Fields{"cp_id": m.GetCpId(), "session_id": m.GetSessionId()}).
+				Infof("Supply at %s ended (%s)%s", m.GetCpId(), chargepoint.EndReasonText(m.GetReason()), wait)
+		}
 	case *messages.DriverNotice:
 		d.status.Notices = append(d.status.Notices, m.GetText())
 		d.log.Entry().WithField("cp_id", m.GetCpId()).Info(m.GetText())
@@ -429,8 +445,10 @@ func (d *Driver) delivery(ctx actor.Context, dl *bridge.Delivery) {
 		}
 		d.seen[m.GetSessionId()] = true
 		d.status.Tickets = append(d.status.Tickets, m)
-		d.log.Entry().WithFields(logrus.Fields{"cp_id": m.GetCpId(), "session_id": m.GetSessionId()}).
-			Infof("Ticket for %s at %s: %.2f kWh, %.2f EUR (%s)", m.GetDriverId(), m.GetCpId(), m.GetKwh(), m.GetEur(), chargepoint.EndReasonText(m.GetReason()))
+		if info {
+			d.log.Entry().WithFields(logrus.Fields{"cp_id": m.GetCpId(), "session_id": m.GetSessionId()}).
+				Infof("Ticket for %s at %s: %.2f kWh, %.2f EUR (%s)", m.GetDriverId(), m.GetCpId(), m.GetKwh(), m.GetEur(), chargepoint.EndReasonText(m.GetReason()))
+		}
 		if m.GetRequestId() == d.pos.RequestID || (d.pos.SessionID != "" && m.GetSessionId() == d.pos.SessionID) {
 			d.finish(ctx)
 		}

@@ -67,12 +67,12 @@ func (m *Monitor) judgeCentral(now time.Time) {
 	if !m.heard && now.Sub(m.started) < m.notUpYet() {
 		if !m.toldWaiting {
 			m.toldWaiting = true
-			m.log.Infof("Waiting for Central%s to answer; %s accepts nothing new until it is registered", m.centralAt(), m.cfg.CPID)
+			m.log.Entry().Infof("Waiting for Central%s to answer; %s accepts nothing new until it is registered", m.centralAt(), m.cfg.CPID)
 		}
 		return
 	}
 	m.unreachable = true
-	m.log.Warnf("Cannot reach Central%s, retrying (no answer for %v); %s accepts nothing new until it is back",
+	m.log.Entry().Warnf("Cannot reach Central%s, retrying (no answer for %v); %s accepts nothing new until it is back",
 		m.centralAt(), m.silence(m.asked, now).Round(time.Millisecond), m.cfg.CPID)
 }
 
@@ -88,19 +88,19 @@ func (m *Monitor) registrationResult(ctx actor.Context, r *messages.Registration
 		m.token = "" // refused: the next attempt gets a new token (or hears why not)
 		if m.rejected != r.GetReason() {
 			m.rejected = r.GetReason()
-			m.log.Warnf("Central%s rejected the registration of %s: %s; asking again every %v",
+			m.log.Entry().Warnf("Central%s rejected the registration of %s: %s; asking again every %v",
 				m.centralAt(), m.cfg.CPID, r.GetReason(), 5*m.cfg.LivenessInterval)
 		}
 		return
 	}
 	if m.rejected != "" {
-		m.log.Infof("Central accepted %s after rejecting it (%s)", m.cfg.CPID, m.rejected)
+		m.log.Entry().Infof("Central accepted %s after rejecting it (%s)", m.cfg.CPID, m.rejected)
 	}
 	m.rejected, m.centralWaiting = "", ""
 	m.registrationID = r.GetRegistrationId()
 	if !m.registered {
 		m.registered = true
-		m.log.Infof("Registered %s with Central", m.cfg.CPID)
+		m.log.Entry().Infof("Registered %s with Central", m.cfg.CPID)
 		// Central hears the engine's health at once, not a second later.
 		m.sendLiveness(ctx)
 	}
@@ -117,7 +117,7 @@ func (m *Monitor) livenessAck(ctx actor.Context, a *messages.LivenessAck) {
 		m.centralIsWaiting("")
 	case !a.GetKnown() && m.registered:
 		m.registered = false
-		m.log.Info("Central does not know this charge point (it restarted); registering again")
+		m.log.Entry().Info("Central does not know this charge point (it restarted); registering again")
 		m.register(ctx)
 	}
 }
@@ -131,7 +131,7 @@ func (m *Monitor) centralIsWaiting(reason string) {
 		return
 	}
 	m.centralWaiting = reason
-	m.log.Infof("%s%s; %s registers as soon as it is ready", reason, m.centralAt(), m.cfg.CPID)
+	m.log.Entry().Infof("%s%s; %s registers as soon as it is ready", reason, m.centralAt(), m.cfg.CPID)
 }
 
 func (m *Monitor) heardFromCentral() {
@@ -139,7 +139,7 @@ func (m *Monitor) heardFromCentral() {
 	m.heard = true
 	if m.unreachable {
 		m.unreachable = false
-		m.log.Infof("Central%s is reachable again", m.centralAt())
+		m.log.Entry().Infof("Central%s is reachable again", m.centralAt())
 	}
 }
 

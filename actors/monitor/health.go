@@ -42,7 +42,7 @@ func (m *Monitor) checkTimedOut(ctx actor.Context, seq uint64) {
 	now := m.cfg.Now()
 	if ran := m.silence(m.sentAt, now); ran < m.cfg.HealthTimeout {
 		rest := max(m.cfg.HealthTimeout-ran, minRest)
-		m.log.Debugf("Health check %d unanswered after %v, but this process was stalled for %v of it; waiting %v more",
+		m.log.Entry().Debugf("Health check %d unanswered after %v, but this process was stalled for %v of it; waiting %v more",
 			seq, now.Sub(m.sentAt).Round(time.Millisecond), (now.Sub(m.sentAt) - ran).Round(time.Millisecond), rest.Round(time.Millisecond))
 		m.timers.After(rest, &healthTimeout{seq: seq})
 		return
@@ -91,9 +91,9 @@ func (m *Monitor) setWaiting(ctx actor.Context, detail string) {
 	m.waiting = detail
 	switch {
 	case detail != "":
-		m.log.Infof("%s is not available yet: its engine is %s", m.cfg.CPID, detail)
+		m.log.Entry().Infof("%s is not available yet: its engine is %s", m.cfg.CPID, detail)
 	case was != "":
-		m.log.Infof("%s engine is ready", m.cfg.CPID)
+		m.log.Entry().Infof("%s engine is ready", m.cfg.CPID)
 	}
 	if m.registered {
 		m.sendLiveness(ctx)
@@ -106,14 +106,14 @@ func (m *Monitor) fault(ctx actor.Context, detail string) {
 		// the newer cause (e.g. a crashed engine that stays silent).
 		if detail != m.faultDetail {
 			m.faultDetail = detail
-			m.log.Debugf("%s still FAULT, now: %s", m.cfg.CPID, detail)
+			m.log.Entry().Debugf("%s still FAULT, now: %s", m.cfg.CPID, detail)
 			m.report(ctx, true)
 		}
 		return
 	}
 	m.engineOK = false
 	m.faultDetail = detail
-	m.log.Warnf("%s FAULT: %s", m.cfg.CPID, detail)
+	m.log.Entry().Warnf("%s FAULT: %s", m.cfg.CPID, detail)
 	m.report(ctx, true)
 }
 
@@ -123,7 +123,7 @@ func (m *Monitor) recovered(ctx actor.Context) {
 	}
 	m.engineOK = true
 	m.faultDetail = ""
-	m.log.Infof("%s recovered: engine answers health checks again", m.cfg.CPID)
+	m.log.Entry().Infof("%s recovered: engine answers health checks again", m.cfg.CPID)
 	m.report(ctx, false)
 }
 

@@ -126,7 +126,7 @@ func Props(cfg Config) (*actor.Props, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	return actor.PropsFromProducer(func() actor.Actor { return &Monitor{cfg: cfg} },
+	return actor.PropsFromProducer(func() actor.Actor { return &Monitor{cfg: &cfg} },
 		actor.WithReceiverMiddleware(supervision.CaptureStack)), nil
 }
 
@@ -155,8 +155,8 @@ type (
 
 // Monitor is the monitor actor.
 type Monitor struct {
-	cfg    Config
-	log    *logrus.Entry
+	cfg    *Config // the props' own copy, shared by every incarnation
+	log    logging.Lazy
 	timers *timer.Timers
 
 	registered bool
@@ -191,7 +191,7 @@ type Monitor struct {
 func (m *Monitor) Receive(ctx actor.Context) {
 	switch msg := ctx.Message().(type) {
 	case *actor.Started:
-		m.log = logging.Component(m.cfg.Logger, "Monitor "+m.cfg.CPID).WithField("cp_id", m.cfg.CPID)
+		m.log = logging.NewLazy(m.cfg.Logger, "Monitor ", "cp_id", m.cfg.CPID)
 		m.timers = timer.New(ctx)
 		m.engineOK = true
 		m.started = m.cfg.Now()

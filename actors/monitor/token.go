@@ -54,11 +54,11 @@ func (m *Monitor) tokenArrived(ctx actor.Context, t *tokenFetched) {
 		reason := "the Registry: " + t.err.Error()
 		if m.rejected != reason {
 			m.rejected = reason
-			m.log.Warnf("Cannot get a token for %s from %s; asking again every %v", m.cfg.CPID, reason, 5*m.cfg.LivenessInterval)
+			m.log.Entry().Warnf("Cannot get a token for %s from %s; asking again every %v", m.cfg.CPID, reason, 5*m.cfg.LivenessInterval)
 		}
 		return
 	}
 	m.token, m.tokenExpires = t.token, t.expires
-	m.log.Debugf("Got a token for %s from the Registry, valid until %s", m.cfg.CPID, t.expires.Format(time.RFC3339))
+	m.log.Entry().Debugf("Got a token for %s from the Registry, valid until %s", m.cfg.CPID, t.expires.Format(time.RFC3339))
 	m.register(ctx)
 }

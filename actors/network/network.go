@@ -424,7 +424,7 @@ func (n *Network) siteChild(s *site) (supervision.Child, error) {
 	if err != nil {
 		return supervision.Child{}, err
 	}
-	return supervision.Child{Name: siteName(cp.ID), Display: "Site " + cp.ID, Props: sup, Fields: logrus.Fields{"cp_id": cp.ID}}, nil
+	return supervision.Child{Name: siteName(cp.ID), Display: "Site " + cp.ID, Props: sup, IDKey: "cp_id", ID: cp.ID}, nil
 }
 
 // engineChild is a charge point's engine as its site supervises it: every
@@ -444,9 +444,9 @@ func (n *Network) engineChild(s *site) (supervision.Child, error) {
 	}
 	monitorPID := n.Monitor(cp.ID)
 	bridgePID := c.Bridge
-	log := logging.Component(c.Logger, "Site "+cp.ID).WithField("cp_id", cp.ID)
+	log := logging.NewLazy(c.Logger, "Site ", "cp_id", cp.ID)
 	return supervision.Child{
-		Name: "engine", Display: "Engine " + cp.ID, Props: engine, Fields: logrus.Fields{"cp_id": cp.ID},
+		Name: "engine", Display: "Engine " + cp.ID, Props: engine, IDKey: "cp_id", ID: cp.ID,
 		OnFailure: func(ctx actor.Context, _ *actor.PID, reason any) {
 			ctx.Send(monitorPID, &monitor.EngineFailed{Reason: fmt.Sprint(reason)})
 		},
@@ -455,9 +455,9 @@ func (n *Network) engineChild(s *site) (supervision.Child, error) {
 			end, err := chargepoint.FlushJournal(ctx, s.journal, cp.ID, bridgePID)
 			switch {
 			case err != nil:
-				log.WithError(err).Warnf("Could not close the supply of the failed engine of %s", cp.ID)
+				log.Entry().WithError(err).Warnf("Could not close the supply of the failed engine of %s", cp.ID)
 			case end != nil:
-				log.WithField("session_id", end.GetSessionId()).Infof("Closed the supply the failed engine of %s was running: %.2f kWh for %s",
+				log.Entry().WithField("session_id", end.GetSessionId()).Infof("Closed the supply the failed engine of %s was running: %.2f kWh for %s",
 					cp.ID, end.GetKwh(), end.GetDriverId())
 			}
 		},
@@ -475,7 +475,7 @@ func (n *Network) monitorChild(s *site) (supervision.Child, error) {
 	if err != nil {
 		return supervision.Child{}, err
 	}
-	return supervision.Child{Name: "monitor", Display: "Monitor " + cp.ID, Props: mon, Fields: logrus.Fields{"cp_id": cp.ID}}, nil
+	return supervision.Child{Name: "monitor", Display: "Monitor " + cp.ID, Props: mon, IDKey: "cp_id", ID: cp.ID}, nil
 }
 
 func (n *Network) driverChild(d *driverSite) (supervision.Child, error) {
@@ -488,7 +488,7 @@ func (n *Network) driverChild(d *driverSite) (supervision.Child, error) {
 	if err != nil {
 		return supervision.Child{}, err
 	}
-	return supervision.Child{Name: d.spec.ID, Display: "Driver " + d.spec.ID, Props: props, Fields: logrus.Fields{"driver_id": d.spec.ID}}, nil
+	return supervision.Child{Name: d.spec.ID, Display: "Driver " + d.spec.ID, Props: props, IDKey: "driver_id", ID: d.spec.ID}, nil
 }
 
 func (n *Network) driversChild() (supervision.Child, error) {

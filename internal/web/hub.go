@@ -141,8 +141,8 @@ func (h *hub) start() error {
 }
 
 // stop ends every stream and the watch. When a crowd has just left, the
-// memory it used goes back to the system: with the large GC target the
-// binaries set, it would otherwise stay with the process for minutes.
+// memory it used goes back to the system: with a large GC target (GOGC)
+// it would otherwise stay with the process for minutes.
 func (h *hub) stop() {
 	for c := range h.clients {
 		close(c.queue)
