@@ -129,9 +129,13 @@ type RegistrationResult struct {
 	CentralInstance string `protobuf:"bytes,4,opt,name=central_instance,json=centralInstance,proto3" json:"central_instance,omitempty"`
 	// True when Central is up but not ready yet (e.g. waiting for Kafka): not a
 	// rejection; register again shortly. reason says what it waits for.
-	Waiting       bool `protobuf:"varint,5,opt,name=waiting,proto3" json:"waiting,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Waiting bool `protobuf:"varint,5,opt,name=waiting,proto3" json:"waiting,omitempty"`
+	// A random id of this accepted registration, where Central verifies the
+	// Registry's tokens: the monitor's liveness and fault reports carry it,
+	// so no other process can speak for the charge point.
+	RegistrationId string `protobuf:"bytes,6,opt,name=registration_id,json=registrationId,proto3" json:"registration_id,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *RegistrationResult) Reset() {
@@ -197,6 +201,13 @@ func (x *RegistrationResult) GetWaiting() bool {
 		return x.Waiting
 	}
 	return false
+}
+
+func (x *RegistrationResult) GetRegistrationId() string {
+	if x != nil {
+		return x.RegistrationId
+	}
+	return ""
 }
 
 // The monitor asks its engine whether it is working, every second (actor message).
@@ -362,11 +373,13 @@ type FaultReport struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	CpId  string                 `protobuf:"bytes,1,opt,name=cp_id,json=cpId,proto3" json:"cp_id,omitempty"`
 	// True on a fault, false on the recovery.
-	Faulty        bool                   `protobuf:"varint,2,opt,name=faulty,proto3" json:"faulty,omitempty"`
-	Detail        string                 `protobuf:"bytes,3,opt,name=detail,proto3" json:"detail,omitempty"`
-	At            *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=at,proto3" json:"at,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Faulty bool                   `protobuf:"varint,2,opt,name=faulty,proto3" json:"faulty,omitempty"`
+	Detail string                 `protobuf:"bytes,3,opt,name=detail,proto3" json:"detail,omitempty"`
+	At     *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=at,proto3" json:"at,omitempty"`
+	// RegistrationResult.registration_id of the registration it belongs to.
+	RegistrationId string `protobuf:"bytes,5,opt,name=registration_id,json=registrationId,proto3" json:"registration_id,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *FaultReport) Reset() {
@@ -427,6 +440,13 @@ func (x *FaultReport) GetAt() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *FaultReport) GetRegistrationId() string {
+	if x != nil {
+		return x.RegistrationId
+	}
+	return ""
+}
+
 // The monitor's sign of life towards Central, every second (actor message).
 type Liveness struct {
 	state    protoimpl.MessageState `protogen:"open.v1"`
@@ -442,8 +462,10 @@ type Liveness struct {
 	// Not empty while the engine answers but is not ready yet (e.g. "waiting
 	// for Kafka"): Central shows the charge point WAITING with this reason.
 	EngineWaiting string `protobuf:"bytes,7,opt,name=engine_waiting,json=engineWaiting,proto3" json:"engine_waiting,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	// RegistrationResult.registration_id of the registration it continues.
+	RegistrationId string `protobuf:"bytes,8,opt,name=registration_id,json=registrationId,proto3" json:"registration_id,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *Liveness) Reset() {
@@ -521,6 +543,13 @@ func (x *Liveness) GetDriverId() string {
 func (x *Liveness) GetEngineWaiting() string {
 	if x != nil {
 		return x.EngineWaiting
+	}
+	return ""
+}
+
+func (x *Liveness) GetRegistrationId() string {
+	if x != nil {
+		return x.RegistrationId
 	}
 	return ""
 }
@@ -616,13 +645,14 @@ const file_evcharging_v1_monitor_proto_rawDesc = "" +
 	"\x02kw\x18\x04 \x01(\x01R\x02kw\x12\x16\n" +
 	"\x06secret\x18\x05 \x01(\tR\x06secret\x12'\n" +
 	"\x0fmonitor_address\x18\x06 \x01(\tR\x0emonitorAddress\x12\x14\n" +
-	"\x05token\x18\a \x01(\tR\x05token\"\xa2\x01\n" +
+	"\x05token\x18\a \x01(\tR\x05token\"\xcb\x01\n" +
 	"\x12RegistrationResult\x12\x13\n" +
 	"\x05cp_id\x18\x01 \x01(\tR\x04cpId\x12\x1a\n" +
 	"\baccepted\x18\x02 \x01(\bR\baccepted\x12\x16\n" +
 	"\x06reason\x18\x03 \x01(\tR\x06reason\x12)\n" +
 	"\x10central_instance\x18\x04 \x01(\tR\x0fcentralInstance\x12\x18\n" +
-	"\awaiting\x18\x05 \x01(\bR\awaiting\"4\n" +
+	"\awaiting\x18\x05 \x01(\bR\awaiting\x12'\n" +
+	"\x0fregistration_id\x18\x06 \x01(\tR\x0eregistrationId\"4\n" +
 	"\vHealthCheck\x12\x13\n" +
 	"\x05cp_id\x18\x01 \x01(\tR\x04cpId\x12\x10\n" +
 	"\x03seq\x18\x02 \x01(\x04R\x03seq\"\x92\x02\n" +
@@ -635,12 +665,13 @@ const file_evcharging_v1_monitor_proto_rawDesc = "" +
 	"session_id\x18\x05 \x01(\tR\tsessionId\x12\x1b\n" +
 	"\tdriver_id\x18\x06 \x01(\tR\bdriverId\x123\n" +
 	"\x06status\x18\a \x01(\x0e2\x1b.evcharging.v1.HealthStatusR\x06status\x12\x16\n" +
-	"\x06detail\x18\b \x01(\tR\x06detail\"~\n" +
+	"\x06detail\x18\b \x01(\tR\x06detail\"\xa7\x01\n" +
 	"\vFaultReport\x12\x13\n" +
 	"\x05cp_id\x18\x01 \x01(\tR\x04cpId\x12\x16\n" +
 	"\x06faulty\x18\x02 \x01(\bR\x06faulty\x12\x16\n" +
 	"\x06detail\x18\x03 \x01(\tR\x06detail\x12*\n" +
-	"\x02at\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\x02at\"\xf5\x01\n" +
+	"\x02at\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\x02at\x12'\n" +
+	"\x0fregistration_id\x18\x05 \x01(\tR\x0eregistrationId\"\x9e\x02\n" +
 	"\bLiveness\x12\x13\n" +
 	"\x05cp_id\x18\x01 \x01(\tR\x04cpId\x12\x10\n" +
 	"\x03seq\x18\x02 \x01(\x04R\x03seq\x12\x1b\n" +
@@ -649,7 +680,8 @@ const file_evcharging_v1_monitor_proto_rawDesc = "" +
 	"\n" +
 	"session_id\x18\x05 \x01(\tR\tsessionId\x12\x1b\n" +
 	"\tdriver_id\x18\x06 \x01(\tR\bdriverId\x12%\n" +
-	"\x0eengine_waiting\x18\a \x01(\tR\rengineWaiting\"\x8f\x01\n" +
+	"\x0eengine_waiting\x18\a \x01(\tR\rengineWaiting\x12'\n" +
+	"\x0fregistration_id\x18\b \x01(\tR\x0eregistrationId\"\x8f\x01\n" +
 	"\vLivenessAck\x12\x13\n" +
 	"\x05cp_id\x18\x01 \x01(\tR\x04cpId\x12\x10\n" +
 	"\x03seq\x18\x02 \x01(\x04R\x03seq\x12\x14\n" +

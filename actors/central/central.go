@@ -254,7 +254,7 @@ func (c *Central) Receive(ctx actor.Context) {
 	case *messages.Liveness:
 		c.liveness(ctx, msg)
 	case *messages.FaultReport:
-		if cp := c.cps[msg.GetCpId()]; cp != nil && cp.alive && cp.isMonitor(ctx.Sender()) {
+		if cp := c.cps[msg.GetCpId()]; cp != nil && cp.alive && cp.isMonitor(ctx.Sender()) && c.sameRegistration(cp, msg.GetRegistrationId()) {
 			c.engineHealth(ctx, cp, !msg.GetFaulty(), msg.GetDetail())
 		}
 	case *checkTick:

@@ -124,6 +124,8 @@ func (c *Central) register(ctx actor.Context, m *messages.RegisterChargePoint) {
 	cp.monitor = ctx.Sender()
 	reply.Accepted = true
 	if tokens {
+		cp.registrationID = newRegistrationID()
+		reply.RegistrationId = cp.registrationID
 		c.audit(audit.Event{Who: "cp:" + id, Source: source, Action: "register", Target: id, Outcome: audit.OutcomeOK, Detail: fmt.Sprintf("token version %d", tokenVersion)})
 	}
 	ctx.Respond(reply)
@@ -151,7 +153,7 @@ func (c *Central) register(ctx actor.Context, m *messages.RegisterChargePoint) {
 
 func (c *Central) liveness(ctx actor.Context, m *messages.Liveness) {
 	cp := c.cps[m.GetCpId()]
-	if cp == nil || !cp.alive || !cp.isMonitor(ctx.Sender()) || !c.stillValid(ctx, cp) {
+	if cp == nil || !cp.alive || !cp.isMonitor(ctx.Sender()) || !c.sameRegistration(cp, m.GetRegistrationId()) || !c.stillValid(ctx, cp) {
 		// Unknown, or not the monitor that authenticated: register (with the secret) first.
 		ctx.Respond(&messages.LivenessAck{CpId: m.GetCpId(), Seq: m.GetSeq(), Known: false, CentralInstance: c.instance})
 		return

@@ -1,6 +1,9 @@
 package central
 
 import (
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"time"
@@ -128,6 +131,23 @@ func (c *Central) stillValid(ctx actor.Context, cp *cpEntry) bool {
 		c.identityLost(ctx, cp, messages.ChargePointState_CHARGE_POINT_STATE_REJECTED, "its credential was renewed in the Registry; it must register with a new token")
 	}
 	return false
+}
+
+// sameRegistration says whether a liveness or fault report carries the id
+// of the charge point's accepted registration (where tokens are verified):
+// a message that only borrows the monitor's address does not.
+func (c *Central) sameRegistration(cp *cpEntry, id string) bool {
+	if c.verifier == nil {
+		return true
+	}
+	return id != "" && subtle.ConstantTimeCompare([]byte(id), []byte(cp.registrationID)) == 1
+}
+
+// newRegistrationID is 128 random bits in hex.
+func newRegistrationID() string {
+	b := make([]byte, 16)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
 }
 
 // audit appends to Central's audit log, when it has one.

@@ -9,7 +9,6 @@ import (
 	"github.com/evcharging/evsim/actors/central"
 	"github.com/evcharging/evsim/actors/internal/testkit"
 	"github.com/evcharging/evsim/actors/registry"
-	"github.com/evcharging/evsim/internal/store"
 	"github.com/evcharging/evsim/messages"
 )
 
@@ -20,13 +19,7 @@ func BenchmarkRegistration(b *testing.B) {
 	for _, mode := range []string{"open-secret", "registry-token"} {
 		b.Run(mode, func(b *testing.B) {
 			sys, logger, _ := testkit.NewSystem(b)
-			br := testkit.NewProbe(b, sys, nil)
-			st, err := store.Open(":memory:")
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer st.Close()
-			cfg := central.Config{Store: st, Bridge: br.PID, LivenessTimeout: time.Hour, Logger: logger}
+			cfg := central.Config{LivenessTimeout: time.Hour, Logger: logger}
 			msg := &messages.RegisterChargePoint{CpId: "CP-001", Secret: "s3cret", Kw: 22, PriceEurPerKwh: 0.3}
 			if mode == "registry-token" {
 				reg := newRegistry(b)
@@ -41,11 +34,7 @@ func BenchmarkRegistration(b *testing.B) {
 				cfg.Tokens = &registry.VerifierOptions{Initial: reg.reg.Records}
 				msg.Token = tok.Token
 			}
-			props, err := central.Props(cfg)
-			if err != nil {
-				b.Fatal(err)
-			}
-			c := sys.Root.Spawn(props)
+			c := spawnCentral(b, sys, cfg)
 			// One monitor (a fixed sender) registering again and again.
 			answers := make(chan *messages.RegistrationResult, 1)
 			mon := sys.Root.Spawn(actor.PropsFromFunc(func(ctx actor.Context) {

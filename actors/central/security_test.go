@@ -68,28 +68,39 @@ func (r *registryRecords) token(t *testing.T, id, cred string) string {
 
 var admin = registry.Caller{Who: "admin"}
 
+// spawnCentral starts Central on an in-memory store, with a probe for its
+// bridge unless cfg names one.
+func spawnCentral(t testing.TB, sys *actor.ActorSystem, cfg central.Config) *actor.PID {
+	t.Helper()
+	st, err := store.Open(":memory:")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = st.Close() })
+	cfg.Store = st
+	if cfg.Bridge == nil {
+		cfg.Bridge = testkit.NewProbe(t, sys, nil).PID
+	}
+	props, err := central.Props(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sys.Root.Spawn(props)
+}
+
 // Where Central verifies tokens, each way of being refused is a denial
 // with its reason, one WARN, and the panel's state; nothing crashes.
 func TestCentralVerifiesTheRegistrysTokens(t *testing.T) {
 	sys, logger, logs := testkit.NewSystem(t)
 	br := testkit.NewProbe(t, sys, nil)
-	st, err := store.Open(":memory:")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
 	reg := newRegistry(t)
 	auditLog, err := audit.Open(filepath.Join(t.TempDir(), "central-audit.log"), audit.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer auditLog.Close()
-	props, err := central.Props(central.Config{Store: st, Bridge: br.PID, LivenessTimeout: time.Hour,
+	c := spawnCentral(t, sys, central.Config{Bridge: br.PID, LivenessTimeout: time.Hour,
 		Tokens: &registry.VerifierOptions{}, RegistryGrace: time.Nanosecond, Audit: auditLog, Logger: logger})
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := sys.Root.Spawn(props)
 	ask := func(msg any) any {
 		t.Helper()
 		res, err := sys.Root.RequestFuture(c, msg, wait).Result()
@@ -209,4 +220,60 @@ func waitView(t *testing.T, sys *actor.ActorSystem, c *actor.PID, id string, wan
 	}, func() string {
 		return fmt.Sprintf("%s is %s (%s), want %s", id, central.StateName(got.State), got.Reason, central.StateName(want))
 	})
+}
+
+// Where tokens are verified, liveness and fault reports count only with the
+// id of the accepted registration: a message that borrows the monitor's
+// address (the same sender PID) but not its registration is not believed.
+func TestLivenessAndFaultsNeedTheRegistrationsID(t *testing.T) {
+	sys, logger, _ := testkit.NewSystem(t)
+	reg := newRegistry(t)
+	out, err := reg.reg.Register(admin, registry.Registration{ID: "CP-001", Location: "A", PriceEURPerKWh: 0.3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := spawnCentral(t, sys, central.Config{LivenessTimeout: time.Hour,
+		Tokens: &registry.VerifierOptions{Initial: reg.reg.Records}, Logger: logger})
+	// One sender for everything: the monitor's address.
+	answers := make(chan proto.Message, 4)
+	mon := sys.Root.Spawn(actor.PropsFromFunc(func(ctx actor.Context) {
+		switch m := ctx.Message().(type) {
+		case *messages.RegisterChargePoint, *messages.Liveness, *messages.FaultReport:
+			ctx.Request(c, m)
+		case *messages.RegistrationResult, *messages.LivenessAck:
+			answers <- m.(proto.Message)
+		}
+	}))
+	send := func(m proto.Message) proto.Message {
+		t.Helper()
+		sys.Root.Send(mon, m)
+		select {
+		case a := <-answers:
+			return a
+		case <-time.After(wait):
+			t.Fatalf("no answer to %T", m)
+			return nil
+		}
+	}
+	res := send(&messages.RegisterChargePoint{CpId: "CP-001", Token: reg.token(t, "CP-001", out.Credential)}).(*messages.RegistrationResult)
+	if !res.GetAccepted() || len(res.GetRegistrationId()) != 32 {
+		t.Fatalf("registration: %v", res)
+	}
+	if a := send(&messages.Liveness{CpId: "CP-001", Seq: 1}).(*messages.LivenessAck); a.GetKnown() {
+		t.Fatal("a liveness without the registration's id was believed")
+	}
+	// The charge point lost its registration to that attempt? No: it is
+	// still registered; the genuine monitor goes on.
+	if a := send(&messages.Liveness{CpId: "CP-001", Seq: 2, RegistrationId: res.GetRegistrationId()}).(*messages.LivenessAck); !a.GetKnown() {
+		t.Fatal("the genuine liveness was refused")
+	}
+	sys.Root.Send(mon, &messages.FaultReport{CpId: "CP-001", Faulty: true, Detail: "forged"})
+	// In order after the report, from the same sender: once answered, the report was handled.
+	send(&messages.Liveness{CpId: "CP-001", Seq: 3, EngineOk: true, RegistrationId: res.GetRegistrationId()})
+	snap, _ := sys.Root.RequestFuture(c, &central.GetSnapshot{}, wait).Result()
+	if v := snap.(*central.Snapshot).ChargePoints[0]; v.State != messages.ChargePointState_CHARGE_POINT_STATE_ACTIVATED {
+		t.Fatalf("after a fault report without the registration's id, CP-001 is %s (%s)", central.StateName(v.State), v.Reason)
+	}
+	sys.Root.Send(mon, &messages.FaultReport{CpId: "CP-001", Faulty: true, Detail: "engine KO", RegistrationId: res.GetRegistrationId()})
+	waitView(t, sys, c, "CP-001", messages.ChargePointState_CHARGE_POINT_STATE_FAULT)
 }

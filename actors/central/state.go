@@ -166,6 +166,9 @@ type cpEntry struct {
 
 	// tokenVersion is the Registry's token version its monitor registered with.
 	tokenVersion uint64
+	// registrationID is the random id of its accepted registration (with
+	// tokens): its monitor's liveness and fault reports must carry it.
+	registrationID string
 	// identity is why the Registry refuses it (REVOKED, UNREGISTERED), nil if it does not.
 	identity *identityDenial
 

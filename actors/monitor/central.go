@@ -50,7 +50,7 @@ func (m *Monitor) liveness(ctx actor.Context) {
 
 func (m *Monitor) sendLiveness(ctx actor.Context) {
 	m.liveSeq++
-	l := &messages.Liveness{CpId: m.cfg.CPID, Seq: m.liveSeq, EngineOk: m.engineOK, EngineWaiting: m.waiting}
+	l := &messages.Liveness{CpId: m.cfg.CPID, Seq: m.liveSeq, EngineOk: m.engineOK, EngineWaiting: m.waiting, RegistrationId: m.registrationID}
 	if a := m.answer; a != nil {
 		l.EngineState, l.SessionId, l.DriverId = a.GetEngineState(), a.GetSessionId(), a.GetDriverId()
 	}
@@ -97,6 +97,7 @@ func (m *Monitor) registrationResult(ctx actor.Context, r *messages.Registration
 		m.log.Entry().Infof("Central accepted %s after rejecting it (%s)", m.cfg.CPID, m.rejected)
 	}
 	m.rejected, m.centralWaiting = "", ""
+	m.registrationID = r.GetRegistrationId()
 	if !m.registered {
 		m.registered = true
 		m.log.Entry().Infof("Registered %s with Central", m.cfg.CPID)

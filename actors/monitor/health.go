@@ -131,5 +131,5 @@ func (m *Monitor) report(ctx actor.Context, faulty bool) {
 	// A request (not a plain send) so that Central sees who reports: it only
 	// believes the monitor that registered with the secret.
 	ctx.Request(m.cfg.Central, &messages.FaultReport{
-		CpId: m.cfg.CPID, Faulty: faulty, Detail: m.faultDetail, At: timestamppb.New(m.cfg.Now())})
+		CpId: m.cfg.CPID, Faulty: faulty, Detail: m.faultDetail, At: timestamppb.New(m.cfg.Now()), RegistrationId: m.registrationID})
 }

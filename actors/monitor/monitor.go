@@ -181,9 +181,10 @@ type Monitor struct {
 	toldWaiting    bool   // the one INFO line about a Central that does not answer yet
 	selfAddr       string // this actor system's address
 
-	token        string    // the Registry's token, "" if none yet
-	tokenExpires time.Time // when it expires
-	fetching     bool      // a token is being fetched
+	registrationID string    // Central's id of the accepted registration (with tokens)
+	token          string    // the Registry's token, "" if none yet
+	tokenExpires   time.Time // when it expires
+	fetching       bool      // a token is being fetched
 }
 
 // Receive implements actor.Actor.
