@@ -21,10 +21,7 @@ pidfile=$home/dockerd.pid
 logfile=$home/dockerd.log
 
 say() { echo "dockerd.sh: $*" >&2; }
-
-running() {
-  [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null
-}
+. scripts/pidfile.sh # running, stop_pidfile
 
 answers() {
   DOCKER_HOST=unix://$sock docker version --format '{{.Server.Version}}' >/dev/null 2>&1
@@ -59,21 +56,7 @@ up() {
 }
 
 down() {
-  if ! running; then
-    rm -f "$pidfile"
-    return 0
-  fi
-  pid=$(cat "$pidfile")
-  kill -TERM "$pid" 2>/dev/null || true
-  for _ in $(seq 1 60); do
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.5
-  done
-  if kill -0 "$pid" 2>/dev/null; then
-    say "dockerd (pid $pid) did not stop in 30 s; killing it"
-    kill -KILL "$pid" 2>/dev/null || true
-  fi
-  rm -f "$pidfile"
+  stop_pidfile dockerd || return 0
   # dockerd leaves its default network namespace mounted in the exec root.
   if mountpoint -q "$home/exec/netns/default" 2>/dev/null; then
     umount "$home/exec/netns/default" || say "could not unmount $home/exec/netns/default"

@@ -30,6 +30,7 @@ props=$home/server.properties
 log4j=$home/log4j.properties
 
 say() { echo "kafka.sh: $*" >&2; }
+. scripts/pidfile.sh # running, stop_pidfile
 
 fetch() {
   if [ -f "$libs/.complete-$KAFKA_VERSION" ]; then
@@ -89,10 +90,6 @@ log4j.logger.org.apache.kafka=INFO
 EOF
 }
 
-running() {
-  [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null
-}
-
 up() {
   fetch
   if running; then
@@ -124,21 +121,7 @@ up() {
 }
 
 down() {
-  if ! running; then
-    rm -f "$pidfile"
-    return 0
-  fi
-  pid=$(cat "$pidfile")
-  kill -TERM "$pid" 2>/dev/null || true
-  for _ in $(seq 1 60); do
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.5
-  done
-  if kill -0 "$pid" 2>/dev/null; then
-    say "Kafka (pid $pid) did not stop in 30 s; killing it"
-    kill -KILL "$pid" 2>/dev/null || true
-  fi
-  rm -f "$pidfile"
+  stop_pidfile Kafka || return 0
   say "stopped"
 }
 
