@@ -61,6 +61,14 @@ func Start(system *actor.ActorSystem, cfg Config, logger logrus.FieldLogger, run
 	return pid, nil
 }
 
+// Stop stops the bridge once it has handled every message already sent to
+// it: a Publish sent just before (a shutdown's last tickets) is produced and
+// flushed, not dropped. (actor.Stop is a system message and overtakes the
+// mailbox.) It waits for the bridge to stop (protoactor's 10 s).
+func Stop(system *actor.ActorSystem, pid *actor.PID) error {
+	return system.Root.PoisonFuture(pid).Wait()
+}
+
 // AwaitReady blocks until the bridge at pid is ready (nil), has failed
 // (ErrKafkaUnavailable) or ctx ends (ctx.Err()). Mains call it before they
 // start the role actors; actors should rather send WatchState.

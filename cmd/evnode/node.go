@@ -157,7 +157,7 @@ func (n *node) stopBridge(pid *actor.PID) {
 	if pid == nil {
 		return
 	}
-	if err := n.system.Root.StopFuture(pid).Wait(); err != nil {
+	if err := bridge.Stop(n.system, pid); err != nil {
 		n.log.Warnf("Kafka bridge did not stop in time: %v", err)
 	}
 }

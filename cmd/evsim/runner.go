@@ -242,7 +242,7 @@ func (r *runner) run(ctx context.Context) int {
 	if err := net.Shutdown(shutdownCtx); err != nil {
 		r.log.Warnf("Network shutdown was not clean: %v", err)
 	}
-	if err := system.Root.StopFuture(bridgePID).Wait(); err != nil {
+	if err := bridge.Stop(system, bridgePID); err != nil {
 		r.log.Warnf("Kafka bridge did not stop in time: %v", err)
 	}
 	if server != nil {
