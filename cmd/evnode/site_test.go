@@ -2,6 +2,11 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -55,4 +60,66 @@ func TestSiteAndDriversUsageErrors(t *testing.T) {
 			t.Errorf("evnode %v: exit %d, stderr %q; want exit 2 and one line naming %s", tc.args, code, out, tc.want)
 		}
 	}
+}
+
+// A site node with the Registry: each monitor exchanges its charge point's
+// credential (from --credentials) for a token, and Central (--auth registry)
+// accepts all of them, with the Registry's location.
+func TestSiteWithTheRegistry(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts actor remotes")
+	}
+	broker := startBrokerCommand(t, "--listen", "127.0.0.1:0")
+	dir := t.TempDir()
+	reg := startRegistryCommand(t, broker, filepath.Join(dir, "registry"))
+	var creds strings.Builder
+	for i := 1; i <= 4; i++ {
+		id := fmt.Sprintf("CP-%03d", i)
+		code, body := reg.call(t, "POST", "/v1/chargepoints", testAdminToken,
+			map[string]any{"id": id, "location": "Registry Street " + id, "price_eur_kwh": 0.40})
+		if code != 201 {
+			t.Fatalf("register %s: %d %v", id, code, body)
+		}
+		fmt.Fprintf(&creds, "%s=%s\n", id, body["credential"])
+	}
+	credFile := filepath.Join(dir, "credentials")
+	if err := os.WriteFile(credFile, []byte(creds.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	central, panel := freeAddr(t), freeAddr(t)
+	centralLog := runRole(t, "central", "--brokers", broker, "--auth", "registry", "--listen", central, "--http", panel,
+		"--db", filepath.Join(dir, "central.db"))
+	siteLog := runRole(t, "site", "--brokers", broker, "--central", central, "--listen", freeAddr(t), "--count", "4",
+		"--registry", "https://"+reg.addr, "--registry-ca", filepath.Join(dir, "registry", "registry.crt"),
+		"--credentials", credFile, "--journal-dir", "memory")
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		var list []struct{ ID, State, Location string }
+		err := getJSONFrom("http://"+panel+"/api/chargepoints", &list)
+		activated := 0
+		for _, cp := range list {
+			if cp.State == "ACTIVATED" && cp.Location == "Registry Street "+cp.ID {
+				activated++
+			}
+		}
+		if err == nil && activated == 4 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("Central shows %+v (%v), want 4 ACTIVATED at the Registry's locations\ncentral:\n%s\nsite:\n%s", list, err, centralLog, siteLog)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func getJSONFrom(url string, v any) error {
+	res, err := (&http.Client{Timeout: 2 * time.Second}).Get(url)
+	if err != nil {
+		return err
+	}
+	defer res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		return fmt.Errorf("%s: %s", url, res.Status)
+	}
+	return json.NewDecoder(res.Body).Decode(v)
 }
