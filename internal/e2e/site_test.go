@@ -45,6 +45,7 @@ type siteRun struct {
 	brokers string
 	http    string
 	pattern string
+	nodes   [2]string // the site nodes' remote addresses
 	// from is where cp.status and driver.tickets ended before the run.
 	from map[string]map[int32]int64
 }
@@ -83,7 +84,8 @@ func runSiteNodes(t *testing.T, realBrokers string) {
 		"--group", group("central"), "--liveness-timeout", "3s", "--start-timeout", "10s", "--request-ttl", "4s")
 	for node := 0; node < 2; node++ {
 		name := fmt.Sprintf("site-%d", node+1)
-		s.add(name, env, "site", "--central", central, "--listen", freeAddr(t),
+		s.nodes[node] = freeAddr(t)
+		s.add(name, env, "site", "--central", central, "--listen", s.nodes[node],
 			"--first", fmt.Sprint(node*siteCPs+1), "--count", fmt.Sprint(siteCPs), "--id-pattern", s.pattern,
 			"--location", "Street {n}", "--price", "0.35",
 			"--key-file", filepath.Join(s.dir, name+".key"), "--journal-dir", filepath.Join(s.dir, name+"-engines"),
@@ -109,6 +111,9 @@ func runSiteNodes(t *testing.T, realBrokers string) {
 	s.eventually(90*time.Second, "all 100 charge points ACTIVATED on Central", func() (bool, string) {
 		return s.inStates(all, "ACTIVATED", "SUPPLYING")
 	})
+	s.eventually(10*time.Second, "/api/cluster lists both site nodes with 50 connected charge points each", func() (bool, string) {
+		return s.clusterIs(siteCPs, siteCPs)
+	})
 	began := time.Now()
 	s.eventually(60*time.Second, "tickets on both nodes' charge points", func() (bool, string) {
 		a, b := s.tickets(s.nodeCPs(0), 0), s.tickets(s.nodeCPs(1), 0)
@@ -133,6 +138,9 @@ func runSiteNodes(t *testing.T, realBrokers string) {
 		s.fail("site-2's charge points while site-1 is down: %s", seen)
 	}
 	s.noDisconnection(s.nodeCPs(1), 0)
+	s.eventually(10*time.Second, "/api/cluster shows site-1 with none connected", func() (bool, string) {
+		return s.clusterIs(0, siteCPs)
+	})
 
 	// Restarted, site-1's charge points are back, with their old secrets.
 	seq = s.lastSeq()
@@ -142,6 +150,9 @@ func runSiteNodes(t *testing.T, realBrokers string) {
 		return s.inStates(s.nodeCPs(0), "ACTIVATED", "SUPPLYING")
 	})
 	t.Logf("site-1 restarted: its charge points ACTIVATED after %v", time.Since(restarted).Round(100*time.Millisecond))
+	s.eventually(10*time.Second, "/api/cluster lists both site nodes connected again", func() (bool, string) {
+		return s.clusterIs(siteCPs, siteCPs)
+	})
 	s.eventually(60*time.Second, "new tickets on site-1 after its restart", func() (bool, string) {
 		n := s.tickets(s.nodeCPs(0), seq)
 		return n >= 3, fmt.Sprintf("%d tickets on site-1 since its restart", n)
@@ -176,6 +187,31 @@ func runSiteNodes(t *testing.T, realBrokers string) {
 			s.fail("%s logged %d ERROR or stack lines:\n%s", n, len(bad), strings.Join(bad, "\n"))
 		}
 	}
+}
+
+// clusterIs says whether Central's /api/cluster lists the two site nodes,
+// each with its 50 charge points, connected1 and connected2 of them connected.
+func (s *siteRun) clusterIs(connected1, connected2 int) (bool, string) {
+	var c struct {
+		Central struct{ Address string }
+		Nodes   []struct {
+			Address      string
+			ChargePoints int `json:"charge_points"`
+			Connected    int
+		}
+	}
+	if err := getJSON("http://"+s.http+"/api/cluster", &c); err != nil {
+		return false, err.Error()
+	}
+	want := map[string]int{s.nodes[0]: connected1, s.nodes[1]: connected2}
+	ok := c.Central.Address != "" && len(c.Nodes) >= 2
+	for _, n := range c.Nodes {
+		if w, ours := want[n.Address]; ours && (n.ChargePoints != siteCPs || n.Connected != w) {
+			ok = false
+		}
+		delete(want, n.Address)
+	}
+	return ok && len(want) == 0, fmt.Sprintf("%+v", c)
 }
 
 // inStates says whether every charge point of ids is in one of states on Central.

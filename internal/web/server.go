@@ -106,6 +106,8 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /api/chargepoints/{id}", s.getChargePoint)
 	mux.HandleFunc("GET /api/events", s.listEvents)
 	mux.HandleFunc("GET /api/network", s.network)
+	mux.HandleFunc("GET /api/cluster", s.cluster)
+	mux.Handle("/api/cluster", methodNotAllowed("GET, HEAD"))
 	mux.HandleFunc("GET /api/stream", s.stream)
 
 	mux.Handle("POST /api/auth/check", s.operator(http.HandlerFunc(s.authCheck)))
