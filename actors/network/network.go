@@ -787,6 +787,10 @@ func (n *Network) Shutdown(ctx context.Context) error {
 	if n.ownStall {
 		n.cfg.Stall.Stop()
 	}
-	log.Info("Network stopped: drivers, charge points, Central")
+	if n.cfg.RemoteCentral != nil {
+		log.Info("Network stopped: drivers, charge points (Central runs in another process)")
+	} else {
+		log.Info("Network stopped: drivers, charge points, Central")
+	}
 	return errors.Join(errs...)
 }

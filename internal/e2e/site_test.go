@@ -31,7 +31,11 @@ func TestEvnodeSiteNodes(t *testing.T) {
 // TestIntegrationEvnodeSiteNodesKafka is the same on the real Apache Kafka
 // of the integration suite; ids and groups carry a run id.
 func TestIntegrationEvnodeSiteNodesKafka(t *testing.T) {
-	runSiteNodes(t, suiteKafka(t))
+	brokers := suiteKafka(t)
+	if testing.Short() {
+		t.Skip("real processes, about a minute")
+	}
+	runSiteNodes(t, brokers)
 }
 
 const (
