@@ -49,9 +49,7 @@ func DriversFlags(c *Drivers) *FlagSet {
 	fs.Int64(&c.Seed, "seed", "", 1, "drawn requests: the same seed gives the same requests")
 	fs.String(&c.ProgressDir, "progress-dir", "", filepath.Join(DefaultNodeDataDir, "drivers"), "folder of the drivers' progress (<ID>.json), kept across a crash; \"memory\" = none")
 	fs.String(&c.Group, "group", "", "", "Kafka consumer group of the drivers; default drivers-<first id>-<last id> (one per node)")
-	fs.Duration(&c.Pause, "driver-pause", "", 4*time.Second, "pause after each request ends")
-	fs.Duration(&c.ReplyTimeout, "reply-timeout", "", 10*time.Second, "how long to wait for Central's answer before saying it cannot be reached")
-	fs.Duration(&c.StartDelay, "start-delay", "", 0, "wait this long after Kafka is ready before the first request")
+	addDriverPacingFlags(fs, &c.Pause, &c.ReplyTimeout, &c.StartDelay)
 	return fs
 }
 
@@ -88,12 +86,9 @@ func (c *Drivers) Validate() error {
 		return Usagef("requests-per-driver", "%d must be at least 1", c.PerDriver)
 	case c.ProgressDir == "":
 		return Usagef("progress-dir", "must not be empty (\"memory\" keeps no progress)")
-	case c.Pause < 0:
-		return Usagef("driver-pause", "%v is negative", c.Pause)
-	case c.ReplyTimeout <= 0:
-		return Usagef("reply-timeout", "must be more than 0")
-	case c.StartDelay < 0:
-		return Usagef("start-delay", "%v is negative", c.StartDelay)
+	}
+	if err := validateDriverPacing(c.Pause, c.ReplyTimeout, c.StartDelay); err != nil {
+		return err
 	}
 	for _, id := range []string{c.ID(c.First), c.ID(c.First + c.Count - 1)} {
 		if err := validateID("id-pattern", id); err != nil {

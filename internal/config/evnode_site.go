@@ -96,9 +96,7 @@ func SiteFlags(c *Site) *FlagSet {
 	fs.String(&c.Registry, "registry", "", "", "the Registry's https://HOST:PORT: each monitor exchanges its credential (--credentials) for a token; empty = open mode")
 	fs.String(&c.RegistryCA, "registry-ca", "", "", "certificate to trust for --registry (its registry.crt); empty = the system's roots")
 	fs.String(&c.Credentials, "credentials", "", "", "with --registry: file of ID=CREDENTIAL lines, one per charge point of the node")
-	fs.Duration(&c.TelemetryInterval, "telemetry-interval", "", time.Second, "how often an engine reports while supplying")
-	fs.Duration(&c.SupplyDuration, "supply-duration", "", 10*time.Second, "how long a simulated vehicle stays plugged in")
-	fs.Float(&c.TimeScale, "time-scale", "", DefaultTimeScale, "simulated seconds of charging per real second (1 = real time)")
+	addEngineTimingFlags(fs, &c.TelemetryInterval, &c.SupplyDuration, &c.TimeScale)
 	fs.Duration(&c.HealthInterval, "health-interval", "", time.Second, "how often a monitor checks its engine and tells Central it is alive")
 	fs.Duration(&c.HealthTimeout, "health-timeout", "", 500*time.Millisecond, "how long a monitor waits for its engine's answer")
 	return fs
@@ -147,18 +145,15 @@ func (c *Site) Validate() error {
 		return Usagef("kw", "%g must be more than 0", c.KW)
 	case c.Price < 0:
 		return Usagef("price", "%g is negative", c.Price)
-	case c.TelemetryInterval <= 0:
-		return Usagef("telemetry-interval", "must be more than 0")
-	case c.SupplyDuration <= 0:
-		return Usagef("supply-duration", "must be more than 0")
-	case c.TimeScale <= 0 || c.TimeScale > 3600:
-		return Usagef("time-scale", "%g is out of range (more than 0, at most 3600)", c.TimeScale)
 	case c.HealthInterval <= 0:
 		return Usagef("health-interval", "must be more than 0")
 	case c.HealthTimeout <= 0 || c.HealthTimeout > c.HealthInterval:
 		return Usagef("health-timeout", "%v must be more than 0 and at most --health-interval (%v)", c.HealthTimeout, c.HealthInterval)
 	case c.JournalDir == "":
 		return Usagef("journal-dir", "must not be empty (\"memory\" keeps no journal)")
+	}
+	if err := validateEngineTiming(c.TelemetryInterval, c.SupplyDuration, c.TimeScale); err != nil {
+		return err
 	}
 	for _, id := range []string{c.ID(c.First), c.ID(c.First + c.Count - 1)} {
 		if err := validateID("id-pattern", id); err != nil {
