@@ -90,13 +90,12 @@ func (c *Drivers) Validate() error {
 	if err := validateDriverPacing(c.Pause, c.ReplyTimeout, c.StartDelay); err != nil {
 		return err
 	}
-	for _, id := range []string{c.ID(c.First), c.ID(c.First + c.Count - 1)} {
-		if err := validateID("id-pattern", id); err != nil {
-			return err
-		}
+	group, err := rangeGroup("drivers", c.ID, c.First, c.Count)
+	if err != nil {
+		return err
 	}
 	if c.Group == "" {
-		c.Group = "drivers-" + c.ID(c.First) + "-" + c.ID(c.First+c.Count-1)
+		c.Group = group
 	}
 	return nil
 }

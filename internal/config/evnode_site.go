@@ -155,13 +155,12 @@ func (c *Site) Validate() error {
 	if err := validateEngineTiming(c.TelemetryInterval, c.SupplyDuration, c.TimeScale); err != nil {
 		return err
 	}
-	for _, id := range []string{c.ID(c.First), c.ID(c.First + c.Count - 1)} {
-		if err := validateID("id-pattern", id); err != nil {
-			return err
-		}
+	group, err := rangeGroup("site", c.ID, c.First, c.Count)
+	if err != nil {
+		return err
 	}
 	if c.Group == "" {
-		c.Group = "site-" + c.ID(c.First) + "-" + c.ID(c.First+c.Count-1)
+		c.Group = group
 	}
 	if c.Registry == "" {
 		if c.KeyFile == "" {
@@ -176,6 +175,17 @@ func (c *Site) Validate() error {
 		}
 	}
 	return nil
+}
+
+// rangeGroup checks the first and last ids of a range (--id-pattern) and
+// names the range's default consumer group, PREFIX-<first id>-<last id>.
+func rangeGroup(prefix string, id func(int) string, first, count int) (string, error) {
+	for _, n := range []int{first, first + count - 1} {
+		if err := validateID("id-pattern", id(n)); err != nil {
+			return "", err
+		}
+	}
+	return prefix + "-" + id(first) + "-" + id(first+count-1), nil
 }
 
 // ID is the id of charge point number n.
