@@ -36,11 +36,6 @@ type healthConfig struct {
 	Process string
 	Kafka   config.Kafka
 	Timeout time.Duration
-
-	// First and IDPattern name a site node's first charge point, whose
-	// engine `evnode health site` asks (when --cp is not given).
-	First     int
-	IDPattern string
 }
 
 // healthProbeName is an actor name no role uses. A request to it proves two
@@ -51,16 +46,16 @@ const healthProbeName = "evnode-health-probe"
 func parseHealth(args []string, getenv func(string) (string, bool)) (*healthConfig, error) {
 	c := &healthConfig{}
 	if len(args) == 0 || args[0] == "" || args[0][0] == '-' {
-		return nil, config.Usagef("", "evnode health needs a role: central, engine, monitor, driver or site")
+		return nil, config.Usagef("", "evnode health needs a role: central, engine, monitor or driver")
 	}
 	c.Role = args[0]
 	listenDefault := map[string]string{
 		"central": config.DefaultCentralRemote, "engine": config.DefaultEngineRemote,
-		"monitor": config.DefaultMonitorRemote, "driver": "", "site": config.DefaultSiteRemote,
+		"monitor": config.DefaultMonitorRemote, "driver": "",
 	}
 	def, ok := listenDefault[c.Role]
 	if !ok {
-		return nil, config.Usagef("", "evnode health: unknown role %q (want central, engine, monitor, driver or site)", c.Role)
+		return nil, config.Usagef("", "evnode health: unknown role %q (want central, engine, monitor or driver)", c.Role)
 	}
 	fs := config.NewFlagSet("evnode health " + c.Role)
 	if getenv != nil {
@@ -68,9 +63,7 @@ func parseHealth(args []string, getenv func(string) (string, bool)) (*healthConf
 	}
 	fs.String(&c.Listen, "listen", "", def, "HOST:PORT where the role's actor remote listens (a 0.0.0.0 host is asked on 127.0.0.1)")
 	fs.String(&c.HTTP, "http", "", "", "central: HOST:PORT of the web panel, whose /readyz is asked")
-	fs.String(&c.CP, "cp", "", "", "engine: the charge point id put in the health check; site: the charge point whose engine is asked (default: the node's first)")
-	fs.Int(&c.First, "first", "", 1, "site: number of the node's first charge point")
-	fs.String(&c.IDPattern, "id-pattern", "", "CP-%03d", "site: the node's charge point id pattern")
+	fs.String(&c.CP, "cp", "", "", "engine: the charge point id put in the health check")
 	fs.String(&c.Process, "process-name", "", "evnode", "driver: the program name of the driver's process, looked for in /proc")
 	fs.Duration(&c.Timeout, "probe-timeout", "", 3*time.Second, "how long to wait for the answer")
 	config.AddKafkaFlags(fs, &c.Kafka, config.DefaultNodeBrokers)
@@ -87,15 +80,10 @@ func parseHealth(args []string, getenv func(string) (string, bool)) (*healthConf
 		return nil, config.Usagef("http", "central's check asks /readyz: give the web panel's HOST:PORT")
 	case c.Role == "central" && config.ValidateHostPort(c.HTTP) != nil:
 		return nil, config.Usagef("http", "%q: want HOST:PORT", c.HTTP)
-	case (c.Role == "engine" || c.Role == "monitor" || c.Role == "site") && config.ValidateHostPort(c.Listen) != nil:
+	case (c.Role == "engine" || c.Role == "monitor") && config.ValidateHostPort(c.Listen) != nil:
 		return nil, config.Usagef("listen", "%q: want HOST:PORT", c.Listen)
 	case c.Role == "driver" && len(c.Kafka.Brokers) == 0:
 		return nil, config.Usagef("brokers", "must name at least one HOST:PORT")
-	case c.Role == "site" && c.CP == "":
-		if err := config.ValidateIDPattern("id-pattern", c.IDPattern); err != nil {
-			return nil, err
-		}
-		c.CP = fmt.Sprintf(c.IDPattern, c.First)
 	}
 	return c, nil
 }
@@ -110,10 +98,10 @@ func parseHealth(args []string, getenv func(string) (string, bool)) (*healthConf
 //   - monitor: the monitor's actor remote answers a request (see
 //     healthProbeName).
 //   - driver:  the driver's evnode process runs, and its Kafka answers.
-//   - site:    one of its charge points' engine (--cp, default the node's
-//     first) answers a health check over the node's actor remote: the
-//     process runs, its bridge was ready and its charge points started.
 func runHealth(parent context.Context, args []string, getenv func(string) (string, bool), stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == "site" {
+		return runSiteHealth(parent, args[1:], getenv, stdout, stderr)
+	}
 	c, err := parseHealth(args, getenv)
 	if err != nil {
 		return usageExit("health", err, stderr)
@@ -131,8 +119,6 @@ func runHealth(parent context.Context, args []string, getenv func(string) (strin
 		what, err = checkRemote(localAddr(c.Listen), healthProbeName, &messages.HealthCheck{}, c.Timeout)
 	case "driver":
 		what, err = checkDriver(ctx, c)
-	case "site":
-		what, err = checkRemote(localAddr(c.Listen), siteEngineName(c.CP), &messages.HealthCheck{CpId: c.CP, Seq: uint64(time.Now().UnixNano())}, c.Timeout)
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "evnode health %s: unhealthy: %v\n", c.Role, err)

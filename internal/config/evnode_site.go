@@ -61,7 +61,7 @@ type Site struct {
 	JournalDir string
 	// Registry, RegistryCA and Credentials: with a Registry, each monitor
 	// exchanges its charge point's credential (from the Credentials file,
-	// ID=CREDENTIAL per line) for a token.
+	// ID=CREDENTIAL per line, or folder of <ID>.credential files) for a token.
 	Registry    string
 	RegistryCA  string
 	Credentials string
@@ -95,7 +95,7 @@ func SiteFlags(c *Site) *FlagSet {
 	fs.String(&c.JournalDir, "journal-dir", "", filepath.Join(DefaultNodeDataDir, "site-engines"), "folder of the engines' journals (<ID>.json), kept across a crash; \"memory\" = none")
 	fs.String(&c.Registry, "registry", "", "", "the Registry's https://HOST:PORT: each monitor exchanges its credential (--credentials) for a token; empty = open mode")
 	fs.String(&c.RegistryCA, "registry-ca", "", "", "certificate to trust for --registry (its registry.crt); empty = the system's roots")
-	fs.String(&c.Credentials, "credentials", "", "", "with --registry: file of ID=CREDENTIAL lines, one per charge point of the node")
+	fs.String(&c.Credentials, "credentials", "", "", "with --registry: a file of ID=CREDENTIAL lines, or a folder of <ID>.credential files, one per charge point of the node")
 	addEngineTimingFlags(fs, &c.TelemetryInterval, &c.SupplyDuration, &c.TimeScale)
 	fs.Duration(&c.HealthInterval, "health-interval", "", time.Second, "how often a monitor checks its engine and tells Central it is alive")
 	fs.Duration(&c.HealthTimeout, "health-timeout", "", 500*time.Millisecond, "how long a monitor waits for its engine's answer")
@@ -225,6 +225,9 @@ func (c *Site) finishRegistry() error {
 	if c.Credentials == "" {
 		return Usagef("credentials", "is required with --registry (a file of ID=CREDENTIAL lines)")
 	}
+	if info, err := os.Stat(c.Credentials); err == nil && info.IsDir() {
+		return c.readCredentialFiles()
+	}
 	ids := c.inRange()
 	c.creds = map[string]string{}
 	err = eachLine(c.Credentials, func(n int, line string) error {
@@ -248,6 +251,21 @@ func (c *Site) finishRegistry() error {
 		if c.creds[cp.ID] == "" {
 			return Usagef("credentials", "%s has no credential for %s", c.Credentials, cp.ID)
 		}
+	}
+	return nil
+}
+
+// readCredentialFiles reads a folder of <ID>.credential files, one per
+// charge point (as `evnode enrol` writes them).
+func (c *Site) readCredentialFiles() error {
+	c.creds = map[string]string{}
+	for n := c.First; n < c.First+c.Count; n++ {
+		id := c.ID(n)
+		b, err := os.ReadFile(filepath.Join(c.Credentials, id+".credential"))
+		if err != nil || strings.TrimSpace(string(b)) == "" {
+			return Usagef("credentials", "folder %s has no credential for %s (%s.credential)", c.Credentials, id, id)
+		}
+		c.creds[id] = strings.TrimSpace(string(b))
 	}
 	return nil
 }

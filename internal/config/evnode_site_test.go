@@ -57,6 +57,27 @@ func TestSiteCredentialsFile(t *testing.T) {
 	}
 }
 
+// A folder of <ID>.credential files (as evnode enrol writes them) works too.
+func TestSiteCredentialsFolder(t *testing.T) {
+	dir := t.TempDir()
+	for _, id := range []string{"CP-001", "CP-002"} {
+		if err := os.WriteFile(filepath.Join(dir, id+".credential"), []byte("cpc_"+id+"\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c, err := ParseSite([]string{"--count", "2", "--registry", "https://127.0.0.1:8443", "--credentials", dir}, env())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Credential("CP-001") != "cpc_CP-001" || c.Credential("CP-002") != "cpc_CP-002" {
+		t.Errorf("credentials: %v", c.creds)
+	}
+	_, err = ParseSite([]string{"--count", "3", "--registry", "https://127.0.0.1:8443", "--credentials", dir}, env())
+	if u := (*UsageError)(nil); !errors.As(err, &u) || u.Flag != "credentials" || !strings.Contains(err.Error(), "CP-003") {
+		t.Errorf("a missing credential file: %v", err)
+	}
+}
+
 // Each bad value is a usage error naming its flag, and never shows a credential.
 func TestSiteAndDriversUsageErrors(t *testing.T) {
 	missing := writeFile(t, "creds", "CP-001=cpc_secret\n")
