@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -122,4 +123,33 @@ func getJSONFrom(url string, v any) error {
 		return fmt.Errorf("%s: %s", url, res.Status)
 	}
 	return json.NewDecoder(res.Body).Decode(v)
+}
+
+// `evnode health drivers` looks for an `evnode drivers` process (not a
+// single driver's) and asks its Kafka.
+func TestHealthDriversNeedsItsProcessAndKafka(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts processes")
+	}
+	broker := startBrokerCommand(t, "--listen", "127.0.0.1:0")
+	name := fmt.Sprintf("evnode-drivers-health-test-%d", os.Getpid())
+	fake := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(fake, []byte("#!/bin/sh\nsleep 60\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	one := exec.Command(fake, "driver")
+	if err := one.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = one.Process.Kill(); _ = one.Wait() })
+	unhealthy(t, "no "+name+" drivers process", "drivers", "--brokers", broker, "--process-name", name)
+
+	many := exec.Command(fake, "drivers")
+	if err := many.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = many.Process.Kill(); _ = many.Wait() })
+	if out := healthyWithin(t, 10*time.Second, &syncBuffer{}, "drivers", "--brokers", broker, "--process-name", name); !strings.Contains(out, "Kafka answers") {
+		t.Errorf("drivers check said %q", out)
+	}
 }

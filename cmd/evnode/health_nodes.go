@@ -46,10 +46,31 @@ func runSiteHealth(_ context.Context, args []string, getenv func(string) (string
 	}
 	start := time.Now()
 	what, err := checkRemote(localAddr(listen), siteEngineName(cp), &messages.HealthCheck{CpId: cp, Seq: uint64(time.Now().UnixNano())}, timeout)
+	return healthVerdict("site", what, err, start, stdout, stderr)
+}
+
+// runDriversHealth is `evnode health drivers`: as for one driver, an
+// `evnode drivers` process runs and its Kafka answers (same flags and
+// variables as `evnode health driver`).
+func runDriversHealth(parent context.Context, args []string, getenv func(string) (string, bool), stdout, stderr io.Writer) int {
+	c, err := parseHealth(append([]string{"driver"}, args...), getenv)
 	if err != nil {
-		fmt.Fprintf(stderr, "evnode health site: unhealthy: %v\n", err)
+		return usageExit("health", err, stderr)
+	}
+	c.Role = "drivers"
+	ctx, cancel := context.WithTimeout(parent, c.Timeout)
+	defer cancel()
+	start := time.Now()
+	what, err := checkDriver(ctx, c)
+	return healthVerdict(c.Role, what, err, start, stdout, stderr)
+}
+
+// healthVerdict writes the check's one line and returns its exit code.
+func healthVerdict(role, what string, err error, start time.Time, stdout, stderr io.Writer) int {
+	if err != nil {
+		fmt.Fprintf(stderr, "evnode health %s: unhealthy: %v\n", role, err)
 		return 1
 	}
-	fmt.Fprintf(stdout, "evnode health site: %s in %d ms\n", what, time.Since(start).Milliseconds())
+	fmt.Fprintf(stdout, "evnode health %s: %s in %d ms\n", role, what, time.Since(start).Milliseconds())
 	return 0
 }
