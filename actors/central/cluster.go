@@ -26,7 +26,7 @@ type Cluster struct {
 
 // ClusterCentral is the Central that answered.
 type ClusterCentral struct {
-	// Address is its actor remote's address ("nonhost" in one process).
+	// Address is its actor remote's address ("local" in one process).
 	Address  string
 	Instance string // this life's id, as in its session ids
 	Group    string // its Kafka consumer group
@@ -66,10 +66,7 @@ func (c *Central) cluster(ctx actor.Context) *Cluster {
 		if cp.monitor == nil {
 			continue
 		}
-		addr := cp.monitor.GetAddress()
-		if addr == "" || addr == "nonhost" {
-			addr = "local"
-		}
+		addr := nodeAddress(cp.monitor.GetAddress())
 		n := byAddr[addr]
 		if n == nil {
 			n = &ClusterNode{Address: addr}
@@ -83,10 +80,18 @@ func (c *Central) cluster(ctx actor.Context) *Cluster {
 			n.LastSeen = cp.lastSeen
 		}
 	}
-	out := &Cluster{Central: ClusterCentral{Address: ctx.Self().GetAddress(), Instance: c.instance, Group: c.cfg.Group}}
+	out := &Cluster{Central: ClusterCentral{Address: nodeAddress(ctx.Self().GetAddress()), Instance: c.instance, Group: c.cfg.Group}}
 	for _, n := range byAddr {
 		out.Nodes = append(out.Nodes, *n)
 	}
 	sort.Slice(out.Nodes, func(i, j int) bool { return out.Nodes[i].Address < out.Nodes[j].Address })
 	return out
+}
+
+// nodeAddress is a PID's address, "local" for this process (protoactor's "nonhost").
+func nodeAddress(addr string) string {
+	if addr == "" || addr == "nonhost" {
+		return "local"
+	}
+	return addr
 }
