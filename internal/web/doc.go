@@ -33,6 +33,8 @@
 //	GET  /api/events?since=N&limit=M  [Event, ...] with seq > N (default 0), oldest first,
 //	                                at most M (default 100, 1..1000); 400 on bad numbers
 //	GET  /api/network               Network: totals, last_event, bridge, run counters, operator_enabled
+//	GET  /api/cluster               ClusterView: central {address, instance, group}, nodes
+//	                                [{address, charge_points, connected, last_seen}] by address
 //	GET  /api/stream                server-sent events for the page (see below)
 //	GET  /healthz                   200 {"status":"ok","uptime_s":N} while the process runs
 //	GET  /readyz                    200 Bridge once the Kafka bridge is ready, else 503 Bridge
