@@ -37,6 +37,8 @@
 //	GET  /healthz                   200 {"status":"ok","uptime_s":N} while the process runs
 //	GET  /readyz                    200 Bridge once the Kafka bridge is ready, else 503 Bridge
 //	GET  /metrics                   Prometheus text format
+//	GET  /api/openapi.yaml          the OpenAPI document of all of this (openapi.yaml; the
+//	                                tests hold it to the routes served, both ways)
 //	POST /api/chargepoints/{id}/stop|resume|ko|unko   operator
 //	POST /api/stop-all, /api/resume-all                operator
 //	POST /api/auth/check            operator; 204 when the token is right (the page asks before unlocking)

@@ -1,0 +1,251 @@
+package web_test
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net/http"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/getkin/kin-openapi/openapi3filter"
+	"github.com/getkin/kin-openapi/routers"
+	"github.com/getkin/kin-openapi/routers/legacy"
+
+	"github.com/evcharging/evsim/internal/audit"
+	"github.com/evcharging/evsim/internal/web"
+)
+
+// The public API's document is held to the server both ways: every route
+// the server serves is in the document, and every operation in the document
+// answers as the document says. Neither can change without the other.
+
+// apiDoc is the document the server serves, loaded and validated.
+func apiDoc(t *testing.T, r *rig) *openapi3.T {
+	t.Helper()
+	code, h, body := r.do(t, http.MethodGet, "/api/openapi.yaml", "")
+	if code != http.StatusOK || h.Get("Content-Type") != "application/yaml" {
+		t.Fatalf("GET /api/openapi.yaml: %d %q", code, h.Get("Content-Type"))
+	}
+	doc, err := openapi3.NewLoader().LoadFromData(body)
+	if err != nil {
+		t.Fatalf("load the OpenAPI document: %v", err)
+	}
+	if err := doc.Validate(context.Background()); err != nil {
+		t.Fatalf("the OpenAPI document is not valid: %v", err)
+	}
+	doc.Servers = nil // match requests on any host
+	return doc
+}
+
+// docRig is a server on the fake Central with an operator token and an
+// audit log, so that every operation can answer its success.
+func docRig(t *testing.T) *rig {
+	t.Helper()
+	log, err := audit.Open(filepath.Join(t.TempDir(), "audit.log"), audit.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = log.Close() })
+	slot := &web.AuditSlot{}
+	slot.Set(log)
+	return newRig(t, 3, func(o *web.Options) { o.Audit = slot })
+}
+
+// pagePatterns are the routes that serve the pages and their files, not the API.
+var pagePatterns = []string{"GET /{$}", "GET /assets/", "GET /favicon.ico", "GET /driver"}
+
+func TestServedRoutesAndTheOpenAPIDocumentAgree(t *testing.T) {
+	r := docRig(t)
+	doc := apiDoc(t, r)
+	patterns := r.srv.RoutePatterns()
+	if len(patterns) < 10 {
+		t.Fatalf("only %d routes recorded: %v", len(patterns), patterns)
+	}
+	for _, p := range patterns {
+		method, path, hasMethod := strings.Cut(p, " ")
+		if !hasMethod {
+			method, path = "", p
+		}
+		if slices.Contains(pagePatterns, p) || path == "/api/" {
+			continue // the pages, and the catch-all 404 of unknown API paths
+		}
+		if !documented(doc, method, path) {
+			t.Errorf("the server serves %q, which the OpenAPI document does not describe", p)
+		}
+	}
+	for path, item := range doc.Paths.Map() {
+		for method := range item.Operations() {
+			if !served(patterns, method, path) {
+				t.Errorf("the OpenAPI document describes %s %s, which the server does not serve", method, path)
+			}
+		}
+	}
+}
+
+// served reports whether a pattern with method serves the documented path.
+func served(patterns []string, method, docPath string) bool {
+	for _, p := range patterns {
+		m, path, ok := strings.Cut(p, " ")
+		if !ok || (m != method && !(m == http.MethodGet && method == http.MethodHead)) {
+			continue
+		}
+		if segmentsMatch(strings.Split(docPath, "/"), strings.Split(strings.TrimSuffix(path, "{$}"), "/")) {
+			return true
+		}
+	}
+	return false
+}
+
+// documented reports whether the document has an operation for method
+// ("" = any) on a path that the served path matches segment by segment; a
+// {wildcard} segment on either side matches any segment.
+func documented(doc *openapi3.T, method, path string) bool {
+	served := strings.Split(strings.TrimSuffix(path, "{$}"), "/")
+	for docPath, item := range doc.Paths.Map() {
+		if segmentsMatch(strings.Split(docPath, "/"), served) && (method == "" || item.GetOperation(method) != nil) {
+			return true
+		}
+	}
+	return false
+}
+
+// segmentsMatch compares two paths segment by segment; a {wildcard} on
+// either side matches any segment.
+func segmentsMatch(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] && !isWildcard(a[i]) && !isWildcard(b[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+func isWildcard(seg string) bool { return strings.HasPrefix(seg, "{") && strings.HasSuffix(seg, "}") }
+
+func TestEveryDocumentedOperationAnswersAsDocumented(t *testing.T) {
+	r := docRig(t)
+	doc := apiDoc(t, r)
+	router, err := legacy.NewRouter(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	auth := "Bearer " + testToken
+	checked := map[string]bool{}
+	check := func(method, path, authHeader string) int {
+		t.Helper()
+		code := validateAnswer(t, r, router, method, path, authHeader)
+		route, _, _ := router.FindRoute(mustRequest(t, method, path))
+		checked[method+" "+route.Path] = true
+		return code
+	}
+
+	// Every documented operation, with the operator token and its path
+	// parameters filled from their examples.
+	for path, item := range doc.Paths.Map() {
+		for method := range item.Operations() {
+			if path == "/api/stream" {
+				continue // endless; below
+			}
+			check(method, fillPath(path, item.Parameters), auth)
+		}
+	}
+	// The documented failures a client meets.
+	check(http.MethodGet, "/api/chargepoints?state=FAULT,STOPPED", "")
+	check(http.MethodGet, "/api/chargepoints?state=BROKEN", "")
+	check(http.MethodGet, "/api/chargepoints/CP-404", "")
+	check(http.MethodGet, "/api/events?limit=0", "")
+	check(http.MethodGet, "/api/events?since=2&limit=5", "")
+	check(http.MethodPost, "/api/chargepoints/CP-001/stop", "")
+	check(http.MethodPost, "/api/chargepoints/CP-001/stop", "Bearer wrong")
+	check(http.MethodPost, "/api/chargepoints/CP-404/stop", auth)
+	check(http.MethodGet, "/api/audit?tail=2", auth)
+	check(http.MethodGet, "/api/audit?tail=0", auth)
+
+	// The live stream: its status and content type, then hang up.
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, r.http.URL+"/api/stream", nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != "text/event-stream" {
+		t.Errorf("GET /api/stream: %d %q", resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+	checked["GET /api/stream"] = true
+
+	for path, item := range doc.Paths.Map() {
+		for method := range item.Operations() {
+			if !checked[method+" "+path] {
+				t.Errorf("%s %s is documented but was not called", method, path)
+			}
+		}
+	}
+}
+
+// validateAnswer sends the request and checks the answer against the
+// document: the status must be one it lists, the body must match its
+// schema. It returns the status.
+func validateAnswer(t *testing.T, r *rig, router routers.Router, method, path, authHeader string) int {
+	t.Helper()
+	req := mustRequest(t, method, r.http.URL+path)
+	if authHeader != "" {
+		req.Header.Set("Authorization", authHeader)
+	}
+	resp, err := r.http.Client().Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if strings.Contains(string(body), "no such endpoint") {
+		t.Errorf("%s %s reached no handler: %s", method, path, body)
+	}
+
+	vreq := mustRequest(t, method, path)
+	vreq.Header = req.Header.Clone()
+	route, params, err := router.FindRoute(vreq)
+	if err != nil {
+		t.Fatalf("%s %s is not in the document: %v", method, path, err)
+	}
+	in := &openapi3filter.RequestValidationInput{Request: vreq, PathParams: params, Route: route,
+		Options: &openapi3filter.Options{AuthenticationFunc: openapi3filter.NoopAuthenticationFunc}}
+	err = openapi3filter.ValidateResponse(context.Background(), &openapi3filter.ResponseValidationInput{
+		RequestValidationInput: in, Status: resp.StatusCode, Header: resp.Header, Body: io.NopCloser(bytes.NewReader(body)),
+		Options: &openapi3filter.Options{IncludeResponseStatus: true},
+	})
+	if err != nil {
+		t.Errorf("%s %s answered %d %.300s, not as documented: %v", method, path, resp.StatusCode, body, err)
+	}
+	return resp.StatusCode
+}
+
+func mustRequest(t *testing.T, method, url string) *http.Request {
+	t.Helper()
+	req, err := http.NewRequest(method, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return req
+}
+
+// fillPath puts each path parameter's example into the path.
+func fillPath(path string, params openapi3.Parameters) string {
+	for _, p := range params {
+		if p.Value == nil || p.Value.In != "path" {
+			continue
+		}
+		ex, _ := p.Value.Example.(string)
+		path = strings.ReplaceAll(path, "{"+p.Value.Name+"}", ex)
+	}
+	return path
+}
