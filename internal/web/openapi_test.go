@@ -17,7 +17,11 @@ import (
 	"github.com/getkin/kin-openapi/routers/legacy"
 
 	"github.com/evcharging/evsim/internal/audit"
+	"github.com/evcharging/evsim/internal/store"
 	"github.com/evcharging/evsim/internal/web"
+	"github.com/evcharging/evsim/internal/web/webtest"
+	"github.com/evcharging/evsim/messages"
+	"google.golang.org/protobuf/types/known/timestamppb"
 )
 
 // The public API's document is held to the server both ways: every route
@@ -53,7 +57,20 @@ func docRig(t *testing.T) *rig {
 	t.Cleanup(func() { _ = log.Close() })
 	slot := &web.AuditSlot{}
 	slot.Set(log)
-	return newRig(t, 3, func(o *web.Options) { o.Audit = slot })
+	st, err := store.Open(":memory:")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = st.Close() })
+	end := time.Now()
+	if _, err := st.SaveTicket(context.Background(), &messages.Ticket{TicketId: "T-1", SessionId: "S-1", RequestId: "R-1",
+		DriverId: "alice", CpId: "CP-001", Kwh: 3.67, Eur: 1.1, PriceEurPerKwh: 0.3,
+		StartedAt: timestamppb.New(end.Add(-10 * time.Second)), EndedAt: timestamppb.New(end)}); err != nil {
+		t.Fatal(err)
+	}
+	drivers := &web.DriverSlot{}
+	drivers.Set(webtest.NewDesk())
+	return newRig(t, 3, func(o *web.Options) { o.Audit, o.Tickets, o.Drivers = slot, st, drivers })
 }
 
 // pagePatterns are the routes that serve the pages and their files, not the API.
@@ -139,10 +156,10 @@ func TestEveryDocumentedOperationAnswersAsDocumented(t *testing.T) {
 	}
 	auth := "Bearer " + testToken
 	checked := map[string]bool{}
-	check := func(method, path, authHeader string) int {
+	check := func(method, path, authHeader string, body ...string) int {
 		t.Helper()
-		code := validateAnswer(t, r, router, method, path, authHeader)
-		route, _, _ := router.FindRoute(mustRequest(t, method, path))
+		code := validateAnswer(t, r, router, method, path, authHeader, strings.Join(body, ""))
+		route, _, _ := router.FindRoute(mustRequest(t, method, path, ""))
 		checked[method+" "+route.Path] = true
 		return code
 	}
@@ -151,10 +168,10 @@ func TestEveryDocumentedOperationAnswersAsDocumented(t *testing.T) {
 	// parameters filled from their examples.
 	for path, item := range doc.Paths.Map() {
 		for method := range item.Operations() {
-			if path == "/api/stream" {
+			if strings.HasSuffix(path, "/stream") {
 				continue // endless; below
 			}
-			check(method, fillPath(path, item.Parameters), auth)
+			check(method, fillPath(path, item.Parameters), auth, bodies[method+" "+path])
 		}
 	}
 	// The documented failures a client meets.
@@ -168,20 +185,31 @@ func TestEveryDocumentedOperationAnswersAsDocumented(t *testing.T) {
 	check(http.MethodPost, "/api/chargepoints/CP-404/stop", auth)
 	check(http.MethodGet, "/api/audit?tail=2", auth)
 	check(http.MethodGet, "/api/audit?tail=0", auth)
+	check(http.MethodGet, "/api/series?after=1", "")
+	check(http.MethodGet, "/api/series?after=x", "")
+	check(http.MethodPost, "/api/drivers/alice/requests", "", `{"cp_id":"CP-002"}`)
+	check(http.MethodPost, "/api/drivers/alice/requests", "Bearer wrong", `{"cp_id":"CP-002"}`)
+	check(http.MethodPost, "/api/drivers/alice/requests", auth, `{"cp":"CP-002"}`)
+	check(http.MethodPost, "/api/drivers/bad%20id/requests", auth, `{"cp_id":"CP-002"}`)
+	check(http.MethodGet, "/api/drivers/alice/tickets?limit=0", auth)
+	check(http.MethodGet, "/api/drivers/alice/tickets", "")
 
-	// The live stream: its status and content type, then hang up.
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, r.http.URL+"/api/stream", nil)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
+	// The live streams: status and content type, then hang up.
+	for _, path := range []string{"/api/stream", "/api/drivers/{id}/stream"} {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, r.http.URL+strings.ReplaceAll(path, "{id}", "alice"), nil)
+		req.Header.Set("Authorization", auth)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		cancel()
+		if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != "text/event-stream" {
+			t.Errorf("GET %s: %d %q", path, resp.StatusCode, resp.Header.Get("Content-Type"))
+		}
+		checked["GET "+path] = true
 	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != "text/event-stream" {
-		t.Errorf("GET /api/stream: %d %q", resp.StatusCode, resp.Header.Get("Content-Type"))
-	}
-	checked["GET /api/stream"] = true
 
 	for path, item := range doc.Paths.Map() {
 		for method := range item.Operations() {
@@ -192,26 +220,32 @@ func TestEveryDocumentedOperationAnswersAsDocumented(t *testing.T) {
 	}
 }
 
+// bodies are the request bodies of the documented operations that take one.
+var bodies = map[string]string{"POST /api/drivers/{id}/requests": `{"cp_id":"CP-001"}`}
+
 // validateAnswer sends the request and checks the answer against the
 // document: the status must be one it lists, the body must match its
 // schema. It returns the status.
-func validateAnswer(t *testing.T, r *rig, router routers.Router, method, path, authHeader string) int {
+func validateAnswer(t *testing.T, r *rig, router routers.Router, method, path, authHeader, body string) int {
 	t.Helper()
-	req := mustRequest(t, method, r.http.URL+path)
+	req := mustRequest(t, method, r.http.URL+path, body)
 	if authHeader != "" {
 		req.Header.Set("Authorization", authHeader)
+	}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
 	}
 	resp, err := r.http.Client().Do(req)
 	if err != nil {
 		t.Fatalf("%s %s: %v", method, path, err)
 	}
 	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	if strings.Contains(string(body), "no such endpoint") {
-		t.Errorf("%s %s reached no handler: %s", method, path, body)
+	got, _ := io.ReadAll(resp.Body)
+	if strings.Contains(string(got), "no such endpoint") {
+		t.Errorf("%s %s reached no handler: %s", method, path, got)
 	}
 
-	vreq := mustRequest(t, method, path)
+	vreq := mustRequest(t, method, path, body)
 	vreq.Header = req.Header.Clone()
 	route, params, err := router.FindRoute(vreq)
 	if err != nil {
@@ -220,18 +254,22 @@ func validateAnswer(t *testing.T, r *rig, router routers.Router, method, path, a
 	in := &openapi3filter.RequestValidationInput{Request: vreq, PathParams: params, Route: route,
 		Options: &openapi3filter.Options{AuthenticationFunc: openapi3filter.NoopAuthenticationFunc}}
 	err = openapi3filter.ValidateResponse(context.Background(), &openapi3filter.ResponseValidationInput{
-		RequestValidationInput: in, Status: resp.StatusCode, Header: resp.Header, Body: io.NopCloser(bytes.NewReader(body)),
+		RequestValidationInput: in, Status: resp.StatusCode, Header: resp.Header, Body: io.NopCloser(bytes.NewReader(got)),
 		Options: &openapi3filter.Options{IncludeResponseStatus: true},
 	})
 	if err != nil {
-		t.Errorf("%s %s answered %d %.300s, not as documented: %v", method, path, resp.StatusCode, body, err)
+		t.Errorf("%s %s answered %d %.300s, not as documented: %v", method, path, resp.StatusCode, got, err)
 	}
 	return resp.StatusCode
 }
 
-func mustRequest(t *testing.T, method, url string) *http.Request {
+func mustRequest(t *testing.T, method, url, body string) *http.Request {
 	t.Helper()
-	req, err := http.NewRequest(method, url, nil)
+	var rd io.Reader
+	if body != "" {
+		rd = strings.NewReader(body)
+	}
+	req, err := http.NewRequest(method, url, rd)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -50,6 +50,8 @@ type Server struct {
 	hubOnce sync.Once
 	// patterns are the routes served, for the API document's test.
 	patterns []string
+	// series samples the run's counters for the panel's plots.
+	series *series
 	// streams counts the open live streams, for Options.MaxStreamClients.
 	streams atomic.Int64
 
@@ -124,6 +126,8 @@ func (s *Server) routes() http.Handler {
 		mux.Handle(p, methodNotAllowed("GET, HEAD"))
 	}
 	s.docRoutes(mux)
+	s.driverRoutes(mux)
+	s.plotRoutes(mux)
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no such endpoint: "+r.Method+" "+r.URL.Path)
 	})
