@@ -86,10 +86,14 @@ func (s *series) sampleUntil(closing <-chan struct{}) {
 	}
 }
 
-// after copies the kept points with a seq above after.
+// after copies the kept points with a seq above after; all of them when
+// after is beyond the newest (the client saw an earlier run of the server).
 func (s *series) after(after uint64) []SeriesPoint {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if after > s.seq {
+		after = 0
+	}
 	pts := s.points
 	if len(pts) > s.keep {
 		pts = pts[len(pts)-s.keep:]
