@@ -1,7 +1,6 @@
 package web_test
 
 import (
-	"bytes"
 	"context"
 	"io"
 	"net/http"
@@ -12,12 +11,10 @@ import (
 	"time"
 
 	"github.com/getkin/kin-openapi/openapi3"
-	"github.com/getkin/kin-openapi/openapi3filter"
-	"github.com/getkin/kin-openapi/routers"
-	"github.com/getkin/kin-openapi/routers/legacy"
 
 	"github.com/evcharging/evsim/internal/audit"
 	"github.com/evcharging/evsim/internal/store"
+	"github.com/evcharging/evsim/internal/testutil/apidoc"
 	"github.com/evcharging/evsim/internal/web"
 	"github.com/evcharging/evsim/internal/web/webtest"
 	"github.com/evcharging/evsim/messages"
@@ -29,21 +26,13 @@ import (
 // answers as the document says. Neither can change without the other.
 
 // apiDoc is the document the server serves, loaded and validated.
-func apiDoc(t *testing.T, r *rig) *openapi3.T {
+func apiDoc(t *testing.T, r *rig) *apidoc.Doc {
 	t.Helper()
 	code, h, body := r.do(t, http.MethodGet, "/api/openapi.yaml", "")
 	if code != http.StatusOK || h.Get("Content-Type") != "application/yaml" {
 		t.Fatalf("GET /api/openapi.yaml: %d %q", code, h.Get("Content-Type"))
 	}
-	doc, err := openapi3.NewLoader().LoadFromData(body)
-	if err != nil {
-		t.Fatalf("load the OpenAPI document: %v", err)
-	}
-	if err := doc.Validate(context.Background()); err != nil {
-		t.Fatalf("the OpenAPI document is not valid: %v", err)
-	}
-	doc.Servers = nil // match requests on any host
-	return doc
+	return apidoc.Load(t, body)
 }
 
 // docRig is a server on the fake Central with an operator token and an
@@ -78,7 +67,7 @@ var pagePatterns = []string{"GET /{$}", "GET /assets/", "GET /favicon.ico", "GET
 
 func TestServedRoutesAndTheOpenAPIDocumentAgree(t *testing.T) {
 	r := docRig(t)
-	doc := apiDoc(t, r)
+	doc := apiDoc(t, r).T
 	patterns := r.srv.RoutePatterns()
 	if len(patterns) < 10 {
 		t.Fatalf("only %d routes recorded: %v", len(patterns), patterns)
@@ -150,23 +139,19 @@ func isWildcard(seg string) bool { return strings.HasPrefix(seg, "{") && strings
 func TestEveryDocumentedOperationAnswersAsDocumented(t *testing.T) {
 	r := docRig(t)
 	doc := apiDoc(t, r)
-	router, err := legacy.NewRouter(doc)
-	if err != nil {
-		t.Fatal(err)
-	}
 	auth := "Bearer " + testToken
 	checked := map[string]bool{}
 	check := func(method, path, authHeader string, body ...string) int {
 		t.Helper()
-		code := validateAnswer(t, r, router, method, path, authHeader, strings.Join(body, ""))
-		route, _, _ := router.FindRoute(mustRequest(t, method, path, ""))
-		checked[method+" "+route.Path] = true
+		code := validateAnswer(t, r, doc, method, path, authHeader, strings.Join(body, ""))
+		route, _ := doc.Route(method, path)
+		checked[method+" "+route] = true
 		return code
 	}
 
 	// Every documented operation, with the operator token and its path
 	// parameters filled from their examples.
-	for path, item := range doc.Paths.Map() {
+	for path, item := range doc.T.Paths.Map() {
 		for method := range item.Operations() {
 			if strings.HasSuffix(path, "/stream") {
 				continue // endless; below
@@ -211,7 +196,7 @@ func TestEveryDocumentedOperationAnswersAsDocumented(t *testing.T) {
 		checked["GET "+path] = true
 	}
 
-	for path, item := range doc.Paths.Map() {
+	for path, item := range doc.T.Paths.Map() {
 		for method := range item.Operations() {
 			if !checked[method+" "+path] {
 				t.Errorf("%s %s is documented but was not called", method, path)
@@ -226,9 +211,16 @@ var bodies = map[string]string{"POST /api/drivers/{id}/requests": `{"cp_id":"CP-
 // validateAnswer sends the request and checks the answer against the
 // document: the status must be one it lists, the body must match its
 // schema. It returns the status.
-func validateAnswer(t *testing.T, r *rig, router routers.Router, method, path, authHeader, body string) int {
+func validateAnswer(t *testing.T, r *rig, doc *apidoc.Doc, method, path, authHeader, body string) int {
 	t.Helper()
-	req := mustRequest(t, method, r.http.URL+path, body)
+	var rd io.Reader
+	if body != "" {
+		rd = strings.NewReader(body)
+	}
+	req, err := http.NewRequest(method, r.http.URL+path, rd)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if authHeader != "" {
 		req.Header.Set("Authorization", authHeader)
 	}
@@ -244,36 +236,10 @@ func validateAnswer(t *testing.T, r *rig, router routers.Router, method, path, a
 	if strings.Contains(string(got), "no such endpoint") {
 		t.Errorf("%s %s reached no handler: %s", method, path, got)
 	}
-
-	vreq := mustRequest(t, method, path, body)
-	vreq.Header = req.Header.Clone()
-	route, params, err := router.FindRoute(vreq)
-	if err != nil {
-		t.Fatalf("%s %s is not in the document: %v", method, path, err)
-	}
-	in := &openapi3filter.RequestValidationInput{Request: vreq, PathParams: params, Route: route,
-		Options: &openapi3filter.Options{AuthenticationFunc: openapi3filter.NoopAuthenticationFunc}}
-	err = openapi3filter.ValidateResponse(context.Background(), &openapi3filter.ResponseValidationInput{
-		RequestValidationInput: in, Status: resp.StatusCode, Header: resp.Header, Body: io.NopCloser(bytes.NewReader(got)),
-		Options: &openapi3filter.Options{IncludeResponseStatus: true},
-	})
-	if err != nil {
+	if err := doc.Check(method, path, req.Header, body, resp.StatusCode, resp.Header, got); err != nil {
 		t.Errorf("%s %s answered %d %.300s, not as documented: %v", method, path, resp.StatusCode, got, err)
 	}
 	return resp.StatusCode
-}
-
-func mustRequest(t *testing.T, method, url, body string) *http.Request {
-	t.Helper()
-	var rd io.Reader
-	if body != "" {
-		rd = strings.NewReader(body)
-	}
-	req, err := http.NewRequest(method, url, rd)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return req
 }
 
 // fillPath puts each path parameter's example into the path.
