@@ -192,3 +192,29 @@ func TestTheDeskBoundsTheDriversItFollows(t *testing.T) {
 		t.Fatal("a request without a charge point must be refused")
 	}
 }
+
+// With no Central to answer, a request is shown unanswered after the reply
+// timeout, saying so, instead of waiting for ever.
+func TestARequestNobodyAnswersIsShownUnanswered(t *testing.T) {
+	h := testkit.New(t)
+	desk, err := driverdesk.Start(h.Sys, driverdesk.Config{Bridge: h.Bridge, ReplyTimeout: 300 * time.Millisecond, Logger: h.Logger})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(desk.Stop)
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	updates, err := desk.Watch(ctx, "erin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, err := desk.Request(ctx, "erin", "CP-001")
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := watchUntil(t, updates, req.RequestID, func(r driverdesk.Request) bool { return !r.UnderWay() })
+	last := seen[len(seen)-1]
+	if last.Status != driverdesk.StatusUnanswered || !strings.Contains(last.Reason, "did not answer within 300ms") {
+		t.Errorf("a request nobody answers ended %s %q", last.Status, last.Reason)
+	}
+}
