@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/evcharging/evsim/actors/central"
+	"github.com/evcharging/evsim/actors/driverdesk"
 	"github.com/evcharging/evsim/actors/registry"
 	"github.com/evcharging/evsim/actors/supervision"
 	"github.com/evcharging/evsim/internal/audit"
@@ -79,7 +80,7 @@ func runCentral(parent context.Context, args []string, getenv func(string) (stri
 			Addr: c.HTTP, Panel: panel, Bridge: status, Run: n.stats,
 			OperatorToken: c.OperatorToken, Logger: n.logger, Audit: auditSlot,
 			MaxStreamClients: c.HTTPMaxStreams, StreamQueue: c.HTTPStreamQueue,
-			Drivers: drivers, Tickets: st,
+			Drivers: drivers, Tickets: st, SeriesInterval: c.WebApp.SeriesInterval, SeriesPoints: c.WebApp.SeriesPoints,
 		})
 		if err == nil {
 			err = server.Start()
@@ -126,7 +127,8 @@ func runCentral(parent context.Context, args []string, getenv func(string) (stri
 	n.log.Infof("Central is reachable at %s as %q", c.Remote.Advertise, centralName)
 	stopDesk := func() {}
 	if server != nil {
-		stopDesk = n.startDriverDesk(bridgePID, c.Group+".web-drivers", drivers)
+		stopDesk = n.startDriverDesk(bridgePID, driverdesk.Config{Group: c.Group + ".web-drivers",
+			ReplyTimeout: c.WebApp.DriverReplyTimeout, MaxDrivers: c.WebApp.DriverMax}, drivers)
 	}
 
 	code = n.wait(ctx)

@@ -11,7 +11,8 @@ import (
 // once the bridge is ready, and hands it to the web server. The returned
 // func stops it; call it before the bridge stops.
 func (r *runner) startDriverDesk(system *actor.ActorSystem, bridgePID *actor.PID, slot *web.DriverSlot) (stop func()) {
-	desk, err := driverdesk.Start(system, driverdesk.Config{Bridge: bridgePID, Logger: r.logger})
+	desk, err := driverdesk.Start(system, driverdesk.Config{Bridge: bridgePID, Logger: r.logger,
+		ReplyTimeout: r.cfg.WebApp.DriverReplyTimeout, MaxDrivers: r.cfg.WebApp.DriverMax})
 	if err != nil {
 		r.log.Warnf("The driver app cannot act for drivers: %v", err)
 		return func() {}
