@@ -4,9 +4,11 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/evcharging/evsim/internal/audit"
 	"github.com/evcharging/evsim/internal/web"
 	"github.com/evcharging/evsim/internal/web/webtest"
 )
@@ -139,5 +141,30 @@ func TestTheDriverAppSaysWhenItIsNotReady(t *testing.T) {
 	r := newRig(t, 1, func(o *web.Options) { o.Drivers, o.OperatorToken = &web.DriverSlot{}, "" })
 	if code, body := r.post(t, "/api/drivers/alice/requests", "", `{"cp_id":"CP-001"}`); code != http.StatusServiceUnavailable || !strings.Contains(string(body), "not ready") {
 		t.Errorf("request before the desk: %d %s", code, body)
+	}
+}
+
+// Issuing a driver token and a wrong driver token are in the audit log.
+func TestDriverTokensAreAudited(t *testing.T) {
+	log, err := audit.Open(filepath.Join(t.TempDir(), "audit.log"), audit.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer log.Close()
+	slot := &web.AuditSlot{}
+	slot.Set(log)
+	drivers := &web.DriverSlot{}
+	drivers.Set(webtest.NewDesk())
+	r := newRig(t, 1, func(o *web.Options) { o.Audit, o.Drivers = slot, drivers })
+	r.post(t, "/api/drivers/alice/token", "Bearer "+testToken, "")
+	r.post(t, "/api/drivers/alice/requests", "Bearer drv_guess", `{"cp_id":"CP-001"}`)
+	code, _, body := r.do(t, http.MethodGet, "/api/audit", "Bearer "+testToken)
+	if code != http.StatusOK {
+		t.Fatalf("GET /api/audit: %d %s", code, body)
+	}
+	for _, want := range []string{`"action":"driver.token.issue","target":"driver:alice","outcome":"ok"`, `"action":"driver.auth.fail","target":"driver:alice"`} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("the audit log lacks %s: %s", want, body)
+		}
 	}
 }

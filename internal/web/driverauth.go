@@ -6,6 +6,8 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"net/http"
+
+	"github.com/evcharging/evsim/internal/audit"
 )
 
 // Who may act as which driver:
@@ -63,6 +65,7 @@ func (s *Server) actAs(w http.ResponseWriter, r *http.Request, id string) bool {
 	if subtle.ConstantTimeCompare(op[:], s.tokenSum) == 1 || hmac.Equal([]byte(given), []byte(s.driverToken(id))) {
 		return true
 	}
+	s.auditAction(r, "driver.auth.fail", "driver:"+id, audit.OutcomeDenied, "wrong driver token")
 	w.Header().Set("WWW-Authenticate", `Bearer realm="evsim-driver", error="invalid_token"`)
 	writeError(w, http.StatusUnauthorized, "this token does not act for driver "+id)
 	return false
