@@ -17,6 +17,7 @@ import (
 
 	"github.com/evcharging/evsim/actors/network"
 	"github.com/evcharging/evsim/internal/web"
+	"github.com/evcharging/evsim/internal/web/webtest"
 )
 
 // The driver app and the panel's plots in a real Chromium, on the real
@@ -296,4 +297,58 @@ func checkPlotsInBrowser(t *testing.T, ctx context.Context, base, out string) {
 	}
 	t.Logf("plots: %d samples, %.3f kWh delivered", got.Energy, got.KWh)
 	shoot(t, ctx, out, "panel-plots.png")
+}
+
+// TestBrowserDriverAppThousandChargePoints: with 1,000 charge points the
+// driver app draws the first 300 and says how to see the others; the city
+// filter narrows the list so that any charge point can be reached. The
+// server has no operator token: the app is open, no token is asked.
+func TestBrowserDriverAppThousandChargePoints(t *testing.T) {
+	if testing.Short() {
+		t.Skip("browser test skipped under -short")
+	}
+	chrome := findChromium(t)
+	slot := &web.DriverSlot{}
+	slot.Set(webtest.NewDesk())
+	r := newRig(t, 1000, func(o *web.Options) { o.OperatorToken, o.Drivers = "", slot })
+	ctx := browser(t, chrome, 50*time.Second)
+	run := func(what string, actions ...chromedp.Action) {
+		t.Helper()
+		if err := chromedp.Run(ctx, actions...); err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+	}
+	var more string
+	run("open the driver app",
+		chromedp.Navigate(r.http.URL+"/driver"),
+		chromedp.Poll(`document.querySelectorAll('#cp-list tr').length === 300 && !document.getElementById('cp-more').hidden`, nil,
+			chromedp.WithPollingTimeout(20*time.Second)),
+		chromedp.Text(`#cp-more`, &more, chromedp.ByID),
+	)
+	if !strings.Contains(more, "300 of 1000") {
+		t.Errorf("the note under the list says %q", more)
+	}
+	var tokenHidden bool
+	run("open mode asks no token", chromedp.Evaluate(`document.getElementById('driver-token').hidden`, &tokenHidden))
+	if !tokenHidden {
+		t.Error("the token field is shown although the server runs without an operator token")
+	}
+	run("filter by CP-500's city and ask there as zoe",
+		choose("city-filter", "Sevilla"),
+		chromedp.Poll(`document.querySelector('#cp-list tr[data-cp="CP-500"]') !== null && document.getElementById('cp-more').hidden`, nil,
+			chromedp.WithPollingTimeout(5*time.Second)),
+		chromedp.SendKeys(`#driver-id`, "zoe", chromedp.ByID),
+		chromedp.Click(`#use-driver`, chromedp.ByID),
+		chromedp.Poll(`!document.querySelector('#cp-list tr[data-cp="CP-500"] button.req').disabled`, nil, chromedp.WithPollingTimeout(5*time.Second)),
+		chromedp.Click(`#cp-list tr[data-cp="CP-500"] button.req`, chromedp.ByQuery),
+		chromedp.Poll(`document.getElementById('cur-cp').textContent === 'CP-500' && document.getElementById('current').dataset.status === 'requested'`, nil,
+			chromedp.WithPollingTimeout(5*time.Second)),
+	)
+	var png []byte
+	run("screenshot", chromedp.CaptureScreenshot(&png))
+	shot := filepath.Join(artifacts(t), "driver-1000.png")
+	if err := os.WriteFile(shot, png, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("screenshot: %s", shot)
 }

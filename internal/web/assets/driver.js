@@ -20,6 +20,7 @@
     ended: 'Ended: ticket on its way', ticketed: 'Done', unanswered: 'No answer',
   };
   const DRIVER_KEY = 'evsim.driver';
+  const MAX_ROWS = 300; // rows drawn at most
   const TOKEN_KEY = 'evsim.driverToken.';
 
   const $ = (id) => document.getElementById(id);
@@ -88,6 +89,13 @@
     }
   }
 
+  // scheduleCPs redraws the list at most once a frame, however many
+  // updates come.
+  let cpFrame = 0;
+  function scheduleCPs() {
+    if (!cpFrame) cpFrame = requestAnimationFrame(() => { cpFrame = 0; renderCPs(); });
+  }
+
   function renderCPs() {
     const body = $('cp-list');
     body.replaceChildren();
@@ -98,6 +106,7 @@
       if (st.city && cityOf(cp.location) !== st.city) continue;
       if (st.state && state !== st.state) continue;
       shown++;
+      if (shown > MAX_ROWS) continue; // counted, not drawn: the filters narrow a large network
       const tr = el('tr');
       tr.dataset.cp = cp.id;
       tr.dataset.state = state;
@@ -126,6 +135,8 @@
     }
     $('cp-empty').hidden = shown > 0;
     $('cp-count').textContent = shown === all.length ? String(all.length) : shown + ' of ' + all.length;
+    $('cp-more').hidden = shown <= MAX_ROWS;
+    $('cp-more').textContent = 'The first ' + MAX_ROWS + ' of ' + shown + ' are listed: choose a city or a state to see the others.';
   }
 
   function openPanelStream() {
@@ -146,7 +157,7 @@
         st.cps.set(cp.id, cp);
       }
       if (newCP) refreshFilters();
-      renderCPs();
+      scheduleCPs();
     });
     es.addEventListener('unavailable', (e) => {
       const banner = $('banner');
