@@ -2,7 +2,6 @@ package web
 
 import (
 	"context"
-	"fmt"
 	"net/http"
 	"time"
 )
@@ -47,12 +46,10 @@ func (s *Server) driverStream(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	rc := http.NewResponseController(w)
-	h := w.Header()
-	h.Set("Content-Type", "text/event-stream")
-	h.Set("Cache-Control", "no-store")
-	h.Set("X-Accel-Buffering", "no")
-	w.WriteHeader(http.StatusOK)
+	rc, ok := openEventStream(w)
+	if !ok {
+		return
+	}
 	send := func(event string, data any) bool {
 		msg, err := encodeEvent(event, data)
 		if err != nil {
@@ -63,9 +60,6 @@ func (s *Server) driverStream(w http.ResponseWriter, r *http.Request) {
 			return false
 		}
 		return rc.Flush() == nil
-	}
-	if _, err := fmt.Fprintf(w, "retry: %d\n\n", streamRetry.Milliseconds()); err != nil {
-		return
 	}
 	if !send("requests", toDriverRequests(reqs)) {
 		return
