@@ -112,6 +112,12 @@ func TestADeskRequestIsSuppliedAndTicketed(t *testing.T) {
 		t.Fatalf("the request as sent: %+v", req)
 	}
 	seen := watchUntil(t, updates, req.RequestID, func(r driverdesk.Request) bool { return r.Status == driverdesk.StatusTicketed })
+	for _, r := range seen { // the figures for the closing note
+		if r.Status != driverdesk.StatusRequested {
+			t.Logf("%s %v after the request", r.Status, r.UpdatedAt.Sub(req.RequestedAt).Round(time.Millisecond))
+			break
+		}
+	}
 	var steps []string
 	var maxKWh float64
 	for _, r := range seen {
