@@ -93,6 +93,29 @@ func TestServedRoutesAndTheOpenAPIDocumentAgree(t *testing.T) {
 	}
 }
 
+// The operator's charge point actions share one route, /api/chargepoints/{id}/{action};
+// the handler names the actions it knows when it meets another, and each must
+// be documented as a path of its own.
+func TestEveryChargePointActionIsDocumented(t *testing.T) {
+	r := docRig(t)
+	doc := apiDoc(t, r).T
+	code, _, body := r.do(t, http.MethodPost, "/api/chargepoints/CP-001/no-such-action", "Bearer "+testToken)
+	_, list, ok := strings.Cut(string(body), "(want ")
+	list, _, _ = strings.Cut(list, ")")
+	if code != http.StatusNotFound || !ok {
+		t.Fatalf("an unknown action: %d %s, want 404 naming the actions", code, body)
+	}
+	actions := strings.FieldsFunc(strings.ReplaceAll(list, " or ", ","), func(r rune) bool { return r == ',' || r == ' ' })
+	if len(actions) < 4 {
+		t.Fatalf("the actions named: %q", list)
+	}
+	for _, a := range actions {
+		if item := doc.Paths.Find("/api/chargepoints/{id}/" + a); item == nil || item.Post == nil {
+			t.Errorf("the action %q is served but POST /api/chargepoints/{id}/%s is not documented", a, a)
+		}
+	}
+}
+
 // served reports whether a pattern with method serves the documented path.
 func served(patterns []string, method, docPath string) bool {
 	for _, p := range patterns {
