@@ -90,6 +90,8 @@ type Central struct {
 	HTTPMaxStreams int
 	// HTTPStreamQueue is how many messages a live stream may fall behind before it is dropped.
 	HTTPStreamQueue int
+	// WebApp holds the driver app's and the plots' knobs.
+	WebApp WebApp
 	// CPSecrets pre-provisions charge points: id -> secret. Charge points not
 	// listed join at their first registration, their secret pinned then.
 	CPSecrets map[string]string
@@ -130,6 +132,7 @@ func CentralFlags(c *Central) *FlagSet {
 	fs.String(&c.HTTP, "http", "", "", "web panel, JSON API, health and metrics address, e.g. 0.0.0.0:8080; empty = off")
 	fs.String(&c.OperatorToken, "operator-token", "", "", "token that allows operator actions on the web panel; empty = read-only")
 	AddStreamFlags(fs, &c.HTTPMaxStreams, &c.HTTPStreamQueue)
+	AddWebAppFlags(fs, &c.WebApp)
 	fs.String(&c.cpSecrets, "cp-secrets", "", "", "pre-provisioned charge points, CP-001=secret,CP-002=secret,...; others join at their first registration")
 	fs.Bool(&c.ClosedRegistration, "closed-registration", "", false, "refuse charge points that are not in the registry (or in --cp-secrets)")
 	fs.String(&c.Group, "group", "", "central", "Kafka consumer group of Central")
@@ -174,6 +177,9 @@ func (c *Central) Validate() error {
 		return err
 	}
 	if err := ValidateStreams(c.HTTPMaxStreams, c.HTTPStreamQueue); err != nil {
+		return err
+	}
+	if err := c.WebApp.Validate(); err != nil {
 		return err
 	}
 	switch {

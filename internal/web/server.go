@@ -48,6 +48,10 @@ type Server struct {
 	// hub feeds the live streams; its goroutine starts with the first one.
 	hub     *hub
 	hubOnce sync.Once
+	// patterns are the routes served, for the API document's test.
+	patterns []string
+	// series samples the run's counters for the panel's plots.
+	series *series
 	// streams counts the open live streams, for Options.MaxStreamClients.
 	streams atomic.Int64
 
@@ -88,7 +92,7 @@ func (s *Server) Registry() *prometheus.Registry { return s.metrics.reg }
 func (s *Server) Handler() http.Handler { return s.handler }
 
 func (s *Server) routes() http.Handler {
-	mux := http.NewServeMux()
+	mux := newRouteMux()
 	static, err := fs.Sub(assetsFS, "assets")
 	if err != nil {
 		panic(err) // the embedded tree is fixed at build time
@@ -123,9 +127,13 @@ func (s *Server) routes() http.Handler {
 	for _, p := range []string{"/api/chargepoints", "/api/chargepoints/{id}", "/api/events", "/api/network", "/api/stream", "/api/audit"} {
 		mux.Handle(p, methodNotAllowed("GET, HEAD"))
 	}
+	s.docRoutes(mux)
+	s.driverRoutes(mux)
+	s.plotRoutes(mux)
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no such endpoint: "+r.Method+" "+r.URL.Path)
 	})
+	s.patterns = mux.patterns
 	return securityHeaders(mux)
 }
 
