@@ -215,7 +215,7 @@ func checkDriver(ctx context.Context, c *healthConfig) (string, error) {
 	}
 	logger := logrus.New()
 	logger.SetOutput(io.Discard)
-	cfg := bridge.Config{Brokers: c.Kafka.Brokers, WaitAttempts: 1, WaitInterval: c.Timeout, ClientID: "evnode-health"}
+	cfg := bridge.Config{Brokers: c.Kafka.Brokers, WaitAttempts: 1, WaitInterval: c.Timeout, ClientID: "evnode-health", Security: c.Kafka.Security.Bridge}
 	if err := bridge.WaitForKafka(ctx, cfg, logger); err != nil {
 		return "", fmt.Errorf("driver process %d runs, but Kafka at %v does not answer: %w", pid, c.Kafka.Brokers, err)
 	}
