@@ -90,3 +90,19 @@ func (o *onceEach) first(key string) bool {
 	o.seen[key] = true
 	return true
 }
+
+// brokerSecurityFields say what evnode broker requires of its clients, for
+// its "listening" line (never the password).
+func brokerSecurityFields(c *brokerConfig) logrus.Fields {
+	f := logrus.Fields{}
+	if c.TLS.Enabled() {
+		f["tls"] = "required"
+		if c.TLS.ClientAuth {
+			f["tls"] = "required, with a client certificate"
+		}
+	}
+	if m := c.SASL.Bridge.SASL; m.Mechanism != "" {
+		f["sasl"] = m.String()
+	}
+	return f
+}

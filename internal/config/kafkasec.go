@@ -36,13 +36,22 @@ func addKafkaSecurityFlags(fs *FlagSet, s *KafkaSecurity) {
 	fs.String(&s.Cert, "kafka-tls-cert", "", "", "client certificate (PEM) for a Kafka that wants one")
 	fs.String(&s.Key, "kafka-tls-key", "", "", "the key of --kafka-tls-cert (PEM)")
 	fs.String(&s.ServerName, "kafka-tls-server-name", "", "", "name checked in Kafka's certificate; empty = each broker's host")
+	AddKafkaSASLFlags(fs, s)
+}
+
+// AddKafkaSASLFlags registers the --kafka-sasl-* flags alone: for evnode
+// broker, whose one user they are (the same variables as its clients').
+func AddKafkaSASLFlags(fs *FlagSet, s *KafkaSecurity) {
 	fs.String(&s.Mechanism, "kafka-sasl-mechanism", "", "", "SASL mechanism: "+strings.Join(bridge.SASLMechanisms, ", ")+"; empty = no SASL")
 	fs.String(&s.User, "kafka-sasl-user", "", "", "SASL user")
 	fs.String(&s.Password, "kafka-sasl-password", "", "", "SASL password (prefer the variable or --kafka-sasl-password-file: a flag shows in ps)")
 	fs.String(&s.PasswordFile, "kafka-sasl-password-file", "", "", "file whose first line is the SASL password")
 }
 
-// finish validates the settings and loads the files into Bridge.
+// Finish validates the settings and loads the files into Bridge (Kafka's
+// Finish does it for roles).
+func (s *KafkaSecurity) Finish() error { return s.finish() }
+
 func (s *KafkaSecurity) finish() error {
 	if s.Password != "" && s.PasswordFile != "" {
 		return Usagef("kafka-sasl-password-file", "give the password once: --kafka-sasl-password or --kafka-sasl-password-file")

@@ -81,7 +81,13 @@ func (t *NodeTLS) ClientConfig() *tls.Config {
 	if !t.Enabled() {
 		return nil
 	}
-	return &tls.Config{Certificates: []tls.Certificate{t.pair}, RootCAs: t.roots, MinVersion: tls.VersionTLS12}
+	pair := t.pair
+	return &tls.Config{
+		// Always present it, also to a peer whose authorities did not sign
+		// it (Go would send none): the peer can then say why it refuses.
+		GetClientCertificate: func(*tls.CertificateRequestInfo) (*tls.Certificate, error) { return &pair, nil },
+		RootCAs:              t.roots, MinVersion: tls.VersionTLS12,
+	}
 }
 
 // loadPool reads a PEM file of certificates into a pool.
