@@ -186,7 +186,7 @@ func (p *probeConn) cause(err error, timedOut bool, limit time.Duration) string 
 	case isHTTP(first):
 		return "not a Kafka broker: an HTTP server answers on that port"
 	case len(first) >= 2 && (first[0] == 0x15 || first[0] == 0x16) && first[1] == 0x03:
-		return "TLS failure: the port speaks TLS, and evsim connects to Kafka without TLS"
+		return "TLS failure: the port speaks TLS, and evsim connects to Kafka without TLS (see --kafka-tls)"
 	case errors.Is(err, ErrNoBroker):
 		return "Kafka answers but names no broker yet (still starting?)"
 	case isAuthError(err):
@@ -202,11 +202,11 @@ func (p *probeConn) cause(err error, timedOut bool, limit time.Duration) string 
 	case timedOut:
 		return fmt.Sprintf("timed out: Kafka answered, but not all within %v", limit)
 	case len(first) == 0 && isClosed(err) && p.speaksTLS != nil && p.speaksTLS():
-		return "TLS failure: the port speaks TLS, and evsim connects to Kafka without TLS"
+		return "TLS failure: the port speaks TLS, and evsim connects to Kafka without TLS (see --kafka-tls)"
 	case len(first) == 0 && isClosed(err):
-		return "the connection was closed without an answer (not Kafka, or a listener that wants TLS or SASL authentication)"
+		return "the connection was closed without an answer (not Kafka, or a listener that wants TLS or SASL authentication: see --kafka-tls, --kafka-sasl-mechanism)"
 	case isClosed(err):
-		return "Kafka closed the connection after its first answer (a listener that wants SASL authentication? evsim does not authenticate)"
+		return "Kafka closed the connection after its first answer (a listener that wants SASL authentication? see --kafka-sasl-mechanism)"
 	}
 	var pde sarama.PacketDecodingError
 	if errors.As(err, &pde) {
