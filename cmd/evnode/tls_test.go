@@ -149,3 +149,61 @@ func TestMonitorWithoutAValidCertificateCannotReachCentral(t *testing.T) {
 		return strings.Contains(monitorLog.String(), "Registered CP-001 with Central")
 	})
 }
+
+// A role given a wrong SASL password, or no trust in the broker's
+// certificate, exits 1 at once with one ERROR line naming the cause, where
+// it would wait 30 probes 2 s apart for a broker that is not up.
+func TestRoleWithWrongKafkaCredentialsExitsOneAtOnce(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts processes")
+	}
+	n := newNetwork(t, "evsim test CA", "broker")
+	broker := startBrokerCommand(t, "--listen", "127.0.0.1:0", "--tls-cert", n.certs["broker"].Cert, "--tls-key", n.certs["broker"].Key,
+		"--kafka-sasl-mechanism", "SCRAM-SHA-256", "--kafka-sasl-user", "evsim", "--kafka-sasl-password-file", n.password)
+	other := newNetwork(t, "another CA")
+	for _, tc := range []struct {
+		name, cause string
+		kafka       []string
+	}{
+		{"wrong password", `authentication failed: the broker refused SASL SCRAM-SHA-256 for user "evsim"`,
+			[]string{"--brokers", broker, "--kafka-tls-ca", n.ca, "--kafka-sasl-mechanism", "SCRAM-SHA-256", "--kafka-sasl-user", "evsim", "--kafka-sasl-password", "guess"}},
+		{"untrusted certificate", `TLS failure: the broker's certificate is not trusted`,
+			[]string{"--brokers", broker, "--kafka-tls-ca", other.ca, "--kafka-sasl-mechanism", "SCRAM-SHA-256", "--kafka-sasl-user", "evsim", "--kafka-sasl-password-file", n.password}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var stderr syncBuffer
+			cmd := evnodeCommand(append([]string{"engine", "--cp", "CP-001", "--listen", freeAddr(t), "--journal", "memory"}, tc.kafka...)...)
+			cmd.Stderr = &stderr
+			start := time.Now()
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			done := make(chan error, 1)
+			go func() { done <- cmd.Wait() }()
+			select {
+			case <-done:
+			case <-time.After(30 * time.Second):
+				_ = cmd.Process.Kill()
+				<-done
+				t.Fatalf("still running after 30 s:\n%s", &stderr)
+			}
+			took := time.Since(start)
+			if code := cmd.ProcessState.ExitCode(); code != 1 {
+				t.Fatalf("exit %d, want 1:\n%s", code, &stderr)
+			}
+			if took > 10*time.Second {
+				t.Errorf("took %v: the gate should not wait for a refusal", took)
+			}
+			var errs []string
+			for _, l := range strings.Split(stderr.String(), "\n") {
+				if strings.Contains(l, "| ERROR |") {
+					errs = append(errs, l)
+				}
+			}
+			if len(errs) != 1 || !strings.Contains(errs[0], tc.cause) || strings.Contains(stderr.String(), "guess") {
+				t.Errorf("ERROR lines %q, want one naming %q (and never the password)", errs, tc.cause)
+			}
+			t.Logf("exit 1 after %v: %s", took.Round(time.Millisecond), errs)
+		})
+	}
+}
