@@ -88,6 +88,10 @@ func TestSecuredNetworkSuppliesEndToEnd(t *testing.T) {
 	within(t, 30*time.Second, "the monitor registered over mutual TLS", monitorLog, func() bool {
 		return strings.Contains(monitorLog.String(), "Registered CP-001 with Central")
 	})
+	// The containers' health check speaks the role's TLS (its own certificate).
+	if code, out, errOut := health(append([]string{"engine", "--listen", engine, "--cp", "CP-001"}, n.remoteTLS("engine")...)...); code != 0 {
+		t.Errorf("health engine over TLS: exit %d: %s%s", code, out, errOut)
+	}
 	driverLog := runRole(t, append([]string{"driver", "--id", "alice", "--requests", requests, "--progress", "memory"}, n.kafka(broker)...)...)
 	within(t, 40*time.Second, "alice's ticket", driverLog, func() bool { return strings.Contains(driverLog.String(), "Ticket for alice at CP-001") })
 	for name, log := range map[string]*syncBuffer{"central": centralLog, "engine": engineLog, "monitor": monitorLog, "driver": driverLog} {
