@@ -152,6 +152,9 @@ func TestMonitorWithoutAValidCertificateCannotReachCentral(t *testing.T) {
 	within(t, 30*time.Second, "the monitor with the network's certificate registered", monitorLog, func() bool {
 		return strings.Contains(monitorLog.String(), "Registered CP-001 with Central")
 	})
+	if strings.Contains(centralLog.String(), "| ERROR |") {
+		t.Errorf("a refused peer is an expected event (WARN), not an ERROR:\n%s", centralLog)
+	}
 }
 
 // A role given a wrong SASL password, or no trust in the broker's
