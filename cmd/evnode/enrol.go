@@ -136,7 +136,7 @@ func saveRegistryCert(ctx context.Context, c *config.Enrol, out string) error {
 	if err != nil {
 		return err
 	}
-	if c.CA != "" && filepath.Clean(c.CA) == filepath.Clean(out) {
+	if c.Fingerprint == "" && filepath.Clean(c.CA) == filepath.Clean(out) {
 		return nil
 	}
 	return writeFileAtomic(out, pem, 0o644)

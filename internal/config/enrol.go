@@ -14,8 +14,9 @@ type Enrol struct {
 	Log Log
 	// Registry is the Registry's https:// address.
 	Registry string
-	// CA is the certificate to trust for it; Fingerprint pins its
-	// certificate's SHA-256 instead (AA:BB:..., as the Registry logs it).
+	// CA is the certificate to trust for it; Fingerprint, when set, pins
+	// its certificate's SHA-256 instead (AA:BB:..., as the Registry logs
+	// it) and CA is not read.
 	CA, Fingerprint string
 	// AdminToken authorises the registrations.
 	AdminToken string
@@ -46,7 +47,7 @@ func EnrolFlags(c *Enrol) *FlagSet {
 	AddLogFlags(fs, &c.Log)
 	fs.String(&c.Registry, "registry", "", "", "the Registry's https://HOST:PORT (required)")
 	fs.String(&c.CA, "registry-ca", "", "", "certificate to trust for --registry (its registry.crt); empty = --registry-fingerprint, or the system's roots")
-	fs.String(&c.Fingerprint, "registry-fingerprint", "", "", "pin the Registry's certificate by its SHA-256 (AA:BB:..., logged by the Registry) instead of --registry-ca; it is saved as OUT/registry.crt")
+	fs.String(&c.Fingerprint, "registry-fingerprint", "", "", "pin the Registry's certificate by its SHA-256 (AA:BB:..., logged by the Registry); when set, --registry-ca is not read. The certificate is saved as OUT/registry.crt")
 	fs.String(&c.AdminToken, "admin-token", "", "", "the Registry's admin token (required)")
 	fs.String(&c.cps, "cps", "", "", "the charge points, ID:PRICE:LOCATION separated by ';' (e.g. 'CP-001:0.30:Central Station;CP-002:0.30:Airport')")
 	fs.String(&c.Out, "out", "", DefaultNodeDataDir+"/credentials", "folder of the credential files (<ID>.credential, mode 0600) and the Registry's certificate (registry.crt)")
@@ -76,8 +77,6 @@ func (c *Enrol) Validate() error {
 		return Usagef("registry", "%q: want https://HOST:PORT", c.Registry)
 	case c.AdminToken == "":
 		return Usagef("admin-token", "is required (or EVSIM_ADMIN_TOKEN)")
-	case c.CA != "" && c.Fingerprint != "":
-		return Usagef("registry-fingerprint", "give --registry-ca or --registry-fingerprint, not both")
 	case c.Fingerprint != "" && !fingerprintPattern.MatchString(c.Fingerprint):
 		return Usagef("registry-fingerprint", "%q: want 32 hex bytes separated by colons, as the Registry logs it", c.Fingerprint)
 	case c.Out == "":
