@@ -139,7 +139,7 @@ func saveRegistryCert(ctx context.Context, c *config.Enrol, out string) error {
 	if c.Fingerprint == "" && filepath.Clean(c.CA) == filepath.Clean(out) {
 		return nil
 	}
-	return writeFileAtomic(out, pem, 0o644)
+	return registry.WriteFileAtomic(out, pem, 0o644)
 }
 
 // enrolOne gives one charge point its credential file.
@@ -181,25 +181,5 @@ func enrolOne(ctx context.Context, client *httpapi.Client, c *config.Enrol, cp c
 	if err != nil {
 		return err
 	}
-	return writeFileAtomic(path, []byte(cred+"\n"), 0o600)
-}
-
-// writeFileAtomic writes data through a temporary file and a rename.
-func writeFileAtomic(path string, data []byte, mode os.FileMode) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	_, err = tmp.Write(data)
-	if err == nil {
-		err = tmp.Chmod(mode)
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
+	return registry.WriteFileAtomic(path, []byte(cred+"\n"), 0o600)
 }
