@@ -13,7 +13,7 @@ import (
 
 func (m *Monitor) register(ctx actor.Context) {
 	m.lastReg = m.cfg.Now()
-	if m.cfg.Token != nil && !m.tokenFresh() {
+	if m.cfg.Token != nil && !m.tokenUsable() {
 		m.fetchToken(ctx) // registers when the token arrives
 		return
 	}

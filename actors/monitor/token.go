@@ -12,9 +12,8 @@ import (
 // presents it when it registers. The exchange runs off the actor (it is a
 // call over the network); its result comes back as a message.
 //
-// A token expires: the monitor renews it before (a third of its life
-// before, at most tokenMargin) and presents the new one to Central, which
-// keeps the registration. A monitor that cannot get a token (the Registry
+// A token expires: the monitor renews it before (see renewLead) and
+// presents the new one to Central, which keeps the registration. A monitor that cannot get a token (the Registry
 // away, a wrong credential) registers without one, saying why, so that
 // Central's panel shows the charge point refused with that reason.
 
@@ -36,17 +35,22 @@ const tokenMargin = 15 * time.Second
 // tokenTimeout bounds one exchange with the Registry.
 const tokenTimeout = 10 * time.Second
 
-// renewMargin is how long before its expiry the token is renewed.
-func (m *Monitor) renewMargin() time.Duration { return min(tokenMargin, m.tokenLife/3) }
+// renewLead is how long before its expiry the token is renewed: a third of
+// its life (at most tokenMargin), and at least two liveness intervals (the
+// renewal is looked at on each), but no more than half its life.
+func (m *Monitor) renewLead() time.Duration {
+	return min(max(min(tokenMargin, m.tokenLife/3), 2*m.cfg.LivenessInterval), m.tokenLife/2)
+}
 
-func (m *Monitor) tokenFresh() bool {
-	return m.token != "" && m.cfg.Now().Add(m.renewMargin()).Before(m.tokenExpires)
+// tokenUsable: a token that has not expired may be presented.
+func (m *Monitor) tokenUsable() bool {
+	return m.token != "" && m.cfg.Now().Before(m.tokenExpires)
 }
 
 // renewToken renews the token of a registered monitor when it is due
 // (and not after a failure, until the retry pause has passed).
 func (m *Monitor) renewToken(ctx actor.Context, now time.Time) {
-	if m.cfg.Token == nil || m.token == "" || m.tokenFresh() || now.Before(m.renewAfter) {
+	if m.cfg.Token == nil || m.token == "" || now.Add(m.renewLead()).Before(m.tokenExpires) || now.Before(m.renewAfter) {
 		return
 	}
 	m.fetchToken(ctx)
