@@ -217,7 +217,7 @@ func (c *Central) applyAlert(ctx actor.Context, a *messages.WeatherAlert) {
 		return // a cancel of no alert: the office's first reading in its life
 	}
 	cw.alert, cw.reason = false, ""
-	c.log.WithField("city", cw.name).Infof("Weather alert for %s cancelled (%s): %s back unless an operator stopped them", cw.name, t, countCPs(len(cps)))
+	c.log.WithField("city", cw.name).Infof("Weather alert for %s cancelled (%s): %s in the city", cw.name, t, countCPs(len(cps)))
 	c.event(EventWeatherCancel, "", "", fmt.Sprintf("Weather alert for %s cancelled: %s", cw.name, t))
 	c.audit(audit.Event{Who: "weather", Action: "weather.cancel", Target: cw.name, Outcome: audit.OutcomeOK, Detail: t})
 	for _, cp := range cps {

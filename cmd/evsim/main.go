@@ -53,6 +53,10 @@ func run(ctx context.Context, args []string, getenv func(string) (string, bool),
 		fmt.Fprintf(stderr, "evsim: %v\n", err)
 		return 2
 	}
+	if err := checkWeather(cfg, steps); err != nil {
+		fmt.Fprintf(stderr, "evsim: %v\n", err)
+		return 2
+	}
 	if err := checkDB(cfg.DB); err != nil {
 		fmt.Fprintf(stderr, "evsim: %v\n", err)
 		return 2
