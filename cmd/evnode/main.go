@@ -1,6 +1,6 @@
 // Command evnode runs one role of the charging network per process: central,
 // engine, monitor, driver, registry (the Registry of charge points over
-// HTTPS), broker (a standalone embedded Kafka-protocol
+// HTTPS), weather (the weather office), broker (a standalone embedded Kafka-protocol
 // broker), wait-kafka (the readiness gate as a command) or health (a
 // container's health check of one role, answered by evnode itself); and
 // `evnode audit verify` checks an audit log's hash chain.
@@ -31,7 +31,7 @@ func main() {
 	os.Exit(run(os.Args[1:], os.LookupEnv, os.Stdout, os.Stderr))
 }
 
-const usage = "usage: evnode central|engine|monitor|driver|registry|broker|wait-kafka|health|audit verify [flags]"
+const usage = "usage: evnode central|engine|monitor|driver|registry|weather|broker|wait-kafka|health|audit verify [flags]"
 
 func run(args []string, getenv func(string) (string, bool), stdout, stderr io.Writer) int {
 	if len(args) == 0 {
@@ -60,6 +60,8 @@ func run(args []string, getenv func(string) (string, bool), stdout, stderr io.Wr
 		return runRegistry(context.Background(), args[1:], getenv, stderr)
 	case "audit":
 		return runAudit(args[1:], getenv, stdout, stderr)
+	case "weather":
+		return runWeather(context.Background(), args[1:], getenv, stderr)
 	}
 	fmt.Fprintf(stderr, "evnode: unknown command %q\n%s\n", args[0], usage)
 	return 2
