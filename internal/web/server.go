@@ -107,6 +107,7 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /api/events", s.listEvents)
 	mux.HandleFunc("GET /api/network", s.network)
 	mux.HandleFunc("GET /api/stream", s.stream)
+	s.weatherRoutes(mux)
 
 	mux.Handle("POST /api/auth/check", s.operator(http.HandlerFunc(s.authCheck)))
 	mux.Handle("GET /api/audit", s.operator(http.HandlerFunc(s.listAudit)))
