@@ -204,7 +204,7 @@ func (c *Central) applyAlert(ctx actor.Context, a *messages.WeatherAlert) {
 			cw.alert, cw.alertSince = true, c.cfg.Now()
 			c.log.WithField("city", cw.name).Infof("Weather alert for %s (%s): %s out of service", cw.name, t, countCPs(len(cps)))
 			c.event(EventWeatherAlert, "", "", fmt.Sprintf("Weather alert for %s: %s; %s out of service", cw.name, t, countCPs(len(cps))))
-			c.audit(audit.Event{Who: "weather", Action: "weather.alert", Target: cw.name, Outcome: audit.OutcomeOK,
+			c.audit(audit.Event{Who: "central", Action: "weather.alert.applied", Target: cw.name, Outcome: audit.OutcomeOK,
 				Detail: fmt.Sprintf("%s; %s stopped", t, countCPs(len(cps)))})
 		}
 		cw.reason = reason
@@ -219,7 +219,7 @@ func (c *Central) applyAlert(ctx actor.Context, a *messages.WeatherAlert) {
 	cw.alert, cw.reason = false, ""
 	c.log.WithField("city", cw.name).Infof("Weather alert for %s cancelled (%s): %s in the city", cw.name, t, countCPs(len(cps)))
 	c.event(EventWeatherCancel, "", "", fmt.Sprintf("Weather alert for %s cancelled: %s", cw.name, t))
-	c.audit(audit.Event{Who: "weather", Action: "weather.cancel", Target: cw.name, Outcome: audit.OutcomeOK, Detail: t})
+	c.audit(audit.Event{Who: "central", Action: "weather.cancel.applied", Target: cw.name, Outcome: audit.OutcomeOK, Detail: t})
 	for _, cp := range cps {
 		c.weatherLift(ctx, cp)
 	}

@@ -2,6 +2,8 @@ package network_test
 
 import (
 	"context"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -10,6 +12,7 @@ import (
 	"github.com/evcharging/evsim/actors/network"
 	"github.com/evcharging/evsim/actors/supervision"
 	"github.com/evcharging/evsim/actors/weather"
+	"github.com/evcharging/evsim/internal/audit"
 	"github.com/evcharging/evsim/messages"
 )
 
@@ -75,6 +78,13 @@ func TestWeatherFreezeStopsTheCityAndTheThawBringsItBack(t *testing.T) {
 	cfg.SupplyDuration = time.Minute
 	cfg.ChargePoints = []network.ChargePoint{{ID: "CP-001", Location: "Alicante"}, {ID: "CP-002", Location: "Alicante, Calle Mayor 3"},
 		{ID: "CP-003", Location: "Madrid"}}
+	auditPath := filepath.Join(t.TempDir(), "audit.log")
+	auditLog, err := audit.Open(auditPath, audit.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = auditLog.Close() })
+	cfg.Audit = auditLog
 	n := startNet(t, h, cfg)
 	provider := startWeather(t, h, n)
 
@@ -134,6 +144,20 @@ func TestWeatherFreezeStopsTheCityAndTheThawBringsItBack(t *testing.T) {
 	}
 	if got := h.Logs.Lines("INFO", "Weather alert for Alicante (\u22122 °C): 2 charge points out of service"); len(got) != 1 {
 		t.Errorf("want one INFO line for the alert, got %q", h.Logs.Lines("Weather alert"))
+	}
+	// Central audited the alert it applied and its cancel, once each.
+	records, err := auditLog.Read(0, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var applied []string
+	for _, r := range records {
+		if strings.HasPrefix(r.Action, "weather.") {
+			applied = append(applied, r.Action+" "+r.Target+" "+r.Detail)
+		}
+	}
+	if want := "weather.alert.applied Alicante \u22122 °C; 2 charge points stopped,weather.cancel.applied Alicante 1.5 °C"; strings.Join(applied, ",") != want {
+		t.Errorf("audit: %q, want %q", applied, want)
 	}
 }
 
