@@ -191,6 +191,7 @@ func (c *Central) applyPendingWeather(ctx actor.Context) {
 		c.applyAlert(ctx, w.pending[k])
 		delete(w.pending, k)
 	}
+	c.log.Debugf("Applied the weather alert records of %d %s", len(keys), map[bool]string{true: "city", false: "cities"}[len(keys) == 1])
 }
 
 // applyAlert raises or cancels a city's alert and acts on its charge points.

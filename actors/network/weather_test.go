@@ -204,3 +204,50 @@ func TestWeatherAlertWhileCentralIsDownIsAppliedWhenItReturns(t *testing.T) {
 	}
 	waitState(t, n, "CP-001", messages.ChargePointState_CHARGE_POINT_STATE_ACTIVATED)
 }
+
+// A restarted Central reads a city's old alert and its cancel from the
+// topic: the city is not stopped and resumed, so a supply running there
+// goes on (no ticket).
+func TestWeatherReplayOfAnAlertAndItsCancelLeavesSuppliesRunning(t *testing.T) {
+	h := testkit.New(t)
+	cfg := fastConfig(h)
+	cfg.SupplyDuration = time.Minute
+	cfg.ChargePoints = []network.ChargePoint{{ID: "CP-001", Location: "Alicante"}}
+	n := startNet(t, h, cfg)
+	provider := startWeather(t, h, n)
+	provider.SetTemperature("Alicante", -1)
+	waitReason(t, n, "CP-001", messages.ChargePointState_CHARGE_POINT_STATE_STOPPED, "weather alert: Alicante \u22121 °C")
+	provider.SetTemperature("Alicante", 4)
+	waitState(t, n, "CP-001", messages.ChargePointState_CHARGE_POINT_STATE_ACTIVATED)
+	request(h, "r1", "alice", "CP-001")
+	waitState(t, n, "CP-001", messages.ChargePointState_CHARGE_POINT_STATE_SUPPLYING)
+
+	applied := len(h.Logs.Lines("Central", "Applied the weather alert records"))
+	if err := n.StopCentral(ctx2s(t)); err != nil {
+		t.Fatal(err)
+	}
+	if err := n.StartCentral(ctx2s(t)); err != nil {
+		t.Fatal(err)
+	}
+	// The new Central has read the weather topics (its readings show) and
+	// adopted the running supply.
+	testkit.Eventually(t, wait, func() bool {
+		res, err := n.Panel().(central.WeatherPanel).Weather(ctx2s(t))
+		return err == nil && len(res.Cities) == 1 && len(res.Cities[0].History) > 5
+	}, func() string { return "Central has not read the readings again" })
+	waitState(t, n, "CP-001", messages.ChargePointState_CHARGE_POINT_STATE_SUPPLYING)
+	testkit.Eventually(t, wait, func() bool { return len(h.Logs.Lines("Central", "Weather alert for Alicante")) >= 2 },
+		func() string { return "the first Central did not apply the alert and its cancel" })
+	// The second Central applied what it read.
+	testkit.Eventually(t, wait, func() bool { return len(h.Logs.Lines("Central", "Applied the weather alert records")) > applied },
+		func() string { return "the restarted Central applied no weather alert record" })
+	if got := ticketsOf(h, "alice"); len(got) != 0 {
+		t.Fatalf("the replay ended alice's supply: %v", got)
+	}
+	if v := view(t, n, "CP-001"); v.State != messages.ChargePointState_CHARGE_POINT_STATE_SUPPLYING {
+		t.Fatalf("CP-001 is %s (%s) after the replay", central.StateName(v.State), v.Reason)
+	}
+	if got := h.Logs.Lines("Central", "CP-001 STOPPED"); len(got) != 1 {
+		t.Fatalf("CP-001 stopped %d times, want once (before the restart): %q", len(got), got)
+	}
+}
