@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/asynkron/protoactor-go/actor"
+
 	"github.com/evcharging/evsim/actors/central"
 	"github.com/evcharging/evsim/actors/internal/testkit"
 	"github.com/evcharging/evsim/actors/network"
@@ -249,5 +251,39 @@ func TestWeatherReplayOfAnAlertAndItsCancelLeavesSuppliesRunning(t *testing.T) {
 	}
 	if got := h.Logs.Lines("Central", "CP-001 STOPPED"); len(got) != 1 {
 		t.Fatalf("CP-001 stopped %d times, want once (before the restart): %q", len(got), got)
+	}
+}
+
+// The office restarts while a city is frozen and the city thaws meanwhile:
+// the new office's first reading cancels the alert (no city left stopped).
+func TestWeatherOfficeRestartCancelsAnAlertOfItsEarlierLife(t *testing.T) {
+	h := testkit.New(t)
+	cfg := fastConfig(h)
+	cfg.ChargePoints = []network.ChargePoint{{ID: "CP-001", Location: "Alicante"}}
+	n := startNet(t, h, cfg)
+	provider, err := weather.NewFileProvider("", 1, h.Logger)
+	if err != nil {
+		t.Fatal(err)
+	}
+	office := func() *actor.PID {
+		pid, err := weather.Start(h.Sys, weather.Config{Bridge: h.Bridge, Provider: provider, Interval: 50 * time.Millisecond,
+			Cities: []string{"Alicante"}, Logger: h.Logger}, supervision.DefaultBudget(), h.Stats)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return pid
+	}
+	first := office()
+	provider.SetTemperature("Alicante", -3)
+	waitReason(t, n, "CP-001", messages.ChargePointState_CHARGE_POINT_STATE_STOPPED, "weather alert: Alicante \u22123 °C")
+	if err := h.Sys.Root.StopFuture(first).Wait(); err != nil {
+		t.Fatal(err)
+	}
+	provider.SetTemperature("Alicante", 6)
+	second := office()
+	t.Cleanup(func() { _ = h.Sys.Root.StopFuture(second).Wait() })
+	waitState(t, n, "CP-001", messages.ChargePointState_CHARGE_POINT_STATE_ACTIVATED)
+	if got := h.Logs.Lines("Central", "Weather alert for Alicante cancelled (6 °C)"); len(got) != 1 {
+		t.Errorf("want one cancel applied by Central, got %q", got)
 	}
 }
