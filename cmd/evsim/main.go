@@ -76,12 +76,7 @@ func loadScenario(path string) ([]sim.Step, error) {
 	if path == "" {
 		return nil, nil
 	}
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, config.Usagef("scenario", "%v", err)
-	}
-	defer f.Close()
-	steps, err := sim.ParseScenario(f, path)
+	steps, err := sim.ReadScenarioFile(path)
 	if err != nil {
 		return nil, config.Usagef("scenario", "%v", err)
 	}

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"fmt"
 	"io"
+	"os"
 	"sort"
 	"strings"
 	"time"
@@ -126,6 +127,16 @@ type Step struct {
 	At      time.Duration
 	Command Command
 	Line    int
+}
+
+// ReadScenarioFile opens and parses a scenario file (see ParseScenario).
+func ReadScenarioFile(path string) ([]Step, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return ParseScenario(f, path)
 }
 
 // ParseScenario reads "<offset> <command> [target]" lines; blank lines and #
