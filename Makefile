@@ -20,7 +20,7 @@ test: setup lint check-generated ## the full test command (README, CI): lint, sc
 	$(MAKE) test-integration
 	$(MAKE) test-compose
 
-test-web-e2e: ## the web panel's browser test (headless Chromium) against a running evsim process
+test-web-e2e: ## the web panel's and the driver app's browser tests (headless Chromium) against a running evsim process
 	EVSIM_E2E_ARTIFACTS=$${EVSIM_E2E_ARTIFACTS:-$$(mktemp -d)} bash internal/web/e2e/against-evsim.sh
 
 test-unit: ## fast tests only (no race detector, slow tests skipped)

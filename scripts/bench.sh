@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-SECTIONS=(bridge budget network)
+SECTIONS=(bridge budget network site)
 
 section() { printf '\n== %s ==\n' "$*"; }
 
@@ -65,6 +65,64 @@ print("%7d %7d %10d %12d %12.0f %9.1f %9.1f %11.2f %11.0f %6s" % (
 PY
   done
   rm -rf "$dir"
+}
+
+# ---- site (issue 16) ---------------------------------------------------------
+# One `evnode site` process hosting N charge points (BENCH_SITE_SIZES, default
+# 20000), against `evnode broker` and `evnode central --auth open` in other
+# processes, with `evnode drivers` (N/10 drivers, BENCH_SITE_DRIVERS) in
+# another. Per size: time from the site's start to all N ACTIVATED on Central,
+# then over BENCH_SITE_SECONDS (default 30) the site process's CPU (from
+# /proc/PID/stat) and at the end its RSS and peak RSS (VmRSS, VmHWM), per charge point.
+bench_site() {
+  section "site: one evnode site process, Central and broker apart (--auth open)"
+  local sizes=${BENCH_SITE_SIZES:-20000} secs=${BENCH_SITE_SECONDS:-30}
+  local dir; dir=$(mktemp -d)
+  go build -o "$dir/evnode" ./cmd/evnode
+  tickets_now() { curl -s "http://$http/api/network" | python3 -c 'import json,sys; print(json.load(sys.stdin)["totals"]["tickets"])'; }
+  free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+  local kafka=127.0.0.1:$(free_port) central=127.0.0.1:$(free_port) http=127.0.0.1:$(free_port) pids=()
+  stop_all() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
+  trap 'stop_all; rm -rf "$dir"' RETURN
+  "$dir/evnode" broker --listen "$kafka" --data-dir "$dir/kafka" 2>"$dir/broker.log" & pids+=($!)
+  "$dir/evnode" central --auth open --brokers "$kafka" --listen "$central" --http "$http" --db :memory: \
+    --log-level warn 2>"$dir/central.log" & pids+=($!)
+  printf '%7s %7s %11s %9s %10s %11s %10s %11s %6s\n' cps drivers activated_s tickets/s cpu_ms/s cpu_us/cp/s rss_kb/cp peak_kb/cp warns
+  local first=1
+  for n in $sizes; do
+    local d=${BENCH_SITE_DRIVERS:-$((n / 10))} start; start=$(date +%s.%N)
+    "$dir/evnode" site --brokers "$kafka" --central "$central" --listen 127.0.0.1:$(free_port) --first "$first" --count "$n" \
+      --id-pattern CP-%06d --key-file "$dir/site.key" --journal-dir memory --log-level warn 2>"$dir/site$n.log" &
+    local site=$!; pids+=("$site")
+    "$dir/evnode" drivers --brokers "$kafka" --count "$((d > 0 ? d : 1))" --id-pattern "d$n-%06d" --cp-first "$first" --cp-count "$n" \
+      --cp-pattern CP-%06d --requests-per-driver 1000 --progress-dir memory --log-level warn 2>"$dir/drivers$n.log" &
+    local drivers=$!; pids+=("$drivers")
+    local up=""
+    for _ in $(seq 1 600); do
+      up=$(curl -s "http://$http/api/network" | python3 -c 'import json,sys; t=json.load(sys.stdin)["totals"]["by_state"]; print(t["ACTIVATED"]+t["SUPPLYING"])' 2>/dev/null || echo 0)
+      [ "${up:-0}" -ge "$n" ] && break
+      sleep 1
+    done
+    local activated; activated=$(python3 -c "import time; print('%.1f' % (time.time() - $start))")
+    [ "${up:-0}" -ge "$n" ] || { echo "site at $n: only $up ACTIVATED after 600 s"; tail -3 "$dir/site$n.log"; return 1; }
+    local t0 k0 t1 k1
+    t0=$(awk '{print $14+$15}' "/proc/$site/stat"); k0=$(tickets_now)
+    sleep "$secs"
+    t1=$(awk '{print $14+$15}' "/proc/$site/stat"); k1=$(tickets_now)
+    local rss hwm; rss=$(awk '/^VmRSS/{print $2}' "/proc/$site/status"); hwm=$(awk '/^VmHWM/{print $2}' "/proc/$site/status")
+    local tck; tck=$(getconf CLK_TCK)
+    python3 -c "
+n, d, secs, tck = $n, $d, $secs, $tck
+cpu_ms_s = ($t1 - $t0) * 1000 / tck / secs
+print('%7d %7d %11s %9.1f %10.0f %11.1f %10.1f %11.1f %6s' % (n, d, '$activated', ($k1 - $k0) / secs, cpu_ms_s, cpu_ms_s * 1000 / n, $rss / n, $hwm / n, '$(grep -c -E '\| (WARN|ERROR) \|' "$dir/site$n.log" || true)'))"
+    kill "$drivers" "$site"; wait "$drivers" "$site" 2>/dev/null || true
+    first=$((first + n))
+    # the next size counts only its own: wait until this one's are DISCONNECTED
+    for _ in $(seq 1 60); do
+      [ "$(curl -s "http://$http/api/network" | python3 -c 'import json,sys; t=json.load(sys.stdin)["totals"]["by_state"]; print(t["ACTIVATED"]+t["SUPPLYING"])' 2>/dev/null || echo 1)" = 0 ] && break
+      sleep 1
+    done
+  done
 }
 
 wanted=("$@")

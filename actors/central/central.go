@@ -274,6 +274,8 @@ func (c *Central) Receive(ctx actor.Context) {
 		ctx.Respond(c.knockOut(ctx, msg))
 	case *GetSnapshot:
 		ctx.Respond(c.snapshot())
+	case *GetCluster:
+		ctx.Respond(c.cluster(ctx))
 	case *GetEvents:
 		ctx.Respond(c.eventsSince(msg.Since, msg.Limit))
 	case *watchPanel:

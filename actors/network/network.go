@@ -74,13 +74,28 @@ type Driver struct {
 type Config struct {
 	// Bridge is the bridge actor, already started. Required.
 	Bridge *actor.PID
-	// Store is Central's database. Required.
+	// Store is Central's database. Required, unless RemoteCentral is set
+	// and every charge point has its Secret or Token.
 	Store        *store.Store
 	ChargePoints []ChargePoint
 	Drivers      []Driver
 
 	// Name is the root actor's name. Default "evsim".
 	Name string
+	// RemoteCentral, when set, is a Central in another process (evnode
+	// site): no Central starts here and the monitors register with it.
+	RemoteCentral *actor.PID
+	// EngineGroup and DriverGroup are the bridge groups of the engines and
+	// the drivers. Default "engines" and "drivers".
+	EngineGroup string
+	DriverGroup string
+	// MonitorAddress is where a remote Central reaches the monitors (told
+	// at registration); empty in one process.
+	MonitorAddress string
+	// SiteKey derives the secrets of charge points that have none (an
+	// HMAC of their id). Default: a key kept in Store, so that the same
+	// database recognises the same charge points on the next run.
+	SiteKey []byte
 	// Rules' defaults: 22 kW, 0.30 EUR/kWh, telemetry and health every 1 s,
 	// health timeout 500 ms, liveness timeout 3 s, driver pause 4 s, supply 10 s.
 	KW                float64
@@ -146,6 +161,12 @@ func (c *Config) setDefaults() {
 	if c.Name == "" {
 		c.Name = "evsim"
 	}
+	if c.EngineGroup == "" {
+		c.EngineGroup = "engines"
+	}
+	if c.DriverGroup == "" {
+		c.DriverGroup = "drivers"
+	}
 	if c.KW == 0 {
 		c.KW = 22
 	}
@@ -178,8 +199,10 @@ func (c *Config) Validate() error {
 	switch {
 	case c.Bridge == nil:
 		return errors.New("network config: no bridge PID")
-	case c.Store == nil:
+	case c.Store == nil && c.RemoteCentral == nil:
 		return errors.New("network config: no store")
+	case c.Store == nil && len(c.SiteKey) == 0:
+		return errors.New("network config: no store and no site key to derive the charge points' secrets")
 	case c.HealthTimeout <= 0 || c.HealthTimeout > c.HealthInterval:
 		return fmt.Errorf("network config: HealthTimeout %v must be more than 0 and at most HealthInterval %v", c.HealthTimeout, c.HealthInterval)
 	case c.LivenessTimeout <= c.HealthInterval:
@@ -252,22 +275,25 @@ func Start(system *actor.ActorSystem, cfg Config) (*Network, error) {
 }
 
 func start(system *actor.ActorSystem, cfg Config) (*Network, error) {
-	key, err := cfg.Store.EnsureSecret(context.Background(), "network-site-key")
+	key, err := siteKey(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("start the network: %w", err)
 	}
-	n := &Network{cfg: cfg, sys: system, cps: map[string]*site{}, drvs: map[string]*driverSite{}, siteKey: []byte(key)}
+	n := &Network{cfg: cfg, sys: system, cps: map[string]*site{}, drvs: map[string]*driverSite{}, siteKey: key}
 	for _, cp := range cfg.ChargePoints {
 		n.addSite(cp)
 	}
 	for _, d := range cfg.Drivers {
 		n.addDriver(d)
 	}
-	centralChild, err := n.centralChild()
-	if err != nil {
-		return nil, err
+	var children []supervision.Child
+	if cfg.RemoteCentral == nil {
+		centralChild, err := n.centralChild()
+		if err != nil {
+			return nil, err
+		}
+		children = append(children, centralChild)
 	}
-	children := []supervision.Child{centralChild}
 	for _, id := range n.order {
 		c, err := n.siteChild(n.cps[id])
 		if err != nil {
@@ -287,14 +313,16 @@ func start(system *actor.ActorSystem, cfg Config) (*Network, error) {
 	// Records for the drivers and engines about to start are held until
 	// they subscribe; any other key's (an earlier, larger run's) are skipped.
 	for _, t := range []string{bridge.TopicDriverUpdates, bridge.TopicTickets} {
-		system.Root.Send(cfg.Bridge, &bridge.ExpectKeys{Topic: t, Group: "drivers", Keys: n.DriverIDs()})
+		system.Root.Send(cfg.Bridge, &bridge.ExpectKeys{Topic: t, Group: cfg.DriverGroup, Keys: n.DriverIDs()})
 	}
-	system.Root.Send(cfg.Bridge, &bridge.ExpectKeys{Topic: bridge.TopicCommands, Group: "engines", Keys: n.ChargePointIDs()})
+	system.Root.Send(cfg.Bridge, &bridge.ExpectKeys{Topic: bridge.TopicCommands, Group: cfg.EngineGroup, Keys: n.ChargePointIDs()})
 	n.root, err = system.Root.SpawnNamed(props, cfg.Name)
 	if err != nil {
 		return nil, fmt.Errorf("start the network: %w", err)
 	}
-	n.panel = central.NewPanel(system.Root, n.Central())
+	if cfg.RemoteCentral == nil {
+		n.panel = central.NewPanel(system.Root, n.Central())
+	}
 	return n, nil
 }
 
@@ -344,8 +372,13 @@ func (n *Network) pid(path ...string) *actor.PID {
 
 func siteName(cpID string) string { return "cp-" + cpID }
 
-// Central is Central's PID.
-func (n *Network) Central() *actor.PID { return n.pid("central") }
+// Central is Central's PID (RemoteCentral's when it is in another process).
+func (n *Network) Central() *actor.PID {
+	if n.cfg.RemoteCentral != nil {
+		return n.cfg.RemoteCentral
+	}
+	return n.pid("central")
+}
 
 // Engine is the PID of a charge point's engine.
 func (n *Network) Engine(cpID string) *actor.PID { return n.pid(siteName(cpID), "engine") }
@@ -356,7 +389,7 @@ func (n *Network) Monitor(cpID string) *actor.PID { return n.pid(siteName(cpID),
 // Driver is the PID of a driver.
 func (n *Network) Driver(id string) *actor.PID { return n.pid("drivers", id) }
 
-// Panel is Central's panel.
+// Panel is Central's panel (nil when Central is remote).
 func (n *Network) Panel() central.Panel { return n.panel }
 
 // ChargePointIDs lists the charge points, in the order they were added.
@@ -436,7 +469,7 @@ func (n *Network) engineChild(s *site) (supervision.Child, error) {
 	cp := s.spec
 	engine, err := chargepoint.Props(chargepoint.Config{
 		CPID: cp.ID, KW: cp.KW, PriceEURPerKWh: cp.Price, TelemetryInterval: c.TelemetryInterval,
-		SupplyDuration: c.SupplyDuration, TimeScale: c.TimeScale, Bridge: c.Bridge, Group: "engines", Journal: s.journal, ResubscribeInterval: c.ResubscribeInterval,
+		SupplyDuration: c.SupplyDuration, TimeScale: c.TimeScale, Bridge: c.Bridge, Group: c.EngineGroup, Journal: s.journal, ResubscribeInterval: c.ResubscribeInterval,
 		Logger: c.Logger, Stats: c.Stats,
 	})
 	if err != nil {
@@ -470,7 +503,7 @@ func (n *Network) monitorChild(s *site) (supervision.Child, error) {
 	mon, err := monitor.Props(monitor.Config{
 		CPID: cp.ID, Location: cp.Location, PriceEURPerKWh: cp.Price, KW: cp.KW, Secret: cp.Secret, Token: cp.Token,
 		Engine: n.Engine(cp.ID), Central: n.Central(), HealthInterval: c.HealthInterval, HealthTimeout: c.HealthTimeout,
-		Stall: c.Stall, Logger: c.Logger, Stats: c.Stats,
+		Address: c.MonitorAddress, Stall: c.Stall, Logger: c.Logger, Stats: c.Stats,
 	})
 	if err != nil {
 		return supervision.Child{}, err
@@ -482,7 +515,7 @@ func (n *Network) driverChild(d *driverSite) (supervision.Child, error) {
 	c := n.cfg
 	props, err := driver.Props(driver.Config{
 		ID: d.spec.ID, Requests: d.spec.Requests, Pause: c.DriverPause, ReplyTimeout: c.ReplyTimeout,
-		Bridge: c.Bridge, Group: "drivers", Progress: d.progress, StartDelay: c.DriverStartDelay, Logger: c.Logger,
+		Bridge: c.Bridge, Group: c.DriverGroup, Progress: d.progress, StartDelay: c.DriverStartDelay, Logger: c.Logger,
 		ResubscribeInterval: c.ResubscribeInterval,
 	})
 	if err != nil {
@@ -719,8 +752,9 @@ func (n *Network) Shutdown(ctx context.Context) error {
 			log.WithField("cp_id", id).Debugf("Engine of %s did not confirm its shutdown: %v", id, err)
 		}
 	}
-	// Wait until Central has closed every supply (tickets made).
-	for {
+	// Wait until Central has closed every supply (tickets made); a remote
+	// Central gets the supply ends through Kafka, after this process.
+	for n.cfg.RemoteCentral == nil {
 		snap, err := n.panel.Snapshot(ctx)
 		if err == nil && snap.Totals.ActiveSupplies == 0 {
 			break
@@ -742,8 +776,10 @@ func (n *Network) Shutdown(ctx context.Context) error {
 			errs = append(errs, err)
 		}
 	}
-	if err := n.stopChild(ctx, n.root, "central"); err != nil {
-		errs = append(errs, err)
+	if n.cfg.RemoteCentral == nil {
+		if err := n.stopChild(ctx, n.root, "central"); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	if _, err := n.sys.Root.StopFuture(n.root).Result(); err != nil {
 		errs = append(errs, fmt.Errorf("stop the root supervisor: %w", err))
@@ -751,6 +787,10 @@ func (n *Network) Shutdown(ctx context.Context) error {
 	if n.ownStall {
 		n.cfg.Stall.Stop()
 	}
-	log.Info("Network stopped: drivers, charge points, Central")
+	if n.cfg.RemoteCentral != nil {
+		log.Info("Network stopped: drivers, charge points (Central runs in another process)")
+	} else {
+		log.Info("Network stopped: drivers, charge points, Central")
+	}
 	return errors.Join(errs...)
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/evcharging/evsim/actors/central"
+	"github.com/evcharging/evsim/actors/driverdesk"
 	"github.com/evcharging/evsim/actors/registry"
 	"github.com/evcharging/evsim/actors/supervision"
 	"github.com/evcharging/evsim/internal/audit"
@@ -72,12 +73,14 @@ func runCentral(parent context.Context, args []string, getenv func(string) (stri
 		auditSlot.Set(auditLog)
 	}
 	status := &web.BridgeStatus{}
+	drivers := &web.DriverSlot{}
 	var server *web.Server
 	if c.HTTP != "" {
 		server, err = web.New(web.Options{
 			Addr: c.HTTP, Panel: panel, Bridge: status, Run: n.stats,
 			OperatorToken: c.OperatorToken, Logger: n.logger, Audit: auditSlot,
 			MaxStreamClients: c.HTTPMaxStreams, StreamQueue: c.HTTPStreamQueue,
+			Drivers: drivers, Tickets: st, SeriesInterval: c.WebApp.SeriesInterval, SeriesPoints: c.WebApp.SeriesPoints,
 		})
 		if err == nil {
 			err = server.Start()
@@ -122,8 +125,14 @@ func runCentral(parent context.Context, args []string, getenv func(string) (stri
 		return 1
 	}
 	n.log.Infof("Central is reachable at %s as %q", c.Remote.Advertise, centralName)
+	stopDesk := func() {}
+	if server != nil {
+		stopDesk = n.startDriverDesk(bridgePID, driverdesk.Config{Group: c.Group + ".web-drivers",
+			ReplyTimeout: c.WebApp.DriverReplyTimeout, MaxDrivers: c.WebApp.DriverMax}, drivers)
+	}
 
 	code = n.wait(ctx)
+	stopDesk()
 	// Central first (it unsubscribes), then the bridge flushes what Central
 	// sent, then the remote; the web panel and the store close last (defers).
 	n.stopRole(centralName)

@@ -99,6 +99,12 @@ func parseHealth(args []string, getenv func(string) (string, bool)) (*healthConf
 //     healthProbeName).
 //   - driver:  the driver's evnode process runs, and its Kafka answers.
 func runHealth(parent context.Context, args []string, getenv func(string) (string, bool), stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == "site" {
+		return runSiteHealth(parent, args[1:], getenv, stdout, stderr)
+	}
+	if len(args) > 0 && args[0] == "drivers" {
+		return runDriversHealth(parent, args[1:], getenv, stdout, stderr)
+	}
 	c, err := parseHealth(args, getenv)
 	if err != nil {
 		return usageExit("health", err, stderr)
@@ -209,7 +215,7 @@ func startQuietly(rem *remote.Remote) (err error) {
 // checkDriver: the driver has no listener of its own, so its check is what
 // it needs to work: its evnode process is running, and its Kafka answers.
 func checkDriver(ctx context.Context, c *healthConfig) (string, error) {
-	pid, err := findProcess(c.Process, "driver")
+	pid, err := findProcess(c.Process, c.Role)
 	if err != nil {
 		return "", err
 	}

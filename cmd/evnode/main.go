@@ -1,5 +1,6 @@
 // Command evnode runs one role of the charging network per process: central,
-// engine, monitor, driver, registry (the Registry of charge points over
+// engine, monitor, driver, site (many charge points in one process),
+// drivers (many drivers in one process), registry (the Registry of charge points over
 // HTTPS), weather (the weather office), broker (a standalone embedded Kafka-protocol
 // broker), wait-kafka (the readiness gate as a command) or health (a
 // container's health check of one role, answered by evnode itself); and
@@ -31,7 +32,7 @@ func main() {
 	os.Exit(run(os.Args[1:], os.LookupEnv, os.Stdout, os.Stderr))
 }
 
-const usage = "usage: evnode central|engine|monitor|driver|registry|weather|broker|wait-kafka|health|audit verify [flags]"
+const usage = "usage: evnode central|engine|monitor|driver|site|drivers|registry|weather|broker|wait-kafka|health|audit verify [flags]"
 
 func run(args []string, getenv func(string) (string, bool), stdout, stderr io.Writer) int {
 	if len(args) == 0 {
@@ -50,6 +51,10 @@ func run(args []string, getenv func(string) (string, bool), stdout, stderr io.Wr
 		return runMonitor(context.Background(), args[1:], getenv, stderr)
 	case "driver":
 		return runDriver(context.Background(), args[1:], getenv, stderr)
+	case "site":
+		return runSite(context.Background(), args[1:], getenv, stderr)
+	case "drivers":
+		return runDrivers(context.Background(), args[1:], getenv, stderr)
 	case "broker":
 		return runBroker(context.Background(), args[1:], getenv, stderr)
 	case "wait-kafka":

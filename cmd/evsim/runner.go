@@ -87,12 +87,14 @@ func (r *runner) run(ctx context.Context) int {
 	status := &web.BridgeStatus{}
 	panel := &web.PanelSlot{}
 	auditSlot := &web.AuditSlot{}
+	drivers := &web.DriverSlot{}
 	var server *web.Server
 	if cfg.HTTP != "" {
 		server, err = web.New(web.Options{
 			Addr: cfg.HTTP, Panel: panel, Bridge: status, Run: r.stats,
 			OperatorToken: cfg.OperatorToken, Logger: r.logger, Audit: auditSlot,
 			MaxStreamClients: cfg.HTTPMaxStreams, StreamQueue: cfg.HTTPStreamQueue,
+			Drivers: drivers, Tickets: st, SeriesInterval: cfg.WebApp.SeriesInterval, SeriesPoints: cfg.WebApp.SeriesPoints,
 		})
 		if err == nil {
 			err = server.Start()
@@ -190,6 +192,10 @@ func (r *runner) run(ctx context.Context) int {
 	ops := &operations{net: net, weather: wx}
 
 	panel.Set(net.Panel())
+	stopDesk := func() {}
+	if server != nil {
+		stopDesk = r.startDriverDesk(system, bridgePID, drivers)
+	}
 
 	var wg sync.WaitGroup
 	runCtx, stopRun := context.WithCancel(ctx)
@@ -245,6 +251,7 @@ func (r *runner) run(ctx context.Context) int {
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	wx.stop(system)
+	stopDesk()
 	if err := net.Shutdown(shutdownCtx); err != nil {
 		r.log.Warnf("Network shutdown was not clean: %v", err)
 	}

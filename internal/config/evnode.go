@@ -90,6 +90,8 @@ type Central struct {
 	HTTPMaxStreams int
 	// HTTPStreamQueue is how many messages a live stream may fall behind before it is dropped.
 	HTTPStreamQueue int
+	// WebApp holds the driver app's and the plots' knobs.
+	WebApp WebApp
 	// CPSecrets pre-provisions charge points: id -> secret. Charge points not
 	// listed join at their first registration, their secret pinned then.
 	CPSecrets map[string]string
@@ -130,6 +132,7 @@ func CentralFlags(c *Central) *FlagSet {
 	fs.String(&c.HTTP, "http", "", "", "web panel, JSON API, health and metrics address, e.g. 0.0.0.0:8080; empty = off")
 	fs.String(&c.OperatorToken, "operator-token", "", "", "token that allows operator actions on the web panel; empty = read-only")
 	AddStreamFlags(fs, &c.HTTPMaxStreams, &c.HTTPStreamQueue)
+	AddWebAppFlags(fs, &c.WebApp)
 	fs.String(&c.cpSecrets, "cp-secrets", "", "", "pre-provisioned charge points, CP-001=secret,CP-002=secret,...; others join at their first registration")
 	fs.Bool(&c.ClosedRegistration, "closed-registration", "", false, "refuse charge points that are not in the registry (or in --cp-secrets)")
 	fs.String(&c.Group, "group", "", "central", "Kafka consumer group of Central")
@@ -174,6 +177,9 @@ func (c *Central) Validate() error {
 		return err
 	}
 	if err := ValidateStreams(c.HTTPMaxStreams, c.HTTPStreamQueue); err != nil {
+		return err
+	}
+	if err := c.WebApp.Validate(); err != nil {
 		return err
 	}
 	switch {
@@ -265,9 +271,7 @@ func EngineFlags(c *Engine) *FlagSet {
 	fs.Float(&c.Price, "price", "", 0.30, "price in EUR/kWh")
 	fs.String(&c.Journal, "journal", "", "", "file that keeps the running supply across a crash; default ./evnode-data/engine-<CP>.json; \"memory\" = none")
 	fs.String(&c.Group, "group", "", "", "Kafka consumer group of the engine's commands; default engine-<CP>")
-	fs.Duration(&c.TelemetryInterval, "telemetry-interval", "", time.Second, "how often the engine reports while supplying")
-	fs.Duration(&c.SupplyDuration, "supply-duration", "", 10*time.Second, "how long a simulated vehicle stays plugged in")
-	fs.Float(&c.TimeScale, "time-scale", "", DefaultTimeScale, "simulated seconds of charging per real second (1 = real time)")
+	addEngineTimingFlags(fs, &c.TelemetryInterval, &c.SupplyDuration, &c.TimeScale)
 	return fs
 }
 
@@ -296,12 +300,9 @@ func (c *Engine) Validate() error {
 		return Usagef("kw", "%g must be more than 0", c.KW)
 	case c.Price < 0:
 		return Usagef("price", "%g is negative", c.Price)
-	case c.TelemetryInterval <= 0:
-		return Usagef("telemetry-interval", "must be more than 0")
-	case c.SupplyDuration <= 0:
-		return Usagef("supply-duration", "must be more than 0")
-	case c.TimeScale <= 0 || c.TimeScale > 3600:
-		return Usagef("time-scale", "%g is out of range (more than 0, at most 3600)", c.TimeScale)
+	}
+	if err := validateEngineTiming(c.TelemetryInterval, c.SupplyDuration, c.TimeScale); err != nil {
+		return err
 	}
 	if c.Journal == "" {
 		c.Journal = filepath.Join(DefaultNodeDataDir, "engine-"+c.CP+".json")
@@ -443,9 +444,7 @@ func DriverFlags(c *Driver) *FlagSet {
 	fs.String(&c.Requests, "requests", "", "", "file with one charge point id per line (required)")
 	fs.String(&c.Progress, "progress", "", "", "file that keeps the driver's progress across a crash; default ./evnode-data/driver-<ID>.json; \"memory\" = none")
 	fs.String(&c.Group, "group", "", "", "Kafka consumer group of the driver; default driver-<ID>")
-	fs.Duration(&c.Pause, "driver-pause", "", 4*time.Second, "pause after each request ends")
-	fs.Duration(&c.ReplyTimeout, "reply-timeout", "", 10*time.Second, "how long to wait for Central's answer before saying it cannot be reached")
-	fs.Duration(&c.StartDelay, "start-delay", "", 0, "wait this long after Kafka is ready before the first request")
+	addDriverPacingFlags(fs, &c.Pause, &c.ReplyTimeout, &c.StartDelay)
 	return fs
 }
 
@@ -466,15 +465,11 @@ func (c *Driver) Validate() error {
 	if err := validateID("id", c.ID); err != nil {
 		return err
 	}
-	switch {
-	case c.Requests == "":
+	if c.Requests == "" {
 		return Usagef("requests", "must name a file with one charge point id per line")
-	case c.Pause < 0:
-		return Usagef("driver-pause", "%v is negative", c.Pause)
-	case c.ReplyTimeout <= 0:
-		return Usagef("reply-timeout", "must be more than 0")
-	case c.StartDelay < 0:
-		return Usagef("start-delay", "%v is negative", c.StartDelay)
+	}
+	if err := validateDriverPacing(c.Pause, c.ReplyTimeout, c.StartDelay); err != nil {
+		return err
 	}
 	if c.Progress == "" {
 		c.Progress = filepath.Join(DefaultNodeDataDir, "driver-"+c.ID+".json")

@@ -32,6 +32,8 @@ type Sim struct {
 	HTTPMaxStreams int
 	// HTTPStreamQueue is how many messages a live stream may fall behind before it is dropped.
 	HTTPStreamQueue int
+	// WebApp holds the driver app's and the plots' knobs.
+	WebApp WebApp
 	// DB is Central's database path; ":memory:" allowed.
 	DB string
 	// SummaryJSON is where the run summary is written on exit; empty = nowhere.
@@ -93,6 +95,7 @@ func SimFlags(c *Sim) *FlagSet {
 	fs.String(&c.HTTP, "http", "", "", "web panel, JSON API and metrics address, e.g. 127.0.0.1:8080; empty = off")
 	fs.String(&c.OperatorToken, "operator-token", "", "", "token that allows operator actions on the web panel; empty = read-only")
 	AddStreamFlags(fs, &c.HTTPMaxStreams, &c.HTTPStreamQueue)
+	AddWebAppFlags(fs, &c.WebApp)
 	fs.String(&c.DB, "db", "", "./evsim-data/central.db", "Central's database (:memory: allowed)")
 	fs.String(&c.SummaryJSON, "summary-json", "", "", "write the run summary as JSON to this file on exit")
 	fs.String(&c.Scenario, "scenario", "", "", "a scenario file of timed steps")
@@ -198,6 +201,9 @@ func (c *Sim) Validate() error {
 		}
 	}
 	if err := ValidateStreams(c.HTTPMaxStreams, c.HTTPStreamQueue); err != nil {
+		return err
+	}
+	if err := c.WebApp.Validate(); err != nil {
 		return err
 	}
 	if c.HTTP != "" {

@@ -138,3 +138,15 @@ func (s *RequestSource) Plan(drivers, cps int, seed int64) map[string][]string {
 	}
 	return plan
 }
+
+// For returns driver id's requests from the file or folder, or nil when it
+// has none there (e.g. the shipped files name only alice, bob and charlie).
+func (s *RequestSource) For(id string) []string {
+	if s.shared != nil {
+		return append([]string(nil), s.shared...)
+	}
+	if ids := s.byDriver[id]; ids != nil {
+		return append([]string(nil), ids...)
+	}
+	return nil
+}

@@ -24,7 +24,6 @@ import (
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 
 	"github.com/evcharging/evsim/messages"
-	"google.golang.org/protobuf/types/known/timestamppb"
 )
 
 // ErrNotFound is returned when a charge point or ticket is not in the store.
@@ -193,24 +192,15 @@ VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(session_id) DO NOTHING`,
 
 // Ticket returns the ticket of a session, or ErrNotFound.
 func (s *Store) Ticket(ctx context.Context, sessionID string) (*messages.Ticket, error) {
-	row := s.db.QueryRowContext(ctx, `
-SELECT session_id, ticket_id, request_id, driver_id, cp_id, kwh, eur, price, started_at, ended_at, reason
-FROM tickets WHERE session_id = ?`, sessionID)
-	var t messages.Ticket
-	var started, ended int64
-	var reason int32
-	err := row.Scan(&t.SessionId, &t.TicketId, &t.RequestId, &t.DriverId, &t.CpId, &t.Kwh, &t.Eur,
-		&t.PriceEurPerKwh, &started, &ended, &reason)
+	row := s.db.QueryRowContext(ctx, `SELECT `+ticketColumns+` FROM tickets WHERE session_id = ?`, sessionID)
+	t, err := scanTicket(row)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, ErrNotFound
 	}
 	if err != nil {
 		return nil, fmt.Errorf("load ticket of session %s: %w", sessionID, err)
 	}
-	t.StartedAt = timestamppb.New(time.UnixMilli(started))
-	t.EndedAt = timestamppb.New(time.UnixMilli(ended))
-	t.Reason = messages.EndReason(reason)
-	return &t, nil
+	return t, nil
 }
 
 // TicketTotals returns how many tickets there are and their energy and revenue.

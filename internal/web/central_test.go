@@ -11,6 +11,7 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 
+	"github.com/evcharging/evsim/actors/driverdesk"
 	"github.com/evcharging/evsim/actors/network"
 	"github.com/evcharging/evsim/actors/supervision"
 	"github.com/evcharging/evsim/bridge"
@@ -84,9 +85,17 @@ func realNetwork(t *testing.T, edit func(*network.Config), cpIDs ...string) (*ne
 
 	status := &web.BridgeStatus{}
 	status.Set(bridge.StateReady, broker.Addr())
+	desk, err := driverdesk.Start(sys, driverdesk.Config{Bridge: bridgePID, Logger: logger})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(desk.Stop)
+	drivers := &web.DriverSlot{}
+	drivers.Set(desk)
 	r := newRig(t, 0, func(o *web.Options) {
 		o.Panel, o.Bridge, o.Run = n.Panel(), status, run
 		o.FlushInterval = 50 * time.Millisecond
+		o.Drivers, o.Tickets, o.SeriesInterval = drivers, st, 250*time.Millisecond
 	})
 	r.panel, r.bridge, r.run = nil, status, run
 	return n, r

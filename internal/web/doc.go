@@ -33,14 +33,27 @@
 //	GET  /api/events?since=N&limit=M  [Event, ...] with seq > N (default 0), oldest first,
 //	                                at most M (default 100, 1..1000); 400 on bad numbers
 //	GET  /api/network               Network: totals, last_event, bridge, run counters, operator_enabled
+//	GET  /api/cluster               ClusterView: central {address, instance, group}, nodes
+//	                                [{address, charge_points, connected, last_seen}] by address
 //	GET  /api/stream                server-sent events for the page (see below)
 //	GET  /api/weather?history=N     WeatherList: per city the last reading, alert, reason, charge
 //	                                points and the N newest readings (default 90, 0..360); 404 when
-//	                                Central shows no weather (weather.go, openapi-weather.yaml)
+//	                                Central shows no weather (weather.go)
 //	GET  /api/weather/{city}        CityWeather (the city's name in any case), or 404
 //	GET  /healthz                   200 {"status":"ok","uptime_s":N} while the process runs
 //	GET  /readyz                    200 Bridge once the Kafka bridge is ready, else 503 Bridge
 //	GET  /metrics                   Prometheus text format
+//	GET  /api/openapi.yaml          the OpenAPI document of all of this (openapi.yaml; the
+//	                                tests hold it to the routes served, both ways)
+//	GET  /api/series?after=SEQ      Series: the run's counters sampled every Options.SeriesInterval
+//	                                (the panel's plots, plots.js)
+//	GET  /driver                    the driver app (driver.html, driver.js)
+//	GET  /api/drivers               DriverDirectory: "open" or "token", and the driver ids known
+//	POST /api/drivers/{id}/requests {"cp_id"} -> 202 DriverRequest, through Options.Drivers    as driver
+//	GET  /api/drivers/{id}/requests [DriverRequest, ...] newest first                        as driver
+//	GET  /api/drivers/{id}/tickets  [Ticket, ...] from Options.Tickets, newest first         as driver
+//	GET  /api/drivers/{id}/stream   server-sent events: requests, request, ticket, ping      as driver
+//	POST /api/drivers/{id}/token    operator; DriverToken (driverauth.go says who acts as whom)
 //	POST /api/chargepoints/{id}/stop|resume|ko|unko   operator
 //	POST /api/stop-all, /api/resume-all                operator
 //	POST /api/auth/check            operator; 204 when the token is right (the page asks before unlocking)

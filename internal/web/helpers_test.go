@@ -115,8 +115,14 @@ type sseStream struct {
 
 func openStream(t *testing.T, url string) *sseStream {
 	t.Helper()
+	return openStreamAt(t, url+"/api/stream")
+}
+
+// openStreamAt reads the server-sent events stream at url in the background.
+func openStreamAt(t *testing.T, url string) *sseStream {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url+"/api/stream", nil)
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		cancel()

@@ -15,19 +15,19 @@ import (
 	"github.com/evcharging/evsim/internal/web"
 )
 
-// The weather endpoints answer as openapi-weather.yaml says: the document
+// The weather endpoints answer as openapi.yaml says: the document
 // is valid and every answer (200, 400, 404, 503-free here) matches its schema.
 func TestWeatherAnswersAsTheOpenAPIDocumentSays(t *testing.T) {
-	b, err := os.ReadFile("openapi-weather.yaml")
+	b, err := os.ReadFile("openapi.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
 	doc, err := openapi3.NewLoader().LoadFromData(b)
 	if err != nil {
-		t.Fatalf("load openapi-weather.yaml: %v", err)
+		t.Fatalf("load openapi.yaml: %v", err)
 	}
 	if err := doc.Validate(context.Background()); err != nil {
-		t.Fatalf("openapi-weather.yaml is not valid: %v", err)
+		t.Fatalf("openapi.yaml is not valid: %v", err)
 	}
 	doc.Servers = nil
 	router, err := legacy.NewRouter(doc)

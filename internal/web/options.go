@@ -67,6 +67,13 @@ type Options struct {
 	// It may be filled after the server starts (the log may open later).
 	// Default nil: /api/audit answers 404.
 	Audit *AuditSlot
+	// Drivers holds the driver desk that the driver app (/driver) acts
+	// through; it may be filled after the server starts. Default nil: the
+	// driver app's actions answer 503.
+	Drivers *DriverSlot
+	// Tickets is Central's ticket history (a *store.Store), for the driver
+	// app. Default nil: a driver's tickets answer 404.
+	Tickets TicketHistory
 	// Logger receives the server's lines (component "Web"). Default: discard.
 	Logger logrus.FieldLogger
 
@@ -93,6 +100,11 @@ type Options struct {
 	// StreamQueue is how many messages a live stream may fall behind before
 	// it is dropped (its browser reconnects to a fresh snapshot). Default 64.
 	StreamQueue int
+	// SeriesInterval is how often the counters behind the panel's plots
+	// are sampled (GET /api/series). Default 5 s.
+	SeriesInterval time.Duration
+	// SeriesPoints is how many samples are kept. Default 720 (an hour at 5 s).
+	SeriesPoints int
 	// ReleaseMemoryAfter: when at least this many live streams were open at
 	// once and the last one closes, the server hands the memory they used
 	// back to the system (debug.FreeOSMemory). Default 100; negative = never.
@@ -129,6 +141,12 @@ func (o *Options) setDefaults() {
 	}
 	if o.StreamQueue <= 0 {
 		o.StreamQueue = 64
+	}
+	if o.SeriesInterval <= 0 {
+		o.SeriesInterval = 5 * time.Second
+	}
+	if o.SeriesPoints <= 0 {
+		o.SeriesPoints = 720
 	}
 	if o.ReleaseMemoryAfter == 0 {
 		o.ReleaseMemoryAfter = 100

@@ -48,6 +48,10 @@ type Server struct {
 	// hub feeds the live streams; its goroutine starts with the first one.
 	hub     *hub
 	hubOnce sync.Once
+	// patterns are the routes served, for the API document's test.
+	patterns []string
+	// series samples the run's counters for the panel's plots.
+	series *series
 	// streams counts the open live streams, for Options.MaxStreamClients.
 	streams atomic.Int64
 
@@ -88,7 +92,7 @@ func (s *Server) Registry() *prometheus.Registry { return s.metrics.reg }
 func (s *Server) Handler() http.Handler { return s.handler }
 
 func (s *Server) routes() http.Handler {
-	mux := http.NewServeMux()
+	mux := newRouteMux()
 	static, err := fs.Sub(assetsFS, "assets")
 	if err != nil {
 		panic(err) // the embedded tree is fixed at build time
@@ -106,8 +110,9 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /api/chargepoints/{id}", s.getChargePoint)
 	mux.HandleFunc("GET /api/events", s.listEvents)
 	mux.HandleFunc("GET /api/network", s.network)
+	mux.HandleFunc("GET /api/cluster", s.cluster)
+	mux.Handle("/api/cluster", methodNotAllowed("GET, HEAD"))
 	mux.HandleFunc("GET /api/stream", s.stream)
-	s.weatherRoutes(mux)
 
 	mux.Handle("POST /api/auth/check", s.operator(http.HandlerFunc(s.authCheck)))
 	mux.Handle("GET /api/audit", s.operator(http.HandlerFunc(s.listAudit)))
@@ -122,9 +127,14 @@ func (s *Server) routes() http.Handler {
 	for _, p := range []string{"/api/chargepoints", "/api/chargepoints/{id}", "/api/events", "/api/network", "/api/stream", "/api/audit"} {
 		mux.Handle(p, methodNotAllowed("GET, HEAD"))
 	}
+	s.docRoutes(mux)
+	s.driverRoutes(mux)
+	s.plotRoutes(mux)
+	s.weatherRoutes(mux)
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no such endpoint: "+r.Method+" "+r.URL.Path)
 	})
+	s.patterns = mux.patterns
 	return securityHeaders(mux)
 }
 

@@ -82,19 +82,13 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	rc := http.NewResponseController(w)
-	h := w.Header()
-	h.Set("Content-Type", "text/event-stream")
-	h.Set("Cache-Control", "no-store")
-	h.Set("X-Accel-Buffering", "no")
-	w.WriteHeader(http.StatusOK)
-
 	s.metrics.clients.Inc()
 	defer s.metrics.clients.Dec()
 	log := s.log.WithField("remote", r.RemoteAddr)
 	log.Debug("A browser connected to the live stream")
 
-	if _, err := fmt.Fprintf(w, "retry: %d\n\n", streamRetry.Milliseconds()); err != nil {
+	rc, ok := openEventStream(w)
+	if !ok {
 		return
 	}
 	for {
@@ -124,6 +118,18 @@ func (s *Server) refuseStream(w http.ResponseWriter, r *http.Request) {
 	s.log.WithField("remote", r.RemoteAddr).Debug("Refused a live stream: too many are open")
 	w.Header().Set("Retry-After", strconv.Itoa(int(streamBusyRetry.Seconds())))
 	writeError(w, http.StatusServiceUnavailable, fmt.Sprintf("too many live streams are open (at most %d); retry later", s.opts.MaxStreamClients))
+}
+
+// openEventStream answers 200 with a server-sent events stream and its
+// reconnection delay; it reports false when the client is gone already.
+func openEventStream(w http.ResponseWriter) (*http.ResponseController, bool) {
+	h := w.Header()
+	h.Set("Content-Type", "text/event-stream")
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Accel-Buffering", "no")
+	w.WriteHeader(http.StatusOK)
+	_, err := fmt.Fprintf(w, "retry: %d\n\n", streamRetry.Milliseconds())
+	return http.NewResponseController(w), err == nil
 }
 
 // encodeEvent encodes one server-sent event, ready to be written to any

@@ -55,7 +55,7 @@ type WeatherList struct {
 }
 
 // weatherRoutes registers the weather endpoints.
-func (s *Server) weatherRoutes(mux *http.ServeMux) {
+func (s *Server) weatherRoutes(mux *routeMux) {
 	mux.HandleFunc("GET /api/weather", s.listWeather)
 	mux.HandleFunc("GET /api/weather/{city}", s.getWeather)
 	for _, p := range []string{"/api/weather", "/api/weather/{city}"} {

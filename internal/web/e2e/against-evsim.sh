@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# Runs the web panel's browser test against a real evsim process: builds
-# evsim, starts it with the web panel on a free port and an operator token,
-# waits for /readyz, runs TestBrowserE2E with EVSIM_E2E_URL pointing at it,
-# and stops evsim. Screenshots go to $EVSIM_E2E_ARTIFACTS (default
-# ./e2e-artifacts).
+# Runs the web panel's and the driver app's browser tests against a real
+# evsim process: builds evsim, starts it with the web panel on a free port
+# and an operator token, waits for /readyz, runs TestBrowserE2E and
+# TestBrowserDriverApp with EVSIM_E2E_URL pointing at it, and stops evsim.
+# Screenshots go to $EVSIM_E2E_ARTIFACTS (default ./e2e-artifacts).
 #
 #   internal/web/e2e/against-evsim.sh [extra evsim flags]
 set -euo pipefail
@@ -29,5 +29,5 @@ for _ in $(seq 100); do
 done
 
 EVSIM_E2E_URL="http://127.0.0.1:$port" EVSIM_E2E_TOKEN="$token" EVSIM_E2E_ARTIFACTS="$artifacts" \
-  go test -count=1 -run 'TestBrowserE2E$' -v ./internal/web/
-echo "screenshot: $artifacts/panel.png"
+  go test -count=1 -run 'TestBrowserE2E$|TestBrowserDriverApp$' -v ./internal/web/
+echo "screenshots: $artifacts/panel.png, driver-*.png, panel-plots.png"

@@ -1,0 +1,97 @@
+package central
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+)
+
+// The members of the network as this Central knows them: itself, and the
+// nodes its monitors registered from (an `evnode site` node hosts many
+// charge points behind one address; an `evnode monitor` one). Central learns
+// a node's address from the sender of its monitors' registrations.
+
+// GetCluster asks Central for the members it knows; it answers with *Cluster.
+type GetCluster struct{}
+
+// Cluster is what Central knows of the network's members.
+type Cluster struct {
+	Central ClusterCentral
+	// Nodes are sorted by address.
+	Nodes []ClusterNode
+}
+
+// ClusterCentral is the Central that answered.
+type ClusterCentral struct {
+	// Address is its actor remote's address ("local" in one process).
+	Address  string
+	Instance string // this life's id, as in its session ids
+	Group    string // its Kafka consumer group
+}
+
+// ClusterNode is one address monitors registered from.
+type ClusterNode struct {
+	Address string // "local": in Central's own process (evsim)
+	// ChargePoints registered from there; Connected of them are alive now.
+	ChargePoints int
+	Connected    int
+	// LastSeen is the newest sign of life from one of them.
+	LastSeen time.Time
+}
+
+// ClusterPanel is a Panel that can also list the members.
+type ClusterPanel interface {
+	Cluster(ctx context.Context) (*Cluster, error)
+}
+
+// Cluster implements ClusterPanel.
+func (p *actorPanel) Cluster(ctx context.Context) (*Cluster, error) {
+	res, err := p.ask(ctx, &GetCluster{})
+	if err != nil {
+		return nil, err
+	}
+	c, ok := res.(*Cluster)
+	if !ok {
+		return nil, fmt.Errorf("central answered %T to a cluster request", res)
+	}
+	return c, nil
+}
+
+func (c *Central) cluster(ctx actor.Context) *Cluster {
+	byAddr := map[string]*ClusterNode{}
+	for _, cp := range c.cps {
+		if cp.monitor == nil {
+			continue
+		}
+		addr := nodeAddress(cp.monitor.GetAddress())
+		n := byAddr[addr]
+		if n == nil {
+			n = &ClusterNode{Address: addr}
+			byAddr[addr] = n
+		}
+		n.ChargePoints++
+		if cp.alive {
+			n.Connected++
+		}
+		if cp.lastSeen.After(n.LastSeen) {
+			n.LastSeen = cp.lastSeen
+		}
+	}
+	out := &Cluster{Central: ClusterCentral{Address: nodeAddress(ctx.Self().GetAddress()), Instance: c.instance, Group: c.cfg.Group}}
+	for _, n := range byAddr {
+		out.Nodes = append(out.Nodes, *n)
+	}
+	sort.Slice(out.Nodes, func(i, j int) bool { return out.Nodes[i].Address < out.Nodes[j].Address })
+	return out
+}
+
+// nodeAddress is a PID's address, "local" for this process (protoactor's "nonhost").
+func nodeAddress(addr string) string {
+	if addr == "" || addr == "nonhost" {
+		return "local"
+	}
+	return addr
+}

@@ -1,0 +1,40 @@
+package config
+
+import "time"
+
+// WebApp holds the web server's knobs beyond the live panel's streams: the
+// driver app's desk and the samples behind the panel's plots.
+type WebApp struct {
+	// DriverReplyTimeout: the driver app shows a request unanswered when
+	// Central has not answered it by then.
+	DriverReplyTimeout time.Duration
+	// DriverMax bounds the drivers the driver app follows at once.
+	DriverMax int
+	// SeriesInterval is how often the plots' counters are sampled.
+	SeriesInterval time.Duration
+	// SeriesPoints is how many samples are kept.
+	SeriesPoints int
+}
+
+// AddWebAppFlags adds the driver app's and the plots' flags.
+func AddWebAppFlags(fs *FlagSet, w *WebApp) {
+	fs.Duration(&w.DriverReplyTimeout, "driver-app-reply-timeout", "", 10*time.Second, "the driver app (/driver) shows a request unanswered when Central has not answered it by then")
+	fs.Int(&w.DriverMax, "driver-app-max-drivers", "", 1000, "drivers the driver app follows at once (each a subscription of this process)")
+	fs.Duration(&w.SeriesInterval, "http-series-interval", "", 5*time.Second, "how often the panel's plots sample the run's counters (/api/series)")
+	fs.Int(&w.SeriesPoints, "http-series-points", "", 720, "samples kept for the panel's plots (720 at 5s: an hour)")
+}
+
+// Validate names the flag that is out of range.
+func (w *WebApp) Validate() error {
+	switch {
+	case w.DriverReplyTimeout <= 0:
+		return Usagef("driver-app-reply-timeout", "must be more than 0")
+	case w.DriverMax < 1:
+		return Usagef("driver-app-max-drivers", "%d must be at least 1", w.DriverMax)
+	case w.SeriesInterval < 100*time.Millisecond:
+		return Usagef("http-series-interval", "%v must be at least 100ms", w.SeriesInterval)
+	case w.SeriesPoints < 2 || w.SeriesPoints > 100_000:
+		return Usagef("http-series-points", "%d must be from 2 to 100000", w.SeriesPoints)
+	}
+	return nil
+}

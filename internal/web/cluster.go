@@ -1,0 +1,83 @@
+package web
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/evcharging/evsim/actors/central"
+)
+
+// ClusterView is GET /api/cluster: the Central that answered and the nodes
+// its charge points' monitors registered from.
+type ClusterView struct {
+	Central ClusterCentral `json:"central"`
+	Nodes   []ClusterNode  `json:"nodes"`
+}
+
+// ClusterCentral is the Central that answered.
+type ClusterCentral struct {
+	Address  string `json:"address"`
+	Instance string `json:"instance"`
+	Group    string `json:"group"`
+}
+
+// ClusterNode is one node (an address monitors registered from): an
+// `evnode site` hosts many charge points, an `evnode monitor` one, "local"
+// is Central's own process.
+type ClusterNode struct {
+	Address      string     `json:"address"`
+	ChargePoints int        `json:"charge_points"`
+	Connected    int        `json:"connected"`
+	LastSeen     *time.Time `json:"last_seen"`
+}
+
+// errNoCluster: the panel cannot list members (a stand-in panel in tests).
+var errNoCluster = errors.New("this panel cannot list the cluster's members")
+
+// Cluster implements central.ClusterPanel.
+func (s *PanelSlot) Cluster(ctx context.Context) (*central.Cluster, error) {
+	p, err := s.panel()
+	if err != nil {
+		return nil, err
+	}
+	cp, ok := p.(central.ClusterPanel)
+	if !ok {
+		return nil, errNoCluster
+	}
+	return cp.Cluster(ctx)
+}
+
+// cluster answers GET /api/cluster.
+func (s *Server) cluster(w http.ResponseWriter, r *http.Request) {
+	cp, ok := s.opts.Panel.(central.ClusterPanel)
+	if !ok {
+		writeError(w, http.StatusNotImplemented, errNoCluster.Error())
+		return
+	}
+	ctx, cancel := s.centralCtx(r)
+	defer cancel()
+	c, err := cp.Cluster(ctx)
+	if errors.Is(err, errNoCluster) {
+		writeError(w, http.StatusNotImplemented, err.Error())
+		return
+	}
+	if err != nil {
+		s.centralUnreachable(w, r, err)
+		return
+	}
+	out := ClusterView{
+		Central: ClusterCentral{Address: c.Central.Address, Instance: c.Central.Instance, Group: c.Central.Group},
+		Nodes:   make([]ClusterNode, 0, len(c.Nodes)),
+	}
+	for _, n := range c.Nodes {
+		node := ClusterNode{Address: n.Address, ChargePoints: n.ChargePoints, Connected: n.Connected}
+		if !n.LastSeen.IsZero() {
+			seen := n.LastSeen.UTC()
+			node.LastSeen = &seen
+		}
+		out.Nodes = append(out.Nodes, node)
+	}
+	writeJSON(w, http.StatusOK, out)
+}

@@ -1,0 +1,32 @@
+package web_test
+
+import (
+	"net/http"
+	"testing"
+
+	"github.com/evcharging/evsim/internal/web"
+)
+
+// GET /api/cluster on the real Central: in one process (evsim) its charge
+// points are one "local" node; another method than GET is 405.
+func TestClusterListsTheNodes(t *testing.T) {
+	_, r := realNetwork(t, nil, "CP-001", "CP-002")
+	var c web.ClusterView
+	eventually(t, "one local node with two connected charge points", func() bool {
+		r.getJSON(t, "/api/cluster", http.StatusOK, &c)
+		return len(c.Nodes) == 1 && c.Nodes[0].Address == "local" && c.Nodes[0].ChargePoints == 2 && c.Nodes[0].Connected == 2
+	})
+	if c.Central.Address != "local" || c.Central.Instance == "" || c.Central.Group == "" || c.Nodes[0].LastSeen == nil {
+		t.Errorf("cluster: %+v", c)
+	}
+	if code, _, _ := r.do(t, http.MethodPost, "/api/cluster", ""); code != http.StatusMethodNotAllowed {
+		t.Errorf("POST /api/cluster: %d, want 405", code)
+	}
+}
+
+// A panel that cannot list members (a stand-in) answers 501, not a crash.
+func TestClusterWithoutACentralThatListsMembers(t *testing.T) {
+	r := newRig(t, 0, nil)
+	var body map[string]any
+	r.getJSON(t, "/api/cluster", http.StatusNotImplemented, &body)
+}

@@ -1,0 +1,5 @@
+package web
+
+// RoutePatterns are the patterns the server's mux was given, for the test
+// that holds them against the OpenAPI document.
+func (s *Server) RoutePatterns() []string { return s.patterns }
