@@ -729,7 +729,41 @@ func createTopics(cfg *Config) error {
 			return fmt.Errorf("create topic %s: %w", t, err)
 		}
 	}
-	return nil
+	return awaitTopics(client, cfg.Topics, topicsReadyTimeout)
+}
+
+// topicsReadyTimeout bounds the wait for topics just created to answer.
+const topicsReadyTimeout = 30 * time.Second
+
+// awaitTopics waits until every partition of topics has a leader in the
+// broker's metadata. Apache Kafka answers CreateTopics before its brokers
+// serve the new topics: a produce in between failed with "topic or
+// partition does not exist", which the bridge took for an outage.
+func awaitTopics(client sarama.Client, topics []string, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for {
+		waiting := ""
+		if err := client.RefreshMetadata(topics...); err != nil {
+			waiting = err.Error()
+		}
+		for _, t := range topics {
+			if waiting != "" {
+				break
+			}
+			all, err := client.Partitions(t)
+			led, _ := client.WritablePartitions(t)
+			if err != nil || len(all) == 0 || len(led) < len(all) {
+				waiting = "topic " + t + " has no leader yet"
+			}
+		}
+		if waiting == "" {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("topics not ready after %v: %s", timeout, waiting)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
 
 // retentionEntries are a topic's retention settings; a bound of 0 or less

@@ -18,16 +18,22 @@ const (
 	// TopicRegistry is compacted: the latest ChargePointIdentity per cp id
 	// and RegistryKey per "key:"+key id, so a starting Central rebuilds them.
 	TopicRegistry = "registry.changes"
+	// TopicWeatherAlerts is compacted: the latest WeatherAlert per city, so
+	// a Central that starts (or comes back) applies the alerts in force.
+	TopicWeatherAlerts = "weather.alerts"
+	// TopicWeatherReadings carries every WeatherReading, key city.
+	TopicWeatherReadings = "weather.readings"
 )
 
 // compactedTopics are created with cleanup.policy=compact and no retention
 // limit: their latest record per key is state, not an event.
-var compactedTopics = map[string]bool{TopicRegistry: true}
+var compactedTopics = map[string]bool{TopicRegistry: true, TopicWeatherAlerts: true}
 
 // Topics lists every topic the bridge creates when it becomes ready.
 var Topics = []string{
 	TopicDriverRequests, TopicDriverUpdates, TopicCommands, TopicStatus,
 	TopicTelemetry, TopicSessionEnd, TopicTickets, TopicRegistry,
+	TopicWeatherAlerts, TopicWeatherReadings,
 }
 
 // State is where the bridge is in its life.

@@ -52,6 +52,8 @@ func init() {
 	register(messages.MessageType_MESSAGE_TYPE_LIVENESS_ACK, func() proto.Message { return new(messages.LivenessAck) })
 	register(messages.MessageType_MESSAGE_TYPE_CHARGE_POINT_IDENTITY, func() proto.Message { return new(messages.ChargePointIdentity) })
 	register(messages.MessageType_MESSAGE_TYPE_REGISTRY_KEY, func() proto.Message { return new(messages.RegistryKey) })
+	register(messages.MessageType_MESSAGE_TYPE_WEATHER_READING, func() proto.Message { return new(messages.WeatherReading) })
+	register(messages.MessageType_MESSAGE_TYPE_WEATHER_ALERT, func() proto.Message { return new(messages.WeatherAlert) })
 }
 
 // TypeOf returns the envelope type tag of msg.

@@ -34,6 +34,8 @@ func sampleMessages() []proto.Message {
 		&messages.LivenessAck{CpId: "CP-001", Seq: 9, Known: true},
 		&messages.ChargePointIdentity{CpId: "CP-001", State: messages.IdentityState_IDENTITY_STATE_REVOKED, TokenVersion: 3, Location: "Alicante", PriceEurPerKwh: 0.3, ChangedAt: now},
 		&messages.RegistryKey{KeyId: "k1", PublicKey: []byte{1, 2, 3}, PublishedAt: now},
+		&messages.WeatherReading{City: "Alicante", Celsius: -2, At: now, Provider: "file"},
+		&messages.WeatherAlert{City: "Alicante", Active: true, Celsius: -2, At: now},
 	}
 }
 

@@ -48,6 +48,9 @@ const (
 	// Numbers from 40 on for Release 2's identity messages.
 	MessageType_MESSAGE_TYPE_CHARGE_POINT_IDENTITY MessageType = 40
 	MessageType_MESSAGE_TYPE_REGISTRY_KEY          MessageType = 41
+	// Numbers from 60 on for the weather office's messages.
+	MessageType_MESSAGE_TYPE_WEATHER_READING MessageType = 60
+	MessageType_MESSAGE_TYPE_WEATHER_ALERT   MessageType = 61
 )
 
 // Enum value maps for MessageType.
@@ -74,6 +77,8 @@ var (
 		18: "MESSAGE_TYPE_LIVENESS_ACK",
 		40: "MESSAGE_TYPE_CHARGE_POINT_IDENTITY",
 		41: "MESSAGE_TYPE_REGISTRY_KEY",
+		60: "MESSAGE_TYPE_WEATHER_READING",
+		61: "MESSAGE_TYPE_WEATHER_ALERT",
 	}
 	MessageType_value = map[string]int32{
 		"MESSAGE_TYPE_UNSPECIFIED":           0,
@@ -97,6 +102,8 @@ var (
 		"MESSAGE_TYPE_LIVENESS_ACK":          18,
 		"MESSAGE_TYPE_CHARGE_POINT_IDENTITY": 40,
 		"MESSAGE_TYPE_REGISTRY_KEY":          41,
+		"MESSAGE_TYPE_WEATHER_READING":       60,
+		"MESSAGE_TYPE_WEATHER_ALERT":         61,
 	}
 )
 
@@ -218,7 +225,7 @@ const file_evcharging_v1_envelope_proto_rawDesc = "" +
 	"\apayload\x18\x03 \x01(\fR\apayload\x12;\n" +
 	"\vproduced_at\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"producedAt\x12\x1a\n" +
-	"\bproducer\x18\x05 \x01(\tR\bproducer*\xad\x05\n" +
+	"\bproducer\x18\x05 \x01(\tR\bproducer*\xef\x05\n" +
 	"\vMessageType\x12\x1c\n" +
 	"\x18MESSAGE_TYPE_UNSPECIFIED\x10\x00\x12\x1f\n" +
 	"\x1bMESSAGE_TYPE_CHARGE_REQUEST\x10\x01\x12 \n" +
@@ -241,7 +248,9 @@ const file_evcharging_v1_envelope_proto_rawDesc = "" +
 	"\x15MESSAGE_TYPE_LIVENESS\x10\x11\x12\x1d\n" +
 	"\x19MESSAGE_TYPE_LIVENESS_ACK\x10\x12\x12&\n" +
 	"\"MESSAGE_TYPE_CHARGE_POINT_IDENTITY\x10(\x12\x1d\n" +
-	"\x19MESSAGE_TYPE_REGISTRY_KEY\x10)B/Z-github.com/evcharging/evsim/messages;messagesb\x06proto3"
+	"\x19MESSAGE_TYPE_REGISTRY_KEY\x10)\x12 \n" +
+	"\x1cMESSAGE_TYPE_WEATHER_READING\x10<\x12\x1e\n" +
+	"\x1aMESSAGE_TYPE_WEATHER_ALERT\x10=B/Z-github.com/evcharging/evsim/messages;messagesb\x06proto3"
 
 var (
 	file_evcharging_v1_envelope_proto_rawDescOnce sync.Once

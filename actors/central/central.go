@@ -231,6 +231,8 @@ type Central struct {
 	// restarted: Central found charge points registered by an earlier life
 	// (a restart of the actor or of the process on the same database).
 	restarted bool
+	// weatherState is the cities' weather and alerts (weather.go).
+	weatherState *weatherState
 }
 
 // Receive implements actor.Actor.
@@ -246,6 +248,7 @@ func (c *Central) Receive(ctx actor.Context) {
 			ctx.Send(c.cfg.Bridge, &bridge.Unsubscribe{Topic: t, Group: c.cfg.Group, Subscriber: ctx.Self()})
 		}
 		c.subscribeRegistry(ctx, true)
+		c.subscribeWeather(ctx, true)
 	case *bridge.Delivery:
 		defer msg.Done()
 		c.delivery(ctx, msg.Msg)
@@ -284,6 +287,8 @@ func (c *Central) Receive(ctx actor.Context) {
 		delete(c.watchers, msg.Who.String())
 	case *supervision.Crash:
 		panic("crash requested: " + msg.Reason)
+	default:
+		c.weatherMessage(ctx, msg)
 	}
 }
 
@@ -345,6 +350,7 @@ func (c *Central) subscribe(ctx actor.Context) {
 		ctx.Send(c.cfg.Bridge, &bridge.Subscribe{Topic: t, Group: c.cfg.Group, Subscriber: ctx.Self()})
 	}
 	c.subscribeRegistry(ctx, false)
+	c.subscribeWeather(ctx, false)
 }
 
 // --- out ---------------------------------------------------------------------

@@ -55,6 +55,9 @@ func (c *Central) setStopped(ctx actor.Context, cpID string, stopped bool) *Oper
 				c.abortStart(ctx, cp, messages.DenyReason_DENY_REASON_STOPPED, fmt.Sprintf("%s was stopped by Central", id),
 					messages.EndReason_END_REASON_STOPPED_BY_CENTRAL)
 			}
+		} else if cp.weather != "" { // a weather alert holds it still
+			c.log.WithField("cp_id", id).Infof("%s: the operator's stop is lifted; still STOPPED (%s)", id, cp.weather)
+			c.event(EventResumed, id, "", fmt.Sprintf("%s: the operator's stop is lifted; still STOPPED (%s)", id, cp.weather))
 		} else {
 			c.command(ctx, id, &messages.Command{Kind: &messages.Command_Resume{Resume: &messages.ResumeChargePoint{}}})
 			c.log.WithField("cp_id", id).Infof("%s resumed by the operator", id)

@@ -155,6 +155,7 @@ func (c *Central) register(ctx actor.Context, m *messages.RegisterChargePoint) {
 			c.cfg.Stats.MarkStartupDone()
 		}
 	}
+	c.weatherOnRegister(ctx, cp)
 	c.update(ctx, cp)
 }
 
@@ -199,11 +200,11 @@ func (c *Central) reconcile(ctx actor.Context, cp *cpEntry) {
 	}
 	st := cp.engineState
 	switch {
-	case cp.stopped && (st == messages.ChargePointState_CHARGE_POINT_STATE_ACTIVATED || st == messages.ChargePointState_CHARGE_POINT_STATE_SUPPLYING):
+	case cp.outOfService() && (st == messages.ChargePointState_CHARGE_POINT_STATE_ACTIVATED || st == messages.ChargePointState_CHARGE_POINT_STATE_SUPPLYING):
 		c.log.WithField("cp_id", cp.reg.ID).Infof("Repeating the STOP order to %s, whose engine is %s", cp.reg.ID, StateName(st))
 		c.command(ctx, cp.reg.ID, &messages.Command{Kind: &messages.Command_Stop{Stop: &messages.StopChargePoint{}}})
 		cp.lastOrder = now
-	case !cp.stopped && st == messages.ChargePointState_CHARGE_POINT_STATE_STOPPED:
+	case !cp.outOfService() && st == messages.ChargePointState_CHARGE_POINT_STATE_STOPPED:
 		c.log.WithField("cp_id", cp.reg.ID).Infof("Repeating the RESUME order to %s, whose engine is still STOPPED", cp.reg.ID)
 		c.command(ctx, cp.reg.ID, &messages.Command{Kind: &messages.Command_Resume{Resume: &messages.ResumeChargePoint{}}})
 		cp.lastOrder = now

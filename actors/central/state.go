@@ -28,6 +28,9 @@ type Facts struct {
 	// Revoked and Unregistered say why the Registry refuses the charge
 	// point (its tokens revoked; not registered or deregistered).
 	Revoked, Unregistered string
+	// Weather is why a weather alert holds it out of service, e.g.
+	// "weather alert: Alicante −2 °C" ("" = none).
+	Weather string
 }
 
 // Derive is the rules' table: the state Central shows from what it knows of
@@ -53,6 +56,10 @@ func Derive(f Facts) (messages.ChargePointState, string) {
 		return messages.ChargePointState_CHARGE_POINT_STATE_FAULT, fault
 	case f.Waiting != "":
 		return messages.ChargePointState_CHARGE_POINT_STATE_WAITING, "not available yet: engine " + f.Waiting
+	case f.Weather != "" && f.Stopped:
+		return messages.ChargePointState_CHARGE_POINT_STATE_STOPPED, f.Weather + "; and out of order by Central's order"
+	case f.Weather != "":
+		return messages.ChargePointState_CHARGE_POINT_STATE_STOPPED, f.Weather
 	case f.Stopped:
 		return messages.ChargePointState_CHARGE_POINT_STATE_STOPPED, "out of order by Central's order"
 	case f.Supplying:
@@ -148,6 +155,7 @@ type cpEntry struct {
 	rejected    string    // why the last registration was refused while no monitor is alive
 	rejectedAt  time.Time // when
 	stopped     bool
+	weather     string                    // why a weather alert holds it out of service ("" = none; weather.go)
 	engineState messages.ChargePointState // as the engine last said
 	lastOrder   time.Time                 // when an order was last (re)sent
 
@@ -200,7 +208,7 @@ func (c *cpEntry) busy() bool { return c.session != nil || c.pending != nil }
 
 func (c *cpEntry) derive() (messages.ChargePointState, string) {
 	f := Facts{Alive: c.alive, EngineOK: c.engineOK, Stopped: c.stopped, Supplying: c.session != nil,
-		Fault: c.fault, Waiting: c.waiting, Rejected: c.rejected}
+		Fault: c.fault, Waiting: c.waiting, Rejected: c.rejected, Weather: c.weather}
 	if d := c.identity; d != nil && d.state == messages.ChargePointState_CHARGE_POINT_STATE_REVOKED {
 		f.Revoked = d.reason
 	} else if d != nil {

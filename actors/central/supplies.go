@@ -33,6 +33,8 @@ func (c *Central) delivery(ctx actor.Context, msg proto.Message) {
 		}
 	case *messages.ChargePointIdentity, *messages.RegistryKey:
 		c.registryRecord(ctx, m)
+	case *messages.WeatherAlert, *messages.WeatherReading:
+		c.weatherRecord(ctx, m)
 	case *messages.StatusChange:
 		if cp := c.cps[m.GetCpId()]; cp != nil {
 			cp.engineState = m.GetState()

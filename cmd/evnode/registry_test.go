@@ -236,9 +236,14 @@ func registryPublishesAndSurvivesARestart(t *testing.T, brokers, cp string) {
 	}
 }
 
-// checkCompacted asks the broker for the registry topic's cleanup policy.
-func checkCompacted(t *testing.T, brokers string) {
+// checkCompacted asks the broker for the registry topic's cleanup policy
+// (or that of the topic named).
+func checkCompacted(t *testing.T, brokers string, topic ...string) {
 	t.Helper()
+	name := bridge.TopicRegistry
+	if len(topic) > 0 {
+		name = topic[0]
+	}
 	sc := sarama.NewConfig()
 	sc.Version = sarama.V2_8_0_0
 	admin, err := sarama.NewClusterAdmin([]string{brokers}, sc)
@@ -246,7 +251,7 @@ func checkCompacted(t *testing.T, brokers string) {
 		t.Fatal(err)
 	}
 	defer func() { _ = admin.Close() }()
-	entries, err := admin.DescribeConfig(sarama.ConfigResource{Type: sarama.TopicResource, Name: bridge.TopicRegistry})
+	entries, err := admin.DescribeConfig(sarama.ConfigResource{Type: sarama.TopicResource, Name: name})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -255,7 +260,7 @@ func checkCompacted(t *testing.T, brokers string) {
 			return
 		}
 	}
-	t.Fatalf("%s is not compacted: %+v", bridge.TopicRegistry, entries)
+	t.Fatalf("%s is not compacted: %+v", name, entries)
 }
 
 func TestRegistryUsageErrors(t *testing.T) {

@@ -53,6 +53,10 @@ func run(ctx context.Context, args []string, getenv func(string) (string, bool),
 		fmt.Fprintf(stderr, "evsim: %v\n", err)
 		return 2
 	}
+	if err := checkWeather(cfg, steps); err != nil {
+		fmt.Fprintf(stderr, "evsim: %v\n", err)
+		return 2
+	}
 	if err := checkDB(cfg.DB); err != nil {
 		fmt.Fprintf(stderr, "evsim: %v\n", err)
 		return 2
@@ -72,12 +76,7 @@ func loadScenario(path string) ([]sim.Step, error) {
 	if path == "" {
 		return nil, nil
 	}
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, config.Usagef("scenario", "%v", err)
-	}
-	defer f.Close()
-	steps, err := sim.ParseScenario(f, path)
+	steps, err := sim.ReadScenarioFile(path)
 	if err != nil {
 		return nil, config.Usagef("scenario", "%v", err)
 	}

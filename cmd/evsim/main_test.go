@@ -118,6 +118,13 @@ func TestBadFlagExitsTwoNamingTheFlag(t *testing.T) {
 		"--log-format": {"--log-format", "xml"},
 		"--requests":   {"--requests", "/no/such/file"},
 		"--scenario":   {"--scenario", "/no/such/scenario"},
+		// the weather office's (weather_test.go writes the files)
+		"--weather-provider": {"--weather-provider", "sky"},
+		"--weather-file":     {"--weather-file", badWeatherFile(t)},
+		"--openweather-key":  {"--weather-provider", "openweather"},
+		"--scenario ":        {"--weather-provider", "off", "--scenario", weatherStepFile(t)},
+		"--weather-interval": {"--weather-interval", "0s"},
+		"--openweather-url":  {"--openweather-url", "ftp://x"},
 	}
 	for flagName, args := range cases {
 		cmd := exec.Command(bin, args...)
@@ -130,7 +137,7 @@ func TestBadFlagExitsTwoNamingTheFlag(t *testing.T) {
 			t.Errorf("%v: want exit 2, got %v", args, err)
 		}
 		lines := strings.Split(strings.TrimSpace(stderr.String()), "\n")
-		if len(lines) != 1 || !strings.Contains(lines[0], flagName) {
+		if len(lines) != 1 || !strings.Contains(lines[0], strings.TrimSpace(flagName)) {
 			t.Errorf("%v: want one line naming %s, got %q", args, flagName, stderr.String())
 		}
 	}

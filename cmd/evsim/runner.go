@@ -189,7 +189,12 @@ func (r *runner) run(ctx context.Context) int {
 		r.log.Errorf("Cannot start the network: %v", err)
 		return 1
 	}
-	ops := &operations{net: net}
+	wx, err := r.startWeather(system, bridgePID, ncfg.ChargePoints, seed, ncfg.Audit)
+	if err != nil {
+		r.log.Errorf("Cannot start the weather office: %v", err)
+		return 1
+	}
+	ops := &operations{net: net, weather: wx}
 
 	panel.Set(net.Panel())
 	stopDesk := func() {}
@@ -250,6 +255,7 @@ func (r *runner) run(ctx context.Context) int {
 	// then the bridge flushes, then the broker and the web panel go.
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
+	wx.stop(system)
 	stopDesk()
 	if err := net.Shutdown(shutdownCtx); err != nil {
 		r.log.Warnf("Network shutdown was not clean: %v", err)
@@ -427,7 +433,10 @@ func terminalSize(w io.Writer) (width, height int) {
 }
 
 // operations adapts the network's run-time hooks to the command language.
-type operations struct{ net *network.Network }
+type operations struct {
+	net     *network.Network
+	weather *weatherOffice // nil: --weather-provider off
+}
 
 func (o *operations) Panel() central.Panel { return o.net.Panel() }
 

@@ -77,6 +77,9 @@ type Sim struct {
 
 	// Registry is the in-process Registry (--auth registry).
 	Registry SimRegistry
+	// Weather is the in-process weather office (--weather-provider ...).
+	Weather       WeatherOffice
+	weatherCities string
 }
 
 // SimFlags registers every evsim flag on a new FlagSet bound to c.
@@ -120,6 +123,7 @@ func SimFlags(c *Sim) *FlagSet {
 	fs.Float(&c.ChargeKW, "kw", "", 22, "charge rate of each charge point in kW")
 	fs.Float(&c.PriceEURPerKWh, "price", "", 0.30, "price in EUR/kWh of each charge point")
 	addSimRegistryFlags(fs, &c.Registry)
+	addWeatherFlags(fs, &c.Weather, "weather-", &c.weatherCities)
 	return fs
 }
 
@@ -189,6 +193,9 @@ func (c *Sim) Validate() error {
 		return Usagef("price", "%g is negative", c.PriceEURPerKWh)
 	}
 	if err := c.Registry.validate(); err != nil {
+		return err
+	}
+	if err := c.Weather.validate("weather-", c.weatherCities); err != nil {
 		return err
 	}
 	if len(c.Kafka.Brokers) == 0 {

@@ -4,9 +4,12 @@ import (
 	"bufio"
 	"fmt"
 	"io"
+	"os"
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/evcharging/evsim/actors/weather"
 )
 
 // Verb is an operator command, typed on evsim's stdin or timed in a scenario.
@@ -25,6 +28,7 @@ const (
 	VerbKillDriver     Verb = "kill-driver"     // driver id
 	VerbStartDriver    Verb = "start-driver"    // driver id
 	VerbRestartCentral Verb = "restart-central" // no target
+	VerbWeather        Verb = "weather"         // CITY CELSIUS: the file provider's temperature of a city
 )
 
 type verbSpec struct {
@@ -43,12 +47,18 @@ var verbs = map[Verb]verbSpec{
 	VerbKillDriver:     {"driver", "stop a driver"},
 	VerbStartDriver:    {"driver", "start a driver again"},
 	VerbRestartCentral: {"", "stop Central and start it again"},
+	VerbWeather:        {"city", "set a city's temperature (at 0 °C or below: a weather alert)"},
 }
 
 // Command is one parsed operator command.
 type Command struct {
 	Verb   Verb
-	Target string // "" for restart-central; "all" allowed for stop/resume
+	Target string // "" for restart-central; "all" allowed for stop/resume; "CITY CELSIUS" for weather
+}
+
+// Weather is a weather command's city and temperature.
+func (c Command) Weather() (city string, celsius float64, err error) {
+	return weather.ParseCityTemperature(strings.Fields(c.Target))
 }
 
 func (c Command) String() string {
@@ -68,7 +78,7 @@ func CommandHelp() string {
 	var b strings.Builder
 	for _, n := range names {
 		spec := verbs[Verb(n)]
-		arg := map[string]string{"cp": " CP", "cp|all": " CP|all", "driver": " DRIVER", "": ""}[spec.target]
+		arg := map[string]string{"cp": " CP", "cp|all": " CP|all", "driver": " DRIVER", "city": " CITY CELSIUS", "": ""}[spec.target]
 		fmt.Fprintf(&b, "  %-22s %s\n", n+arg, spec.help)
 	}
 	return b.String()
@@ -83,9 +93,16 @@ func ParseCommand(line string) (Command, error) {
 	v := Verb(strings.ToLower(fields[0]))
 	spec, ok := verbs[v]
 	if !ok {
-		return Command{}, fmt.Errorf("unknown command %q (try: stop, resume, ko, unko, panic-engine, kill-monitor, start-monitor, kill-driver, start-driver, restart-central)", fields[0])
+		return Command{}, fmt.Errorf("unknown command %q (try: stop, resume, ko, unko, panic-engine, kill-monitor, start-monitor, kill-driver, start-driver, restart-central, weather)", fields[0])
 	}
 	args := fields[1:]
+	if v == VerbWeather {
+		city, celsius, err := weather.ParseCityTemperature(args)
+		if err != nil {
+			return Command{}, fmt.Errorf("weather: %v", err)
+		}
+		return Command{Verb: v, Target: fmt.Sprintf("%s %g", city, celsius)}, nil
+	}
 	switch {
 	case spec.target == "" && len(args) != 0:
 		return Command{}, fmt.Errorf("%s takes no target", v)
@@ -110,6 +127,16 @@ type Step struct {
 	At      time.Duration
 	Command Command
 	Line    int
+}
+
+// ReadScenarioFile opens and parses a scenario file (see ParseScenario).
+func ReadScenarioFile(path string) ([]Step, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return ParseScenario(f, path)
 }
 
 // ParseScenario reads "<offset> <command> [target]" lines; blank lines and #

@@ -24,6 +24,12 @@ type Network interface {
 	RestartCentral(ctx context.Context) error
 }
 
+// WeatherSetter is a Network whose weather office takes temperatures (the
+// file provider): the weather command sets a city's.
+type WeatherSetter interface {
+	SetWeather(ctx context.Context, city string, celsius float64) error
+}
+
 // Execute carries out one command and returns a sentence saying what it did.
 func Execute(ctx context.Context, n Network, c Command) (string, error) {
 	target := c.Target
@@ -69,6 +75,16 @@ func Execute(ctx context.Context, n Network, c Command) (string, error) {
 		return simple(n.StartDriver(ctx, target))
 	case VerbRestartCentral:
 		return simple(n.RestartCentral(ctx))
+	case VerbWeather:
+		w, ok := n.(WeatherSetter)
+		if !ok {
+			return "", fmt.Errorf("%s: this run has no weather office that takes temperatures", c)
+		}
+		city, celsius, err := c.Weather()
+		if err != nil {
+			return "", fmt.Errorf("%s: %w", c, err)
+		}
+		return simple(w.SetWeather(ctx, city, celsius))
 	}
 	return "", fmt.Errorf("unknown command %q", c.Verb)
 }

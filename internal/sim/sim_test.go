@@ -250,3 +250,26 @@ func TestChaosPlanIsReproducibleAndFollowsTheRates(t *testing.T) {
 		t.Fatal("zero rates must plan nothing")
 	}
 }
+
+func TestScenarioWeatherSteps(t *testing.T) {
+	steps, err := ParseScenario(strings.NewReader("30s weather Alicante -2\n40s weather San  Sebastian \u22120.5\n50s weather Alicante 3\n"), "w.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []struct {
+		city    string
+		celsius float64
+		text    string
+	}{{"Alicante", -2, "weather Alicante -2"}, {"San Sebastian", -0.5, "weather San Sebastian -0.5"}, {"Alicante", 3, "weather Alicante 3"}}
+	for i, w := range want {
+		city, celsius, err := steps[i].Command.Weather()
+		if err != nil || city != w.city || celsius != w.celsius || steps[i].Command.String() != w.text {
+			t.Errorf("step %d: %q %g %v (%s), want %+v", i, city, celsius, err, steps[i].Command, w)
+		}
+	}
+	for _, bad := range []string{"10s weather Alicante", "10s weather Alicante cold", "10s weather -2"} {
+		if _, err := ParseScenario(strings.NewReader(bad), "w.txt"); err == nil || !strings.Contains(err.Error(), "w.txt line 1: weather:") {
+			t.Errorf("%q: got %v", bad, err)
+		}
+	}
+}

@@ -130,6 +130,7 @@ func (s *Server) routes() http.Handler {
 	s.docRoutes(mux)
 	s.driverRoutes(mux)
 	s.plotRoutes(mux)
+	s.weatherRoutes(mux)
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no such endpoint: "+r.Method+" "+r.URL.Path)
 	})
