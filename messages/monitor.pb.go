@@ -491,7 +491,9 @@ type Liveness struct {
 	EngineWaiting string `protobuf:"bytes,7,opt,name=engine_waiting,json=engineWaiting,proto3" json:"engine_waiting,omitempty"`
 	// RegistrationResult.registration_id of the registration it continues.
 	RegistrationId string `protobuf:"bytes,8,opt,name=registration_id,json=registrationId,proto3" json:"registration_id,omitempty"`
-	// The id of the key the monitor holds, "" if none: Central sends the current one when it differs.
+	// The id of the key its engine holds (its last health answer's), "" if
+	// none: Central sends the key it wants used when it differs, and starts
+	// sealing with a key it issued once an engine names it here.
 	KeyId         string `protobuf:"bytes,30,opt,name=key_id,json=keyId,proto3" json:"key_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache

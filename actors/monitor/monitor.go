@@ -185,6 +185,8 @@ type Monitor struct {
 	token          string    // the Registry's token, "" if none yet
 	tokenExpires   time.Time // when it expires
 	fetching       bool      // a token is being fetched
+	// key is the charge point's key (or its revocation) from Central (keys.go).
+	key *messages.ChargePointKey
 }
 
 // Receive implements actor.Actor.

@@ -13,10 +13,12 @@
 //
 // # Lifecycle
 //
-//	issue   Central makes a key at the first accepted registration; a
-//	        re-registration gets the same key back.
-//	rotate  Central makes a new current key; the previous one still opens
-//	        (records in flight), until the next rotation or a revocation.
+//	issue   Central makes a key at the first accepted registration and
+//	        stages it (it opens, seals nothing); the engine's liveness
+//	        naming it makes it current. A re-registration gets it back.
+//	rotate  Central stages a new key the same way; once current, the
+//	        previous one still opens (records in flight) until the next
+//	        rotation or a revocation.
 //	revoke  every key of the charge point is forgotten: its records are
 //	        refused and nothing is sealed for it until a new key is issued.
 //

@@ -12,8 +12,10 @@ import (
 // the roles install and revoke keys.
 //
 // Per charge point it keeps the current key (sealing), the one before it
-// (still opens records sealed before a rotation) and whether its keys are
-// revoked (nothing opens, nothing is sealed until a new key is installed).
+// (still opens records sealed before a rotation), a staged one (issued,
+// opens, but seals nothing until the other side confirms it holds it) and
+// whether its keys are revoked (nothing opens, nothing is sealed until a
+// new key is installed).
 type Keyring struct {
 	mu       sync.RWMutex
 	byID     map[string]*Key // every key that opens: current and previous
@@ -23,8 +25,8 @@ type Keyring struct {
 }
 
 type cpKeys struct {
-	current, previous *Key
-	revoked           bool
+	current, previous, staged *Key
+	revoked                   bool
 }
 
 // NewKeyring returns an empty keyring.
@@ -55,6 +57,9 @@ func (r *Keyring) Install(k *Key) {
 		r.mu.Unlock()
 		return
 	}
+	if ck.staged != nil && ck.staged.ID == k.ID {
+		ck.staged = nil
+	}
 	if ck.previous != nil && ck.previous.ID != k.ID {
 		delete(r.byID, ck.previous.ID)
 	}
@@ -69,6 +74,36 @@ func (r *Keyring) Install(k *Key) {
 	watchers := r.watchers
 	r.mu.Unlock()
 	notify(watchers, k.CPID)
+}
+
+// Stage adds k as its charge point's next key: it opens records at once,
+// but sealing goes on with the current key (or waits, when there is none)
+// until Install(k), once the other side confirmed it holds k. A key staged
+// before it is forgotten.
+func (r *Keyring) Stage(k *Key) {
+	r.mu.Lock()
+	ck := r.cps[k.CPID]
+	if ck == nil {
+		ck = &cpKeys{}
+		r.cps[k.CPID] = ck
+	}
+	if ck.staged != nil && ck.staged.ID != k.ID {
+		delete(r.byID, ck.staged.ID)
+	}
+	ck.staged = k
+	delete(r.revoked, k.ID)
+	r.byID[k.ID] = k
+	r.mu.Unlock()
+}
+
+// Staged is cpID's staged key, if it has one.
+func (r *Keyring) Staged(cpID string) (*Key, bool) {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	if ck := r.cps[cpID]; ck != nil && ck.staged != nil {
+		return ck.staged, true
+	}
+	return nil, false
 }
 
 // InstallProto installs the key (or the revocation) a message carries.
@@ -98,13 +133,13 @@ func (r *Keyring) Revoke(cpID string) {
 		r.mu.Unlock()
 		return
 	}
-	for _, k := range []*Key{ck.current, ck.previous} {
+	for _, k := range []*Key{ck.current, ck.previous, ck.staged} {
 		if k != nil {
 			delete(r.byID, k.ID)
 			r.revoked[k.ID] = cpID
 		}
 	}
-	ck.current, ck.previous, ck.revoked = nil, nil, true
+	ck.current, ck.previous, ck.staged, ck.revoked = nil, nil, nil, true
 	watchers := r.watchers
 	r.mu.Unlock()
 	notify(watchers, cpID)
@@ -115,7 +150,7 @@ func (r *Keyring) Revoke(cpID string) {
 func (r *Keyring) Forget(cpID string) {
 	r.mu.Lock()
 	if ck := r.cps[cpID]; ck != nil {
-		for _, k := range []*Key{ck.current, ck.previous} {
+		for _, k := range []*Key{ck.current, ck.previous, ck.staged} {
 			if k != nil {
 				delete(r.byID, k.ID)
 			}

@@ -22,6 +22,7 @@ import (
 
 	"github.com/evcharging/evsim/bridge"
 	"github.com/evcharging/evsim/internal/logging"
+	"github.com/evcharging/evsim/internal/seal"
 	"github.com/evcharging/evsim/internal/stats"
 	"github.com/evcharging/evsim/internal/store"
 	"github.com/evcharging/evsim/messages"
@@ -77,6 +78,8 @@ type Harness struct {
 	Logger *logrus.Logger
 	Logs   *LogBuffer
 	Rec    *Recorder
+	// Keys is the bridge's keyring when the harness seals (NewSealed), else nil.
+	Keys *seal.Keyring
 
 	brokerOpts bridge.EmbeddedOptions
 }
@@ -109,6 +112,18 @@ func (h *Harness) StartBroker() {
 // Under -short the test is skipped: it runs a broker.
 func New(t *testing.T) *Harness {
 	t.Helper()
+	return newHarness(t, nil)
+}
+
+// NewSealed is New with a bridge that seals the charge points' topics
+// with keys (Harness.Keys, to hand to the network's Central and engines).
+func NewSealed(t *testing.T) *Harness {
+	t.Helper()
+	return newHarness(t, seal.NewKeyring())
+}
+
+func newHarness(t *testing.T, keys *seal.Keyring) *Harness {
+	t.Helper()
 	if testing.Short() {
 		t.Skip("runs a network on the embedded broker (skipped under -short)")
 	}
@@ -122,7 +137,7 @@ func New(t *testing.T) *Harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := &Harness{T: t, Logs: buf, Logger: logger, Stats: stats.New()}
+	h := &Harness{T: t, Logs: buf, Logger: logger, Stats: stats.New(), Keys: keys}
 	h.Sys = actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger {
 		return logging.NewSlogLogger(logger, "protoactor")
 	}))
@@ -170,7 +185,7 @@ func New(t *testing.T) *Harness {
 }
 
 func (h *Harness) bridgeConfig() bridge.Config {
-	return bridge.Config{Brokers: []string{h.Broker.Addr()}, WaitAttempts: 50, WaitInterval: 100 * time.Millisecond, Partitions: 2}
+	return bridge.Config{Brokers: []string{h.Broker.Addr()}, WaitAttempts: 50, WaitInterval: 100 * time.Millisecond, Partitions: 2, Keys: h.Keys}
 }
 
 // RestartBridge stops the bridge and starts a new one under the same name
