@@ -233,6 +233,9 @@ func (e *Engine) start(ctx actor.Context) {
 }
 
 func (e *Engine) subscribe(ctx actor.Context) {
+	if e.waitsForKey(ctx) {
+		return
+	}
 	ctx.Send(e.cfg.Bridge, &bridge.Subscribe{Topic: bridge.TopicCommands, Group: e.cfg.Group, Key: e.cfg.CPID, Subscriber: ctx.Self()})
 }
 

@@ -3,6 +3,7 @@ package chargepoint
 import (
 	"github.com/asynkron/protoactor-go/actor"
 
+	"github.com/evcharging/evsim/bridge"
 	"github.com/evcharging/evsim/messages"
 )
 
@@ -38,8 +39,24 @@ func (e *Engine) takeKey(ctx actor.Context, k *messages.ChargePointKey) {
 		e.log.Entry().WithError(err).Warn("Ignored a key from the monitor that cannot be used")
 		return
 	}
-	if e.keyID != "" || e.keyRevoked {
+	first := e.keyID == "" && !e.keyRevoked
+	if !first {
 		e.log.Entry().WithField("key_id", k.GetKeyId()).Info("Sealing with a new key from Central")
 	}
 	e.keyID, e.keyRevoked = k.GetKeyId(), false
+	if first {
+		e.subscribe(ctx) // the commands can be opened now
+	}
+}
+
+// waitsForKey says whether the engine must not read its commands yet: it
+// has no key to open them (they would be refused and lost). It announces
+// its key to the bridge meanwhile, so that a shared consumer holds its
+// commands rather than skipping them as another process's.
+func (e *Engine) waitsForKey(ctx actor.Context) bool {
+	if e.cfg.Keys == nil || e.keyID != "" || e.keyRevoked {
+		return false
+	}
+	ctx.Send(e.cfg.Bridge, &bridge.ExpectKeys{Topic: bridge.TopicCommands, Group: e.cfg.Group, Keys: []string{e.cfg.CPID}})
+	return true
 }

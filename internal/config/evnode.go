@@ -109,6 +109,8 @@ type Central struct {
 	CommandTTL time.Duration
 	// Auth is how charge points authenticate (--auth, --registry-key, --audit-log).
 	Auth CentralAuth
+	// Encryption seals Central's traffic with each charge point (--encryption, --master-key...).
+	Encryption Encryption
 
 	cpSecrets string
 }
@@ -138,6 +140,7 @@ func CentralFlags(c *Central) *FlagSet {
 	fs.Duration(&c.RequestTTL, "request-ttl", "", 10*time.Second, "a driver's request older than this is denied as expired (match the drivers' --reply-timeout)")
 	fs.Duration(&c.CommandTTL, "command-ttl", "", time.Minute, "an engine ignores a command older than this (a start: older than --start-timeout)")
 	addCentralAuthFlags(fs, &c.Auth)
+	addEncryptionFlags(fs, &c.Encryption, true)
 	return fs
 }
 
@@ -174,6 +177,9 @@ func (c *Central) Validate() error {
 		return err
 	}
 	if err := ValidateStreams(c.HTTPMaxStreams, c.HTTPStreamQueue); err != nil {
+		return err
+	}
+	if err := c.Encryption.validate(); err != nil {
 		return err
 	}
 	switch {
@@ -252,6 +258,8 @@ type Engine struct {
 	TelemetryInterval time.Duration
 	SupplyDuration    time.Duration
 	TimeScale         float64
+	// Encryption: whether the engine seals with the key its monitor hands over (--encryption).
+	Encryption Encryption
 }
 
 // EngineFlags registers every flag of `evnode engine` on a new FlagSet.
@@ -268,6 +276,7 @@ func EngineFlags(c *Engine) *FlagSet {
 	fs.Duration(&c.TelemetryInterval, "telemetry-interval", "", time.Second, "how often the engine reports while supplying")
 	fs.Duration(&c.SupplyDuration, "supply-duration", "", 10*time.Second, "how long a simulated vehicle stays plugged in")
 	fs.Float(&c.TimeScale, "time-scale", "", DefaultTimeScale, "simulated seconds of charging per real second (1 = real time)")
+	addEncryptionFlags(fs, &c.Encryption, false)
 	return fs
 }
 
@@ -296,6 +305,8 @@ func (c *Engine) Validate() error {
 		return Usagef("kw", "%g must be more than 0", c.KW)
 	case c.Price < 0:
 		return Usagef("price", "%g is negative", c.Price)
+	case c.Encryption.validate() != nil:
+		return c.Encryption.validate()
 	case c.TelemetryInterval <= 0:
 		return Usagef("telemetry-interval", "must be more than 0")
 	case c.SupplyDuration <= 0:

@@ -73,6 +73,8 @@ type Sim struct {
 
 	// Registry is the in-process Registry (--auth registry).
 	Registry SimRegistry
+	// Encryption seals Central's traffic with each charge point (--encryption, --master-key...).
+	Encryption Encryption
 }
 
 // SimFlags registers every evsim flag on a new FlagSet bound to c.
@@ -114,6 +116,7 @@ func SimFlags(c *Sim) *FlagSet {
 	fs.Float(&c.ChargeKW, "kw", "", 22, "charge rate of each charge point in kW")
 	fs.Float(&c.PriceEURPerKWh, "price", "", 0.30, "price in EUR/kWh of each charge point")
 	addSimRegistryFlags(fs, &c.Registry)
+	addEncryptionFlags(fs, &c.Encryption, true)
 	return fs
 }
 
@@ -183,6 +186,9 @@ func (c *Sim) Validate() error {
 		return Usagef("price", "%g is negative", c.PriceEURPerKWh)
 	}
 	if err := c.Registry.validate(); err != nil {
+		return err
+	}
+	if err := c.Encryption.validate(); err != nil {
 		return err
 	}
 	if len(c.Kafka.Brokers) == 0 {
