@@ -1,6 +1,7 @@
 package seal
 
 import (
+	"slices"
 	"sync"
 
 	"github.com/evcharging/evsim/messages"
@@ -11,8 +12,9 @@ import (
 // the bridge seals and opens in its producer and consumer goroutines while
 // the roles install and revoke keys.
 //
-// Per charge point it keeps the current key (sealing), the one before it
-// (still opens records sealed before a rotation), a staged one (issued,
+// Per charge point it keeps the current key (sealing), the MaxPrevious
+// keys before it (still open records sealed before a rotation, e.g. kept
+// through a broker outage), a staged one (issued,
 // opens, but seals nothing until the other side confirms it holds it) and
 // whether its keys are revoked (nothing opens, nothing is sealed until a
 // new key is installed).
@@ -24,9 +26,19 @@ type Keyring struct {
 	watchers []func(cpID string)
 }
 
+// MaxPrevious is how many replaced keys of a charge point still open.
+const MaxPrevious = 3
+
 type cpKeys struct {
-	current, previous, staged *Key
-	revoked                   bool
+	current, staged *Key
+	previous        []*Key // newest first
+	revoked         bool
+}
+
+// all is every key of the charge point that opens.
+func (ck *cpKeys) all() []*Key {
+	out := append([]*Key{ck.current, ck.staged}, ck.previous...)
+	return slices.DeleteFunc(out, func(k *Key) bool { return k == nil })
 }
 
 // NewKeyring returns an empty keyring.
@@ -60,14 +72,14 @@ func (r *Keyring) Install(k *Key) {
 	if ck.staged != nil && ck.staged.ID == k.ID {
 		ck.staged = nil
 	}
-	if ck.previous != nil && ck.previous.ID != k.ID {
-		delete(r.byID, ck.previous.ID)
-	}
+	ck.previous = slices.DeleteFunc(ck.previous, func(p *Key) bool { return p.ID == k.ID })
 	if ck.current != nil && ck.current.ID != k.ID && !ck.revoked {
-		ck.previous = ck.current
-	} else {
-		ck.previous = nil
+		ck.previous = append([]*Key{ck.current}, ck.previous...)
 	}
+	for _, old := range ck.previous[min(len(ck.previous), MaxPrevious):] {
+		delete(r.byID, old.ID)
+	}
+	ck.previous = ck.previous[:min(len(ck.previous), MaxPrevious)]
 	ck.current, ck.revoked = k, false
 	delete(r.revoked, k.ID)
 	r.byID[k.ID] = k
@@ -133,11 +145,9 @@ func (r *Keyring) Revoke(cpID string) {
 		r.mu.Unlock()
 		return
 	}
-	for _, k := range []*Key{ck.current, ck.previous, ck.staged} {
-		if k != nil {
-			delete(r.byID, k.ID)
-			r.revoked[k.ID] = cpID
-		}
+	for _, k := range ck.all() {
+		delete(r.byID, k.ID)
+		r.revoked[k.ID] = cpID
 	}
 	ck.current, ck.previous, ck.staged, ck.revoked = nil, nil, nil, true
 	watchers := r.watchers
@@ -150,10 +160,8 @@ func (r *Keyring) Revoke(cpID string) {
 func (r *Keyring) Forget(cpID string) {
 	r.mu.Lock()
 	if ck := r.cps[cpID]; ck != nil {
-		for _, k := range []*Key{ck.current, ck.previous, ck.staged} {
-			if k != nil {
-				delete(r.byID, k.ID)
-			}
+		for _, k := range ck.all() {
+			delete(r.byID, k.ID)
 		}
 		delete(r.cps, cpID)
 	}
