@@ -50,6 +50,10 @@ type Config struct {
 	TelemetryRetention      time.Duration
 	TelemetryRetentionBytes int64
 
+	// Security is TLS and SASL towards the broker. Default: plaintext, no
+	// authentication.
+	Security Security
+
 	// ClientID names this process to the broker and is written into each
 	// envelope as its producer. Default "evsim".
 	ClientID string
@@ -180,6 +184,9 @@ func (c *Config) Validate() error {
 	case c.BadRecordLogEvery < 0:
 		return fmt.Errorf("bridge config: BadRecordLogEvery %v is negative", c.BadRecordLogEvery)
 	}
+	if err := c.Security.Validate(); err != nil {
+		return err
+	}
 	for _, t := range c.Topics {
 		if t == "" || strings.ContainsAny(t, " /\\") {
 			return fmt.Errorf("bridge config: topic name %q is not valid", t)
@@ -212,6 +219,7 @@ func (c *Config) baseSarama() *sarama.Config {
 	// Topics we did not create (a test's, an operator's) are created on
 	// first use; both brokers allow it (kfake because we tell it to).
 	s.Metadata.AllowAutoTopicCreation = true
+	c.Security.apply(s)
 	return s
 }
 

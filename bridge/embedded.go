@@ -1,6 +1,7 @@
 package bridge
 
 import (
+	"crypto/tls"
 	"fmt"
 	"net"
 	"strings"
@@ -43,6 +44,14 @@ type EmbeddedOptions struct {
 	// MinSessionTimeout is the smallest consumer-group session the broker
 	// accepts. Default 1 s (kfake's own default, 6 s, refuses short sessions).
 	MinSessionTimeout time.Duration
+	// TLS, when not nil, makes the broker speak TLS only, with this server
+	// configuration (its certificate; ClientCAs with ClientAuth to require
+	// client certificates). Default: plaintext.
+	TLS *tls.Config
+	// SASL, when its Mechanism is set, makes the broker require SASL
+	// authentication, with this user as its one user (a superuser).
+	// Default: no authentication.
+	SASL SASL
 	// Logger receives the broker's own logs at DEBUG. Default: none.
 	Logger logrus.FieldLogger
 
@@ -101,6 +110,15 @@ func StartEmbedded(opts EmbeddedOptions) (*Embedded, error) {
 			"log.cleaner.backoff.ms": fmt.Sprint(opts.RetentionCheck.Milliseconds()),
 			"log.segment.bytes":      fmt.Sprint(opts.SegmentBytes),
 		}),
+	}
+	if opts.TLS != nil {
+		kopts = append(kopts, kfake.TLS(opts.TLS))
+	}
+	if opts.SASL.Mechanism != "" {
+		if err := (Security{SASL: opts.SASL}).Validate(); err != nil {
+			return nil, fmt.Errorf("embedded broker: %w", err)
+		}
+		kopts = append(kopts, kfake.EnableSASL(), kfake.Superuser(opts.SASL.Mechanism, opts.SASL.User, opts.SASL.Password))
 	}
 	if opts.discard {
 		kopts = append(kopts, kfake.BlackholeProduce())

@@ -36,9 +36,15 @@ func probeOne(addr string, sc *sarama.Config, diagnose bool) *probeError {
 	limit := sc.Net.DialTimeout
 	deadline := time.Now().Add(limit)
 	pc := newProbeConn(limit)
+	tlsOn := sc.Net.TLS.Enable
 	if diagnose {
 		sc.Net.Proxy.Enable, sc.Net.Proxy.Dialer = true, pc
-		pc.speaksTLS = func() bool { return speaksTLS(addr, max(time.Until(deadline), 100*time.Millisecond)) }
+		if tlsOn {
+			// The probe's dialer makes the TLS handshake, under the sniffer.
+			pc.tls, sc.Net.TLS.Enable = sc.Net.TLS.Config, false
+		} else {
+			pc.speaksTLS = func() bool { return speaksTLS(addr, max(time.Until(deadline), 100*time.Millisecond)) }
+		}
 	}
 	b := sarama.NewBroker(addr)
 	if err := b.Open(sc); err != nil {
@@ -64,6 +70,14 @@ func probeOne(addr string, sc *sarama.Config, diagnose bool) *probeError {
 		nudge = min(limit, time.Second)
 	}
 	failed := func(err error, timedOut bool) *probeError {
+		if cause, permanent := securityCause(err, tlsOn, sc); cause != "" {
+			return &probeError{addr: addr, cause: cause, err: err, permanent: permanent}
+		}
+		if diagnose && sc.Net.SASL.Enable && isClosed(err) && pc.responses() >= 2 {
+			// Kafka answered API versions and the SASL handshake, then hung
+			// up during authentication: how kfake refuses a password.
+			return &probeError{addr: addr, cause: saslRefused(sc), err: err, permanent: true}
+		}
 		cause := err.Error()
 		if diagnose {
 			cause = pc.cause(err, timedOut, limit)
@@ -98,8 +112,12 @@ type gate struct {
 
 func (g *gate) begin() {
 	max := strconvAttempts(g.cfg.WaitAttempts)
-	g.log.Infof("Waiting for Kafka at %s to be ready (max attempts %s, interval %s)",
-		g.cfg.brokerList(), max, formatSeconds(g.cfg.WaitInterval))
+	secured := ""
+	if g.cfg.Security != (Security{}) {
+		secured = ", " + g.cfg.Security.String()
+	}
+	g.log.Infof("Waiting for Kafka at %s to be ready (max attempts %s, interval %s%s)",
+		g.cfg.brokerList(), max, formatSeconds(g.cfg.WaitInterval), secured)
 }
 
 // failed records one failed probe. It reports whether the attempts are used up
@@ -107,7 +125,7 @@ func (g *gate) begin() {
 func (g *gate) failed(err error) (exhausted bool) {
 	g.attempt++
 	g.log.WithField("error", probeDetail(err)).Debugf("Kafka probe %d failed: %s", g.attempt, probeCause(err))
-	if g.cfg.WaitAttempts > 0 && g.attempt >= g.cfg.WaitAttempts {
+	if isSecurityFailure(err) || g.cfg.WaitAttempts > 0 && g.attempt >= g.cfg.WaitAttempts {
 		g.log.Error(g.gaveUp(err))
 		return true
 	}
@@ -124,6 +142,10 @@ func (g *gate) failed(err error) (exhausted bool) {
 // gaveUp is the one ERROR line: what was tried, why it failed, and how to
 // wait longer.
 func (g *gate) gaveUp(err error) string {
+	if isSecurityFailure(err) {
+		return fmt.Sprintf("Kafka at %s refused this client: %s. Waiting would not help: fix the Kafka security settings",
+			g.cfg.brokerList(), probeCause(err))
+	}
 	tried := "1 attempt"
 	if n := g.cfg.WaitAttempts; n != 1 {
 		tried = fmt.Sprintf("%d attempts %s apart", n, formatSeconds(g.cfg.WaitInterval))

@@ -23,6 +23,9 @@ type probeError struct {
 	addr  string
 	cause string
 	err   error
+	// permanent: refused on TLS or SASL in a way that waiting cannot mend
+	// (an untrusted certificate, a wrong password); see securityCause.
+	permanent bool
 }
 
 func (e *probeError) Error() string { return e.addr + ": " + e.cause }
@@ -85,12 +88,16 @@ type probeConn struct {
 	// speaksTLS, when set, asks the peer for a TLS handshake on a new
 	// connection: for a port that closed on the Kafka request.
 	speaksTLS func() bool
+	// tls, when set, is the TLS the probe speaks: Dial makes the handshake,
+	// so that what is sniffed is Kafka's bytes, not TLS records.
+	tls *tls.Config
 
 	mu      sync.Mutex
 	dialErr error
 	conn    net.Conn
 	first   []byte        // up to firstBytes of what the peer sent
 	spoke   chan struct{} // closed when the first bytes came
+	frames  frameCounter  // Kafka responses that came whole
 }
 
 func newProbeConn(dialTimeout time.Duration) *probeConn {
@@ -102,6 +109,9 @@ const firstBytes = 16
 // Dial implements sarama's proxy dialer.
 func (p *probeConn) Dial(network, addr string) (net.Conn, error) {
 	c, err := (&net.Dialer{Timeout: p.dialTimeout}).Dial(network, addr)
+	if err == nil && p.tls != nil {
+		c, err = handshake(c, p.tls, addr, p.dialTimeout)
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if err != nil {
@@ -128,6 +138,7 @@ func (c *sniffedConn) Read(b []byte) (int, error) {
 		if room := firstBytes - len(c.p.first); room > 0 {
 			c.p.first = append(c.p.first, b[:min(n, room)]...)
 		}
+		c.p.frames.add(b[:n])
 		c.p.mu.Unlock()
 	}
 	return n, err
@@ -175,7 +186,7 @@ func (p *probeConn) cause(err error, timedOut bool, limit time.Duration) string 
 	case isHTTP(first):
 		return "not a Kafka broker: an HTTP server answers on that port"
 	case len(first) >= 2 && (first[0] == 0x15 || first[0] == 0x16) && first[1] == 0x03:
-		return "TLS failure: the port speaks TLS, and evsim connects to Kafka without TLS"
+		return "TLS failure: the port speaks TLS, and evsim connects to Kafka without TLS (see --kafka-tls)"
 	case errors.Is(err, ErrNoBroker):
 		return "Kafka answers but names no broker yet (still starting?)"
 	case isAuthError(err):
@@ -191,11 +202,11 @@ func (p *probeConn) cause(err error, timedOut bool, limit time.Duration) string 
 	case timedOut:
 		return fmt.Sprintf("timed out: Kafka answered, but not all within %v", limit)
 	case len(first) == 0 && isClosed(err) && p.speaksTLS != nil && p.speaksTLS():
-		return "TLS failure: the port speaks TLS, and evsim connects to Kafka without TLS"
+		return "TLS failure: the port speaks TLS, and evsim connects to Kafka without TLS (see --kafka-tls)"
 	case len(first) == 0 && isClosed(err):
-		return "the connection was closed without an answer (not Kafka, or a listener that wants TLS or SASL authentication)"
+		return "the connection was closed without an answer (not Kafka, or a listener that wants TLS or SASL authentication: see --kafka-tls, --kafka-sasl-mechanism)"
 	case isClosed(err):
-		return "Kafka closed the connection after its first answer (a listener that wants SASL authentication? evsim does not authenticate)"
+		return "Kafka closed the connection after its first answer (a listener that wants SASL authentication? see --kafka-sasl-mechanism)"
 	}
 	var pde sarama.PacketDecodingError
 	if errors.As(err, &pde) {

@@ -11,6 +11,13 @@
 # Knobs (environment): KAFKA_VERSION (3.7.2, the version deploy/ uses),
 # KAFKA_PORT (19092), KAFKA_CONTROLLER_PORT (19093), KAFKA_HEAP (512m),
 # KAFKA_UP_ATTEMPTS (90 probes, 1 s apart).
+#
+# Besides its PLAINTEXT listener on KAFKA_PORT, the broker has a SASL_SSL
+# listener on KAFKA_SASL_SSL_PORT (KAFKA_PORT+2): TLS with a certificate of a
+# CA made at the first `up` (.cache/kafka/tls/ca.crt; PEM keystore), and the
+# user KAFKA_SASL_USER (evsim) with KAFKA_SASL_PASSWORD (a test password) for
+# PLAIN, SCRAM-SHA-256 and SCRAM-SHA-512 (the SCRAM credentials are set by
+# `up` through the PLAINTEXT listener).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -20,6 +27,9 @@ KAFKA_PORT=${KAFKA_PORT:-19092}
 KAFKA_CONTROLLER_PORT=${KAFKA_CONTROLLER_PORT:-19093}
 KAFKA_HEAP=${KAFKA_HEAP:-512m}
 KAFKA_UP_ATTEMPTS=${KAFKA_UP_ATTEMPTS:-90}
+KAFKA_SASL_SSL_PORT=${KAFKA_SASL_SSL_PORT:-$((KAFKA_PORT + 2))}
+KAFKA_SASL_USER=${KAFKA_SASL_USER:-evsim}
+KAFKA_SASL_PASSWORD=${KAFKA_SASL_PASSWORD:-evsim-integration-secret}
 
 home=.cache/kafka
 libs=$home/libs
@@ -28,6 +38,7 @@ pidfile=$home/kafka.pid
 logfile=$home/kafka.log
 props=$home/server.properties
 log4j=$home/log4j.properties
+tlsdir=$home/tls
 
 say() { echo "kafka.sh: $*" >&2; }
 . scripts/pidfile.sh # running, stop_pidfile
@@ -60,15 +71,24 @@ EOF
 
 write_config() {
   mkdir -p "$data"
+  if [ ! -f "$tlsdir/broker.pem" ]; then
+    go run ./scripts/kafka-certs "$tlsdir"
+  fi
   cat >"$props" <<EOF
 process.roles=broker,controller
 node.id=1
 controller.quorum.voters=1@127.0.0.1:$KAFKA_CONTROLLER_PORT
-listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT,CONTROLLER://127.0.0.1:$KAFKA_CONTROLLER_PORT
-advertised.listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT
+listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT,CONTROLLER://127.0.0.1:$KAFKA_CONTROLLER_PORT,SASL_SSL://127.0.0.1:$KAFKA_SASL_SSL_PORT
+advertised.listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT,SASL_SSL://127.0.0.1:$KAFKA_SASL_SSL_PORT
 controller.listener.names=CONTROLLER
 inter.broker.listener.name=PLAINTEXT
-listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT,SASL_SSL:SASL_SSL
+ssl.keystore.type=PEM
+ssl.keystore.location=$(pwd)/$tlsdir/broker.pem
+sasl.enabled.mechanisms=PLAIN,SCRAM-SHA-256,SCRAM-SHA-512
+listener.name.sasl_ssl.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required user_$KAFKA_SASL_USER="$KAFKA_SASL_PASSWORD";
+listener.name.sasl_ssl.scram-sha-256.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
 log.dirs=$(pwd)/$data
 num.partitions=3
 auto.create.topics.enable=true
@@ -118,6 +138,19 @@ up() {
     down
     exit 1
   fi
+  scram_users
+}
+
+# scram_users sets the SCRAM credentials of the SASL_SSL listener's user
+# (idempotent: the same password again). One mechanism a call: Kafka 3.7
+# refuses two credentials of one user in one request.
+scram_users() {
+  for mechanism in SCRAM-SHA-256 SCRAM-SHA-512; do
+    java -cp "$libs/*" -Dlog4j.configuration="file:$(pwd)/$log4j" kafka.admin.ConfigCommand \
+      --bootstrap-server "127.0.0.1:$KAFKA_PORT" --alter --entity-type users --entity-name "$KAFKA_SASL_USER" \
+      --add-config "$mechanism=[password=$KAFKA_SASL_PASSWORD]" >/dev/null
+  done
+  say "SASL_SSL listener on 127.0.0.1:$KAFKA_SASL_SSL_PORT (CA $tlsdir/ca.crt, user $KAFKA_SASL_USER)"
 }
 
 down() {
@@ -130,6 +163,6 @@ case "${1:-}" in
   up) up ;;
   down) down ;;
   status) running ;;
-  clean) down; rm -rf "$data" "$home/server.log" "$logfile" ;;
+  clean) down; rm -rf "$data" "$tlsdir" "$home/server.log" "$logfile" ;;
   *) echo "usage: scripts/kafka.sh fetch|up|down|status|clean" >&2; exit 2 ;;
 esac

@@ -10,6 +10,9 @@
 #     (set here), then FAIL: CI must never pass without talking to Kafka;
 #   - the bridge suite stops and starts this broker (EVSIM_KAFKA_CTL), so
 #     packages run one at a time (-p 1).
+#   - the SASL_SSL listener (TLS and a SASL user) is in EVSIM_TEST_SASL_SSL_BROKERS,
+#     its CA file in EVSIM_TEST_SASL_SSL_CA, the user in EVSIM_TEST_SASL_SSL_USER
+#     and EVSIM_TEST_SASL_SSL_PASSWORD (internal/testutil.SecuredKafkaOf);
 # If Kafka cannot be started this script fails (it never skips).
 # INTEGRATION_PKGS narrows the packages (default ./...), e.g. ./bridge/...
 set -euo pipefail
@@ -24,6 +27,10 @@ fi
 bash scripts/kafka.sh up
 
 export EVSIM_KAFKA_BROKERS="127.0.0.1:$port"
+export EVSIM_TEST_SASL_SSL_BROKERS="127.0.0.1:${KAFKA_SASL_SSL_PORT:-$((port + 2))}"
+export EVSIM_TEST_SASL_SSL_CA="$(pwd)/.cache/kafka/tls/ca.crt"
+export EVSIM_TEST_SASL_SSL_USER="${KAFKA_SASL_USER:-evsim}"
+export EVSIM_TEST_SASL_SSL_PASSWORD="${KAFKA_SASL_PASSWORD:-evsim-integration-secret}"
 export EVSIM_KAFKA_CTL="$(pwd)/scripts/kafka.sh"
 export EVSIM_INTEGRATION=1
 pkgs=${INTEGRATION_PKGS:-./...}

@@ -24,6 +24,9 @@ type brokerConfig struct {
 	Advertise  string
 	DataDir    string
 	Partitions int
+	// TLS and SASL are what the broker requires of its clients.
+	TLS  config.NodeTLS
+	SASL config.KafkaSecurity
 }
 
 func parseBroker(args []string, getenv func(string) (string, bool)) (*brokerConfig, error) {
@@ -37,6 +40,8 @@ func parseBroker(args []string, getenv func(string) (string, bool)) (*brokerConf
 	fs.String(&c.Advertise, "advertise", "", "", "HOST:PORT the broker names to clients when that is not --listen (e.g. a container's service name); empty = --listen")
 	fs.String(&c.DataDir, "data-dir", "", "", "keep topics, records and offsets in this directory across restarts; empty = memory only")
 	fs.Int(&c.Partitions, "partitions", "", 6, "partitions of topics created on first use")
+	config.AddNodeTLSFlags(fs, &c.TLS, "the Kafka listener (clients must then connect with TLS)")
+	config.AddKafkaSASLFlags(fs, &c.SASL)
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -56,6 +61,12 @@ func parseBroker(args []string, getenv func(string) (string, bool)) (*brokerConf
 	}
 	if c.Partitions < 1 || c.Partitions > 1000 {
 		return nil, config.Usagef("partitions", "%d is out of range (1 to 1000)", c.Partitions)
+	}
+	if err := c.TLS.Finish(); err != nil {
+		return nil, err
+	}
+	if err := c.SASL.Finish(); err != nil {
+		return nil, err
 	}
 	return c, nil
 }
@@ -102,12 +113,13 @@ func runBroker(parent context.Context, args []string, getenv func(string) (strin
 	log := logging.Component(logger, "Broker")
 	e, err := bridge.StartEmbedded(bridge.EmbeddedOptions{
 		Addr: c.Listen, Advertise: c.Advertise, DataDir: c.DataDir, Partitions: c.Partitions, Logger: logger,
+		TLS: c.TLS.ServerConfig(), SASL: c.SASL.Bridge.SASL,
 	})
 	if err != nil {
 		log.WithField("error", err).Error("Cannot start the embedded Kafka broker")
 		return 1
 	}
-	fields := logrus.Fields{}
+	fields := brokerSecurityFields(c)
 	if c.DataDir != "" {
 		fields["data_dir"] = c.DataDir
 	}

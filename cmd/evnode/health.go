@@ -21,6 +21,7 @@ import (
 
 	"github.com/evcharging/evsim/bridge"
 	"github.com/evcharging/evsim/internal/config"
+	"github.com/evcharging/evsim/internal/logging"
 	"github.com/evcharging/evsim/messages"
 )
 
@@ -36,6 +37,8 @@ type healthConfig struct {
 	Process string
 	Kafka   config.Kafka
 	Timeout time.Duration
+	// TLS is the role's remote TLS identity (the same EVSIM_TLS_* variables).
+	TLS config.NodeTLS
 }
 
 // healthProbeName is an actor name no role uses. A request to it proves two
@@ -67,7 +70,11 @@ func parseHealth(args []string, getenv func(string) (string, bool)) (*healthConf
 	fs.String(&c.Process, "process-name", "", "evnode", "driver: the program name of the driver's process, looked for in /proc")
 	fs.Duration(&c.Timeout, "probe-timeout", "", 3*time.Second, "how long to wait for the answer")
 	config.AddKafkaFlags(fs, &c.Kafka, config.DefaultNodeBrokers)
+	config.AddNodeTLSFlags(fs, &c.TLS, "the probe's actor remote (the role's own: a certificate valid for 127.0.0.1)")
 	if err := fs.Parse(args[1:]); err != nil {
+		return nil, err
+	}
+	if err := c.TLS.Finish(); err != nil {
 		return nil, err
 	}
 	if err := c.Kafka.Finish(); err != nil {
@@ -117,9 +124,9 @@ func runHealth(parent context.Context, args []string, getenv func(string) (strin
 	case "central":
 		what, err = checkReadyz(ctx, localAddr(c.HTTP))
 	case "engine":
-		what, err = checkRemote(localAddr(c.Listen), engineName, &messages.HealthCheck{CpId: c.CP, Seq: uint64(time.Now().UnixNano())}, c.Timeout)
+		what, err = checkRemote(localAddr(c.Listen), engineName, &messages.HealthCheck{CpId: c.CP, Seq: uint64(time.Now().UnixNano())}, c.Timeout, &c.TLS)
 	case "monitor":
-		what, err = checkRemote(localAddr(c.Listen), healthProbeName, &messages.HealthCheck{}, c.Timeout)
+		what, err = checkRemote(localAddr(c.Listen), healthProbeName, &messages.HealthCheck{}, c.Timeout, &c.TLS)
 	case "driver":
 		what, err = checkDriver(ctx, c)
 	}
@@ -162,12 +169,12 @@ func checkReadyz(ctx context.Context, addr string) (string, error) {
 
 // checkRemote sends msg to name at addr over protoactor's remote and waits
 // for any answer. Our own remote listens on loopback for the reply.
-func checkRemote(addr, name string, msg any, timeout time.Duration) (string, error) {
+func checkRemote(addr, name string, msg any, timeout time.Duration, tlsID *config.NodeTLS) (string, error) {
 	system := actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger {
 		return slog.New(slog.NewTextHandler(io.Discard, nil))
 	}))
 	defer system.Shutdown()
-	cfg := remote.Configure("127.0.0.1", 0)
+	cfg := remote.Configure("127.0.0.1", 0, remoteTLSOptions(tlsID, logging.Component(logging.Discard(), "Remote"))...)
 	cfg.MaxRetryCount = 1
 	rem := remote.NewRemote(system, cfg)
 	if err := startQuietly(rem); err != nil {
@@ -221,7 +228,7 @@ func checkDriver(ctx context.Context, c *healthConfig) (string, error) {
 	}
 	logger := logrus.New()
 	logger.SetOutput(io.Discard)
-	cfg := bridge.Config{Brokers: c.Kafka.Brokers, WaitAttempts: 1, WaitInterval: c.Timeout, ClientID: "evnode-health"}
+	cfg := bridge.Config{Brokers: c.Kafka.Brokers, WaitAttempts: 1, WaitInterval: c.Timeout, ClientID: "evnode-health", Security: c.Kafka.Security.Bridge}
 	if err := bridge.WaitForKafka(ctx, cfg, logger); err != nil {
 		return "", fmt.Errorf("driver process %d runs, but Kafka at %v does not answer: %w", pid, c.Kafka.Brokers, err)
 	}

@@ -87,7 +87,8 @@ func (n *node) startRemote(r config.Remote) (err error) {
 		return fmt.Errorf("cannot listen on %s: %w", r.Listen, err)
 	}
 	_ = lis.Close()
-	cfg := remote.Configure(host, port, remote.WithAdvertisedHost(r.Advertise))
+	opts := append([]remote.ConfigOption{remote.WithAdvertisedHost(r.Advertise)}, remoteTLSOptions(&r.TLS, logging.Component(n.logger, "Remote"))...)
+	cfg := remote.Configure(host, port, opts...)
 	// One connection attempt per endpoint before protoactor gives up on it
 	// (each failed attempt costs it a 2 s pause); the next message dials again.
 	cfg.MaxRetryCount = 1
@@ -100,7 +101,7 @@ func (n *node) startRemote(r config.Remote) (err error) {
 	rem.Start()
 	n.remote = rem
 	n.watchPeers()
-	n.log.Infof("Actor remote listening on %s, reachable at %s", r.Listen, r.Advertise)
+	n.log.Infof("Actor remote listening on %s, reachable at %s%s", r.Listen, r.Advertise, remoteTLSNote(&r.TLS))
 	return nil
 }
 
@@ -127,7 +128,7 @@ func (n *node) watchPeers() {
 // bridge's PID, or an exit code when the process must end (0 on a signal
 // before Kafka was ready, 1 when Kafka never answered).
 func (n *node) gate(ctx context.Context, k config.Kafka, clientID string, status *web.BridgeStatus) (*actor.PID, int, bool) {
-	cfg := bridge.Config{Brokers: k.Brokers, WaitAttempts: k.WaitAttempts, WaitInterval: k.WaitInterval, ClientID: clientID}
+	cfg := bridge.Config{Brokers: k.Brokers, WaitAttempts: k.WaitAttempts, WaitInterval: k.WaitInterval, ClientID: clientID, Security: k.Security.Bridge}
 	pid, err := bridge.Start(n.system, cfg, n.logger, n.stats)
 	if err != nil {
 		n.log.Errorf("Cannot start the Kafka bridge: %v", err)

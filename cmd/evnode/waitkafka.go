@@ -62,6 +62,7 @@ func runWaitKafka(parent context.Context, args []string, getenv func(string) (st
 		WaitAttempts: c.Kafka.WaitAttempts,
 		WaitInterval: c.Kafka.WaitInterval,
 		ClientID:     "evnode-wait-kafka",
+		Security:     c.Kafka.Security.Bridge,
 	}
 	err = bridge.WaitForKafka(ctx, cfg, logger)
 	switch {

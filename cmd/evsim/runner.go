@@ -113,9 +113,14 @@ func (r *runner) run(ctx context.Context) int {
 	brokers := cfg.Kafka.Brokers
 	kept := keptOnDisk(cfg.DB, r.log)
 	var embedded *bridge.Embedded
+	secured, security, err := embeddedSecurity(cfg)
+	if err != nil {
+		r.log.Errorf("Cannot make the embedded broker's certificate: %v", err)
+		return 1
+	}
 	if len(brokers) == 0 {
 		embedded, err = bridge.StartEmbedded(bridge.EmbeddedOptions{Addr: cfg.EmbeddedBroker, Partitions: cfg.Partitions, DataDir: kept.Broker,
-			SegmentBytes: cfg.SegmentBytes, Logger: r.logger})
+			SegmentBytes: cfg.SegmentBytes, Logger: r.logger, TLS: secured.TLS, SASL: secured.SASL})
 		if err != nil {
 			r.log.Errorf("Cannot start the embedded Kafka broker: %v (choose another address with --embedded-broker, or 127.0.0.1:0 for any free port)", err)
 			return 1
@@ -133,7 +138,7 @@ func (r *runner) run(ctx context.Context) int {
 	// The bridge, and its gate: nothing else starts before Kafka answers.
 	bcfg := bridge.Config{
 		Brokers: brokers, WaitAttempts: cfg.Kafka.WaitAttempts, WaitInterval: cfg.Kafka.WaitInterval,
-		Partitions: cfg.Partitions, ClientID: "evsim",
+		Partitions: cfg.Partitions, ClientID: "evsim", Security: security,
 		Retention: cfg.Retention, RetentionBytes: cfg.RetentionBytes,
 		TelemetryRetention: cfg.TelemetryRetention, TelemetryRetentionBytes: cfg.TelemetryRetentionBytes,
 	}

@@ -17,6 +17,8 @@ type Kafka struct {
 	WaitAttempts int
 	// WaitInterval is the pause between probes. Default 2 s.
 	WaitInterval time.Duration
+	// Security is TLS and SASL towards Kafka (--kafka-tls*, --kafka-sasl-*).
+	Security KafkaSecurity
 
 	brokersFlag string
 }
@@ -32,6 +34,7 @@ func AddKafkaFlags(fs *FlagSet, k *Kafka, brokersDefault string) {
 	fs.String(&k.brokersFlag, "brokers", "KAFKA_BOOTSTRAP", brokersDefault, "Kafka bootstrap servers, comma-separated")
 	fs.Int(&k.WaitAttempts, "kafka-wait-attempts", "KAFKA_WAIT_MAX_ATTEMPTS", 30, "readiness probes before giving up; 0 = forever")
 	fs.Seconds(&k.WaitInterval, "kafka-wait-seconds", "KAFKA_WAIT_SECONDS", 2*time.Second, "seconds between readiness probes")
+	addKafkaSecurityFlags(fs, &k.Security)
 }
 
 // AddLogFlags registers --log-level and --log-format.
@@ -43,6 +46,9 @@ func AddLogFlags(fs *FlagSet, l *Log) {
 // Finish splits the brokers list after parsing, then validates.
 func (k *Kafka) Finish() error {
 	k.Brokers = SplitList(k.brokersFlag)
+	if err := k.Security.finish(); err != nil {
+		return err
+	}
 	return k.Validate()
 }
 

@@ -36,16 +36,22 @@ type Remote struct {
 	// Advertise is HOST:PORT that peers dial; empty means Listen (or this
 	// machine's host name with Listen's port, when Listen binds every interface).
 	Advertise string
+	// TLS is the node's TLS identity for the remote (--tls-*); off by default.
+	TLS NodeTLS
 }
 
 // AddRemoteFlags registers --listen and --advertise.
 func AddRemoteFlags(fs *FlagSet, r *Remote, listenDefault string) {
 	fs.String(&r.Listen, "listen", "", listenDefault, "HOST:PORT where the actor remote (gRPC) listens")
 	fs.String(&r.Advertise, "advertise", "", "", "HOST:PORT that peers use to reach this node; empty = --listen (or this host's name when --listen is 0.0.0.0)")
+	AddNodeTLSFlags(fs, &r.TLS, "the actor remote (its listener, and its connections to peers)")
 }
 
 // Finish checks the addresses and fills Advertise when it is empty.
 func (r *Remote) Finish() error {
+	if err := r.TLS.Finish(); err != nil {
+		return err
+	}
 	host, port, err := net.SplitHostPort(r.Listen)
 	if err != nil || ValidateHostPort(r.Listen) != nil {
 		return Usagef("listen", "%q: want HOST:PORT", r.Listen)

@@ -18,6 +18,8 @@ type Sim struct {
 	Requests string
 	// EmbeddedBroker is where the embedded broker listens when Kafka.Brokers is empty.
 	EmbeddedBroker string
+	// EmbeddedTLS makes the embedded broker speak TLS only (--embedded-broker-tls).
+	EmbeddedTLS bool
 	// Duration stops the run cleanly after this long; 0 = until a signal.
 	Duration time.Duration
 	// Seed makes requests and faults reproducible; 0 = time-based.
@@ -89,6 +91,7 @@ func SimFlags(c *Sim) *FlagSet {
 	fs.Int(&c.Drivers, "drivers", "", 3, "drivers: alice, bob, charlie, then driver-004...")
 	fs.String(&c.Requests, "requests", "", "", "a requests file (one charge point id per line) or a folder of <driver>.txt; empty = shipped files")
 	fs.String(&c.EmbeddedBroker, "embedded-broker", "", "127.0.0.1:9092", "where the embedded broker listens (127.0.0.1:0 = any free port)")
+	addEmbeddedSecurityFlags(fs, c)
 	fs.Duration(&c.Duration, "duration", "", 0, "stop cleanly after this long (e.g. 30s); 0 = until a signal")
 	fs.Int64(&c.Seed, "seed", "", 0, "same seed and flags give the same requests and faults; 0 = time-based")
 	fs.String(&c.Panel, "panel", "", "auto", "auto (live table on a terminal) or off")
@@ -199,6 +202,9 @@ func (c *Sim) Validate() error {
 		if err := ValidateHostPort(c.EmbeddedBroker); err != nil {
 			return Usagef("embedded-broker", "%q: %v", c.EmbeddedBroker, err)
 		}
+	}
+	if err := c.validateEmbeddedSecurity(); err != nil {
+		return err
 	}
 	if err := ValidateStreams(c.HTTPMaxStreams, c.HTTPStreamQueue); err != nil {
 		return err
