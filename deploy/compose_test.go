@@ -118,7 +118,7 @@ func runComposeConfig(t *testing.T, compose []string, env map[string]string) []b
 }
 
 // appRoles are the evnode commands a compose service may run.
-var appRoles = []string{"central", "engine", "monitor", "driver"}
+var appRoles = []string{"central", "engine", "monitor", "driver", "registry", "enrol"}
 
 // checkGraph checks the service graph of an interpolated compose model;
 // defaults says that no variable was set.
@@ -150,13 +150,17 @@ func checkGraph(t reporter, label string, cf *composeFile, defaults bool) {
 		}
 		byRole[role] = append(byRole[role], name)
 		images[s.Image] = true
+		if role == "enrol" {
+			checkOneShot(t, label, name, s)
+			continue
+		}
 		checkAppService(t, label, name, s, cf)
 	}
 	if len(images) > 1 {
 		errorf("evnode services run %d different images %v; one image serves every role", len(images), sortedKeys(images))
 	}
-	if n := len(cf.Services); n < 15 {
-		errorf("%d services, want at least 15 (Kafka, Central, 5 engines, 5 monitors, 3 drivers)", n)
+	if n := len(cf.Services); n < 17 {
+		errorf("%d services, want at least 17 (Kafka, the Registry, enrol, Central, 5 engines, 5 monitors, 3 drivers)", n)
 	}
 	if n := len(byRole["central"]); n != 1 {
 		t.Errorf("%s: %d central services, want exactly 1", label, n)
@@ -173,6 +177,7 @@ func checkGraph(t reporter, label string, cf *composeFile, defaults bool) {
 	checkChargePoints(t, label, cf, byRole["engine"], byRole["monitor"], central)
 	checkDrivers(t, label, cf, byRole["driver"], defaults)
 	checkPorts(t, label, cf)
+	checkIdentity(t, label, cf, byRole, defaults)
 }
 
 func checkKafka(t reporter, label string, k *service, cf *composeFile) {
@@ -235,7 +240,8 @@ func checkAppService(t reporter, label, name string, s *service, cf *composeFile
 		}
 		errorf("health check %q, want [CMD evnode health %s]", test, s.role())
 	}
-	if d, ok := s.DependsOn["kafka"]; !ok || d.Condition != "service_healthy" {
+	// (The Registry is not held: its API needs no Kafka; its bridge waits.)
+	if d, ok := s.DependsOn["kafka"]; (!ok || d.Condition != "service_healthy") && s.role() != "registry" {
 		errorf("does not depend on kafka with condition service_healthy (got %+v)", s.DependsOn)
 	}
 	for dep := range s.DependsOn {
@@ -262,7 +268,8 @@ func checkAppService(t reporter, label, name string, s *service, cf *composeFile
 	}
 	// Actor remote: the advertised port must be the one listened on, so the
 	// address works inside the network and, published as is, from outside.
-	if l, a := env["EVSIM_LISTEN"], env["EVSIM_ADVERTISE"]; l != "" || a != "" {
+	// (The Registry's EVSIM_LISTEN is its HTTPS API: checkIdentity.)
+	if l, a := env["EVSIM_LISTEN"], env["EVSIM_ADVERTISE"]; (l != "" || a != "") && s.role() != "registry" {
 		_, lp := hostPort(t, label+": "+name+": EVSIM_LISTEN", l)
 		ah, ap := hostPort(t, label+": "+name+": EVSIM_ADVERTISE", a)
 		if lp != ap {

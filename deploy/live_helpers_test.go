@@ -30,7 +30,9 @@ type deployment struct {
 	compose []string // "docker-compose" or "docker compose"
 	env     []string
 	api     string // Central's web API on the host
-	timings []timing
+	// registry is the Registry's HTTPS API on the host.
+	registry string
+	timings  []timing
 }
 
 // timing is one measured step, printed at the end of the test.
@@ -50,19 +52,20 @@ func newDeployment(t *testing.T, project string) *deployment {
 		}
 	}
 	ports := map[string]string{
-		"KAFKA_HOST_PORT": "", "CENTRAL_HTTP_PORT": "", "CENTRAL_REMOTE_PORT": "",
+		"KAFKA_HOST_PORT": "", "CENTRAL_HTTP_PORT": "", "CENTRAL_REMOTE_PORT": "", "REGISTRY_PORT": "",
 	}
 	for i := 1; i <= 5; i++ {
 		ports[fmt.Sprintf("CP%d_ENGINE_PORT", i)] = ""
 		ports[fmt.Sprintf("CP%d_MONITOR_PORT", i)] = ""
 	}
-	d.env = append(os.Environ(), "COMPOSE_PROJECT_NAME="+project, "PUBLISH_HOST=127.0.0.1")
+	d.env = append(os.Environ(), "COMPOSE_PROJECT_NAME="+project, "PUBLISH_HOST=127.0.0.1", "REGISTRY_ADMIN_TOKEN="+liveAdminToken)
 	for name := range ports {
 		_, port, _ := net.SplitHostPort(testutil.FreeAddr(t))
 		ports[name] = port
 		d.env = append(d.env, name+"="+port)
 	}
 	d.api = "http://127.0.0.1:" + ports["CENTRAL_HTTP_PORT"]
+	d.registry = "https://127.0.0.1:" + ports["REGISTRY_PORT"]
 	return d
 }
 
@@ -129,6 +132,7 @@ type container struct {
 	Health   string // healthy, starting, unhealthy; "" without a check
 	Restarts int
 	Pid      int
+	ExitCode int
 }
 
 func (d *deployment) containers() []container {
@@ -143,9 +147,10 @@ func (d *deployment) containers() []container {
 			Labels map[string]string
 		}
 		State struct {
-			Status string
-			Pid    int
-			Health *struct{ Status string }
+			Status   string
+			Pid      int
+			ExitCode int
+			Health   *struct{ Status string }
 		}
 		RestartCount int
 	}
@@ -155,7 +160,7 @@ func (d *deployment) containers() []container {
 	var cs []container
 	for _, in := range inspected {
 		c := container{Service: in.Config.Labels["com.docker.compose.service"], ID: in.ID, Status: in.State.Status,
-			Restarts: in.RestartCount, Pid: in.State.Pid}
+			Restarts: in.RestartCount, Pid: in.State.Pid, ExitCode: in.State.ExitCode}
 		if in.State.Health != nil {
 			c.Health = in.State.Health.Status
 		}
@@ -176,8 +181,12 @@ func (d *deployment) container(service string) container {
 	return container{}
 }
 
+// oneShot are the services that run once and exit 0 (enrol).
+var oneShot = map[string]bool{"enrol": true}
+
 // waitHealthy polls until every container of services runs and, where it
-// has a health check, is healthy. It returns how long that took.
+// has a health check, is healthy (a one-shot step: exited 0). It returns
+// how long that took.
 func (d *deployment) waitHealthy(services []string, bound time.Duration) time.Duration {
 	d.t.Helper()
 	start := time.Now()
@@ -193,6 +202,12 @@ func (d *deployment) waitHealthy(services []string, bound time.Duration) time.Du
 			switch {
 			case !ok:
 				waiting = append(waiting, s+"=absent")
+			case oneShot[s] && c.Status == "exited" && c.ExitCode != 0:
+				d.t.Fatalf("%s exited %d:\n%s", s, c.ExitCode, d.logs(s))
+			case oneShot[s] && c.Status == "exited":
+				// done, as it should be
+			case oneShot[s]:
+				waiting = append(waiting, s+"="+c.Status+" (not done yet)")
 			case c.Status != "running":
 				waiting = append(waiting, s+"="+c.Status)
 			case c.Health != "" && c.Health != "healthy":
@@ -336,7 +351,7 @@ func (d *deployment) logReport(service string) logReport {
 
 // usesKafka: the roles with a bridge (a monitor talks only over the actor remote).
 func usesKafka(service string) bool {
-	return service == "central" || strings.HasPrefix(service, "engine-") || strings.HasPrefix(service, "driver-")
+	return service == "central" || service == "registry" || strings.HasPrefix(service, "engine-") || strings.HasPrefix(service, "driver-")
 }
 
 // checkLogs prints each service's figures and fails on any ERROR line or

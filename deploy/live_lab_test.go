@@ -7,11 +7,12 @@ import (
 )
 
 // TestComposeThreeMachines runs the lab's three-machine layout (README,
-// "Three machines") as three compose projects on one engine: A = Kafka and
-// Central, B = the charge points, C = the drivers. A network shared by the
-// three stands for the LAN: A's Kafka and Central are reached there by the
-// names a-kafka and a-central (the A_IP of the README), each node of B by
-// its service name. Each project gets exactly the variables the README
+// "Three machines") as three compose projects on one engine: A = Kafka, the
+// Registry and Central, B = the charge points (enrolled at A's Registry),
+// C = the drivers. A network shared by the three stands for the LAN: A's
+// Kafka, Central and Registry are reached there by the names a-kafka,
+// a-central and a-registry (the A_IP of the README), each node of B by its
+// service name. Each project gets exactly the variables the README
 // lists for its machine. Runs when EVSIM_COMPOSE=1.
 func TestComposeThreeMachines(t *testing.T) {
 	prefix := liveProject(t)
@@ -40,13 +41,13 @@ func TestComposeThreeMachines(t *testing.T) {
 	})
 	a.run("docker", "network", "create", "--label", "evsim.lab="+prefix, lab)
 
-	// Machine A: Kafka and Central, announcing themselves by A's address.
-	kafkaPort, remotePort := a.port("KAFKA_HOST_PORT"), a.port("CENTRAL_REMOTE_PORT")
-	a.env = append(a.env, "KAFKA_ADVERTISED_HOST=a-kafka", "CENTRAL_HOST=a-central")
+	// Machine A: Kafka, the Registry and Central, announcing themselves by A's address.
+	kafkaPort, remotePort, registryPort := a.port("KAFKA_HOST_PORT"), a.port("CENTRAL_REMOTE_PORT"), a.port("REGISTRY_PORT")
+	a.env = append(a.env, "KAFKA_ADVERTISED_HOST=a-kafka", "CENTRAL_HOST=a-central", "REGISTRY_HOST=a-registry")
 	// Machines B and C: Kafka and Central are on A; wait for A however late.
 	onA := []string{"KAFKA_BOOTSTRAP=a-kafka:" + kafkaPort, "KAFKA_WAIT_MAX_ATTEMPTS=0"}
 	b.env = append(b.env, onA...)
-	b.env = append(b.env, "CENTRAL_HOST=a-central", "CENTRAL_REMOTE_PORT="+remotePort)
+	b.env = append(b.env, "CENTRAL_HOST=a-central", "CENTRAL_REMOTE_PORT="+remotePort, "REGISTRY_HOST=a-registry", "REGISTRY_PORT="+registryPort)
 	c.env = append(c.env, onA...)
 
 	services := a.services()
@@ -60,19 +61,28 @@ func TestComposeThreeMachines(t *testing.T) {
 		}
 	}
 	start := time.Now()
-	a.join(lab, []string{"kafka", "central"}, map[string]string{"kafka": "a-kafka", "central": "a-central"}, "kafka", "central")
-	b.join(lab, bServices, nil, append([]string{"--no-deps"}, bServices...)...)
+	aServices := []string{"kafka", "registry", "central"}
+	a.join(lab, aServices, map[string]string{"kafka": "a-kafka", "central": "a-central", "registry": "a-registry"}, aServices...)
 	c.join(lab, cServices, nil, append([]string{"--no-deps"}, cServices...)...)
-	a.record("three machines: create, join the LAN, start", time.Since(start))
+	// B enrols its charge points at A's Registry, pinning the certificate
+	// by the fingerprint A's Registry logs (as README tells the operator),
+	// then starts them.
+	a.waitHealthy([]string{"registry"}, 2*time.Minute)
+	b.env = append(b.env, "REGISTRY_FINGERPRINT="+a.registryFingerprint())
+	b.join(lab, []string{"enrol"}, nil, "--no-deps", "enrol")
+	b.waitHealthy([]string{"enrol"}, 2*time.Minute)
+	b.join(lab, bServices, nil, append([]string{"--no-deps"}, bServices...)...)
+	a.record("three machines: create, join the LAN, start (B after enrolling at A)", time.Since(start))
 
-	a.waitHealthy([]string{"kafka", "central"}, 4*time.Minute)
+	a.waitHealthy(aServices, 4*time.Minute)
 	b.waitHealthy(bServices, 3*time.Minute)
 	c.waitHealthy(cServices, 3*time.Minute)
-	a.record("three machines: start -> all 15 healthy", time.Since(start))
+	a.record("three machines: start -> all 16 healthy, enrol done", time.Since(start))
 	a.waitFor("tickets on A's panel", 3*time.Minute, a.serving(5, 0))
 	a.record("three machines: start -> 5 serving, first ticket", time.Since(start))
-	a.checkLogs("machine A", []string{"kafka", "central"}, false)
-	b.checkLogs("machine B", bServices, false)
+	a.checkLogs("machine A", aServices, false)
+	b.checkLogs("machine B", append(bServices, "enrol"), false)
+	a.everyChargePointHasTokens([]string{"CP-001", "CP-002", "CP-003", "CP-004", "CP-005"})
 	c.checkLogs("machine C", cServices, false)
 }
 

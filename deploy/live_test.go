@@ -30,18 +30,22 @@ func TestComposeLive(t *testing.T) {
 	})
 	danglingBefore := len(strings.Fields(d.run("docker", "volume", "ls", "-q", "--filter", "dangling=true")))
 	services := d.services()
-	if len(services) != 15 {
-		t.Fatalf("compose.yaml has %d services, want 15 (Kafka, Central, 5 engines, 5 monitors, 3 drivers): %v", len(services), services)
+	if len(services) != 17 {
+		t.Fatalf("compose.yaml has %d services, want 17 (Kafka, the Registry, enrol, Central, 5 engines, 5 monitors, 3 drivers): %v", len(services), services)
 	}
+	cps := []string{"CP-001", "CP-002", "CP-003", "CP-004", "CP-005"}
 
 	t.Run("up", func(t *testing.T) {
 		d.t = t
 		start := time.Now()
 		d.dc("up", "-d", "--no-build")
-		d.record("compose up -d (create and start 15 containers)", time.Since(start))
-		d.record("up -> every service running and healthy", d.waitHealthy(services, 4*time.Minute))
+		d.record("compose up -d (create and start 17 containers)", time.Since(start))
+		d.record("up -> every service running and healthy (enrol done)", d.waitHealthy(services, 4*time.Minute))
 		d.record("healthy -> 5 charge points serving and a ticket", d.waitFor("tickets flow", 3*time.Minute, d.serving(5, 0)))
 		d.record("up -> first ticket, in all", time.Since(start))
+		// Central verifies tokens only: serving means each monitor got its
+		// token with the credential enrol wrote for it.
+		d.everyChargePointHasTokens(cps)
 		d.checkLogs("normal start", services, false)
 		// Drivers start after every monitor answers: their first requests
 		// should not meet a charge point still DISCONNECTED (printed, not
@@ -59,7 +63,7 @@ func TestComposeLive(t *testing.T) {
 		// drivers until Central is healthy, which needs Kafka.
 		var first, second []string
 		for _, a := range apps {
-			if a == "central" || strings.HasPrefix(a, "engine-") {
+			if a == "central" || a == "registry" || strings.HasPrefix(a, "engine-") {
 				first = append(first, a)
 			} else {
 				second = append(second, a)
@@ -67,7 +71,7 @@ func TestComposeLive(t *testing.T) {
 		}
 		d.dc(append([]string{"up", "-d", "--no-build", "--no-deps"}, first...)...)
 		d.dc(append([]string{"up", "-d", "--no-build", "--no-deps"}, second...)...)
-		d.waitFor("every app running without Kafka", time.Minute, d.running(apps))
+		d.waitFor("every app running without Kafka", time.Minute, d.running(without(apps, "enrol")))
 		// The scenario: Kafka comes 30 s after the apps.
 		time.Sleep(time.Until(start.Add(30 * time.Second)))
 		kafkaAt := time.Now()
@@ -144,6 +148,28 @@ func TestComposeLive(t *testing.T) {
 		d.checkLogs("after the partition", apps, false)
 	})
 
+	t.Run("identity: a revocation through the Registry's API", func(t *testing.T) {
+		d.t = t
+		d.waitFor("CP-002 serving", 2*time.Minute, d.cpState("CP-002", "ACTIVATED", "SUPPLYING"))
+		atFault, _ := d.ledger()
+		start := time.Now()
+		d.revoke("CP-002")
+		d.record("revoke over HTTPS -> Central shows CP-002 REVOKED", d.waitFor("CP-002 REVOKED", time.Minute, d.cpState("CP-002", "REVOKED")))
+		// It holds: the monitor asks again (every 5 s), the Registry
+		// refuses it tokens, Central keeps it REVOKED.
+		for time.Since(start) < 7*time.Second {
+			if got := d.states()["CP-002"]; got != "REVOKED" {
+				t.Fatalf("CP-002 is %s %v after its revocation, want REVOKED", got, time.Since(start).Round(time.Second))
+			}
+			time.Sleep(time.Second)
+		}
+		if !strings.Contains(d.logs("monitor-cp-002"), "revoked") {
+			t.Errorf("the monitor of CP-002 does not say that it is revoked")
+		}
+		d.everySupplyTicketed("after the revocation", atFault)
+		d.checkLogs("after the revocation", apps, false)
+	})
+
 	t.Run("nothing lost: a ticket for every supply started", func(t *testing.T) {
 		d.t = t
 		// No new requests; the supplies under way end and get their tickets.
@@ -185,9 +211,10 @@ func TestComposeLive(t *testing.T) {
 		if left := strings.TrimSpace(d.run("docker", "network", "ls", "-q", "--filter", "label=com.docker.compose.project="+d.project)); left != "" {
 			t.Errorf("networks left after make down: %s", left)
 		}
-		// Volumes stay unless asked: Central's database and Kafka's log.
-		if vols := strings.Fields(d.run("docker", "volume", "ls", "-q", "--filter", "label=com.docker.compose.project="+d.project)); len(vols) != 2 {
-			t.Errorf("make down kept %d volumes %v, want Central's and Kafka's", len(vols), vols)
+		// Volumes stay unless asked: Central's database, Kafka's log, the
+		// Registry's state and public parts, the monitors' credentials.
+		if vols := strings.Fields(d.run("docker", "volume", "ls", "-q", "--filter", "label=com.docker.compose.project="+d.project)); len(vols) != 5 {
+			t.Errorf("make down kept %d volumes %v, want 5 (Central's, Kafka's, the Registry's two, the credentials)", len(vols), vols)
 		}
 		d.dc("down", "-v")
 		if left := strings.TrimSpace(d.run("docker", "volume", "ls", "-q", "--filter", "label=com.docker.compose.project="+d.project)); left != "" {

@@ -38,6 +38,12 @@ func TestChecksCatchBrokenFiles(t *testing.T) {
 			"EVSIM_ADVERTISE: ${ENGINE_HOST:-engine-cp-005}:9999", false, "advertises port 9999"},
 		{"Central's database not on a volume", "      - central-data:/data\n", "", false, "not on a named volume"},
 		{"shared secret", "${CP2_SECRET:-demo-only-secret-cp-002}", "${CP2_SECRET:-demo-only-secret-cp-001}", false, "shares its secret"},
+		{"monitor starts before enrol", "      enrol:\n        condition: service_completed_successfully\n    environment:\n      <<: *evnode-env\n      EVSIM_CP: ${CP3_ID",
+			"      enrol:\n        condition: service_started\n    environment:\n      <<: *evnode-env\n      EVSIM_CP: ${CP3_ID", false, "does not wait for enrol"},
+		{"monitor reads another's credential", "/credentials/${CP2_ID:-CP-002}.credential", "/credentials/${CP1_ID:-CP-001}.credential", false, "not its own file"},
+		{"signing key shared", "      - registry-public:/registry-public\n", "      - registry-data:/registry-public\n", false, "one volume"},
+		{"Central open by default", "EVSIM_AUTH: ${CENTRAL_AUTH:-registry}", "EVSIM_AUTH: ${CENTRAL_AUTH:-open}", false, "want registry"},
+		{"enrol runs again and again", "    restart: \"no\"\n", "", false, "restart \"no\""},
 		{"hard-coded id", "EVSIM_CP: ${CP4_ID:-CP-004}", "EVSIM_CP: CP-004", true, "hard-coded"},
 		{"hard-coded port", "${PUBLISH_HOST:-127.0.0.1}:${CP2_ENGINE_PORT:-9102}:", "127.0.0.1:9102:", true, "should come from the environment"},
 	} {

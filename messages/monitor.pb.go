@@ -35,7 +35,11 @@ type RegisterChargePoint struct {
 	MonitorAddress string `protobuf:"bytes,6,opt,name=monitor_address,json=monitorAddress,proto3" json:"monitor_address,omitempty"`
 	// The Registry's signed token for this charge point (where Central
 	// verifies tokens; secret is then not used).
-	Token         string `protobuf:"bytes,7,opt,name=token,proto3" json:"token,omitempty"`
+	Token string `protobuf:"bytes,7,opt,name=token,proto3" json:"token,omitempty"`
+	// Why the monitor presents no token where Central expects one (e.g. the
+	// Registry does not answer, or refuses its credential), so that Central
+	// shows the charge point refused with that reason. Empty otherwise.
+	NoTokenReason string `protobuf:"bytes,20,opt,name=no_token_reason,json=noTokenReason,proto3" json:"no_token_reason,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -115,6 +119,13 @@ func (x *RegisterChargePoint) GetMonitorAddress() string {
 func (x *RegisterChargePoint) GetToken() string {
 	if x != nil {
 		return x.Token
+	}
+	return ""
+}
+
+func (x *RegisterChargePoint) GetNoTokenReason() string {
+	if x != nil {
+		return x.NoTokenReason
 	}
 	return ""
 }
@@ -637,7 +648,7 @@ var File_evcharging_v1_monitor_proto protoreflect.FileDescriptor
 
 const file_evcharging_v1_monitor_proto_rawDesc = "" +
 	"\n" +
-	"\x1bevcharging/v1/monitor.proto\x12\revcharging.v1\x1a\x19evcharging/v1/types.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xd8\x01\n" +
+	"\x1bevcharging/v1/monitor.proto\x12\revcharging.v1\x1a\x19evcharging/v1/types.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x80\x02\n" +
 	"\x13RegisterChargePoint\x12\x13\n" +
 	"\x05cp_id\x18\x01 \x01(\tR\x04cpId\x12\x1a\n" +
 	"\blocation\x18\x02 \x01(\tR\blocation\x12)\n" +
@@ -645,7 +656,8 @@ const file_evcharging_v1_monitor_proto_rawDesc = "" +
 	"\x02kw\x18\x04 \x01(\x01R\x02kw\x12\x16\n" +
 	"\x06secret\x18\x05 \x01(\tR\x06secret\x12'\n" +
 	"\x0fmonitor_address\x18\x06 \x01(\tR\x0emonitorAddress\x12\x14\n" +
-	"\x05token\x18\a \x01(\tR\x05token\"\xcb\x01\n" +
+	"\x05token\x18\a \x01(\tR\x05token\x12&\n" +
+	"\x0fno_token_reason\x18\x14 \x01(\tR\rnoTokenReason\"\xcb\x01\n" +
 	"\x12RegistrationResult\x12\x13\n" +
 	"\x05cp_id\x18\x01 \x01(\tR\x04cpId\x12\x1a\n" +
 	"\baccepted\x18\x02 \x01(\bR\baccepted\x12\x16\n" +

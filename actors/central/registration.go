@@ -30,6 +30,9 @@ func (c *Central) register(ctx actor.Context, m *messages.RegisterChargePoint) {
 		reply.Reason = d.reason
 		c.audit(audit.Event{Who: "cp:" + id, Source: source, Action: "register", Target: id, Outcome: audit.OutcomeDenied, Detail: d.reason})
 		ctx.Respond(reply)
+		if cp == nil {
+			cp = c.registeredElsewhere(id, now) // shown refused when the Registry has it
+		}
 		switch {
 		case cp == nil || cp.alive:
 		case d.state != messages.ChargePointState_CHARGE_POINT_STATE_REJECTED:
@@ -57,8 +60,9 @@ func (c *Central) register(ctx actor.Context, m *messages.RegisterChargePoint) {
 	}
 	tokens := c.verifier != nil
 	var tokenVersion uint64
+	var tokenExpires time.Time
 	if tokens && id != "" {
-		tv, denial, waiting := c.checkToken(m, now)
+		claims, denial, waiting := c.checkToken(m, now)
 		switch {
 		case waiting != "":
 			reply.Waiting, reply.Reason = true, waiting
@@ -68,7 +72,10 @@ func (c *Central) register(ctx actor.Context, m *messages.RegisterChargePoint) {
 			rejectAs(*denial)
 			return
 		}
-		tokenVersion = tv
+		tokenVersion, tokenExpires = claims.TokenVersion, claims.ExpiresAt.Time
+		if c.renewal(ctx, cp, tokenVersion, tokenExpires, reply, source) {
+			return
+		}
 	}
 	switch {
 	case id == "":
@@ -108,7 +115,7 @@ func (c *Central) register(ctx actor.Context, m *messages.RegisterChargePoint) {
 	}
 	changed := isNew || cp.reg.Location != location || cp.reg.PriceEURPerKWh != price || cp.reg.KW != m.GetKw()
 	cp.reg.Location, cp.reg.PriceEURPerKWh, cp.reg.KW = location, price, m.GetKw()
-	cp.tokenVersion, cp.identity = tokenVersion, nil
+	cp.tokenVersion, cp.tokenExpires, cp.identity = tokenVersion, tokenExpires, nil
 	if changed {
 		if err := c.cfg.Store.SaveChargePoint(context.Background(), cp.reg); err != nil {
 			c.log.WithError(err).WithField("cp_id", id).Warnf("Could not save %s in the registry", id)
@@ -265,6 +272,9 @@ func (c *Central) checkLiveness(ctx actor.Context) {
 		if cp.rejected != "" && !cp.alive && now.Sub(cp.rejectedAt) > c.rejectedHold() {
 			cp.rejected = "" // the refused monitor stopped asking
 			c.update(ctx, cp)
+		}
+		if cp.alive && c.tokenExpired(ctx, cp, now) {
+			continue
 		}
 		if !cp.alive || c.silence(cp.lastSeen, now) <= limit {
 			continue

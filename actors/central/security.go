@@ -35,28 +35,28 @@ type identityDenial struct {
 	reason string
 }
 
-// checkToken verifies a registration's token. It answers the token version
-// on success; a denial; or, while Central may not have read the Registry's
-// records yet, what it waits for.
-func (c *Central) checkToken(m *messages.RegisterChargePoint, now time.Time) (uint64, *identityDenial, string) {
+// checkToken verifies a registration's token. It answers the token's
+// claims on success; a denial; or, while Central may not have read the
+// Registry's records yet, what it waits for.
+func (c *Central) checkToken(m *messages.RegisterChargePoint, now time.Time) (*registry.Claims, *identityDenial, string) {
 	v := c.verifier
 	claims, err := v.Verify(m.GetCpId(), m.GetToken())
 	switch {
 	case err == nil:
-		return claims.TokenVersion, nil, ""
+		return claims, nil, ""
 	case errors.Is(err, registry.ErrNoRegistryKey):
-		return 0, nil, "Central is waiting for the Registry's records"
+		return nil, nil, "Central is waiting for the Registry's records"
 	case errors.Is(err, registry.ErrUnregistered):
 		if _, known := v.Identity(m.GetCpId()); !known && now.Sub(c.startedAt) < c.cfg.RegistryGrace {
-			return 0, nil, "Central is reading the Registry's records"
+			return nil, nil, "Central is reading the Registry's records"
 		}
-		return 0, &identityDenial{messages.ChargePointState_CHARGE_POINT_STATE_UNREGISTERED, "not registered in the Registry"}, ""
+		return nil, &identityDenial{messages.ChargePointState_CHARGE_POINT_STATE_UNREGISTERED, "not registered in the Registry"}, ""
 	case errors.Is(err, registry.ErrTokenRevoked):
-		return 0, &identityDenial{messages.ChargePointState_CHARGE_POINT_STATE_REVOKED, "revoked in the Registry"}, ""
+		return nil, &identityDenial{messages.ChargePointState_CHARGE_POINT_STATE_REVOKED, "revoked in the Registry"}, ""
 	case errors.Is(err, registry.ErrTokenMissing):
-		return 0, &identityDenial{messages.ChargePointState_CHARGE_POINT_STATE_REJECTED, "no token presented (Central requires the Registry's token)"}, ""
+		return nil, c.noToken(m, now), ""
 	}
-	return 0, &identityDenial{messages.ChargePointState_CHARGE_POINT_STATE_REJECTED, err.Error()}, ""
+	return nil, &identityDenial{messages.ChargePointState_CHARGE_POINT_STATE_REJECTED, err.Error()}, ""
 }
 
 // registryRecord applies a record of the registry topic and acts on a

@@ -174,6 +174,10 @@ type cpEntry struct {
 
 	// tokenVersion is the Registry's token version its monitor registered with.
 	tokenVersion uint64
+	// tokenExpires is when the token its monitor last presented expires
+	// (zero without tokens): the monitor renews it before, or the
+	// registration ends (see expiry.go).
+	tokenExpires time.Time
 	// registrationID is the random id of its accepted registration (with
 	// tokens): its monitor's liveness and fault reports must carry it.
 	registrationID string

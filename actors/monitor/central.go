@@ -13,13 +13,20 @@ import (
 
 func (m *Monitor) register(ctx actor.Context) {
 	m.lastReg = m.cfg.Now()
-	if m.cfg.Token != nil && !m.tokenFresh() {
+	if m.cfg.Token != nil && !m.tokenUsable() {
 		m.fetchToken(ctx) // registers when the token arrives
 		return
 	}
+	m.askRegistration(ctx, "")
+}
+
+// askRegistration sends Central the registration; noToken says why it
+// carries no token where one is expected.
+func (m *Monitor) askRegistration(ctx actor.Context, noToken string) {
+	m.sentWithoutToken = noToken != ""
 	m.ask(ctx, &messages.RegisterChargePoint{
 		CpId: m.cfg.CPID, Location: m.cfg.Location, PriceEurPerKwh: m.cfg.PriceEURPerKWh, Kw: m.cfg.KW,
-		Secret: m.cfg.Secret, MonitorAddress: m.cfg.Address, Token: m.token,
+		Secret: m.cfg.Secret, MonitorAddress: m.cfg.Address, Token: m.token, NoTokenReason: noToken,
 	})
 }
 
@@ -45,6 +52,7 @@ func (m *Monitor) liveness(ctx actor.Context) {
 		}
 		return
 	}
+	m.renewToken(ctx, now)
 	m.sendLiveness(ctx)
 }
 
@@ -88,6 +96,9 @@ func (m *Monitor) registrationResult(ctx actor.Context, r *messages.Registration
 		m.token = "" // refused: the next attempt gets a new token (or hears why not)
 		if m.rejected != r.GetReason() {
 			m.rejected = r.GetReason()
+			if m.sentWithoutToken {
+				return // the monitor said why already (tokenFailed)
+			}
 			m.log.Entry().Warnf("Central%s rejected the registration of %s: %s; asking again every %v",
 				m.centralAt(), m.cfg.CPID, r.GetReason(), 5*m.cfg.LivenessInterval)
 		}
@@ -117,7 +128,7 @@ func (m *Monitor) livenessAck(ctx actor.Context, a *messages.LivenessAck) {
 		m.centralIsWaiting("")
 	case !a.GetKnown() && m.registered:
 		m.registered = false
-		m.log.Entry().Info("Central does not know this charge point (it restarted); registering again")
+		m.log.Entry().Info("Central does not know this charge point (it restarted, or ended its registration); registering again")
 		m.register(ctx)
 	}
 }

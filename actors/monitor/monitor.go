@@ -185,6 +185,11 @@ type Monitor struct {
 	token          string    // the Registry's token, "" if none yet
 	tokenExpires   time.Time // when it expires
 	fetching       bool      // a token is being fetched
+
+	tokenLife        time.Duration // the current token's life when it arrived
+	renewAfter       time.Time     // no token request before this (after a failure)
+	tokenProblem     string        // why the last token request failed, "" if it did not
+	sentWithoutToken bool          // the last registration carried no token, for tokenProblem
 }
 
 // Receive implements actor.Actor.

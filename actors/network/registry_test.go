@@ -33,6 +33,7 @@ type liveRegistry struct {
 	reg   *registry.Registry
 	log   *audit.Log
 	creds map[string]string
+	ttl   time.Duration // of its tokens; 0 = the Registry's default
 }
 
 var adminCaller = registry.Caller{Who: "admin", Source: "test"}
@@ -52,7 +53,7 @@ func (r *liveRegistry) open() {
 		r.t.Fatal(err)
 	}
 	reg, err := registry.New(registry.Options{
-		DataDir: r.dir, AdminToken: "admin-token-0123456789", Audit: log, BcryptCost: bcrypt.MinCost,
+		DataDir: r.dir, AdminToken: "admin-token-0123456789", Audit: log, BcryptCost: bcrypt.MinCost, TokenTTL: r.ttl,
 		Logger: logging.Component(r.h.Logger, "Registry"),
 		Publish: func(key string, m proto.Message) {
 			r.h.Sys.Root.Send(r.h.Bridge, &bridge.Publish{Topic: bridge.TopicRegistry, Key: key, Msg: m})

@@ -67,15 +67,19 @@ func parseKey(b []byte) (ed25519.PrivateKey, error) {
 	return priv, nil
 }
 
-// writeFileAtomic writes data to path through a temporary file and a
-// rename, so a crash leaves the old file or the new one, never half of it.
-func writeFileAtomic(path string, data []byte) error {
+// writeFileAtomic writes a private file (0600) through WriteFileAtomic.
+func writeFileAtomic(path string, data []byte) error { return WriteFileAtomic(path, data, 0o600) }
+
+// WriteFileAtomic writes data to path with mode through a temporary file,
+// a sync and a rename, so a crash leaves the old file or the new one, never
+// half of it, and a reader never sees half of it either.
+func WriteFileAtomic(path string, data []byte, mode os.FileMode) error {
 	tmp, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".tmp*")
 	if err != nil {
 		return err
 	}
 	defer os.Remove(tmp.Name())
-	if err := tmp.Chmod(0o600); err != nil {
+	if err := tmp.Chmod(mode); err != nil {
 		_ = tmp.Close()
 		return err
 	}

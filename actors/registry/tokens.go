@@ -82,7 +82,10 @@ func (r *Registry) IssueToken(c Caller, id, credential string) (Token, error) {
 
 func (r *Registry) sign(cp *chargePoint) (Token, error) {
 	now := r.opts.Now()
-	exp := now.Add(r.opts.TokenTTL)
+	// The token's exp has whole seconds: the answer's expires_at must be
+	// that instant, not a later one (a holder that renews by it would be
+	// late by up to a second).
+	exp := now.Add(r.opts.TokenTTL).Truncate(jwt.TimePrecision)
 	jti := make([]byte, 12)
 	if _, err := rand.Read(jti); err != nil {
 		return Token{}, fmt.Errorf("token id: %w", err)

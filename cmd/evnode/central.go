@@ -104,8 +104,17 @@ func runCentral(parent context.Context, args []string, getenv func(string) (stri
 	var tokens *registry.VerifierOptions
 	if c.Auth.Auth == config.AuthRegistry {
 		tokens = &registry.VerifierOptions{}
-		if c.Auth.RegistryKey != nil {
-			tokens.TrustedKeys = []ed25519.PublicKey{c.Auth.RegistryKey}
+		key, err := loadRegistryKey(ctx, c.Auth, n.log)
+		if err != nil {
+			n.stopBridge(bridgePID)
+			if ctx.Err() != nil {
+				return 0
+			}
+			n.log.Errorf("Cannot read the Registry's key: %v", err)
+			return 1
+		}
+		if key != nil {
+			tokens.TrustedKeys = []ed25519.PublicKey{key}
 		}
 		n.log.Info("Central accepts only charge points with the Registry's tokens (--auth registry)")
 	}

@@ -39,6 +39,10 @@ type healthConfig struct {
 	Timeout time.Duration
 	// TLS is the role's remote TLS identity (the same EVSIM_TLS_* variables).
 	TLS config.NodeTLS
+
+	// DataDir finds the registry's self-signed certificate (its own
+	// variable); TLS.Cert, when set, is the registry's own certificate.
+	DataDir string
 }
 
 // healthProbeName is an actor name no role uses. A request to it proves two
@@ -49,16 +53,16 @@ const healthProbeName = "evnode-health-probe"
 func parseHealth(args []string, getenv func(string) (string, bool)) (*healthConfig, error) {
 	c := &healthConfig{}
 	if len(args) == 0 || args[0] == "" || args[0][0] == '-' {
-		return nil, config.Usagef("", "evnode health needs a role: central, engine, monitor or driver")
+		return nil, config.Usagef("", "evnode health needs a role: central, engine, monitor, driver or registry")
 	}
 	c.Role = args[0]
 	listenDefault := map[string]string{
 		"central": config.DefaultCentralRemote, "engine": config.DefaultEngineRemote,
-		"monitor": config.DefaultMonitorRemote, "driver": "",
+		"monitor": config.DefaultMonitorRemote, "driver": "", "registry": config.DefaultRegistryListen,
 	}
 	def, ok := listenDefault[c.Role]
 	if !ok {
-		return nil, config.Usagef("", "evnode health: unknown role %q (want central, engine, monitor or driver)", c.Role)
+		return nil, config.Usagef("", "evnode health: unknown role %q (want central, engine, monitor, driver or registry)", c.Role)
 	}
 	fs := config.NewFlagSet("evnode health " + c.Role)
 	if getenv != nil {
@@ -68,9 +72,10 @@ func parseHealth(args []string, getenv func(string) (string, bool)) (*healthConf
 	fs.String(&c.HTTP, "http", "", "", "central: HOST:PORT of the web panel, whose /readyz is asked")
 	fs.String(&c.CP, "cp", "", "", "engine: the charge point id put in the health check")
 	fs.String(&c.Process, "process-name", "", "evnode", "driver: the program name of the driver's process, looked for in /proc")
+	fs.String(&c.DataDir, "data-dir", "", config.DefaultNodeDataDir+"/registry", "registry: its data dir, where its self-signed registry.crt is")
 	fs.Duration(&c.Timeout, "probe-timeout", "", 3*time.Second, "how long to wait for the answer")
 	config.AddKafkaFlags(fs, &c.Kafka, config.DefaultNodeBrokers)
-	config.AddNodeTLSFlags(fs, &c.TLS, "the probe's actor remote (the role's own: a certificate valid for 127.0.0.1)")
+	config.AddNodeTLSFlags(fs, &c.TLS, "the probe's actor remote (the role's own: a certificate valid for 127.0.0.1), or the registry's HTTPS certificate it trusts (else --data-dir's registry.crt)")
 	if err := fs.Parse(args[1:]); err != nil {
 		return nil, err
 	}
@@ -87,7 +92,7 @@ func parseHealth(args []string, getenv func(string) (string, bool)) (*healthConf
 		return nil, config.Usagef("http", "central's check asks /readyz: give the web panel's HOST:PORT")
 	case c.Role == "central" && config.ValidateHostPort(c.HTTP) != nil:
 		return nil, config.Usagef("http", "%q: want HOST:PORT", c.HTTP)
-	case (c.Role == "engine" || c.Role == "monitor") && config.ValidateHostPort(c.Listen) != nil:
+	case (c.Role == "engine" || c.Role == "monitor" || c.Role == "registry") && config.ValidateHostPort(c.Listen) != nil:
 		return nil, config.Usagef("listen", "%q: want HOST:PORT", c.Listen)
 	case c.Role == "driver" && len(c.Kafka.Brokers) == 0:
 		return nil, config.Usagef("brokers", "must name at least one HOST:PORT")
@@ -105,6 +110,8 @@ func parseHealth(args []string, getenv func(string) (string, bool)) (*healthConf
 //   - monitor: the monitor's actor remote answers a request (see
 //     healthProbeName).
 //   - driver:  the driver's evnode process runs, and its Kafka answers.
+//   - registry: its /healthz answers 200 over HTTPS with the certificate
+//     of its file (--tls-cert, or registry.crt in --data-dir).
 func runHealth(parent context.Context, args []string, getenv func(string) (string, bool), stdout, stderr io.Writer) int {
 	if len(args) > 0 && args[0] == "site" {
 		return runSiteHealth(parent, args[1:], getenv, stdout, stderr)
@@ -129,6 +136,8 @@ func runHealth(parent context.Context, args []string, getenv func(string) (strin
 		what, err = checkRemote(localAddr(c.Listen), healthProbeName, &messages.HealthCheck{}, c.Timeout, &c.TLS)
 	case "driver":
 		what, err = checkDriver(ctx, c)
+	case "registry":
+		what, err = checkRegistry(ctx, c)
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "evnode health %s: unhealthy: %v\n", c.Role, err)

@@ -45,7 +45,7 @@ func runSiteHealth(_ context.Context, args []string, getenv func(string) (string
 		return usageExit("health", err, stderr)
 	}
 	start := time.Now()
-	what, err := checkRemote(localAddr(listen), siteEngineName(cp), &messages.HealthCheck{CpId: cp, Seq: uint64(time.Now().UnixNano())}, timeout)
+	what, err := checkRemote(localAddr(listen), siteEngineName(cp), &messages.HealthCheck{CpId: cp, Seq: uint64(time.Now().UnixNano())}, timeout, &config.NodeTLS{})
 	return healthVerdict("site", what, err, start, stdout, stderr)
 }
 

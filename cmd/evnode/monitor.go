@@ -45,7 +45,11 @@ func runMonitor(parent context.Context, args []string, getenv func(string) (stri
 			return 1
 		}
 		tokens = func(ctx context.Context) (string, time.Time, error) {
-			return client.Token(ctx, c.CP, c.Registry.Credential)
+			credential, err := c.Registry.ReadCredential()
+			if err != nil {
+				return "", time.Time{}, err
+			}
+			return client.Token(ctx, c.CP, credential)
 		}
 	}
 	props, err := monitor.Props(monitor.Config{

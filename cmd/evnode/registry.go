@@ -61,6 +61,13 @@ func runRegistry(parent context.Context, args []string, getenv func(string) (str
 		return 1
 	}
 	defer svc.Close(nil)
+	if c.PublicDir != "" {
+		if err := httpapi.WritePublic(c.PublicDir, svc.Certificate, svc.Registry.PublicKey()); err != nil {
+			log.Errorf("Cannot write the Registry's public parts: %v", err)
+			return 1
+		}
+		log.Infof("Wrote the Registry's certificate and public key to %s", c.PublicDir)
+	}
 
 	ready := make(chan error, 1)
 	go func() { ready <- bridge.AwaitReady(ctx, n.system, bridgePID) }()

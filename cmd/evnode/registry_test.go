@@ -36,12 +36,13 @@ type registryProc struct {
 }
 
 // startRegistryCommand runs `evnode registry` on dataDir against brokers.
-func startRegistryCommand(t *testing.T, brokers, dataDir string) *registryProc {
+func startRegistryCommand(t *testing.T, brokers, dataDir string, extra ...string) *registryProc {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	p := &registryProc{stderr: &syncBuffer{}, dataDir: dataDir}
 	done := make(chan int, 1)
 	args := []string{"--listen", "127.0.0.1:0", "--data-dir", dataDir, "--brokers", brokers, "--kafka-wait-seconds", "0.1", "--audit-fsync=false"}
+	args = append(args, extra...)
 	go func() { done <- runRegistry(ctx, args, envOf("EVSIM_ADMIN_TOKEN", testAdminToken), p.stderr) }()
 	stopped := false
 	p.stop = func() int {

@@ -11,19 +11,19 @@ import (
 )
 
 // network is the files of a TLS network: one CA, a certificate per node.
-type network struct {
+type tlsNetwork struct {
 	dir, ca, password string
 	certs             map[string]pki.Files
 }
 
-func newNetwork(t *testing.T, caName string, nodes ...string) *network {
+func newTLSNetwork(t *testing.T, caName string, nodes ...string) *tlsNetwork {
 	t.Helper()
 	dir := t.TempDir()
 	ca, err := pki.NewCA(caName)
 	if err != nil {
 		t.Fatal(err)
 	}
-	n := &network{dir: dir, certs: map[string]pki.Files{}}
+	n := &tlsNetwork{dir: dir, certs: map[string]pki.Files{}}
 	if n.ca, err = ca.WriteFile(dir, "ca"); err != nil {
 		t.Fatal(err)
 	}
@@ -44,12 +44,12 @@ func newNetwork(t *testing.T, caName string, nodes ...string) *network {
 }
 
 // remoteTLS are a node's flags for mutual TLS on its actor remote.
-func (n *network) remoteTLS(node string) []string {
+func (n *tlsNetwork) remoteTLS(node string) []string {
 	return []string{"--tls-cert", n.certs[node].Cert, "--tls-key", n.certs[node].Key, "--tls-ca", n.ca, "--tls-client-auth"}
 }
 
 // kafka are a node's flags for the secured broker at addr.
-func (n *network) kafka(addr string) []string {
+func (n *tlsNetwork) kafka(addr string) []string {
 	return []string{"--brokers", addr, "--kafka-tls-ca", n.ca, "--kafka-sasl-mechanism", "SCRAM-SHA-256",
 		"--kafka-sasl-user", "evsim", "--kafka-sasl-password-file", n.password}
 }
@@ -72,7 +72,7 @@ func TestSecuredNetworkSuppliesEndToEnd(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a network of processes")
 	}
-	n := newNetwork(t, "evsim test CA", "broker", "central", "engine", "monitor")
+	n := newTLSNetwork(t, "evsim test CA", "broker", "central", "engine", "monitor")
 	broker := startBrokerCommand(t, "--listen", "127.0.0.1:0", "--tls-cert", n.certs["broker"].Cert, "--tls-key", n.certs["broker"].Key,
 		"--kafka-sasl-mechanism", "SCRAM-SHA-256", "--kafka-sasl-user", "evsim", "--kafka-sasl-password-file", n.password)
 	central, engine, monitor := freeAddr(t), freeAddr(t), freeAddr(t)
@@ -113,8 +113,8 @@ func TestMonitorWithoutAValidCertificateCannotReachCentral(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a network of processes")
 	}
-	n := newNetwork(t, "evsim test CA", "central", "engine", "monitor")
-	rogue := newNetwork(t, "mallory's CA", "monitor")
+	n := newTLSNetwork(t, "evsim test CA", "central", "engine", "monitor")
+	rogue := newTLSNetwork(t, "mallory's CA", "monitor")
 	broker := startBrokerCommand(t, "--listen", "127.0.0.1:0")
 	central, engine := freeAddr(t), freeAddr(t)
 	centralLog := runRole(t, append([]string{"central", "--brokers", broker, "--listen", central, "--db", ":memory:"}, n.remoteTLS("central")...)...)
@@ -164,10 +164,10 @@ func TestRoleWithWrongKafkaCredentialsExitsOneAtOnce(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts processes")
 	}
-	n := newNetwork(t, "evsim test CA", "broker")
+	n := newTLSNetwork(t, "evsim test CA", "broker")
 	broker := startBrokerCommand(t, "--listen", "127.0.0.1:0", "--tls-cert", n.certs["broker"].Cert, "--tls-key", n.certs["broker"].Key,
 		"--kafka-sasl-mechanism", "SCRAM-SHA-256", "--kafka-sasl-user", "evsim", "--kafka-sasl-password-file", n.password)
-	other := newNetwork(t, "another CA")
+	other := newTLSNetwork(t, "another CA")
 	for _, tc := range []struct {
 		name, cause string
 		kafka       []string

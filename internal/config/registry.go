@@ -35,6 +35,9 @@ type Registry struct {
 	AuthLockout       time.Duration
 	// AuditSync flushes every audit record to disk (fsync).
 	AuditSync bool
+	// PublicDir, when set, receives what clients need and may see: the
+	// certificate (registry.crt) and the tokens' public key (registry-key.pub).
+	PublicDir string
 
 	tlsHosts string
 }
@@ -55,6 +58,7 @@ func RegistryFlags(c *Registry) *FlagSet {
 	fs.Duration(&c.AuthFailureWindow, "auth-failure-window", "", 10*time.Minute, "window in which failed authentications count")
 	fs.Duration(&c.AuthLockout, "auth-lockout", "", time.Minute, "how long a locked-out id and source is refused (429)")
 	fs.Bool(&c.AuditSync, "audit-fsync", "", true, "flush every audit record to disk before answering")
+	fs.String(&c.PublicDir, "public-dir", "", "", "a folder to write the public parts to at start: registry.crt (for monitors and `evnode enrol`) and registry-key.pub (for Central's --registry-key-file); empty = none")
 	return fs
 }
 

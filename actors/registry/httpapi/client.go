@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"strconv"
 	"strings"
@@ -68,11 +69,15 @@ func (c *Client) Register(ctx context.Context, adminToken, id, location string, 
 // call sends body as JSON and decodes a 2xx answer into out; any other
 // answer is the Registry's error (registry.ErrBadCredential for 401, ...).
 func (c *Client) call(ctx context.Context, method, path, bearerToken string, body, out any) error {
-	b, err := json.Marshal(body)
-	if err != nil {
-		return err
+	var reader io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			return err
+		}
+		reader = bytes.NewReader(b)
 	}
-	req, err := http.NewRequestWithContext(ctx, method, c.base+path, bytes.NewReader(b))
+	req, err := http.NewRequestWithContext(ctx, method, c.base+path, reader)
 	if err != nil {
 		return err
 	}
@@ -113,4 +118,12 @@ func (c *Client) call(ctx context.Context, method, path, bearerToken string, bod
 // Admin sends an operator call without a body (revoke, deregister) with the admin token.
 func (c *Client) Admin(ctx context.Context, method, path, adminToken string) error {
 	return c.call(ctx, method, path, adminToken, struct{}{}, nil)
+}
+
+// Get reads a charge point's record (never a secret) with the admin token;
+// registry.ErrNotFound when the Registry does not know it.
+func (c *Client) Get(ctx context.Context, adminToken, id string) (registry.View, error) {
+	var out registry.View
+	err := c.call(ctx, "GET", "/v1/chargepoints/"+url.PathEscape(id), adminToken, nil, &out)
+	return out, err
 }
