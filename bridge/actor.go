@@ -15,6 +15,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/evcharging/evsim/internal/logging"
+	"github.com/evcharging/evsim/internal/seal"
 	"github.com/evcharging/evsim/internal/stats"
 	"github.com/evcharging/evsim/internal/words"
 	"github.com/evcharging/evsim/messages"
@@ -182,6 +183,10 @@ type bridge struct {
 	restarted  bool
 	graceUntil time.Time
 	claimIDs   atomic.Uint64 // taken by claim goroutines
+	// sealer seals and opens the sealed topics (nil: encryption off);
+	// waits holds what waits for a key (keywait.go).
+	sealer *sealer
+	waits  keyWaits
 }
 
 func newBridge(cfg Config, log *logrus.Entry, run *stats.Run) *bridge {
@@ -198,6 +203,7 @@ func newBridge(cfg Config, log *logrus.Entry, run *stats.Run) *bridge {
 		unfinished:  map[string]int{},
 		bad:         badRecordLog{every: cfg.BadRecordLogEvery},
 		closing:     map[int]bool{},
+		sealer:      newSealer(cfg.Keys, cfg.SealedTopics),
 		// A restarted bridge gets the same PID: its generations start
 		// elsewhere, so that what its predecessor's goroutines still
 		// send is stale.
@@ -216,6 +222,7 @@ func (b *bridge) Receive(c actor.Context) {
 		b.self = c.Self()
 		b.gate = &gate{cfg: &b.cfg, log: b.log}
 		b.gate.begin()
+		b.watchKeys()
 		b.startProbe()
 		if b.restarted {
 			b.graceUntil = time.Now().Add(b.cfg.RestartGrace)
@@ -227,6 +234,7 @@ func (b *bridge) Receive(c actor.Context) {
 		b.shutdown()
 	case *actor.Terminated:
 		b.forget(c, m.Who)
+		delete(b.waits.watchers, pidKey(m.Who))
 
 	case *Publish:
 		b.publish(c, m)
@@ -273,6 +281,12 @@ func (b *bridge) Receive(c actor.Context) {
 		b.deliveryDone(m)
 	case graceOver:
 		b.skipHeldNotOurs()
+	case *WatchRefusals:
+		b.watchRefusals(c, m)
+	case keyChanged:
+		b.keyChanged(m.cpID)
+	case keyGone:
+		b.keyGone(m.r)
 	}
 }
 
@@ -473,7 +487,7 @@ type feeder struct {
 
 func (b *bridge) startFeeder(p sarama.AsyncProducer, gen int) *feeder {
 	f := &feeder{gen: gen, in: make(chan []*outRecord, 16), closed: make(chan struct{})}
-	clientID, log, run := b.cfg.ClientID, b.log, b.run
+	clientID, log, run, sealer := b.cfg.ClientID, b.log, b.run, b.sealer
 	// Two stages, so that encoding a batch overlaps with handing the last
 	// one to sarama (whose Input is unbuffered).
 	encoded := make(chan []*outRecord, 4)
@@ -484,7 +498,11 @@ func (b *bridge) startFeeder(p sarama.AsyncProducer, gen int) *feeder {
 				if r.value != nil {
 					continue
 				}
-				v, err := appendEnvelope(nil, r.typ, r.msg, time.Now(), clientID)
+				v, err := sealer.encode(r, time.Now(), clientID)
+				if errors.Is(err, seal.ErrNoKey) {
+					b.send(keyGone{r})
+					continue
+				}
 				if err != nil {
 					log.WithFields(logrus.Fields{"topic": r.topic, "key": r.key, "error": err}).Warn("Cannot encode a message for Kafka; it is not sent")
 					continue
@@ -606,6 +624,12 @@ func (b *bridge) publish(c actor.Context, m *Publish) {
 	}
 	b.seq++
 	r := &outRecord{seq: b.seq, topic: m.Topic, key: m.Key, typ: typ, msg: m.Msg}
+	if b.waitForKey(r) {
+		if c.Sender() != nil {
+			c.Respond(&PublishAccepted{})
+		}
+		return
+	}
 	if b.state == StateReady {
 		b.produce(c, r)
 		if c.Sender() != nil {

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/IBM/sarama"
+
+	"github.com/evcharging/evsim/internal/seal"
 )
 
 // Config is how a bridge finds its broker, waits for it and talks to it.
@@ -80,6 +82,13 @@ type Config struct {
 	// decode: at most one line per this interval (each line says how many
 	// were skipped since the last one). Default 5 s.
 	BadRecordLogEvery time.Duration
+
+	// Keys, when set, seals every record of SealedTopics with the key of
+	// its charge point (the record's key) and refuses what does not open
+	// (see sealcodec.go). nil: records travel in clear (encryption off).
+	Keys *seal.Keyring
+	// SealedTopics are the topics sealed with Keys. Default: SealedTopics.
+	SealedTopics []string
 }
 
 // DefaultConfig returns a Config with every default filled in, for brokers.
@@ -144,6 +153,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.RestartGrace == 0 {
 		c.RestartGrace = 15 * time.Second
+	}
+	if c.SealedTopics == nil {
+		c.SealedTopics = append([]string(nil), SealedTopics...)
 	}
 	if c.BadRecordLogEvery == 0 {
 		c.BadRecordLogEvery = 5 * time.Second

@@ -380,7 +380,7 @@ func (h *claimHandler) ConsumeClaim(sess sarama.ConsumerGroupSession, claim sara
 				claimID: id, gen: h.gen, cons: h.key, sess: sess, sem: sem,
 				topic: m.Topic, partition: m.Partition, offset: m.Offset, key: string(m.Key),
 			}
-			msg, _, err := Decode(m.Value)
+			msg, err := h.b.sealer.decode(m.Topic, string(m.Key), m.Value)
 			if err != nil {
 				rec.err = err
 			} else {
@@ -414,7 +414,11 @@ func (b *bridge) consumed(c actor.Context, m *consumerRecord) {
 	}
 	cs.order = append(cs.order, m.offset)
 	if m.err != nil {
-		b.badRecord(m)
+		if ref, ok := isRefusal(m.err); ok {
+			b.refused(cons, m, ref)
+		} else {
+			b.badRecord(m)
+		}
 		cs.done[m.offset] = true
 		b.advance(cs)
 		return

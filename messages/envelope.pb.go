@@ -144,7 +144,15 @@ type Envelope struct {
 	Payload    []byte                 `protobuf:"bytes,3,opt,name=payload,proto3" json:"payload,omitempty"`
 	ProducedAt *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=produced_at,json=producedAt,proto3" json:"produced_at,omitempty"`
 	// The id of the process that produced the record, for tracing.
-	Producer      string `protobuf:"bytes,5,opt,name=producer,proto3" json:"producer,omitempty"`
+	Producer string `protobuf:"bytes,5,opt,name=producer,proto3" json:"producer,omitempty"`
+	// Set when the payload is sealed with a charge point's key (seal.proto):
+	// payload is then empty and sealed holds the AES-256-GCM ciphertext of
+	// the serialized message, after its 12-byte random nonce. type, key_id,
+	// cp_id and the topic are its authenticated data, so a record moved to
+	// another key, charge point or topic does not open.
+	KeyId         string `protobuf:"bytes,6,opt,name=key_id,json=keyId,proto3" json:"key_id,omitempty"`
+	CpId          string `protobuf:"bytes,7,opt,name=cp_id,json=cpId,proto3" json:"cp_id,omitempty"`
+	Sealed        []byte `protobuf:"bytes,8,opt,name=sealed,proto3" json:"sealed,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -214,18 +222,42 @@ func (x *Envelope) GetProducer() string {
 	return ""
 }
 
+func (x *Envelope) GetKeyId() string {
+	if x != nil {
+		return x.KeyId
+	}
+	return ""
+}
+
+func (x *Envelope) GetCpId() string {
+	if x != nil {
+		return x.CpId
+	}
+	return ""
+}
+
+func (x *Envelope) GetSealed() []byte {
+	if x != nil {
+		return x.Sealed
+	}
+	return nil
+}
+
 var File_evcharging_v1_envelope_proto protoreflect.FileDescriptor
 
 const file_evcharging_v1_envelope_proto_rawDesc = "" +
 	"\n" +
-	"\x1cevcharging/v1/envelope.proto\x12\revcharging.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xd4\x01\n" +
+	"\x1cevcharging/v1/envelope.proto\x12\revcharging.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\x98\x02\n" +
 	"\bEnvelope\x12.\n" +
 	"\x04type\x18\x01 \x01(\x0e2\x1a.evcharging.v1.MessageTypeR\x04type\x12%\n" +
 	"\x0eschema_version\x18\x02 \x01(\rR\rschemaVersion\x12\x18\n" +
 	"\apayload\x18\x03 \x01(\fR\apayload\x12;\n" +
 	"\vproduced_at\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"producedAt\x12\x1a\n" +
-	"\bproducer\x18\x05 \x01(\tR\bproducer*\xef\x05\n" +
+	"\bproducer\x18\x05 \x01(\tR\bproducer\x12\x15\n" +
+	"\x06key_id\x18\x06 \x01(\tR\x05keyId\x12\x13\n" +
+	"\x05cp_id\x18\a \x01(\tR\x04cpId\x12\x16\n" +
+	"\x06sealed\x18\b \x01(\fR\x06sealed*\xef\x05\n" +
 	"\vMessageType\x12\x1c\n" +
 	"\x18MESSAGE_TYPE_UNSPECIFIED\x10\x00\x12\x1f\n" +
 	"\x1bMESSAGE_TYPE_CHARGE_REQUEST\x10\x01\x12 \n" +

@@ -145,8 +145,10 @@ type RegistrationResult struct {
 	// Registry's tokens: the monitor's liveness and fault reports carry it,
 	// so no other process can speak for the charge point.
 	RegistrationId string `protobuf:"bytes,6,opt,name=registration_id,json=registrationId,proto3" json:"registration_id,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// The charge point's key, when Central seals its traffic (numbers from 30 on for keys).
+	Key           *ChargePointKey `protobuf:"bytes,30,opt,name=key,proto3" json:"key,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *RegistrationResult) Reset() {
@@ -221,11 +223,20 @@ func (x *RegistrationResult) GetRegistrationId() string {
 	return ""
 }
 
+func (x *RegistrationResult) GetKey() *ChargePointKey {
+	if x != nil {
+		return x.Key
+	}
+	return nil
+}
+
 // The monitor asks its engine whether it is working, every second (actor message).
 type HealthCheck struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	CpId          string                 `protobuf:"bytes,1,opt,name=cp_id,json=cpId,proto3" json:"cp_id,omitempty"`
-	Seq           uint64                 `protobuf:"varint,2,opt,name=seq,proto3" json:"seq,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	CpId  string                 `protobuf:"bytes,1,opt,name=cp_id,json=cpId,proto3" json:"cp_id,omitempty"`
+	Seq   uint64                 `protobuf:"varint,2,opt,name=seq,proto3" json:"seq,omitempty"`
+	// The charge point's key, sent when the engine's last answer named another key id.
+	Key           *ChargePointKey `protobuf:"bytes,30,opt,name=key,proto3" json:"key,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -274,6 +285,13 @@ func (x *HealthCheck) GetSeq() uint64 {
 	return 0
 }
 
+func (x *HealthCheck) GetKey() *ChargePointKey {
+	if x != nil {
+		return x.Key
+	}
+	return nil
+}
+
 // The engine's answer to a health check.
 type HealthAnswer struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -288,7 +306,9 @@ type HealthAnswer struct {
 	// OK, KO or WAITING (alive but not ready: not a fault).
 	Status HealthStatus `protobuf:"varint,7,opt,name=status,proto3,enum=evcharging.v1.HealthStatus" json:"status,omitempty"`
 	// What a WAITING engine waits for, e.g. "waiting for Kafka".
-	Detail        string `protobuf:"bytes,8,opt,name=detail,proto3" json:"detail,omitempty"`
+	Detail string `protobuf:"bytes,8,opt,name=detail,proto3" json:"detail,omitempty"`
+	// The id of the key the engine seals with, "" if it has none.
+	KeyId         string `protobuf:"bytes,30,opt,name=key_id,json=keyId,proto3" json:"key_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -375,6 +395,13 @@ func (x *HealthAnswer) GetStatus() HealthStatus {
 func (x *HealthAnswer) GetDetail() string {
 	if x != nil {
 		return x.Detail
+	}
+	return ""
+}
+
+func (x *HealthAnswer) GetKeyId() string {
+	if x != nil {
+		return x.KeyId
 	}
 	return ""
 }
@@ -475,8 +502,12 @@ type Liveness struct {
 	EngineWaiting string `protobuf:"bytes,7,opt,name=engine_waiting,json=engineWaiting,proto3" json:"engine_waiting,omitempty"`
 	// RegistrationResult.registration_id of the registration it continues.
 	RegistrationId string `protobuf:"bytes,8,opt,name=registration_id,json=registrationId,proto3" json:"registration_id,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// The id of the key its engine holds (its last health answer's), "" if
+	// none: Central sends the key it wants used when it differs, and starts
+	// sealing with a key it issued once an engine names it here.
+	KeyId         string `protobuf:"bytes,30,opt,name=key_id,json=keyId,proto3" json:"key_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Liveness) Reset() {
@@ -565,6 +596,13 @@ func (x *Liveness) GetRegistrationId() string {
 	return ""
 }
 
+func (x *Liveness) GetKeyId() string {
+	if x != nil {
+		return x.KeyId
+	}
+	return ""
+}
+
 // Central's answer to a liveness message.
 type LivenessAck struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -574,7 +612,9 @@ type LivenessAck struct {
 	Known           bool   `protobuf:"varint,3,opt,name=known,proto3" json:"known,omitempty"`
 	CentralInstance string `protobuf:"bytes,4,opt,name=central_instance,json=centralInstance,proto3" json:"central_instance,omitempty"`
 	// True when Central is up but not ready yet (e.g. waiting for Kafka).
-	Waiting       bool `protobuf:"varint,5,opt,name=waiting,proto3" json:"waiting,omitempty"`
+	Waiting bool `protobuf:"varint,5,opt,name=waiting,proto3" json:"waiting,omitempty"`
+	// The charge point's current key (or its revocation) when Liveness.key_id is not it.
+	Key           *ChargePointKey `protobuf:"bytes,30,opt,name=key,proto3" json:"key,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -644,11 +684,18 @@ func (x *LivenessAck) GetWaiting() bool {
 	return false
 }
 
+func (x *LivenessAck) GetKey() *ChargePointKey {
+	if x != nil {
+		return x.Key
+	}
+	return nil
+}
+
 var File_evcharging_v1_monitor_proto protoreflect.FileDescriptor
 
 const file_evcharging_v1_monitor_proto_rawDesc = "" +
 	"\n" +
-	"\x1bevcharging/v1/monitor.proto\x12\revcharging.v1\x1a\x19evcharging/v1/types.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x80\x02\n" +
+	"\x1bevcharging/v1/monitor.proto\x12\revcharging.v1\x1a\x18evcharging/v1/seal.proto\x1a\x19evcharging/v1/types.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x80\x02\n" +
 	"\x13RegisterChargePoint\x12\x13\n" +
 	"\x05cp_id\x18\x01 \x01(\tR\x04cpId\x12\x1a\n" +
 	"\blocation\x18\x02 \x01(\tR\blocation\x12)\n" +
@@ -657,17 +704,19 @@ const file_evcharging_v1_monitor_proto_rawDesc = "" +
 	"\x06secret\x18\x05 \x01(\tR\x06secret\x12'\n" +
 	"\x0fmonitor_address\x18\x06 \x01(\tR\x0emonitorAddress\x12\x14\n" +
 	"\x05token\x18\a \x01(\tR\x05token\x12&\n" +
-	"\x0fno_token_reason\x18\x14 \x01(\tR\rnoTokenReason\"\xcb\x01\n" +
+	"\x0fno_token_reason\x18\x14 \x01(\tR\rnoTokenReason\"\xfc\x01\n" +
 	"\x12RegistrationResult\x12\x13\n" +
 	"\x05cp_id\x18\x01 \x01(\tR\x04cpId\x12\x1a\n" +
 	"\baccepted\x18\x02 \x01(\bR\baccepted\x12\x16\n" +
 	"\x06reason\x18\x03 \x01(\tR\x06reason\x12)\n" +
 	"\x10central_instance\x18\x04 \x01(\tR\x0fcentralInstance\x12\x18\n" +
 	"\awaiting\x18\x05 \x01(\bR\awaiting\x12'\n" +
-	"\x0fregistration_id\x18\x06 \x01(\tR\x0eregistrationId\"4\n" +
+	"\x0fregistration_id\x18\x06 \x01(\tR\x0eregistrationId\x12/\n" +
+	"\x03key\x18\x1e \x01(\v2\x1d.evcharging.v1.ChargePointKeyR\x03key\"e\n" +
 	"\vHealthCheck\x12\x13\n" +
 	"\x05cp_id\x18\x01 \x01(\tR\x04cpId\x12\x10\n" +
-	"\x03seq\x18\x02 \x01(\x04R\x03seq\"\x92\x02\n" +
+	"\x03seq\x18\x02 \x01(\x04R\x03seq\x12/\n" +
+	"\x03key\x18\x1e \x01(\v2\x1d.evcharging.v1.ChargePointKeyR\x03key\"\xa9\x02\n" +
 	"\fHealthAnswer\x12\x13\n" +
 	"\x05cp_id\x18\x01 \x01(\tR\x04cpId\x12\x10\n" +
 	"\x03seq\x18\x02 \x01(\x04R\x03seq\x12\x0e\n" +
@@ -677,13 +726,14 @@ const file_evcharging_v1_monitor_proto_rawDesc = "" +
 	"session_id\x18\x05 \x01(\tR\tsessionId\x12\x1b\n" +
 	"\tdriver_id\x18\x06 \x01(\tR\bdriverId\x123\n" +
 	"\x06status\x18\a \x01(\x0e2\x1b.evcharging.v1.HealthStatusR\x06status\x12\x16\n" +
-	"\x06detail\x18\b \x01(\tR\x06detail\"\xa7\x01\n" +
+	"\x06detail\x18\b \x01(\tR\x06detail\x12\x15\n" +
+	"\x06key_id\x18\x1e \x01(\tR\x05keyId\"\xa7\x01\n" +
 	"\vFaultReport\x12\x13\n" +
 	"\x05cp_id\x18\x01 \x01(\tR\x04cpId\x12\x16\n" +
 	"\x06faulty\x18\x02 \x01(\bR\x06faulty\x12\x16\n" +
 	"\x06detail\x18\x03 \x01(\tR\x06detail\x12*\n" +
 	"\x02at\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\x02at\x12'\n" +
-	"\x0fregistration_id\x18\x05 \x01(\tR\x0eregistrationId\"\x9e\x02\n" +
+	"\x0fregistration_id\x18\x05 \x01(\tR\x0eregistrationId\"\xb5\x02\n" +
 	"\bLiveness\x12\x13\n" +
 	"\x05cp_id\x18\x01 \x01(\tR\x04cpId\x12\x10\n" +
 	"\x03seq\x18\x02 \x01(\x04R\x03seq\x12\x1b\n" +
@@ -693,13 +743,15 @@ const file_evcharging_v1_monitor_proto_rawDesc = "" +
 	"session_id\x18\x05 \x01(\tR\tsessionId\x12\x1b\n" +
 	"\tdriver_id\x18\x06 \x01(\tR\bdriverId\x12%\n" +
 	"\x0eengine_waiting\x18\a \x01(\tR\rengineWaiting\x12'\n" +
-	"\x0fregistration_id\x18\b \x01(\tR\x0eregistrationId\"\x8f\x01\n" +
+	"\x0fregistration_id\x18\b \x01(\tR\x0eregistrationId\x12\x15\n" +
+	"\x06key_id\x18\x1e \x01(\tR\x05keyId\"\xc0\x01\n" +
 	"\vLivenessAck\x12\x13\n" +
 	"\x05cp_id\x18\x01 \x01(\tR\x04cpId\x12\x10\n" +
 	"\x03seq\x18\x02 \x01(\x04R\x03seq\x12\x14\n" +
 	"\x05known\x18\x03 \x01(\bR\x05known\x12)\n" +
 	"\x10central_instance\x18\x04 \x01(\tR\x0fcentralInstance\x12\x18\n" +
-	"\awaiting\x18\x05 \x01(\bR\awaitingB/Z-github.com/evcharging/evsim/messages;messagesb\x06proto3"
+	"\awaiting\x18\x05 \x01(\bR\awaiting\x12/\n" +
+	"\x03key\x18\x1e \x01(\v2\x1d.evcharging.v1.ChargePointKeyR\x03keyB/Z-github.com/evcharging/evsim/messages;messagesb\x06proto3"
 
 var (
 	file_evcharging_v1_monitor_proto_rawDescOnce sync.Once
@@ -722,20 +774,24 @@ var file_evcharging_v1_monitor_proto_goTypes = []any{
 	(*FaultReport)(nil),           // 4: evcharging.v1.FaultReport
 	(*Liveness)(nil),              // 5: evcharging.v1.Liveness
 	(*LivenessAck)(nil),           // 6: evcharging.v1.LivenessAck
-	(ChargePointState)(0),         // 7: evcharging.v1.ChargePointState
-	(HealthStatus)(0),             // 8: evcharging.v1.HealthStatus
-	(*timestamppb.Timestamp)(nil), // 9: google.protobuf.Timestamp
+	(*ChargePointKey)(nil),        // 7: evcharging.v1.ChargePointKey
+	(ChargePointState)(0),         // 8: evcharging.v1.ChargePointState
+	(HealthStatus)(0),             // 9: evcharging.v1.HealthStatus
+	(*timestamppb.Timestamp)(nil), // 10: google.protobuf.Timestamp
 }
 var file_evcharging_v1_monitor_proto_depIdxs = []int32{
-	7, // 0: evcharging.v1.HealthAnswer.engine_state:type_name -> evcharging.v1.ChargePointState
-	8, // 1: evcharging.v1.HealthAnswer.status:type_name -> evcharging.v1.HealthStatus
-	9, // 2: evcharging.v1.FaultReport.at:type_name -> google.protobuf.Timestamp
-	7, // 3: evcharging.v1.Liveness.engine_state:type_name -> evcharging.v1.ChargePointState
-	4, // [4:4] is the sub-list for method output_type
-	4, // [4:4] is the sub-list for method input_type
-	4, // [4:4] is the sub-list for extension type_name
-	4, // [4:4] is the sub-list for extension extendee
-	0, // [0:4] is the sub-list for field type_name
+	7,  // 0: evcharging.v1.RegistrationResult.key:type_name -> evcharging.v1.ChargePointKey
+	7,  // 1: evcharging.v1.HealthCheck.key:type_name -> evcharging.v1.ChargePointKey
+	8,  // 2: evcharging.v1.HealthAnswer.engine_state:type_name -> evcharging.v1.ChargePointState
+	9,  // 3: evcharging.v1.HealthAnswer.status:type_name -> evcharging.v1.HealthStatus
+	10, // 4: evcharging.v1.FaultReport.at:type_name -> google.protobuf.Timestamp
+	8,  // 5: evcharging.v1.Liveness.engine_state:type_name -> evcharging.v1.ChargePointState
+	7,  // 6: evcharging.v1.LivenessAck.key:type_name -> evcharging.v1.ChargePointKey
+	7,  // [7:7] is the sub-list for method output_type
+	7,  // [7:7] is the sub-list for method input_type
+	7,  // [7:7] is the sub-list for extension type_name
+	7,  // [7:7] is the sub-list for extension extendee
+	0,  // [0:7] is the sub-list for field type_name
 }
 
 func init() { file_evcharging_v1_monitor_proto_init() }
@@ -743,6 +799,7 @@ func file_evcharging_v1_monitor_proto_init() {
 	if File_evcharging_v1_monitor_proto != nil {
 		return
 	}
+	file_evcharging_v1_seal_proto_init()
 	file_evcharging_v1_types_proto_init()
 	type x struct{}
 	out := protoimpl.TypeBuilder{

@@ -47,33 +47,38 @@ const (
 	ChargePointState_CHARGE_POINT_STATE_REVOKED ChargePointState = 8
 	// Not registered in the Registry (never, or deregistered): refused (grey).
 	ChargePointState_CHARGE_POINT_STATE_UNREGISTERED ChargePointState = 9
+	// A record of the charge point could not be opened with its key (tampered,
+	// another key, another charge point's or topic's): red, with the reason.
+	ChargePointState_CHARGE_POINT_STATE_ENCRYPTION_ERROR ChargePointState = 20
 )
 
 // Enum value maps for ChargePointState.
 var (
 	ChargePointState_name = map[int32]string{
-		0: "CHARGE_POINT_STATE_UNSPECIFIED",
-		1: "CHARGE_POINT_STATE_ACTIVATED",
-		2: "CHARGE_POINT_STATE_SUPPLYING",
-		3: "CHARGE_POINT_STATE_STOPPED",
-		4: "CHARGE_POINT_STATE_FAULT",
-		5: "CHARGE_POINT_STATE_DISCONNECTED",
-		6: "CHARGE_POINT_STATE_WAITING",
-		7: "CHARGE_POINT_STATE_REJECTED",
-		8: "CHARGE_POINT_STATE_REVOKED",
-		9: "CHARGE_POINT_STATE_UNREGISTERED",
+		0:  "CHARGE_POINT_STATE_UNSPECIFIED",
+		1:  "CHARGE_POINT_STATE_ACTIVATED",
+		2:  "CHARGE_POINT_STATE_SUPPLYING",
+		3:  "CHARGE_POINT_STATE_STOPPED",
+		4:  "CHARGE_POINT_STATE_FAULT",
+		5:  "CHARGE_POINT_STATE_DISCONNECTED",
+		6:  "CHARGE_POINT_STATE_WAITING",
+		7:  "CHARGE_POINT_STATE_REJECTED",
+		8:  "CHARGE_POINT_STATE_REVOKED",
+		9:  "CHARGE_POINT_STATE_UNREGISTERED",
+		20: "CHARGE_POINT_STATE_ENCRYPTION_ERROR",
 	}
 	ChargePointState_value = map[string]int32{
-		"CHARGE_POINT_STATE_UNSPECIFIED":  0,
-		"CHARGE_POINT_STATE_ACTIVATED":    1,
-		"CHARGE_POINT_STATE_SUPPLYING":    2,
-		"CHARGE_POINT_STATE_STOPPED":      3,
-		"CHARGE_POINT_STATE_FAULT":        4,
-		"CHARGE_POINT_STATE_DISCONNECTED": 5,
-		"CHARGE_POINT_STATE_WAITING":      6,
-		"CHARGE_POINT_STATE_REJECTED":     7,
-		"CHARGE_POINT_STATE_REVOKED":      8,
-		"CHARGE_POINT_STATE_UNREGISTERED": 9,
+		"CHARGE_POINT_STATE_UNSPECIFIED":      0,
+		"CHARGE_POINT_STATE_ACTIVATED":        1,
+		"CHARGE_POINT_STATE_SUPPLYING":        2,
+		"CHARGE_POINT_STATE_STOPPED":          3,
+		"CHARGE_POINT_STATE_FAULT":            4,
+		"CHARGE_POINT_STATE_DISCONNECTED":     5,
+		"CHARGE_POINT_STATE_WAITING":          6,
+		"CHARGE_POINT_STATE_REJECTED":         7,
+		"CHARGE_POINT_STATE_REVOKED":          8,
+		"CHARGE_POINT_STATE_UNREGISTERED":     9,
+		"CHARGE_POINT_STATE_ENCRYPTION_ERROR": 20,
 	}
 )
 
@@ -313,7 +318,7 @@ var File_evcharging_v1_types_proto protoreflect.FileDescriptor
 
 const file_evcharging_v1_types_proto_rawDesc = "" +
 	"\n" +
-	"\x19evcharging/v1/types.proto\x12\revcharging.v1*\xe3\x02\n" +
+	"\x19evcharging/v1/types.proto\x12\revcharging.v1*\x8c\x03\n" +
 	"\x10ChargePointState\x12\"\n" +
 	"\x1eCHARGE_POINT_STATE_UNSPECIFIED\x10\x00\x12 \n" +
 	"\x1cCHARGE_POINT_STATE_ACTIVATED\x10\x01\x12 \n" +
@@ -324,7 +329,8 @@ const file_evcharging_v1_types_proto_rawDesc = "" +
 	"\x1aCHARGE_POINT_STATE_WAITING\x10\x06\x12\x1f\n" +
 	"\x1bCHARGE_POINT_STATE_REJECTED\x10\a\x12\x1e\n" +
 	"\x1aCHARGE_POINT_STATE_REVOKED\x10\b\x12#\n" +
-	"\x1fCHARGE_POINT_STATE_UNREGISTERED\x10\t*t\n" +
+	"\x1fCHARGE_POINT_STATE_UNREGISTERED\x10\t\x12'\n" +
+	"#CHARGE_POINT_STATE_ENCRYPTION_ERROR\x10\x14*t\n" +
 	"\fHealthStatus\x12\x1d\n" +
 	"\x19HEALTH_STATUS_UNSPECIFIED\x10\x00\x12\x14\n" +
 	"\x10HEALTH_STATUS_OK\x10\x01\x12\x14\n" +

@@ -31,6 +31,7 @@ import (
 	"github.com/evcharging/evsim/bridge"
 	"github.com/evcharging/evsim/internal/audit"
 	"github.com/evcharging/evsim/internal/logging"
+	"github.com/evcharging/evsim/internal/seal"
 	"github.com/evcharging/evsim/internal/stall"
 	"github.com/evcharging/evsim/internal/stats"
 	"github.com/evcharging/evsim/internal/store"
@@ -105,6 +106,16 @@ type Config struct {
 	// ExpectedChargePoints, when set, marks the run's start-up done once that
 	// many charge points have connected.
 	ExpectedChargePoints int
+	// Keys, when set, is the keyring of the process's bridge: Central
+	// issues, rotates and revokes the charge points' keys in it (keys.go).
+	// nil: encryption off.
+	Keys *seal.Keyring
+	// MasterKey wraps the keys Central stores. Default (with Keys): a
+	// random one for this process's life.
+	MasterKey *seal.MasterKey
+	// EncryptionErrorHold is how long a charge point shows ENCRYPTION_ERROR
+	// after its last record that did not open. Default 10 s.
+	EncryptionErrorHold time.Duration
 	// Stall measures this process's own stalls: a monitor's silence that
 	// falls into one is not counted towards LivenessTimeout. nil: all counts.
 	Stall  *stall.Meter
@@ -150,6 +161,14 @@ func (c *Config) setDefaults() {
 	if c.HistorySize == 0 {
 		c.HistorySize = 1000
 	}
+	if c.EncryptionErrorHold == 0 {
+		c.EncryptionErrorHold = 10 * time.Second
+	}
+	if c.Keys != nil && c.MasterKey == nil {
+		if mk, err := seal.NewEphemeralMasterKey(); err == nil {
+			c.MasterKey = mk
+		}
+	}
 	if c.Logger == nil {
 		c.Logger = logging.Discard()
 	}
@@ -176,6 +195,8 @@ func (c *Config) Validate() error {
 		return errors.New("central config: CommandTTL must not be negative")
 	case c.HistorySize < 1:
 		return errors.New("central config: HistorySize must be at least 1")
+	case c.Keys != nil && c.MasterKey == nil:
+		return errors.New("central config: Keys need a MasterKey to store them")
 	}
 	return nil
 }
@@ -233,6 +254,8 @@ type Central struct {
 	restarted bool
 	// weatherState is the cities' weather and alerts (weather.go).
 	weatherState *weatherState
+	// sealing is Central's side of the charge points' keys (keys.go).
+	sealing sealState
 }
 
 // Receive implements actor.Actor.
@@ -287,6 +310,14 @@ func (c *Central) Receive(ctx actor.Context) {
 		delete(c.watchers, msg.Who.String())
 	case *supervision.Crash:
 		panic("crash requested: " + msg.Reason)
+	case *bridge.Refused:
+		c.refused(ctx, msg)
+	case *keyTick:
+		c.expireEncErrors(ctx)
+	case *RevokeKey:
+		ctx.Respond(c.revokeKey(ctx, msg))
+	case *RotateKey:
+		ctx.Respond(c.rotateKey(ctx, msg))
 	default:
 		c.weatherMessage(ctx, msg)
 	}
@@ -335,6 +366,7 @@ func (c *Central) start(ctx actor.Context) {
 		cp.state, cp.reason = cp.derive()
 		c.cps[r.ID] = cp
 	}
+	c.startKeys(ctx)
 	if n, kwh, eur, err := c.cfg.Store.TicketTotals(bg); err == nil {
 		c.totals.Tickets, c.totals.KWh, c.totals.EUR = n, kwh, eur
 	}

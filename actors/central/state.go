@@ -31,6 +31,9 @@ type Facts struct {
 	// Weather is why a weather alert holds it out of service, e.g.
 	// "weather alert: Alicante −2 °C" ("" = none).
 	Weather string
+	// KeyRevoked says why its keys are revoked (by the operator);
+	// EncryptionError why its last record did not open.
+	KeyRevoked, EncryptionError string
 }
 
 // Derive is the rules' table: the state Central shows from what it knows of
@@ -44,10 +47,14 @@ func Derive(f Facts) (messages.ChargePointState, string) {
 		return messages.ChargePointState_CHARGE_POINT_STATE_REVOKED, f.Revoked
 	case !f.Alive && f.Unregistered != "":
 		return messages.ChargePointState_CHARGE_POINT_STATE_UNREGISTERED, f.Unregistered
+	case f.KeyRevoked != "":
+		return messages.ChargePointState_CHARGE_POINT_STATE_REVOKED, f.KeyRevoked
 	case !f.Alive && f.Rejected != "":
 		return messages.ChargePointState_CHARGE_POINT_STATE_REJECTED, "registration rejected: " + f.Rejected
 	case !f.Alive:
 		return messages.ChargePointState_CHARGE_POINT_STATE_DISCONNECTED, "no sign of life from its monitor"
+	case f.EncryptionError != "":
+		return messages.ChargePointState_CHARGE_POINT_STATE_ENCRYPTION_ERROR, f.EncryptionError
 	case !f.EngineOK:
 		fault := f.Fault
 		if fault == "" {
@@ -89,6 +96,8 @@ func StateName(s messages.ChargePointState) string {
 		return "REVOKED"
 	case messages.ChargePointState_CHARGE_POINT_STATE_UNREGISTERED:
 		return "UNREGISTERED"
+	case messages.ChargePointState_CHARGE_POINT_STATE_ENCRYPTION_ERROR:
+		return "ENCRYPTION_ERROR"
 	}
 	return "UNKNOWN"
 }
@@ -132,6 +141,8 @@ func denyFor(s messages.ChargePointState, id string, fault string) (messages.Den
 		return messages.DenyReason_DENY_REASON_UNKNOWN_CHARGE_POINT, fmt.Sprintf("%s is not registered in the Registry", id)
 	case messages.ChargePointState_CHARGE_POINT_STATE_WAITING:
 		return messages.DenyReason_DENY_REASON_NOT_AVAILABLE, fmt.Sprintf("%s is not available yet (it is still starting)", id)
+	case messages.ChargePointState_CHARGE_POINT_STATE_ENCRYPTION_ERROR:
+		return messages.DenyReason_DENY_REASON_DISCONNECTED, fmt.Sprintf("%s is out of service: its records do not open with its key", id)
 	case messages.ChargePointState_CHARGE_POINT_STATE_FAULT:
 		return messages.DenyReason_DENY_REASON_FAULT, fmt.Sprintf("%s is out of service: %s", id, fault)
 	case messages.ChargePointState_CHARGE_POINT_STATE_STOPPED:
@@ -183,6 +194,8 @@ type cpEntry struct {
 	registrationID string
 	// identity is why the Registry refuses it (REVOKED, UNREGISTERED), nil if it does not.
 	identity *identityDenial
+	// seal is what Central knows of its keys (keys.go).
+	seal cpSeal
 
 	state  messages.ChargePointState
 	reason string
@@ -208,7 +221,10 @@ func (c *cpEntry) busy() bool { return c.session != nil || c.pending != nil }
 
 func (c *cpEntry) derive() (messages.ChargePointState, string) {
 	f := Facts{Alive: c.alive, EngineOK: c.engineOK, Stopped: c.stopped, Supplying: c.session != nil,
-		Fault: c.fault, Waiting: c.waiting, Rejected: c.rejected, Weather: c.weather}
+		Fault: c.fault, Waiting: c.waiting, Rejected: c.rejected, EncryptionError: c.seal.encError, Weather: c.weather}
+	if c.seal.revoked {
+		f.KeyRevoked = "keys revoked by the operator; waiting for a new key"
+	}
 	if d := c.identity; d != nil && d.state == messages.ChargePointState_CHARGE_POINT_STATE_REVOKED {
 		f.Revoked = d.reason
 	} else if d != nil {

@@ -24,6 +24,7 @@ import (
 	"github.com/evcharging/evsim/actors/supervision"
 	"github.com/evcharging/evsim/bridge"
 	"github.com/evcharging/evsim/internal/logging"
+	"github.com/evcharging/evsim/internal/seal"
 	"github.com/evcharging/evsim/internal/stats"
 	"github.com/evcharging/evsim/messages"
 )
@@ -52,6 +53,9 @@ type Config struct {
 	// ResubscribeInterval is how often the engine repeats its subscription
 	// (harmless to the bridge), so that a restarted bridge hears it again. Default 5 s.
 	ResubscribeInterval time.Duration
+	// Keys, when set, is the keyring of the engine's bridge: the engine
+	// installs the key its monitor hands over (keys.go). nil: encryption off.
+	Keys *seal.Keyring
 	// Journal keeps the engine's state across crashes. Default in memory
 	// (survives actor restarts, not the process); use FileJournal in evnode.
 	Journal Journal
@@ -163,6 +167,10 @@ type Engine struct {
 	ticking func()
 	// closing is set by Shutdown: no new supply starts.
 	closing bool
+	// keyID is the id of the key the monitor handed over ("" none yet);
+	// keyRevoked: the last word was a revocation (keys.go).
+	keyID      string
+	keyRevoked bool
 }
 
 // Receive implements actor.Actor.
@@ -181,6 +189,7 @@ func (e *Engine) Receive(ctx actor.Context) {
 			e.command(ctx, cmd)
 		}
 	case *messages.HealthCheck:
+		e.takeKey(ctx, msg.GetKey())
 		ctx.Respond(e.healthAnswer(msg))
 	case *tick:
 		e.tick(ctx)
@@ -224,6 +233,9 @@ func (e *Engine) start(ctx actor.Context) {
 }
 
 func (e *Engine) subscribe(ctx actor.Context) {
+	if e.waitsForKey(ctx) {
+		return
+	}
 	ctx.Send(e.cfg.Bridge, &bridge.Subscribe{Topic: bridge.TopicCommands, Group: e.cfg.Group, Key: e.cfg.CPID, Subscriber: ctx.Self()})
 }
 

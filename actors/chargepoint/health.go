@@ -9,7 +9,7 @@ const WaitingForKafka = "waiting for Kafka"
 // KO, with the engine's own state and the supply it runs.
 func (e *Engine) healthAnswer(check *messages.HealthCheck) *messages.HealthAnswer {
 	a := &messages.HealthAnswer{CpId: e.cfg.CPID, Seq: check.GetSeq(), Ok: !e.m.KO(), EngineState: e.m.State(),
-		Status: messages.HealthStatus_HEALTH_STATUS_OK}
+		Status: messages.HealthStatus_HEALTH_STATUS_OK, KeyId: e.keyID}
 	if e.m.KO() {
 		a.Status = messages.HealthStatus_HEALTH_STATUS_KO
 	}

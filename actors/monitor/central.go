@@ -58,7 +58,7 @@ func (m *Monitor) liveness(ctx actor.Context) {
 
 func (m *Monitor) sendLiveness(ctx actor.Context) {
 	m.liveSeq++
-	l := &messages.Liveness{CpId: m.cfg.CPID, Seq: m.liveSeq, EngineOk: m.engineOK, EngineWaiting: m.waiting, RegistrationId: m.registrationID}
+	l := &messages.Liveness{CpId: m.cfg.CPID, Seq: m.liveSeq, EngineOk: m.engineOK, EngineWaiting: m.waiting, RegistrationId: m.registrationID, KeyId: m.answer.GetKeyId()}
 	if a := m.answer; a != nil {
 		l.EngineState, l.SessionId, l.DriverId = a.GetEngineState(), a.GetSessionId(), a.GetDriverId()
 	}
@@ -109,6 +109,7 @@ func (m *Monitor) registrationResult(ctx actor.Context, r *messages.Registration
 	}
 	m.rejected, m.centralWaiting = "", ""
 	m.registrationID = r.GetRegistrationId()
+	m.takeKey(r.GetKey())
 	if !m.registered {
 		m.registered = true
 		m.log.Entry().Infof("Registered %s with Central", m.cfg.CPID)
@@ -122,6 +123,7 @@ func (m *Monitor) registrationResult(ctx actor.Context, r *messages.Registration
 
 func (m *Monitor) livenessAck(ctx actor.Context, a *messages.LivenessAck) {
 	m.heardFromCentral()
+	m.takeKey(a.GetKey())
 	switch {
 	case a.GetWaiting():
 		m.registered = false

@@ -26,7 +26,7 @@ func (m *Monitor) check(ctx actor.Context) {
 	m.seq++
 	m.pending = m.seq
 	m.sentAt = m.cfg.Now()
-	ctx.Request(m.cfg.Engine, &messages.HealthCheck{CpId: m.cfg.CPID, Seq: m.seq})
+	ctx.Request(m.cfg.Engine, &messages.HealthCheck{CpId: m.cfg.CPID, Seq: m.seq, Key: m.keyForEngine()})
 	m.timers.After(m.cfg.HealthTimeout, &healthTimeout{seq: m.seq})
 }
 

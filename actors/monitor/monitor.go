@@ -190,6 +190,8 @@ type Monitor struct {
 	renewAfter       time.Time     // no token request before this (after a failure)
 	tokenProblem     string        // why the last token request failed, "" if it did not
 	sentWithoutToken bool          // the last registration carried no token, for tokenProblem
+	// key is the charge point's key (or its revocation) from Central (keys.go).
+	key *messages.ChargePointKey
 }
 
 // Receive implements actor.Actor.

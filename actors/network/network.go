@@ -44,6 +44,7 @@ import (
 	"github.com/evcharging/evsim/bridge"
 	"github.com/evcharging/evsim/internal/audit"
 	"github.com/evcharging/evsim/internal/logging"
+	"github.com/evcharging/evsim/internal/seal"
 	"github.com/evcharging/evsim/internal/stall"
 	"github.com/evcharging/evsim/internal/stats"
 	"github.com/evcharging/evsim/internal/store"
@@ -140,6 +141,12 @@ type Config struct {
 	Tokens *registry.VerifierOptions
 	// Audit, when set, is Central's audit log.
 	Audit *audit.Log
+	// Keys, when set, is the keyring of the bridge (bridge.Config.Keys):
+	// Central issues each charge point its key, its engine seals with it.
+	// MasterKey wraps the keys in Central's store (default: one for the
+	// process's life). nil Keys: encryption off.
+	Keys      *seal.Keyring
+	MasterKey *seal.MasterKey
 
 	Logger logrus.FieldLogger
 	Stats  *stats.Run
@@ -430,7 +437,7 @@ func (n *Network) centralChild() (supervision.Child, error) {
 	c := n.cfg
 	props, err := central.Props(central.Config{
 		Store: c.Store, Bridge: c.Bridge, LivenessTimeout: c.LivenessTimeout, StartTimeout: c.StartTimeout, CommandTTL: c.CommandTTL, RequestTTL: c.ReplyTimeout, ResubscribeInterval: c.ResubscribeInterval,
-		ReleaseAfter: c.ReleaseAfter, Tokens: c.Tokens, Audit: c.Audit,
+		ReleaseAfter: c.ReleaseAfter, Tokens: c.Tokens, Audit: c.Audit, Keys: c.Keys, MasterKey: c.MasterKey,
 		ExpectedChargePoints: len(c.ChargePoints), Stall: c.Stall, Logger: c.Logger, Stats: c.Stats,
 	})
 	if err != nil {
@@ -469,7 +476,7 @@ func (n *Network) engineChild(s *site) (supervision.Child, error) {
 	cp := s.spec
 	engine, err := chargepoint.Props(chargepoint.Config{
 		CPID: cp.ID, KW: cp.KW, PriceEURPerKWh: cp.Price, TelemetryInterval: c.TelemetryInterval,
-		SupplyDuration: c.SupplyDuration, TimeScale: c.TimeScale, Bridge: c.Bridge, Group: c.EngineGroup, Journal: s.journal, ResubscribeInterval: c.ResubscribeInterval,
+		SupplyDuration: c.SupplyDuration, TimeScale: c.TimeScale, Bridge: c.Bridge, Group: c.EngineGroup, Journal: s.journal, ResubscribeInterval: c.ResubscribeInterval, Keys: c.Keys,
 		Logger: c.Logger, Stats: c.Stats,
 	})
 	if err != nil {

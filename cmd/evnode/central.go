@@ -97,6 +97,11 @@ func runCentral(parent context.Context, args []string, getenv func(string) (stri
 		}()
 	}
 
+	keys, masterKey, err := n.centralKeys(c.Encryption, c.DB)
+	if err != nil {
+		n.log.Errorf("Cannot read the master key: %v", err)
+		return 1
+	}
 	bridgePID, code, ok := n.gate(ctx, c.Kafka, "evnode-central", status)
 	if !ok {
 		return code
@@ -119,7 +124,7 @@ func runCentral(parent context.Context, args []string, getenv func(string) (stri
 		n.log.Info("Central accepts only charge points with the Registry's tokens (--auth registry)")
 	}
 	props, err := central.Props(central.Config{
-		Tokens: tokens, Audit: auditLog, RegistryGrace: c.Auth.RegistryGrace,
+		Tokens: tokens, Audit: auditLog, RegistryGrace: c.Auth.RegistryGrace, Keys: keys, MasterKey: masterKey,
 		Store: st, Bridge: bridgePID, LivenessTimeout: c.LivenessTimeout, StartTimeout: c.StartTimeout,
 		RequestTTL: c.RequestTTL, CommandTTL: c.CommandTTL, Group: c.Group, ClosedRegistration: c.ClosedRegistration, Stall: n.stall, Logger: n.logger, Stats: n.stats,
 	})

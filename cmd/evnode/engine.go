@@ -61,13 +61,14 @@ func runEngine(parent context.Context, args []string, getenv func(string) (strin
 		return 1
 	}
 
+	keys := n.useKeys(c.Encryption)
 	bridgePID, code, ok := n.gate(ctx, c.Kafka, "evnode-engine-"+c.CP, nil)
 	if !ok {
 		return code
 	}
 	props, err := chargepoint.Props(chargepoint.Config{
 		CPID: c.CP, KW: c.KW, PriceEURPerKWh: c.Price, TelemetryInterval: c.TelemetryInterval,
-		SupplyDuration: c.SupplyDuration, TimeScale: c.TimeScale, Bridge: bridgePID, Group: c.Group, Journal: journal,
+		SupplyDuration: c.SupplyDuration, TimeScale: c.TimeScale, Bridge: bridgePID, Group: c.Group, Journal: journal, Keys: keys,
 		Logger: n.logger, Stats: n.stats,
 	})
 	if err != nil {

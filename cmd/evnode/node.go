@@ -17,6 +17,7 @@ import (
 	"github.com/evcharging/evsim/bridge"
 	"github.com/evcharging/evsim/internal/config"
 	"github.com/evcharging/evsim/internal/logging"
+	"github.com/evcharging/evsim/internal/seal"
 	"github.com/evcharging/evsim/internal/stall"
 	"github.com/evcharging/evsim/internal/stats"
 	"github.com/evcharging/evsim/internal/web"
@@ -55,6 +56,8 @@ type node struct {
 	stall *stall.Meter
 	// doors opened before their role started (see openDoor).
 	doors map[string]*actor.PID
+	// keys is the bridge's keyring, nil with --encryption off (keys.go).
+	keys *seal.Keyring
 }
 
 func newNode(role string, l config.Log, stderr io.Writer) (*node, error) {
@@ -128,7 +131,7 @@ func (n *node) watchPeers() {
 // bridge's PID, or an exit code when the process must end (0 on a signal
 // before Kafka was ready, 1 when Kafka never answered).
 func (n *node) gate(ctx context.Context, k config.Kafka, clientID string, status *web.BridgeStatus) (*actor.PID, int, bool) {
-	cfg := bridge.Config{Brokers: k.Brokers, WaitAttempts: k.WaitAttempts, WaitInterval: k.WaitInterval, ClientID: clientID, Security: k.Security.Bridge}
+	cfg := bridge.Config{Brokers: k.Brokers, WaitAttempts: k.WaitAttempts, WaitInterval: k.WaitInterval, ClientID: clientID, Security: k.Security.Bridge, Keys: n.keys}
 	pid, err := bridge.Start(n.system, cfg, n.logger, n.stats)
 	if err != nil {
 		n.log.Errorf("Cannot start the Kafka bridge: %v", err)

@@ -84,6 +84,11 @@ func (r *runner) run(ctx context.Context) int {
 		return 1
 	}
 	defer st.Close()
+	keys, masterKey, err := r.openKeys(cfg)
+	if err != nil {
+		r.log.Errorf("Cannot read the master key: %v", err)
+		return 1
+	}
 	status := &web.BridgeStatus{}
 	panel := &web.PanelSlot{}
 	auditSlot := &web.AuditSlot{}
@@ -141,6 +146,7 @@ func (r *runner) run(ctx context.Context) int {
 		Partitions: cfg.Partitions, ClientID: "evsim", Security: security,
 		Retention: cfg.Retention, RetentionBytes: cfg.RetentionBytes,
 		TelemetryRetention: cfg.TelemetryRetention, TelemetryRetentionBytes: cfg.TelemetryRetentionBytes,
+		Keys: keys,
 	}
 	bridgePID, err := bridge.Start(system, bcfg, r.logger, r.stats)
 	if err != nil {
@@ -163,6 +169,7 @@ func (r *runner) run(ctx context.Context) int {
 		TelemetryInterval: cfg.TelemetryInterval, HealthInterval: cfg.HealthInterval, HealthTimeout: cfg.HealthTimeout,
 		LivenessTimeout: cfg.LivenessTimeout, DriverPause: cfg.DriverPause, SupplyDuration: cfg.SupplySeconds, TimeScale: cfg.TimeScale,
 		JournalDir: kept.Journals, CommandTTL: cfg.CommandTTL,
+		Keys: keys, MasterKey: masterKey,
 	}
 	for i := 0; i < cfg.ChargePoints; i++ {
 		ncfg.ChargePoints = append(ncfg.ChargePoints, network.ChargePoint{

@@ -117,6 +117,8 @@ type Central struct {
 	CommandTTL time.Duration
 	// Auth is how charge points authenticate (--auth, --registry-key, --audit-log).
 	Auth CentralAuth
+	// Encryption seals Central's traffic with each charge point (--encryption, --master-key...).
+	Encryption Encryption
 
 	cpSecrets string
 }
@@ -147,6 +149,7 @@ func CentralFlags(c *Central) *FlagSet {
 	fs.Duration(&c.RequestTTL, "request-ttl", "", 10*time.Second, "a driver's request older than this is denied as expired (match the drivers' --reply-timeout)")
 	fs.Duration(&c.CommandTTL, "command-ttl", "", time.Minute, "an engine ignores a command older than this (a start: older than --start-timeout)")
 	addCentralAuthFlags(fs, &c.Auth)
+	addEncryptionFlags(fs, &c.Encryption, true)
 	return fs
 }
 
@@ -186,6 +189,9 @@ func (c *Central) Validate() error {
 		return err
 	}
 	if err := c.WebApp.Validate(); err != nil {
+		return err
+	}
+	if err := c.Encryption.validate(); err != nil {
 		return err
 	}
 	switch {
@@ -264,6 +270,8 @@ type Engine struct {
 	TelemetryInterval time.Duration
 	SupplyDuration    time.Duration
 	TimeScale         float64
+	// Encryption: whether the engine seals with the key its monitor hands over (--encryption).
+	Encryption Encryption
 }
 
 // EngineFlags registers every flag of `evnode engine` on a new FlagSet.
@@ -278,6 +286,7 @@ func EngineFlags(c *Engine) *FlagSet {
 	fs.String(&c.Journal, "journal", "", "", "file that keeps the running supply across a crash; default ./evnode-data/engine-<CP>.json; \"memory\" = none")
 	fs.String(&c.Group, "group", "", "", "Kafka consumer group of the engine's commands; default engine-<CP>")
 	addEngineTimingFlags(fs, &c.TelemetryInterval, &c.SupplyDuration, &c.TimeScale)
+	addEncryptionFlags(fs, &c.Encryption, false)
 	return fs
 }
 
@@ -306,6 +315,8 @@ func (c *Engine) Validate() error {
 		return Usagef("kw", "%g must be more than 0", c.KW)
 	case c.Price < 0:
 		return Usagef("price", "%g is negative", c.Price)
+	case c.Encryption.validate() != nil:
+		return c.Encryption.validate()
 	}
 	if err := validateEngineTiming(c.TelemetryInterval, c.SupplyDuration, c.TimeScale); err != nil {
 		return err

@@ -80,6 +80,8 @@ type Sim struct {
 	// Weather is the in-process weather office (--weather-provider ...).
 	Weather       WeatherOffice
 	weatherCities string
+	// Encryption seals Central's traffic with each charge point (--encryption, --master-key...).
+	Encryption Encryption
 }
 
 // SimFlags registers every evsim flag on a new FlagSet bound to c.
@@ -124,6 +126,7 @@ func SimFlags(c *Sim) *FlagSet {
 	fs.Float(&c.PriceEURPerKWh, "price", "", 0.30, "price in EUR/kWh of each charge point")
 	addSimRegistryFlags(fs, &c.Registry)
 	addWeatherFlags(fs, &c.Weather, "weather-", &c.weatherCities)
+	addEncryptionFlags(fs, &c.Encryption, true)
 	return fs
 }
 
@@ -196,6 +199,9 @@ func (c *Sim) Validate() error {
 		return err
 	}
 	if err := c.Weather.validate("weather-", c.weatherCities); err != nil {
+		return err
+	}
+	if err := c.Encryption.validate(); err != nil {
 		return err
 	}
 	if len(c.Kafka.Brokers) == 0 {

@@ -75,6 +75,15 @@ CREATE TABLE IF NOT EXISTS settings (
 	key   TEXT PRIMARY KEY,
 	value TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS cp_keys (
+	key_id     TEXT PRIMARY KEY,
+	cp_id      TEXT NOT NULL,
+	state      TEXT NOT NULL,
+	wrapped    BLOB NOT NULL,
+	master_id  TEXT NOT NULL,
+	created_at INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS cp_keys_cp ON cp_keys(cp_id);
 `
 
 // Open opens (and creates when needed) the database at path; ":memory:" is a

@@ -75,7 +75,7 @@ func (s *Server) authCheck(w http.ResponseWriter, _ *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
-// chargePointAction answers POST /api/chargepoints/{id}/{stop|resume|ko|unko}.
+// chargePointAction answers POST /api/chargepoints/{id}/{stop|resume|ko|unko|revoke-key|rotate-key}.
 func (s *Server) chargePointAction(w http.ResponseWriter, r *http.Request) {
 	id, action := r.PathValue("id"), r.PathValue("action")
 	ctx, cancel := s.centralCtx(r)
@@ -93,8 +93,10 @@ func (s *Server) chargePointAction(w http.ResponseWriter, r *http.Request) {
 		res, err = s.opts.Panel.KnockOut(ctx, id, true)
 	case "unko":
 		res, err = s.opts.Panel.KnockOut(ctx, id, false)
+	case "revoke-key", "rotate-key":
+		res, err = s.keyAction(ctx, id, action)
 	default:
-		writeError(w, http.StatusNotFound, "unknown action "+action+" (want stop, resume, ko or unko)")
+		writeError(w, http.StatusNotFound, "unknown action "+action+" (want stop, resume, ko, unko, revoke-key or rotate-key)")
 		return
 	}
 	s.answerAction(w, r, action, id, res, err)

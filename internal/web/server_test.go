@@ -188,7 +188,7 @@ func TestNetwork(t *testing.T) {
 	var n web.Network
 	r.getJSON(t, "/api/network", http.StatusOK, &n)
 	if n.Totals.ChargePoints != 3 || n.Totals.ActiveSupplies != 1 || n.Totals.ByState["SUPPLYING"] != 1 ||
-		n.Totals.ByState["ACTIVATED"] != 2 || n.Totals.ByState["FAULT"] != 0 || len(n.Totals.ByState) != 9 {
+		n.Totals.ByState["ACTIVATED"] != 2 || n.Totals.ByState["FAULT"] != 0 || len(n.Totals.ByState) != 10 {
 		t.Errorf("totals = %+v", n.Totals)
 	}
 	if !n.OperatorEnabled || !n.Bridge.Ready || n.Run.SuppliesStarted != 4 || n.LastEvent == 0 {

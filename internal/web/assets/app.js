@@ -8,11 +8,12 @@
 'use strict';
 
 (function () {
-  const STATES = ['ACTIVATED', 'SUPPLYING', 'STOPPED', 'FAULT', 'DISCONNECTED', 'WAITING', 'REJECTED', 'REVOKED', 'UNREGISTERED'];
+  const STATES = ['ACTIVATED', 'SUPPLYING', 'STOPPED', 'FAULT', 'DISCONNECTED', 'WAITING', 'REJECTED', 'REVOKED', 'UNREGISTERED', 'ENCRYPTION_ERROR'];
   const LABELS = {
     ALL: 'All', ACTIVATED: 'Activated', SUPPLYING: 'Supplying', STOPPED: 'Out of order',
     FAULT: 'Fault', DISCONNECTED: 'Disconnected', WAITING: 'Not yet available',
     REJECTED: 'Registration rejected', REVOKED: 'Revoked', UNREGISTERED: 'Not registered', UNKNOWN: 'Unknown',
+    ENCRYPTION_ERROR: 'Encryption error',
   };
   const FEED_MAX = 200;
   const STALE_MS = 25000; // no message for this long: the stream is dead
@@ -87,9 +88,11 @@
     const resume = actionButton('resume', 'Resume', 'primary');
     const ko = actionButton('ko', 'KO engine');
     const unko = actionButton('unko', 'Repair');
-    actions.append(stop, resume, ko, unko);
+    const revokeKey = actionButton('revoke-key', 'Revoke key', 'warn');
+    const rotateKey = actionButton('rotate-key', 'New key');
+    actions.append(stop, resume, ko, unko, revokeKey, rotateKey);
     t.append(head, loc, meta, live, reason, actions);
-    t.parts = { badge, loc, price, rated, live, kw, kwh, eur, driver, reason, stop, resume, ko, unko };
+    t.parts = { badge, loc, price, rated, live, kw, kwh, eur, driver, reason, stop, resume, ko, unko, revokeKey, rotateKey };
     return t;
   }
 
@@ -123,6 +126,7 @@
     p.resume.hidden = state !== 'STOPPED';
     p.ko.hidden = state === 'FAULT';
     p.unko.hidden = state !== 'FAULT';
+    p.revokeKey.hidden = state === 'REVOKED';
     let title = cp.id + ' · ' + (cp.label || LABELS[state]);
     if (cp.reason) title += ' — ' + cp.reason;
     if (cp.since) title += ' (since ' + clock(cp.since) + ')';
@@ -219,7 +223,7 @@
     }
     for (const c of $('chips').children) c.querySelector('.n').textContent = fmt0.format(counts[c.dataset.filter] || 0);
     $('t-cps').textContent = fmt0.format(st.cps.size);
-    const broken = counts.FAULT + counts.DISCONNECTED + counts.REJECTED + counts.REVOKED + counts.UNREGISTERED;
+    const broken = counts.FAULT + counts.DISCONNECTED + counts.REJECTED + counts.REVOKED + counts.UNREGISTERED + counts.ENCRYPTION_ERROR;
     $('t-cps-sub').textContent = fmt0.format(counts.ACTIVATED + counts.SUPPLYING) + ' in service · ' +
       fmt0.format(counts.STOPPED) + ' stopped · ' + fmt0.format(broken) + ' down';
     $('t-active').textContent = fmt0.format(active);
@@ -441,7 +445,7 @@
     box.hidden = false;
   }
 
-  const ACTION_NAMES = { stop: 'Stop', resume: 'Resume', ko: 'KO engine', unko: 'Repair engine' };
+  const ACTION_NAMES = { stop: 'Stop', resume: 'Resume', ko: 'KO engine', unko: 'Repair engine', 'revoke-key': 'Revoke the key of', 'rotate-key': 'New key for' };
 
   function armed(button, label, run) {
     // A second click within 4 s confirms a network-wide action.
