@@ -20,6 +20,7 @@ func runSiteHealth(_ context.Context, args []string, getenv func(string) (string
 	var listen, cp, pattern string
 	var first int
 	var timeout time.Duration
+	var tlsID config.NodeTLS
 	fs := config.NewFlagSet("evnode health site")
 	if getenv != nil {
 		fs.Getenv = getenv
@@ -29,9 +30,12 @@ func runSiteHealth(_ context.Context, args []string, getenv func(string) (string
 	fs.Int(&first, "first", "", 1, "number of the node's first charge point")
 	fs.String(&pattern, "id-pattern", "", "CP-%03d", "the node's charge point id pattern")
 	fs.Duration(&timeout, "probe-timeout", "", 3*time.Second, "how long to wait for the answer")
+	config.AddNodeTLSFlags(fs, &tlsID, "the probe's actor remote (the site's own: a certificate valid for 127.0.0.1)")
 	err := fs.Parse(args)
 	switch {
 	case err != nil:
+	case tlsID.Finish() != nil:
+		err = tlsID.Finish()
 	case config.ValidateHostPort(listen) != nil:
 		err = config.Usagef("listen", "%q: want HOST:PORT", listen)
 	case timeout <= 0:
@@ -45,7 +49,7 @@ func runSiteHealth(_ context.Context, args []string, getenv func(string) (string
 		return usageExit("health", err, stderr)
 	}
 	start := time.Now()
-	what, err := checkRemote(localAddr(listen), siteEngineName(cp), &messages.HealthCheck{CpId: cp, Seq: uint64(time.Now().UnixNano())}, timeout, &config.NodeTLS{})
+	what, err := checkRemote(localAddr(listen), siteEngineName(cp), &messages.HealthCheck{CpId: cp, Seq: uint64(time.Now().UnixNano())}, timeout, &tlsID)
 	return healthVerdict("site", what, err, start, stdout, stderr)
 }
 

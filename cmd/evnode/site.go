@@ -57,6 +57,7 @@ func runSite(parent context.Context, args []string, getenv func(string) (string,
 		return 1
 	}
 	defer n.killRemote()
+	keys := n.useKeys(c.Encryption)
 	bridgePID, code, ok := n.gate(ctx, c.Kafka, "evnode-"+c.Group, nil)
 	if !ok {
 		return code
@@ -64,7 +65,7 @@ func runSite(parent context.Context, args []string, getenv func(string) (string,
 	nw, err := network.Start(n.system, network.Config{
 		Bridge: bridgePID, Name: config.SiteRootName, ChargePoints: cps, SiteKey: key,
 		RemoteCentral: actor.NewPID(c.Central, centralName), MonitorAddress: c.Remote.Advertise,
-		EngineGroup: c.Group, DriverGroup: c.Group + "-drivers", JournalDir: journals,
+		EngineGroup: c.Group, DriverGroup: c.Group + "-drivers", JournalDir: journals, Keys: keys,
 		TelemetryInterval: c.TelemetryInterval, SupplyDuration: c.SupplyDuration, TimeScale: c.TimeScale,
 		HealthInterval: c.HealthInterval, HealthTimeout: c.HealthTimeout, LivenessTimeout: 3 * c.HealthInterval,
 		Stall: n.stall, Logger: n.logger, Stats: n.stats,

@@ -66,6 +66,10 @@ type Site struct {
 	RegistryCA  string
 	Credentials string
 
+	// Encryption: whether the engines seal with the keys their monitors
+	// hand over (--encryption), as `evnode engine`.
+	Encryption Encryption
+
 	TelemetryInterval time.Duration
 	SupplyDuration    time.Duration
 	TimeScale         float64
@@ -97,6 +101,7 @@ func SiteFlags(c *Site) *FlagSet {
 	fs.String(&c.RegistryCA, "registry-ca", "", "", "certificate to trust for --registry (its registry.crt); empty = the system's roots")
 	fs.String(&c.Credentials, "credentials", "", "", "with --registry: a file of ID=CREDENTIAL lines, or a folder of <ID>.credential files, one per charge point of the node")
 	addEngineTimingFlags(fs, &c.TelemetryInterval, &c.SupplyDuration, &c.TimeScale)
+	addEncryptionFlags(fs, &c.Encryption, false)
 	fs.Duration(&c.HealthInterval, "health-interval", "", time.Second, "how often a monitor checks its engine and tells Central it is alive")
 	fs.Duration(&c.HealthTimeout, "health-timeout", "", 500*time.Millisecond, "how long a monitor waits for its engine's answer")
 	return fs
@@ -128,6 +133,9 @@ func (c *Site) Validate() error {
 		return err
 	}
 	if err := c.Remote.Finish(); err != nil {
+		return err
+	}
+	if err := c.Encryption.validate(); err != nil {
 		return err
 	}
 	if err := dialable(c.Central); err != nil {
