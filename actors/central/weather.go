@@ -295,6 +295,15 @@ func (c *Central) weatherLift(ctx actor.Context, cp *cpEntry) {
 	c.update(ctx, cp)
 }
 
+// weatherDenial is the reason a request for a charge point held by a
+// weather alert is denied with: the alert, rather than "stopped by Central".
+func (c *Central) weatherDenial(cp *cpEntry, detail string) string {
+	if cp.weather != "" && cp.state == messages.ChargePointState_CHARGE_POINT_STATE_STOPPED {
+		return fmt.Sprintf("%s is out of service (%s)", cp.reg.ID, cp.weather)
+	}
+	return detail
+}
+
 // weatherOnRegister applies its city's alert to a charge point that
 // registers (a new one joins stopped) or lifts it if it moved elsewhere.
 func (c *Central) weatherOnRegister(ctx actor.Context, cp *cpEntry) {
