@@ -110,7 +110,7 @@
       b.appendChild(el('span', 'name', c.city));
       b.appendChild(el('span', 'temp', c.celsius === null ? '–' : fmt(c.celsius)));
       const n = c.chargepoints.length;
-      b.appendChild(el('span', 'note', c.alert ? `alert · ${n} out of service` : `${n} charge point${n === 1 ? '' : 's'}`));
+      b.appendChild(el('span', 'note', c.alert ? (n ? `alert · ${n} out of service` : 'alert · no charge point') : `${n} charge point${n === 1 ? '' : 's'}`));
       b.appendChild(spark(c.history));
       b.addEventListener('click', () => { chosen = key(c.city); render(last); });
       list.appendChild(b);
