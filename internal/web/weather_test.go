@@ -45,9 +45,9 @@ func newWeatherPanel(n int) *weatherPanel {
 	last := alicante[len(alicante)-1]
 	return &weatherPanel{Panel: webtest.NewPanel(n), report: central.WeatherReport{Cities: []central.CityWeather{
 		{City: "Alicante", Celsius: last.Celsius, At: last.At, Alert: true, AlertSince: now.Add(-40 * time.Second),
-			Reason: "weather alert: Alicante \u22122 °C", ChargePoints: []string{"CP-001"}, History: alicante},
-		{City: "Madrid", Celsius: 12.6, At: now, ChargePoints: []string{"CP-002"}, History: madrid},
-		{City: "Valencia", ChargePoints: []string{"CP-003"}},
+			Reason: "weather alert: Alicante \u22122 °C", ChargePoints: []string{"CP-001"}, ChargePointCount: 1, History: alicante},
+		{City: "Madrid", Celsius: 12.6, At: now, ChargePoints: []string{"CP-002"}, ChargePointCount: 1, History: madrid},
+		{City: "Valencia", ChargePoints: []string{"CP-003"}, ChargePointCount: 1},
 	}}}
 }
 
@@ -61,7 +61,7 @@ func TestWeatherAPI(t *testing.T) {
 	}
 	a := list.Cities[0]
 	if a.City != "Alicante" || !a.Alert || a.Reason != "weather alert: Alicante \u22122 °C" || a.Celsius == nil || *a.Celsius > 0 ||
-		a.AlertSince == nil || len(a.History) != 90 || strings.Join(a.ChargePoints, ",") != "CP-001" {
+		a.AlertSince == nil || len(a.History) != 90 || strings.Join(a.ChargePoints, ",") != "CP-001" || a.ChargePointsTotal != 1 {
 		t.Errorf("Alicante: %+v", a)
 	}
 	if v := list.Cities[2]; v.Celsius != nil || v.At != nil || len(v.History) != 0 || v.History == nil {
