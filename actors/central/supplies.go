@@ -74,7 +74,7 @@ func (c *Central) request(ctx actor.Context, r *messages.ChargeRequest) {
 		return
 	}
 	if reason, detail := denyFor(cp.state, id, cp.fault); reason != messages.DenyReason_DENY_REASON_UNSPECIFIED {
-		deny(reason, detail)
+		deny(reason, c.weatherDenial(cp, detail))
 		return
 	}
 	if cp.busy() {

@@ -115,7 +115,7 @@ func TestWeatherFreezeStopsTheCityAndTheThawBringsItBack(t *testing.T) {
 	}
 	// A request in the frozen city is denied.
 	request(h, "r3", "charlie", "CP-002")
-	if d := denial(t, h, "r3"); d.GetReason() != messages.DenyReason_DENY_REASON_STOPPED {
+	if d := denial(t, h, "r3"); d.GetReason() != messages.DenyReason_DENY_REASON_STOPPED || d.GetDetail() != "CP-002 is out of service ("+frozen+")" {
 		t.Fatalf("request at a frozen charge point: %v", d)
 	}
 	// A charge point joining the frozen city starts stopped.

@@ -74,7 +74,7 @@ func runWeather(parent context.Context, args []string, getenv func(string) (stri
 	cfg := weather.Config{Bridge: bridgePID, Provider: provider, Interval: c.Office.Interval, Cities: c.Office.Cities,
 		Audit: auditLog, Logger: n.logger}
 	if c.CentralHTTP != "" {
-		cfg.Locations = centralLocations(c.CentralHTTP)
+		cfg.Locations = centralCities(c.CentralHTTP)
 	}
 	props, err := weather.Props(cfg)
 	if err != nil {
@@ -129,9 +129,10 @@ func (w weatherSteps) SetWeather(_ context.Context, city string, celsius float64
 	return nil
 }
 
-// centralLocations reads the charge points' locations from Central's API.
-func centralLocations(base string) func(ctx context.Context) ([]string, error) {
-	url := strings.TrimSuffix(base, "/") + "/api/chargepoints"
+// centralCities reads the cities of the charge points from Central's API
+// (/api/weather lists each city once, however many charge points it has).
+func centralCities(base string) func(ctx context.Context) ([]string, error) {
+	url := strings.TrimSuffix(base, "/") + "/api/weather?history=0"
 	client := &http.Client{}
 	return func(ctx context.Context) ([]string, error) {
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
@@ -146,15 +147,17 @@ func centralLocations(base string) func(ctx context.Context) ([]string, error) {
 		if res.StatusCode != http.StatusOK {
 			return nil, fmt.Errorf("%s answered %s", url, res.Status)
 		}
-		var cps []struct {
-			Location string `json:"location"`
+		var list struct {
+			Cities []struct {
+				City string `json:"city"`
+			} `json:"cities"`
 		}
-		if err := json.NewDecoder(io.LimitReader(res.Body, 64<<20)).Decode(&cps); err != nil {
+		if err := json.NewDecoder(io.LimitReader(res.Body, 16<<20)).Decode(&list); err != nil {
 			return nil, fmt.Errorf("read %s: %w", url, err)
 		}
-		out := make([]string, len(cps))
-		for i, cp := range cps {
-			out[i] = cp.Location
+		out := make([]string, len(list.Cities))
+		for i, c := range list.Cities {
+			out[i] = c.City
 		}
 		return out, nil
 	}

@@ -2,9 +2,12 @@ package main
 
 import (
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -165,5 +168,32 @@ func TestWeatherCommandUsageErrors(t *testing.T) {
 		if out := strings.TrimRight(stderr.String(), "\n"); strings.Count(out, "\n") != 0 || !strings.Contains(out, tc.want) {
 			t.Errorf("%v: want one line naming %s, got %q", tc.args, tc.want, out)
 		}
+	}
+}
+
+// With --central-http the office reads the cities of Central's charge
+// points from its /api/weather and publishes each one's state.
+func TestWeatherCommandReadsCentralsCities(t *testing.T) {
+	addr := startBrokerCommand(t, "--listen", "127.0.0.1:0", "--data-dir", t.TempDir())
+	var asked atomic.Int32
+	central := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/api/weather" || r.URL.Query().Get("history") != "0" {
+			http.NotFound(w, r)
+			return
+		}
+		asked.Add(1)
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"cities":[{"city":"Bilbao","celsius":null,"at":null,"alert":false,"alert_since":null,"reason":"",` +
+			`"chargepoints":["CP-005"],"chargepoints_total":1,"history":[]}],"alerts":0}`))
+	}))
+	t.Cleanup(central.Close)
+	runRole(t, "weather", "--brokers", addr, "--central-http", central.URL, "--interval", "100ms",
+		"--audit-log", filepath.Join(t.TempDir(), "audit.log"), "--seed", "3")
+	deadline := time.Now().Add(15 * time.Second)
+	for len(readWeatherAlerts(t, addr, "bilbao")) == 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("no state published for Bilbao (Central asked %d times)", asked.Load())
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }

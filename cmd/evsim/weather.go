@@ -58,8 +58,10 @@ func (r *runner) startWeather(system *actor.ActorSystem, bridgePID *actor.PID, c
 	// The network's cities are known here: no need to ask Central for its
 	// charge points (a snapshot of many thousands) every round.
 	cities := append([]string(nil), w.Cities...)
+	seen := map[string]bool{}
 	for _, cp := range cps {
-		if c := weather.CityOf(cp.Location); c != "" {
+		if c := weather.CityOf(cp.Location); c != "" && !seen[c] {
+			seen[c] = true // once each: the office reads its list every round
 			cities = append(cities, c)
 		}
 	}

@@ -94,7 +94,7 @@ type Weather struct {
 	Log    Log
 	Office WeatherOffice
 	// CentralHTTP, when set, is Central's web address: the office reads the
-	// charge points' locations from its /api/chargepoints.
+	// charge points' cities from its /api/weather.
 	CentralHTTP string
 	// AuditLog records every alert raised and cancelled.
 	AuditLog string
@@ -111,7 +111,7 @@ func WeatherFlags(c *Weather) *FlagSet {
 	AddKafkaFlags(fs, &c.Kafka, DefaultNodeBrokers)
 	AddLogFlags(fs, &c.Log)
 	addWeatherFlags(fs, &c.Office, "", &c.cities)
-	fs.String(&c.CentralHTTP, "central-http", "", "", "Central's web address (e.g. http://127.0.0.1:8080): read the charge points' cities from its /api/chargepoints")
+	fs.String(&c.CentralHTTP, "central-http", "", "", "Central's web address (e.g. http://127.0.0.1:8080): read the charge points' cities from its /api/weather")
 	fs.String(&c.AuditLog, "audit-log", "", filepath.Join(DefaultNodeDataDir, "weather-audit.log"), "the audit log of alerts raised and cancelled")
 	fs.Int64(&c.Seed, "seed", "", 0, "file provider: the seed of the temperatures of cities not in the file; 0 = time-based")
 	fs.String(&c.Scenario, "scenario", "", "", "a file of timed steps \"OFFSET weather CITY CELSIUS\" (file provider)")

@@ -36,8 +36,9 @@
 //	GET  /api/cluster               ClusterView: central {address, instance, group}, nodes
 //	                                [{address, charge_points, connected, last_seen}] by address
 //	GET  /api/stream                server-sent events for the page (see below)
-//	GET  /api/weather?history=N     WeatherList: per city the last reading, alert, reason, charge
-//	                                points and the N newest readings (default 90, 0..360); 404 when
+//	GET  /api/weather?history=N     WeatherList: per city the last reading, alert, reason, its charge
+//	                                points (a count and the first 100 ids) and the N newest readings
+//	                                (default 90, 0..360); 404 when
 //	                                Central shows no weather (weather.go)
 //	GET  /api/weather/{city}        CityWeather (the city's name in any case), or 404
 //	GET  /healthz                   200 {"status":"ok","uptime_s":N} while the process runs

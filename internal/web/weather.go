@@ -35,8 +35,10 @@ type CityWeather struct {
 	Alert      bool       `json:"alert"`
 	AlertSince *time.Time `json:"alert_since"`
 	Reason     string     `json:"reason"`
-	// ChargePoints are the ids of the city's charge points.
-	ChargePoints []string `json:"chargepoints"`
+	// ChargePoints are the ids of the city's charge points, sorted, the
+	// first 100; ChargePointsTotal counts them all.
+	ChargePoints      []string `json:"chargepoints"`
+	ChargePointsTotal int      `json:"chargepoints_total"`
 	// History are the last readings, oldest first.
 	History []WeatherPoint `json:"history"`
 }
@@ -144,7 +146,7 @@ func toCityWeather(c *central.CityWeather, n int) CityWeather {
 		h = h[len(h)-n:]
 	}
 	out := CityWeather{City: c.City, Alert: c.Alert, Reason: c.Reason, ChargePoints: c.ChargePoints,
-		History: make([]WeatherPoint, len(h))}
+		ChargePointsTotal: c.ChargePointCount, History: make([]WeatherPoint, len(h))}
 	if out.ChargePoints == nil {
 		out.ChargePoints = []string{}
 	}

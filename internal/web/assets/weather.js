@@ -109,8 +109,8 @@
       b.setAttribute('aria-pressed', String(key(c.city) === chosen));
       b.appendChild(el('span', 'name', c.city));
       b.appendChild(el('span', 'temp', c.celsius === null ? '–' : fmt(c.celsius)));
-      const n = c.chargepoints.length;
-      b.appendChild(el('span', 'note', c.alert ? `alert · ${n} out of service` : `${n} charge point${n === 1 ? '' : 's'}`));
+      const n = c.chargepoints_total;
+      b.appendChild(el('span', 'note', c.alert ? (n ? `alert · ${n} out of service` : 'alert · no charge point') : `${n} charge point${n === 1 ? '' : 's'}`));
       b.appendChild(spark(c.history));
       b.addEventListener('click', () => { chosen = key(c.city); render(last); });
       list.appendChild(b);
@@ -123,7 +123,8 @@
     head.appendChild(el('b', '', city.city));
     head.appendChild(el('span', '', city.celsius === null ? 'no reading yet' : fmt(city.celsius)));
     if (city.alert) head.appendChild(el('span', 'reason', city.reason));
-    head.appendChild(el('span', 'cps', city.chargepoints.length ? city.chargepoints.join(', ') : 'no charge point'));
+    const more = city.chargepoints_total - city.chargepoints.length;
+    head.appendChild(el('span', 'cps', city.chargepoints.length ? city.chargepoints.join(', ') + (more > 0 ? ` and ${more} more` : '') : 'no charge point'));
     detail.appendChild(head);
     detail.appendChild(city.history.length ? plot(city, detail.clientWidth) : el('p', 'wx-empty', 'No reading yet.'));
   }
