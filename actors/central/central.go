@@ -375,6 +375,7 @@ func (c *Central) subscribe(ctx actor.Context) {
 		ctx.Send(c.cfg.Bridge, &bridge.Subscribe{Topic: t, Group: c.cfg.Group, Subscriber: ctx.Self()})
 	}
 	c.subscribeRegistry(ctx, false)
+	c.watchRefusals(ctx)
 }
 
 // --- out ---------------------------------------------------------------------
