@@ -47,7 +47,7 @@ check-generated: ## fail if messages/ differs from what buf generate writes
 	  $(BUF) generate && diff -r $$tmp/before messages && echo "messages/ is up to date" || \
 	  { echo "messages/ is stale: run 'make generate' and commit"; exit 1; }
 
-bench: ## benchmarks that print figures (bridge throughput, network scale)
+bench: ## benchmarks that print figures (bridge throughput, sealed vs clear, network scale)
 	bash scripts/bench.sh
 
 sim: ## run the default network in one process

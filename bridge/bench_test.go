@@ -10,8 +10,6 @@ import (
 	"github.com/IBM/sarama"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
-	"github.com/evcharging/evsim/internal/logging"
-	"github.com/evcharging/evsim/internal/stats"
 	"github.com/evcharging/evsim/messages"
 )
 
@@ -90,40 +88,7 @@ func BenchmarkPublishThroughput(b *testing.B) {
 		return took
 	}
 
-	viaBridge := func(n int) time.Duration {
-		system := newBenchSystem()
-		defer system.Shutdown()
-		run := stats.New()
-		pid, err := Start(system, cfg, logging.Discard(), run)
-		if err != nil {
-			b.Fatal(err)
-		}
-		ready := make(chan error, 1)
-		go func() { ready <- AwaitReady(b.Context(), system, pid) }()
-		if err := <-ready; err != nil {
-			b.Fatal(err)
-		}
-		start := time.Now()
-		// The publisher keeps at most window records not yet acknowledged,
-		// as sarama's unbuffered Input holds the bare producer's sender: a
-		// flood of 10^5 queued messages would measure the garbage collector
-		// scanning them, not the bridge.
-		const window, check = 16384, 1024
-		for i := 0; i < n; i++ {
-			if i%check == 0 {
-				for int64(i)-run.KafkaRecordsOut.Load() > window {
-					time.Sleep(100 * time.Microsecond)
-				}
-			}
-			system.Root.Send(pid, &Publish{Topic: TopicTickets, Key: keys[i%len(keys)], Msg: sample})
-		}
-		for run.KafkaRecordsOut.Load() < int64(n) {
-			time.Sleep(time.Millisecond)
-		}
-		took := time.Since(start)
-		_ = system.Root.StopFuture(pid).Wait()
-		return took
-	}
+	viaBridge := func(n int) time.Duration { return publishThroughBridge(b, cfg, n, TopicTickets, keys, sample) }
 
 	n := b.N
 	b.ResetTimer()

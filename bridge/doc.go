@@ -80,6 +80,20 @@
 // Config.BadRecordLogEvery, with a count of the ones in between), and
 // skipped; consumption goes on.
 //
+// # Sealing
+//
+// With Config.Keys (a seal.Keyring), every record of Config.SealedTopics
+// (SealedTopics: the traffic between Central and one charge point, keyed by
+// its id) is sealed with the current key of its charge point (AES-256-GCM;
+// the type, key id, charge point id and topic are authenticated data). A
+// Publish for a charge point without a key waits, in order, until the
+// keyring installs one (telemetry as its latest reading). A consumed record
+// of a sealed topic is delivered only if it is sealed for its record key
+// with a key the keyring opens, and its message names the same charge
+// point; otherwise it is refused: one WARN (topic, partition, offset,
+// cp_id, key_id; then at most one per charge point and BadRecordLogEvery)
+// and a *Refused to each WatchRefusals watcher. Roles never see ciphertext.
+//
 // # Embedded broker
 //
 // StartEmbedded runs kfake on a HOST:PORT (127.0.0.1:0 picks a free port;

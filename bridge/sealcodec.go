@@ -78,25 +78,27 @@ func (s *sealer) encode(r *outRecord, at time.Time, producer string) ([]byte, er
 }
 
 // appendSealedEnvelope writes what proto.Marshal of an Envelope with
-// key_id, cp_id and sealed (and no payload) would write: the plaintext is
-// marshalled into a scratch buffer and sealed straight into the record.
+// key_id, cp_id and sealed (and no payload) would write, in one buffer: the
+// plaintext is marshalled where its ciphertext goes and sealed in place.
 func appendSealedEnvelope(t messages.MessageType, msg proto.Message, at time.Time, producer, topic string, k *seal.Key) ([]byte, error) {
-	plain, err := proto.MarshalOptions{}.MarshalAppend(make([]byte, 0, 256), msg)
-	if err != nil {
-		return nil, fmt.Errorf("marshal %s: %w", t, err)
-	}
-	aad := seal.AppendAAD(make([]byte, 0, 64), topic, int32(t), k.ID, k.CPID)
-	head, err := appendEnvelope(make([]byte, 0, 64+len(producer)+len(k.ID)+len(k.CPID)+len(plain)+k.Overhead()), t, nil, at, producer)
+	size := proto.Size(msg) // caches the sizes for the marshal below
+	var aadBuf [128]byte
+	aad := seal.AppendAAD(aadBuf[:0], topic, int32(t), k.ID, k.CPID)
+	b, err := appendEnvelope(make([]byte, 0, 80+len(producer)+2*len(k.ID)+2*len(k.CPID)+size+k.Overhead()), t, nil, at, producer)
 	if err != nil {
 		return nil, err
 	}
-	b := protowire.AppendTag(head, envKeyID, protowire.BytesType)
+	b = protowire.AppendTag(b, envKeyID, protowire.BytesType)
 	b = protowire.AppendString(b, k.ID)
 	b = protowire.AppendTag(b, envCPID, protowire.BytesType)
 	b = protowire.AppendString(b, k.CPID)
 	b = protowire.AppendTag(b, envSealed, protowire.BytesType)
-	b = protowire.AppendVarint(b, uint64(len(plain)+k.Overhead()))
-	return k.Seal(b, plain, aad), nil
+	b = protowire.AppendVarint(b, uint64(size+k.Overhead()))
+	at0 := len(b)
+	if b, err = (proto.MarshalOptions{UseCachedSize: true}).MarshalAppend(b, msg); err != nil {
+		return nil, fmt.Errorf("marshal %s: %w", t, err)
+	}
+	return k.Seal(b[:at0], b[at0:], aad), nil
 }
 
 // decode opens a record of topic under key. On a sealed topic only a
@@ -133,8 +135,9 @@ func (s *sealer) decode(topic, key string, value []byte) (proto.Message, error) 
 	if !ok {
 		return nil, fmt.Errorf("%w %d", ErrUnknownType, int32(env.Type))
 	}
-	aad := seal.AppendAAD(make([]byte, 0, 64), topic, int32(env.Type), env.GetKeyId(), key)
-	plain, err := k.Open(make([]byte, 0, len(env.GetSealed())), env.GetSealed(), aad)
+	var aadBuf [128]byte
+	aad := seal.AppendAAD(aadBuf[:0], topic, int32(env.Type), env.GetKeyId(), key)
+	plain, err := k.Open(env.Sealed[:0], env.Sealed, aad) // in place: env owns its copy
 	if err != nil {
 		return nil, refuse(err)
 	}

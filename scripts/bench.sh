@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-SECTIONS=(bridge budget network site)
+SECTIONS=(bridge seal budget network site)
 
 section() { printf '\n== %s ==\n' "$*"; }
 
@@ -19,6 +19,19 @@ bench_bridge() {
   local records=${BENCH_BRIDGE_RECORDS:-300000}
   go test -run '^$' -bench 'PublishThroughput' -benchtime "${records}x" -count 1 ./bridge/ |
     grep -E 'records=[1-9][0-9]{3,}|round [0-9]:|^Benchmark' | sed 's/^ *bench_test.go:[0-9]*: //'
+}
+
+# ---- seal (issue 12) ---------------------------------------------------------
+# Publish throughput of the bridge with encryption on (each charge point's
+# AES-256-GCM key) against the same bridge with encryption off, same supply
+# ends of 100 charge points, same embedded broker, in one run: prints both
+# rates and the ratio (target: >= 85%), then the codec's cost per record.
+bench_seal() {
+  section "seal: publish throughput, sealed vs clear (bridge actor, embedded broker)"
+  local records=${BENCH_SEAL_RECORDS:-200000}
+  go test -run '^$' -bench 'SealedPublishThroughput' -benchtime "${records}x" -count 1 ./bridge/ |
+    grep -E 'records=[1-9][0-9]{3,}|round [0-9]:|^Benchmark' | sed 's/^ *sealbench_test.go:[0-9]*: //'
+  go test -run '^$' -bench 'SealOpen' -benchtime 200000x -count 1 ./bridge/ | grep -E '^Benchmark'
 }
 
 # ---- budget (issue 14) -------------------------------------------------------

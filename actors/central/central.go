@@ -111,7 +111,8 @@ type Config struct {
 	// nil: encryption off.
 	Keys *seal.Keyring
 	// MasterKey wraps the keys Central stores. Default (with Keys): a
-	// random one for this process's life.
+	// random one for the life of these props (a Central spawned from new
+	// props cannot read the keys stored under it: give one).
 	MasterKey *seal.MasterKey
 	// EncryptionErrorHold is how long a charge point shows ENCRYPTION_ERROR
 	// after its last record that did not open. Default 10 s.
@@ -383,6 +384,7 @@ func (c *Central) subscribe(ctx actor.Context) {
 	}
 	c.subscribeRegistry(ctx, false)
 	c.subscribeWeather(ctx, false)
+	c.watchRefusals(ctx)
 }
 
 // --- out ---------------------------------------------------------------------

@@ -82,13 +82,12 @@ type keyTick struct{}
 const encryptionOffText = "encryption is off: there are no keys"
 
 // startKeys loads the stored keys into the keyring (unwrapped with the
-// master key) and asks the bridge for its refusals.
+// master key).
 func (c *Central) startKeys(ctx actor.Context) {
 	c.sealing.encErrors = map[string]bool{}
 	if c.cfg.Keys == nil {
 		return
 	}
-	ctx.Send(c.cfg.Bridge, &bridge.WatchRefusals{Watcher: ctx.Self()})
 	c.timers.Every(time.Second, &keyTick{})
 	rows, err := c.cfg.Store.Keys(context.Background())
 	if err != nil {
@@ -138,6 +137,14 @@ func (c *Central) startKeys(ctx actor.Context) {
 	if unopened > 0 {
 		c.log.Warnf("%d stored charge point keys do not open with %s (was the database written with another master key?); those charge points get new keys when they register",
 			unopened, c.cfg.MasterKey)
+	}
+}
+
+// watchRefusals asks the bridge for the records it refuses (repeated with
+// the subscriptions, so that a restarted bridge hears it again).
+func (c *Central) watchRefusals(ctx actor.Context) {
+	if c.cfg.Keys != nil {
+		ctx.Send(c.cfg.Bridge, &bridge.WatchRefusals{Watcher: ctx.Self()})
 	}
 }
 

@@ -39,13 +39,13 @@ func (e *Engine) takeKey(ctx actor.Context, k *messages.ChargePointKey) {
 		e.log.Entry().WithError(err).Warn("Ignored a key from the monitor that cannot be used")
 		return
 	}
-	first := e.keyID == "" && !e.keyRevoked
-	if !first {
+	first := e.keyID == "" // none yet, or none since a revocation
+	if !first || e.keyRevoked {
 		e.log.Entry().WithField("key_id", k.GetKeyId()).Info("Sealing with a new key from Central")
 	}
 	e.keyID, e.keyRevoked = k.GetKeyId(), false
 	if first {
-		e.subscribe(ctx) // the commands can be opened now
+		e.subscribe(ctx) // the commands can be opened now (again)
 	}
 }
 
@@ -54,7 +54,7 @@ func (e *Engine) takeKey(ctx actor.Context, k *messages.ChargePointKey) {
 // its key to the bridge meanwhile, so that a shared consumer holds its
 // commands rather than skipping them as another process's.
 func (e *Engine) waitsForKey(ctx actor.Context) bool {
-	if e.cfg.Keys == nil || e.keyID != "" || e.keyRevoked {
+	if e.cfg.Keys == nil || e.keyID != "" {
 		return false
 	}
 	ctx.Send(e.cfg.Bridge, &bridge.ExpectKeys{Topic: bridge.TopicCommands, Group: e.cfg.Group, Keys: []string{e.cfg.CPID}})

@@ -144,7 +144,7 @@ type Config struct {
 	// Keys, when set, is the keyring of the bridge (bridge.Config.Keys):
 	// Central issues each charge point its key, its engine seals with it.
 	// MasterKey wraps the keys in Central's store (default: one for the
-	// process's life). nil Keys: encryption off.
+	// network's life). nil Keys: encryption off.
 	Keys      *seal.Keyring
 	MasterKey *seal.MasterKey
 
@@ -198,6 +198,12 @@ func (c *Config) setDefaults() {
 	}
 	if c.Stats == nil {
 		c.Stats = stats.New()
+	}
+	if c.Keys != nil && c.MasterKey == nil {
+		// One for the network's life: a restarted Central reads its keys back.
+		if mk, err := seal.NewEphemeralMasterKey(); err == nil {
+			c.MasterKey = mk
+		}
 	}
 }
 

@@ -218,3 +218,49 @@ func TestRevocationMidSupplyTicketsAndHoldsUntilANewKey(t *testing.T) {
 		t.Fatalf("ERROR lines: %q", lines)
 	}
 }
+
+// A key revocation holds: not a heartbeat, nor a restart of the monitor,
+// the engine or Central (which reads the revocation back from its store)
+// brings the charge point back; only a new key does.
+func TestKeyRevocationHoldsAcrossRestarts(t *testing.T) {
+	h, cfg := sealedHarness(t)
+	cfg.ChargePoints = cps("CP-001", "CP-002")
+	n := startNet(t, h, cfg)
+	keys := n.Panel().(central.KeyOperator)
+	if res, err := keys.RevokeKey(ctx2s(t), "CP-001"); err != nil || res.Err != "" {
+		t.Fatalf("revoke: %v %+v", err, res)
+	}
+	revoked := messages.ChargePointState_CHARGE_POINT_STATE_REVOKED
+	waitState(t, n, "CP-001", revoked)
+	if err := n.StopMonitor(ctx2s(t), "CP-001"); err != nil {
+		t.Fatal(err)
+	}
+	if err := n.StartMonitor(ctx2s(t), "CP-001"); err != nil {
+		t.Fatal(err)
+	}
+	if err := n.CrashEngine("CP-001", "restart under a revoked key"); err != nil {
+		t.Fatal(err)
+	}
+	if err := n.StopCentral(ctx2s(t)); err != nil {
+		t.Fatal(err)
+	}
+	if err := n.StartCentral(ctx2s(t)); err != nil {
+		t.Fatal(err)
+	}
+	waitState(t, n, "CP-002", messages.ChargePointState_CHARGE_POINT_STATE_ACTIVATED)
+	deadline := time.Now().Add(1500 * time.Millisecond)
+	for time.Now().Before(deadline) {
+		if st := view(t, n, "CP-001").State; st != revoked {
+			t.Fatalf("CP-001 is %s after the restarts, want REVOKED", central.StateName(st))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if res, err := keys.RotateKey(ctx2s(t), "CP-001"); err != nil || res.Err != "" {
+		t.Fatalf("rotate: %v %+v", err, res)
+	}
+	waitState(t, n, "CP-001", messages.ChargePointState_CHARGE_POINT_STATE_ACTIVATED)
+	addDriver(t, n, network.Driver{ID: "alice", Requests: []string{"CP-001"}})
+	if tk := waitTickets(t, h, n, "alice", 1)[0]; tk.GetCpId() != "CP-001" || tk.GetKwh() <= 0 {
+		t.Fatalf("after the new key: %v", tk)
+	}
+}

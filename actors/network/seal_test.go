@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/IBM/sarama"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
@@ -43,16 +42,7 @@ func forge(t *testing.T, h *testkit.Harness, topic, key string, msg proto.Messag
 	if err != nil {
 		t.Fatal(err)
 	}
-	sc := sarama.NewConfig()
-	sc.Producer.Return.Successes = true
-	p, err := sarama.NewSyncProducer([]string{h.Broker.Addr()}, sc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = p.Close() }()
-	if _, _, err := p.SendMessage(&sarama.ProducerMessage{Topic: topic, Key: sarama.StringEncoder(key), Value: sarama.ByteEncoder(value)}); err != nil {
-		t.Fatal(err)
-	}
+	produceBytes(t, h, topic, key, value)
 }
 
 // refusals are the bridge's WARN lines about records of cpID that did not open.

@@ -89,13 +89,9 @@ func NewEphemeralMasterKey() (*MasterKey, error) {
 }
 
 func newMasterKey(secret []byte) (*MasterKey, error) {
-	block, err := aes.NewCipher(secret)
+	aead, err := newAEAD(secret)
 	if err != nil {
-		return nil, fmt.Errorf("aes: %w", err)
-	}
-	aead, err := cipher.NewGCMWithRandomNonce(block)
-	if err != nil {
-		return nil, fmt.Errorf("gcm: %w", err)
+		return nil, err
 	}
 	id, err := masterKeyID(secret)
 	if err != nil {

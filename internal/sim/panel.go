@@ -45,6 +45,8 @@ func stateLabel(s messages.ChargePointState) (label, colour string) {
 		return "REVOKED", ansiRed
 	case messages.ChargePointState_CHARGE_POINT_STATE_UNREGISTERED:
 		return "UNREGISTERED Not registered", ansiGrey
+	case messages.ChargePointState_CHARGE_POINT_STATE_ENCRYPTION_ERROR:
+		return "ENCRYPTION_ERROR", ansiRed
 	}
 	return "UNKNOWN", ansiGrey
 }

@@ -87,8 +87,8 @@
 //	             "started_at": "2026-11-26T21:00:00Z"}}
 //
 // state is ACTIVATED, SUPPLYING, STOPPED, FAULT, DISCONNECTED, WAITING,
-// REJECTED, REVOKED or UNREGISTERED (UNKNOWN for anything else); colour is
-// green, green, orange, red, grey, grey, red, red, grey; label is what
+// REJECTED, REVOKED, UNREGISTERED or ENCRYPTION_ERROR (UNKNOWN for anything else); colour is
+// green, green, orange, red, grey, grey, red, red, grey, red; label is what
 // the panel writes ("Out of order" for STOPPED). session is null unless
 // supplying; since and started_at are null when unknown. No personal data
 // beyond the driver id is ever shown.
