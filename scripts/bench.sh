@@ -6,9 +6,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-SECTIONS=(bridge budget network)
+SECTIONS=(bridge budget network scale flat)
 
 section() { printf '\n== %s ==\n' "$*"; }
+
+# shellcheck source=scripts/bench-scale.sh
+. scripts/bench-scale.sh
 
 # ---- bridge (issue 3) --------------------------------------------------------
 # Publish throughput of the bridge actor against a bare sarama async producer
