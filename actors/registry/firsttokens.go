@@ -2,8 +2,6 @@ package registry
 
 import (
 	"fmt"
-	"runtime"
-	"sync"
 	"time"
 
 	"github.com/evcharging/evsim/internal/audit"
@@ -37,24 +35,11 @@ func (r *Registry) FirstTokens(c Caller, regs []Registered) ([]Token, error) {
 	// Signing (Ed25519) runs off the owner, on every core.
 	out := make([]Token, len(regs))
 	errs := make([]error, len(regs))
-	var wg sync.WaitGroup
-	work := make(chan int)
-	for w := 0; w < runtime.GOMAXPROCS(0); w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range work {
-				out[i], errs[i] = r.sign(current[i])
-			}
-		}()
-	}
-	for i, cp := range current {
-		if cp != nil {
-			work <- i
+	onEveryCore(len(regs), func(i int) {
+		if current[i] != nil {
+			out[i], errs[i] = r.sign(current[i])
 		}
-	}
-	close(work)
-	wg.Wait()
+	})
 	err = r.do(func(*state) {
 		for i, cp := range current {
 			switch {
