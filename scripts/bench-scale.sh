@@ -47,7 +47,7 @@ ext, emb = (json.load(open(f"{dir}/{k}{n}.json")) for k in ("ext", "emb"))
 disc = sum(1 for l in open(f"{dir}/emb{n}.log") if "DISCONNECTED: no sign of life" in l)
 m = re.search(r"cpu_us_per_record=([0-9.]+)", open(f"{dir}/bare{n}.txt").read())
 bare = float(m.group(1)) if m else float("nan")
-ours = ext["cpu_seconds"] * 1e6 / max(1, ext["telemetry_records"])
+ours = ext["cpu_seconds"] * 1e6 / ext["telemetry_records"] if ext["telemetry_records"] else float("nan")
 print("%7d %6d %7.1f %7.0f %6d %6d %8d %8d %7.1f %7.1f %5.2f %5.2f %7.1f %7.2f %6.1f" % (
     n, d, emb["startup_ms"] / 1000, emb["telemetry_lag_p99_ms"], emb["faults"], disc, emb["tickets"], emb["supplies_started"],
     ext["peak_rss_mb"] * 1024 / n, emb["peak_rss_mb"] * 1024 / n, ext["cpu_seconds"] / ext["wall_s"], emb["cpu_seconds"] / emb["wall_s"],
