@@ -103,11 +103,12 @@ bench_flat() {
   go build -o "$dir/evsim" ./cmd/evsim
   "$dir/evsim" --auth "${BENCH_AUTH:-open}" --cps "$n" --drivers "$((n / 2))" --duration "${secs}s" --db :memory: \
     --embedded-broker 127.0.0.1:0 --panel off --log-level warn >/dev/null 2>"$dir/log.txt" &
-  local pid=$! t=0
+  local pid=$! t=0 t0
+  t0=$(date +%s)
   : >"$dir/rss.txt"
   while kill -0 "$pid" 2>/dev/null && [ "$t" -lt "$secs" ]; do
     sleep 1
-    t=$((t + 1))
+    t=$(($(date +%s) - t0)) # seconds since the start, however late the loop runs
     awk -v t="$t" '/^VmRSS:/ {print t, $2}' "/proc/$pid/status" >>"$dir/rss.txt" 2>/dev/null || true
   done
   wait "$pid" || { echo "evsim failed:"; tail "$dir/log.txt"; rm -rf "$dir"; return 1; }
