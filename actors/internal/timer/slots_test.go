@@ -30,3 +30,24 @@ func TestSlotsLetGoOfABurst(t *testing.T) {
 		t.Fatalf("the slots keep room for %d timers after a burst of %d fired and none is left", room, burst)
 	}
 }
+
+// A monitor cancels the timeout of every answered check: its Timers must
+// not keep the cancelled ones around (each is an entry held until the
+// next compaction, for every charge point).
+func TestCancelledTimersAreDroppedSoon(t *testing.T) {
+	sys := actor.NewActorSystem()
+	defer sys.Shutdown()
+	pid := sys.Root.Spawn(actor.PropsFromFunc(func(actor.Context) {}))
+	tm := &Timers{wheel: For(sys), self: pid}
+	tm.Every(time.Hour, &ping{})
+	most := 0
+	for i := 0; i < 100; i++ {
+		cancel := tm.After(time.Hour, &ping{})
+		most = max(most, len(tm.live))
+		cancel()
+	}
+	if most > 4 {
+		t.Fatalf("the timers of one actor held up to %d entries for 2 live timers", most)
+	}
+	tm.StopAll()
+}
