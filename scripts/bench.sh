@@ -6,9 +6,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-SECTIONS=(bridge seal budget network site)
+SECTIONS=(bridge seal budget network site scale flat)
 
 section() { printf '\n== %s ==\n' "$*"; }
+
+# shellcheck source=scripts/bench-scale.sh
+. scripts/bench-scale.sh
 
 # ---- bridge (issue 3) --------------------------------------------------------
 # Publish throughput of the bridge actor against a bare sarama async producer
@@ -44,6 +47,9 @@ bench_budget() {
   section "budget: memory per part of a charge point (live heap + stacks, ${BENCH_BUDGET:-10000} of each)"
   EVSIM_BUDGET=${BENCH_BUDGET:-10000} EVSIM_TEST_LOG_LEVEL=warn \
     go test -count=1 -run '^TestBudget$' -v ./actors/network/ | sed -n 's/^budget: //p'
+  section "budget: what an idle charge point costs per second (${BENCH_IDLE:-5000} of them, beside bare protoactor)"
+  EVSIM_IDLE_COST=${BENCH_IDLE:-5000} EVSIM_TEST_LOG_LEVEL=warn \
+    go test -count=1 -run '^TestIdleCost$' -v ./actors/network/ | sed -n 's/^idle: //p'
 }
 
 # ---- network (issue 5) -------------------------------------------------------

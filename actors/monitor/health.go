@@ -27,7 +27,7 @@ func (m *Monitor) check(ctx actor.Context) {
 	m.pending = m.seq
 	m.sentAt = m.cfg.Now()
 	ctx.Request(m.cfg.Engine, &messages.HealthCheck{CpId: m.cfg.CPID, Seq: m.seq, Key: m.keyForEngine()})
-	m.timers.After(m.cfg.HealthTimeout, &healthTimeout{seq: m.seq})
+	m.dropTimeout = m.timers.After(m.cfg.HealthTimeout, &healthTimeout{seq: m.seq})
 }
 
 // checkTimedOut judges a check whose answer did not come within the
@@ -44,7 +44,7 @@ func (m *Monitor) checkTimedOut(ctx actor.Context, seq uint64) {
 		rest := max(m.cfg.HealthTimeout-ran, minRest)
 		m.log.Entry().Debugf("Health check %d unanswered after %v, but this process was stalled for %v of it; waiting %v more",
 			seq, now.Sub(m.sentAt).Round(time.Millisecond), (now.Sub(m.sentAt) - ran).Round(time.Millisecond), rest.Round(time.Millisecond))
-		m.timers.After(rest, &healthTimeout{seq: seq})
+		m.dropTimeout = m.timers.After(rest, &healthTimeout{seq: seq})
 		return
 	}
 	m.pending = 0
@@ -61,6 +61,10 @@ func (m *Monitor) engineAnswered(ctx actor.Context, a *messages.HealthAnswer) {
 		return // late: its timeout already counted
 	}
 	m.pending = 0
+	if m.dropTimeout != nil {
+		m.dropTimeout() // answered in time: the timeout need not reach the mailbox
+		m.dropTimeout = nil
+	}
 	m.answer = a
 	m.answered = true
 	switch {

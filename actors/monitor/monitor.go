@@ -150,6 +150,7 @@ type (
 	}
 	healthTick    struct{}
 	livenessTick  struct{}
+	beatTick      struct{} // a health check and a sign of life, when their intervals are equal
 	healthTimeout struct{ seq uint64 }
 )
 
@@ -170,6 +171,7 @@ type Monitor struct {
 	seq         uint64
 	pending     uint64    // health check awaiting its answer, 0 if none
 	sentAt      time.Time // when the pending check went out
+	dropTimeout func()    // cancels the pending check's timeout once it is answered
 	started     time.Time
 	answered    bool // the engine answered a health check at least once
 
@@ -204,10 +206,18 @@ func (m *Monitor) Receive(ctx actor.Context) {
 		m.started = m.cfg.Now()
 		m.selfAddr = ctx.Self().GetAddress()
 		m.register(ctx)
-		m.timers.Every(m.cfg.HealthInterval, &healthTick{})
-		m.timers.Every(m.cfg.LivenessInterval, &livenessTick{})
+		if m.cfg.LivenessInterval == m.cfg.HealthInterval {
+			// One tick for both (the default): a message less a second.
+			m.timers.Every(m.cfg.HealthInterval, &beatTick{})
+		} else {
+			m.timers.Every(m.cfg.HealthInterval, &healthTick{})
+			m.timers.Every(m.cfg.LivenessInterval, &livenessTick{})
+		}
 	case *actor.Restarting, *actor.Stopping:
 		m.timers.StopAll()
+	case *beatTick:
+		m.check(ctx)
+		m.liveness(ctx)
 	case *healthTick:
 		m.check(ctx)
 	case *healthTimeout:

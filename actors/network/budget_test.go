@@ -55,6 +55,7 @@ func TestBudget(t *testing.T) {
 		}
 	}, func() { b.subscriptions(n) })
 	b.stop(bare)
+	b.bareFloor()
 	b.actors("actor with a timer.Every", func(int) (*actor.Props, error) {
 		var tm *timer.Timers
 		return actor.PropsFromFunc(func(c actor.Context) {

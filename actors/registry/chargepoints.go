@@ -3,9 +3,7 @@ package registry
 import (
 	"errors"
 	"fmt"
-	"runtime"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/evcharging/evsim/internal/audit"
@@ -197,28 +195,15 @@ func (r *Registry) RegisterAll(c Caller, gs []Registration) ([]Registered, error
 	creds := make([]string, len(gs))
 	hashes := make([][]byte, len(gs))
 	errs := make([]error, len(gs))
-	var wg sync.WaitGroup
-	work := make(chan int)
-	for w := 0; w < runtime.GOMAXPROCS(0); w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range work {
-				gs[i].Location = strings.TrimSpace(gs[i].Location)
-				if errs[i] = validateRegistration(gs[i]); errs[i] != nil {
-					continue
-				}
-				if creds[i], errs[i] = newCredential(); errs[i] == nil {
-					hashes[i], errs[i] = hashCredential(creds[i], r.opts.BcryptCost)
-				}
-			}
-		}()
-	}
-	for i := range gs {
-		work <- i
-	}
-	close(work)
-	wg.Wait()
+	onEveryCore(len(gs), func(i int) {
+		gs[i].Location = strings.TrimSpace(gs[i].Location)
+		if errs[i] = validateRegistration(gs[i]); errs[i] != nil {
+			return
+		}
+		if creds[i], errs[i] = newCredential(); errs[i] == nil {
+			hashes[i], errs[i] = hashCredential(creds[i], r.opts.BcryptCost)
+		}
+	})
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -76,8 +77,15 @@ func (r *runner) startRegistry(c config.SimRegistry, kept onDisk, system *actor.
 		ir.close()
 		return nil, fmt.Errorf("register the charge points in the Registry: %w", err)
 	}
+	// Each charge point's first token comes with its registration: its
+	// first exchange would only compare (bcrypt) the credential just made.
+	first, err := ir.svc.Registry.FirstTokens(registry.Caller{Who: "evsim", Source: "local"}, out)
+	if err != nil {
+		ir.close()
+		return nil, fmt.Errorf("sign the charge points' first tokens: %w", err)
+	}
 	for i := range cps {
-		cps[i].Token = tokenSource(ir.svc.Registry, out[i].ID, out[i].Credential)
+		cps[i].Token = tokenSource(ir.svc.Registry, out[i].ID, out[i].Credential, first[i])
 	}
 	where := "admin token from --registry-admin-token"
 	if tokenFile != "" {
@@ -110,10 +118,18 @@ func (ir *inProcessRegistry) close() {
 	}
 }
 
-// tokenSource exchanges a charge point's credential with the Registry in
-// this process (the same call the HTTPS API makes).
-func tokenSource(reg *registry.Registry, id, credential string) func(context.Context) (string, time.Time, error) {
+// tokenSource answers first (once, if any) and then exchanges a charge
+// point's credential with the Registry in this process (the same call the
+// HTTPS API makes).
+func tokenSource(reg *registry.Registry, id, credential string, first registry.Token) func(context.Context) (string, time.Time, error) {
+	var unused atomic.Pointer[registry.Token]
+	if first.Token != "" {
+		unused.Store(&first)
+	}
 	return func(context.Context) (string, time.Time, error) {
+		if t := unused.Swap(nil); t != nil && time.Until(t.ExpiresAt) > time.Minute {
+			return t.Token, t.ExpiresAt, nil
+		}
 		t, err := reg.IssueToken(registry.Caller{Who: "cp:" + id, Source: "local"}, id, credential)
 		return t.Token, t.ExpiresAt, err
 	}

@@ -167,7 +167,17 @@ func (w *Wheel) handleSlot(t, now int64) {
 		}
 	}
 	clear(old[len(keep):])
-	w.slots[s] = keep
+	// A slot keeps room for what it holds, not for the most it ever held:
+	// every charge point's timer due in one tick would otherwise leave
+	// each slot it passes through an array of that size for good.
+	switch {
+	case len(keep) == 0:
+		w.slots[s] = nil
+	case cap(keep) > 4*len(keep)+16:
+		w.slots[s] = append([]*entry(nil), keep...)
+	default:
+		w.slots[s] = keep
+	}
 }
 
 // Len is how many timers the wheel holds (cancelled ones until their slot
