@@ -6,15 +6,18 @@
 //     small image that runs as a non-root user, with /data for Central's
 //     database and the drivers' request files in /etc/evsim/requests.
 //   - compose.yaml: Apache Kafka 3.7 (KRaft) with a health check that asks
-//     Kafka itself, Central, five charge points (an engine and a monitor
-//     each) and three drivers; every address, port and id comes from the
-//     environment (env.example lists them all).
+//     Kafka itself, the Registry (HTTPS) and a one-shot enrol step that
+//     hands each monitor its credential, Central (verifying the Registry's
+//     tokens), five charge points (an engine and a monitor each) and three
+//     drivers; every address, port and id comes from the environment
+//     (env.example lists them all).
 //   - requests/: one charge point id per line, per driver.
 //
 // The tests validate compose.yaml with docker-compose (when installed; in CI
 // it must be), then read it themselves and check the service graph: health
 // checks, start-up conditions, restart policies, one engine and one monitor
-// per charge point wired to each other and to Central, unique published
+// per charge point wired to each other and to Central, the Registry's
+// volumes, enrolment and keys wired to Central and the monitors, unique published
 // ports, nothing hard-coded where the environment should decide. They also
 // check the Dockerfile statically.
 //

@@ -65,10 +65,14 @@ func TestComposeThreeMachines(t *testing.T) {
 	a.join(lab, aServices, map[string]string{"kafka": "a-kafka", "central": "a-central", "registry": "a-registry"}, aServices...)
 	c.join(lab, cServices, nil, append([]string{"--no-deps"}, cServices...)...)
 	// B enrols its charge points at A's Registry, pinning the certificate
-	// by the fingerprint A's Registry logs (as README tells the operator),
-	// then starts them.
-	a.waitHealthy([]string{"registry"}, 2*time.Minute)
-	b.env = append(b.env, "REGISTRY_FINGERPRINT="+a.registryFingerprint())
+	// by the fingerprint A's Registry logs at its start (as README tells
+	// the operator), then starts them.
+	var fingerprint string
+	a.waitFor("A's Registry logs its fingerprint", 2*time.Minute, func() (bool, string) {
+		fingerprint = a.registryFingerprintOrEmpty()
+		return fingerprint != "", "no fingerprint_sha256 in its log yet"
+	})
+	b.env = append(b.env, "REGISTRY_FINGERPRINT="+fingerprint)
 	b.join(lab, []string{"enrol"}, nil, "--no-deps", "enrol")
 	b.waitHealthy([]string{"enrol"}, 2*time.Minute)
 	b.join(lab, bServices, nil, append([]string{"--no-deps"}, bServices...)...)

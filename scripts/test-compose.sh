@@ -7,8 +7,9 @@
 #   3. base images: the official ones when EVSIM_OFFICIAL_IMAGES=1, else local stand-ins
 #      (scripts/offline-images.sh; CI reaches no container registry)
 #   4. the evsim image (deploy/Dockerfile), once
-#   5. deploy's TestComposeLive (EVSIM_COMPOSE=1): up, healthy, logs, tickets, late broker,
-#      faults, make down; then TestComposeThreeMachines (three projects, one shared network)
+#   5. deploy's TestComposeLive (EVSIM_COMPOSE=1): up, healthy, logs, tickets (with the
+#      Registry's tokens), late broker, faults, a revocation, make down; and
+#      TestComposeThreeMachines (three projects, one shared network, B enrolling at A's Registry)
 # Each step prints how long it took. Published ports are chosen free by the test.
 set -euo pipefail
 cd "$(dirname "$0")/.."

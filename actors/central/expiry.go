@@ -36,9 +36,10 @@ func (c *Central) renewal(ctx actor.Context, cp *cpEntry, version uint64, expire
 }
 
 // tokenExpired ends the registration of a live charge point whose token
-// expired without renewal. It answers whether it did.
+// expired without renewal (past the verifier's clock-skew leeway, as a
+// registration with it would be refused). It answers whether it did.
 func (c *Central) tokenExpired(ctx actor.Context, cp *cpEntry, now time.Time) bool {
-	if c.verifier == nil || cp.tokenExpires.IsZero() || now.Before(cp.tokenExpires) {
+	if c.verifier == nil || cp.tokenExpires.IsZero() || !c.verifier.ExpiredBy(cp.tokenExpires, now) {
 		return false
 	}
 	id := cp.reg.ID

@@ -23,6 +23,9 @@ type deskActor struct {
 	timers    *timer.Timers
 	drivers   map[string]*driverState
 	nextWatch int
+	// centralSilent is true from an unanswered request until Central is
+	// heard again, so an outage is one WARN line, not one per request.
+	centralSilent bool
 }
 
 type driverState struct {
@@ -82,8 +85,14 @@ func (a *deskActor) Receive(ctx actor.Context) {
 			r.Status = StatusUnanswered
 			r.Reason = fmt.Sprintf("Central did not answer within %v", a.cfg.ReplyTimeout)
 			a.changed(msg.driverID, r, nil)
-			a.log.WithFields(logrus.Fields{"driver_id": msg.driverID, "cp_id": r.CPID}).
-				Warnf("Central did not answer %s's request for %s within %v", msg.driverID, r.CPID, a.cfg.ReplyTimeout)
+			entry := a.log.WithFields(logrus.Fields{"driver_id": msg.driverID, "cp_id": r.CPID})
+			line := fmt.Sprintf("Central did not answer %s's request for %s within %v", msg.driverID, r.CPID, a.cfg.ReplyTimeout)
+			if a.centralSilent {
+				entry.Debug(line)
+			} else {
+				entry.Warn(line)
+				a.centralSilent = true
+			}
 		}
 	case *resubscribe:
 		for id := range a.drivers {
@@ -91,6 +100,10 @@ func (a *deskActor) Receive(ctx actor.Context) {
 		}
 	case *bridge.Delivery:
 		defer msg.Done()
+		if a.centralSilent {
+			a.centralSilent = false
+			a.log.Info("Central answers the driver app again")
+		}
 		a.delivery(msg)
 	}
 }

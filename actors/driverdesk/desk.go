@@ -11,6 +11,9 @@
 // Config.Group, so it reads beside, never instead of, a driver process of the
 // same id) and stays subscribed: its records are then never held for a
 // subscriber that left. Config.MaxDrivers bounds how many drivers it follows.
+// Two processes whose desks share a group split the driver topics'
+// partitions between them, each seeing only its share: give each process
+// its own group (evnode central uses "<--group>.web-drivers").
 //
 // The Desk type is the desk seen from outside the actor system; its methods
 // are safe for concurrent use.

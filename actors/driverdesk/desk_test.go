@@ -223,4 +223,13 @@ func TestARequestNobodyAnswersIsShownUnanswered(t *testing.T) {
 	if last.Status != driverdesk.StatusUnanswered || !strings.Contains(last.Reason, "did not answer within 300ms") {
 		t.Errorf("a request nobody answers ended %s %q", last.Status, last.Reason)
 	}
+	// A second one while Central stays silent: shown the same, but no second WARN.
+	again, err := desk.Request(ctx, "erin", "CP-002")
+	if err != nil {
+		t.Fatal(err)
+	}
+	watchUntil(t, updates, again.RequestID, func(r driverdesk.Request) bool { return !r.UnderWay() })
+	if warns := h.Logs.Lines("WARN", "did not answer"); len(warns) != 1 {
+		t.Errorf("%d WARN lines for two unanswered requests, want 1: %q", len(warns), warns)
+	}
 }

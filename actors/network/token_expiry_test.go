@@ -48,7 +48,7 @@ func TestMonitorRenewsItsTokenAndCentralEndsAnExpiredOne(t *testing.T) {
 	r.register("CP-001", false)
 	cfg := fastConfig(h)
 	cfg.SupplyDuration = time.Minute
-	cfg.Tokens = &registry.VerifierOptions{}
+	cfg.Tokens = &registry.VerifierOptions{Leeway: 200 * time.Millisecond} // the clock-skew allowance past exp
 	cfg.ChargePoints = []network.ChargePoint{r.site("CP-001")}
 	cfg.Drivers = []network.Driver{{ID: "alice", Requests: []string{"CP-001"}}}
 	n := startNet(t, h, cfg)

@@ -349,3 +349,18 @@ func TestAPinnedVerifierIgnoresAnotherRegistrysRecords(t *testing.T) {
 		t.Fatalf("identity = %v, %v; want ours, registered", id, ok)
 	}
 }
+
+// A token counts as expired for a holder admitted with it exactly when
+// Verify would refuse it: after exp plus the clock-skew leeway.
+func TestExpiredByAllowsTheLeeway(t *testing.T) {
+	exp := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
+	v := NewVerifier(VerifierOptions{Leeway: 5 * time.Second})
+	for _, tc := range []struct {
+		after time.Duration
+		want  bool
+	}{{-time.Second, false}, {0, false}, {4999 * time.Millisecond, false}, {5 * time.Second, true}, {time.Minute, true}} {
+		if got := v.ExpiredBy(exp, exp.Add(tc.after)); got != tc.want {
+			t.Errorf("%v after exp: expired %v, want %v", tc.after, got, tc.want)
+		}
+	}
+}

@@ -182,3 +182,10 @@ func (v *Verifier) StillValid(cpID string, tokenVersion uint64) error {
 	}
 	return nil
 }
+
+// ExpiredBy says whether a token that expires at exp is refused at now, as
+// Verify refuses it (after the clock-skew leeway): a holder admitted with it
+// must have presented a newer one by then.
+func (v *Verifier) ExpiredBy(exp, now time.Time) bool {
+	return !now.Before(exp.Add(v.opts.Leeway))
+}

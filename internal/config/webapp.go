@@ -20,8 +20,8 @@ type WebApp struct {
 func AddWebAppFlags(fs *FlagSet, w *WebApp) {
 	fs.Duration(&w.DriverReplyTimeout, "driver-app-reply-timeout", "", 10*time.Second, "the driver app (/driver) shows a request unanswered when Central has not answered it by then")
 	fs.Int(&w.DriverMax, "driver-app-max-drivers", "", 1000, "drivers the driver app follows at once (each a subscription of this process)")
-	fs.Duration(&w.SeriesInterval, "http-series-interval", "", 5*time.Second, "how often the panel's plots sample the run's counters (/api/series)")
-	fs.Int(&w.SeriesPoints, "http-series-points", "", 720, "samples kept for the panel's plots (720 at 5s: an hour)")
+	fs.Duration(&w.SeriesInterval, "http-series-interval", "", 2*time.Second, "how often the panel's plots sample the run's counters (/api/series)")
+	fs.Int(&w.SeriesPoints, "http-series-points", "", 1800, "samples kept for the panel's plots (1800 at 2s: an hour)")
 }
 
 // Validate names the flag that is out of range.

@@ -12,7 +12,7 @@ func TestWebAppFlagsHaveDefaultsVariablesAndBounds(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if w := c.WebApp; w.DriverReplyTimeout != 10*time.Second || w.DriverMax != 1000 || w.SeriesInterval != 5*time.Second || w.SeriesPoints != 720 {
+	if w := c.WebApp; w.DriverReplyTimeout != 10*time.Second || w.DriverMax != 1000 || w.SeriesInterval != 2*time.Second || w.SeriesPoints != 1800 {
 		t.Errorf("defaults: %+v", w)
 	}
 	n, err := ParseCentral([]string{"--http-series-points", "60"}, env("EVSIM_DRIVER_APP_MAX_DRIVERS", "5", "EVSIM_HTTP_SERIES_INTERVAL", "1s"))

@@ -1,6 +1,8 @@
 package e2e
 
 import (
+	"net"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -48,6 +50,8 @@ func TestComposeEnvironmentIsAcceptedByTheRoles(t *testing.T) {
 	engines := map[string]*config.Engine{}
 	var monitors []*config.Monitor
 	var drivers []*config.Driver
+	var registry *config.Registry
+	var enrol *config.Enrol
 	names := make([]string, 0, len(file.Services))
 	for name := range file.Services {
 		names = append(names, name)
@@ -78,6 +82,10 @@ func TestComposeEnvironmentIsAcceptedByTheRoles(t *testing.T) {
 			if d, err = config.ParseDriver(nil, getenv); err == nil {
 				drivers = append(drivers, d)
 			}
+		case "registry":
+			registry, err = config.ParseRegistry(nil, getenv)
+		case "enrol":
+			enrol, err = config.ParseEnrol(nil, getenv)
 		default:
 			t.Errorf("%s: evnode has no role %q", name, svc.Command[0])
 			continue
@@ -88,6 +96,15 @@ func TestComposeEnvironmentIsAcceptedByTheRoles(t *testing.T) {
 	}
 	if central == nil || len(engines) != 5 || len(monitors) != 5 || len(drivers) != 3 {
 		t.Fatalf("want Central, 5 engines, 5 monitors, 3 drivers; got central=%v, %d, %d, %d", central != nil, len(engines), len(monitors), len(drivers))
+	}
+	if registry != nil && enrol != nil {
+		_, port, _ := net.SplitHostPort(registry.Listen)
+		if u, err := url.Parse(enrol.Registry); err != nil || u.Port() != port {
+			t.Errorf("enrol asks the Registry at %s, the Registry listens on %s", enrol.Registry, registry.Listen)
+		}
+		if enrol.AdminToken != registry.AdminToken {
+			t.Errorf("enrol and the Registry are not given the same admin token")
+		}
 	}
 	if central.HTTP == "" || central.Remote.Advertise == "" {
 		t.Errorf("Central: no --http or --advertise: %+v", central)

@@ -75,7 +75,7 @@ func (s *Server) listChargePoints(w http.ResponseWriter, r *http.Request) {
 	if q := r.URL.Query().Get("state"); q != "" {
 		for _, name := range splitComma(q) {
 			if _, ok := looks[name]; !ok {
-				writeError(w, http.StatusBadRequest, "unknown state "+strconv.Quote(name)+" (want ACTIVATED, SUPPLYING, STOPPED, FAULT, DISCONNECTED, WAITING, REJECTED, REVOKED or UNREGISTERED)")
+				writeError(w, http.StatusBadRequest, "unknown state "+strconv.Quote(name)+" (want one of "+strings.Join(stateNames, ", ")+")")
 				return
 			}
 			want = append(want, name)

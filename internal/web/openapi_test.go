@@ -116,6 +116,28 @@ func TestEveryChargePointActionIsDocumented(t *testing.T) {
 	}
 }
 
+// The documented states are the panel's, and a bad ?state= names them all.
+func TestEveryStateIsDocumented(t *testing.T) {
+	r := docRig(t)
+	doc := apiDoc(t, r).T
+	var documented []string
+	for _, v := range doc.Components.Schemas["State"].Value.Enum {
+		documented = append(documented, v.(string))
+	}
+	want := append(web.StateNames(), "UNKNOWN")
+	slices.Sort(documented)
+	slices.Sort(want)
+	if !slices.Equal(documented, want) {
+		t.Errorf("the document's states %v, the server's %v", documented, want)
+	}
+	code, _, body := r.do(t, http.MethodGet, "/api/chargepoints?state=NOPE", "")
+	for _, name := range web.StateNames() {
+		if code != http.StatusBadRequest || !strings.Contains(string(body), name) {
+			t.Errorf("?state=NOPE answered %d %s, which does not name %s", code, body, name)
+		}
+	}
+}
+
 // served reports whether a pattern with method serves the documented path.
 func served(patterns []string, method, docPath string) bool {
 	for _, p := range patterns {

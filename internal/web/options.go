@@ -101,9 +101,9 @@ type Options struct {
 	// it is dropped (its browser reconnects to a fresh snapshot). Default 64.
 	StreamQueue int
 	// SeriesInterval is how often the counters behind the panel's plots
-	// are sampled (GET /api/series). Default 5 s.
+	// are sampled (GET /api/series). Default 2 s.
 	SeriesInterval time.Duration
-	// SeriesPoints is how many samples are kept. Default 720 (an hour at 5 s).
+	// SeriesPoints is how many samples are kept. Default 1800 (an hour at 2 s).
 	SeriesPoints int
 	// ReleaseMemoryAfter: when at least this many live streams were open at
 	// once and the last one closes, the server hands the memory they used
@@ -143,10 +143,10 @@ func (o *Options) setDefaults() {
 		o.StreamQueue = 64
 	}
 	if o.SeriesInterval <= 0 {
-		o.SeriesInterval = 5 * time.Second
+		o.SeriesInterval = 2 * time.Second
 	}
 	if o.SeriesPoints <= 0 {
-		o.SeriesPoints = 720
+		o.SeriesPoints = 1800
 	}
 	if o.ReleaseMemoryAfter == 0 {
 		o.ReleaseMemoryAfter = 100

@@ -9,11 +9,11 @@
 'use strict';
 
 (function () {
-  const STATES = ['ACTIVATED', 'SUPPLYING', 'STOPPED', 'FAULT', 'DISCONNECTED', 'WAITING', 'REJECTED', 'REVOKED', 'UNREGISTERED'];
+  const STATES = ['ACTIVATED', 'SUPPLYING', 'STOPPED', 'FAULT', 'DISCONNECTED', 'WAITING', 'REJECTED', 'REVOKED', 'UNREGISTERED', 'ENCRYPTION_ERROR'];
   const LABELS = {
     ACTIVATED: 'Available', SUPPLYING: 'Supplying', STOPPED: 'Out of order', FAULT: 'Fault',
     DISCONNECTED: 'Disconnected', WAITING: 'Not yet available', REJECTED: 'Registration rejected',
-    REVOKED: 'Revoked', UNREGISTERED: 'Not registered', UNKNOWN: 'Unknown',
+    REVOKED: 'Revoked', UNREGISTERED: 'Not registered', ENCRYPTION_ERROR: 'Encryption error', UNKNOWN: 'Unknown',
   };
   const STATUS_TEXT = {
     requested: 'Asking Central…', accepted: 'Accepted: plug in', denied: 'Denied', supplying: 'Charging',

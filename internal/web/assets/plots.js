@@ -96,7 +96,7 @@
           st.last = 0;
         }
         const fresh = s.points.filter((p) => p.seq > st.last);
-        st.points = st.points.concat(fresh).slice(-720);
+        st.points = st.points.concat(fresh).slice(-100000); // the server keeps the bound (--http-series-points)
         if (fresh.length) st.last = fresh[fresh.length - 1].seq;
         draw();
       }
