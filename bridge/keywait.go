@@ -1,10 +1,13 @@
 package bridge
 
 import (
+	"errors"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/sirupsen/logrus"
+
+	"github.com/evcharging/evsim/internal/seal"
 )
 
 // Sealing in the bridge actor: records on a sealed topic wait for their
@@ -133,6 +136,16 @@ func (b *bridge) refused(cons *consumer, m *consumerRecord, ref *RefusedError) {
 	if !cons.isOurs(m.key) && !time.Now().Before(b.graceUntil) {
 		b.notOursCount++
 		return // another process's charge point: it is none of ours to judge
+	}
+	if errors.Is(ref.Err, seal.ErrUnknownKey) && !b.sealer.keys.Knows(m.key) {
+		// Sealed under a key this process never held, for a charge point it
+		// has no key of: a record of an earlier life or of another network
+		// sharing the topics, not a forgery aimed at one of ours (those are
+		// refused too, and nothing of ours is at stake). No WARN for it.
+		b.notOursCount++
+		b.log.WithFields(logrus.Fields{"topic": m.topic, "partition": m.partition, "offset": m.offset, "cp_id": m.key, "key_id": ref.KeyID}).
+			Debugf("Skipped a record for %s on %s sealed under a key this process never held", m.key, m.topic)
+		return
 	}
 	b.run.KafkaRecordsBad.Add(1)
 	w := &b.waits

@@ -180,6 +180,16 @@ func (r *Keyring) Current(cpID string) (*Key, bool) {
 	return nil, false
 }
 
+// Knows says whether this keyring holds or held any key of cpID (current,
+// staged, previous or revoked). A record under an unknown key id for a
+// charge point it never knew was sealed for someone else: an earlier life
+// with another database, or another network on the same topics.
+func (r *Keyring) Knows(cpID string) bool {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return r.cps[cpID] != nil
+}
+
 // Revoked says whether cpID's keys are revoked (and no new one installed).
 func (r *Keyring) Revoked(cpID string) bool {
 	r.mu.RLock()

@@ -1,0 +1,81 @@
+package bridge
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/evcharging/evsim/internal/seal"
+	"github.com/evcharging/evsim/messages"
+)
+
+// A record sealed under a key this process never held, for a charge point it
+// has no key of (an earlier life with another database, another network on
+// the same topics, as on a shared real Kafka), is skipped without a WARN and
+// not reported; the same unknown key id for a charge point whose keys it
+// holds is a refusal: one WARN and a report to the watcher.
+func TestRecordsOfChargePointsNeverKeyedHereAreSkippedQuietly(t *testing.T) {
+	e := startEmbedded(t, EmbeddedOptions{})
+	ring := seal.NewKeyring()
+	ring.Install(newKey(t, "CP-001"))
+	cfg := testConfig(e.Addr())
+	cfg.Keys = ring
+	tb := startBridge(t, cfg)
+	tb.awaitState(t, StateReady, 10*time.Second)
+
+	got := make(chan proto.Message, 16)
+	refused := make(chan *Refused, 16)
+	sub := tb.system.Root.Spawn(actor.PropsFromFunc(func(c actor.Context) {
+		switch m := c.Message().(type) {
+		case *Delivery:
+			got <- m.Msg
+			m.Done()
+		case *Refused:
+			refused <- m
+		}
+	}))
+	tb.system.Root.Send(tb.pid, &WatchRefusals{Watcher: sub})
+	tb.system.Root.Send(tb.pid, &Subscribe{Topic: TopicSessionEnd, Group: "central", Subscriber: sub})
+
+	// Another network's sealer, with keys of its own for both charge points.
+	other := seal.NewKeyring()
+	other.Install(newKey(t, "CP-900"))
+	other.Install(newKey(t, "CP-001"))
+	theirs := newSealer(other, SealedTopics)
+	produceRaw(t, e.Addr(), TopicSessionEnd, "CP-900", sealedRecord(t, theirs, TopicSessionEnd, "CP-900",
+		&messages.SupplyEnded{SessionId: "x1", CpId: "CP-900", Kwh: 3}))
+	produceRaw(t, e.Addr(), TopicSessionEnd, "CP-001", sealedRecord(t, theirs, TopicSessionEnd, "CP-001",
+		&messages.SupplyEnded{SessionId: "x2", CpId: "CP-001", Kwh: 999}))
+	ours := &messages.SupplyEnded{SessionId: "s1", CpId: "CP-001", Kwh: 1}
+	tb.publish(TopicSessionEnd, "CP-001", ours)
+
+	select {
+	case m := <-got:
+		if !proto.Equal(m, ours) {
+			t.Fatalf("delivered %v, want only our own record", m)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("our own record never came")
+	}
+	select {
+	case r := <-refused:
+		if r.Key != "CP-001" || !errors.Is(r.Err, seal.ErrUnknownKey) {
+			t.Fatalf("refusal: %+v, want CP-001's unknown key", r)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the record under an unknown key for CP-001 was not reported")
+	}
+	select {
+	case r := <-refused:
+		t.Fatalf("a second refusal: %+v (CP-900's record is not ours to judge)", r)
+	case <-time.After(300 * time.Millisecond):
+	}
+	log := tb.log.String()
+	if n := strings.Count(log, "| WARN |"); n != 1 || !strings.Contains(log, "Refused a record for CP-001") {
+		t.Fatalf("%d WARN lines, want exactly the one for CP-001:\n%s", n, log)
+	}
+}
