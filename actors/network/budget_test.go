@@ -35,10 +35,7 @@ import (
 // asserts nothing about the figures, which prove nothing on a loaded machine
 // except in proportion to each other.
 func TestBudget(t *testing.T) {
-	n, _ := strconv.Atoi(os.Getenv("EVSIM_BUDGET"))
-	if n == 0 {
-		t.Skip("set EVSIM_BUDGET=N to print the memory budget of N charge points")
-	}
+	n := sizeFromEnv(t, "EVSIM_BUDGET", "the memory budget of N charge points")
 	h := testkit.New(t)
 	peer := h.Sys.Root.Spawn(actor.PropsFromFunc(budgetPeer))
 	b := &budget{t: t, h: h, n: n, parts: map[string]part{}, timers: timer.For(h.Sys).Len()}
@@ -161,6 +158,17 @@ func budgetPeer(c actor.Context) {
 	case string:
 		c.Respond(m)
 	}
+}
+
+// sizeFromEnv is the N in the environment variable name, for a test that
+// prints figures only when asked (make bench); it skips the test without.
+func sizeFromEnv(t *testing.T, name, what string) int {
+	t.Helper()
+	n, _ := strconv.Atoi(os.Getenv(name))
+	if n <= 0 {
+		t.Skipf("set %s=N to print %s", name, what)
+	}
+	return n
 }
 
 // usage is the live heap plus the goroutine stacks after a collection: the

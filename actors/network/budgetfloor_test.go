@@ -13,7 +13,8 @@ import (
 // one with props of its own: actors that share one props (the props an
 // actor keeps for its restarts), and children of one parent (the parent's
 // set of children and the child's set of watchers, which every supervised
-// part of a charge point has).
+// part of a charge point has), and an actor another one watches (as the
+// bridge watches every subscriber).
 func (b *budget) bareFloor() {
 	// The bridge forgets the subscriptions of the stopped actors of the
 	// row before in its own time: what it frees must not be counted here.
@@ -43,6 +44,25 @@ func (b *budget) bareFloor() {
 	}, func() { b.ping(kids) })
 	b.stop(pids)
 	b.stop([]*actor.PID{parent})
+	b.settleHeap()
+
+	// The bridge watches every subscriber (to forget it when it stops):
+	// the watched actor keeps a set of its watchers, a map of its own.
+	pids = b.spawnN(func(int) *actor.Props { return shared })
+	b.ping(pids)
+	watcher := b.h.Sys.Root.Spawn(actor.PropsFromFunc(func(c actor.Context) {
+		if all, ok := c.Message().([]*actor.PID); ok {
+			for _, p := range all {
+				c.Watch(p)
+			}
+			c.Respond(len(all))
+		}
+	}))
+	b.row("protoactor watch (the watched actor's set of watchers)", func() {
+		b.request(watcher, pids)
+	}, func() { b.ping(pids) })
+	b.stop(pids)
+	b.stop([]*actor.PID{watcher})
 	b.settleHeap()
 }
 

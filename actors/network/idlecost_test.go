@@ -28,12 +28,9 @@ import (
 // time, not them. It runs only when EVSIM_IDLE_COST is set (`make bench`
 // budget section); it asserts nothing about the figures.
 func TestIdleCost(t *testing.T) {
-	n, _ := strconv.Atoi(os.Getenv("EVSIM_IDLE_COST"))
-	if n == 0 {
-		t.Skip("set EVSIM_IDLE_COST=N to print what N idle charge points cost per second")
-	}
+	n := sizeFromEnv(t, "EVSIM_IDLE_COST", "what N idle charge points cost per second")
 	secs, _ := strconv.Atoi(os.Getenv("EVSIM_IDLE_SECONDS"))
-	if secs == 0 {
+	if secs <= 0 {
 		secs = 10
 	}
 	window := time.Duration(secs) * time.Second
