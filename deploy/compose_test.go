@@ -584,8 +584,8 @@ func checkFromEnvironment(t reporter, cf *composeFile) {
 }
 
 // TestEnvExampleListsEveryVariable keeps deploy/env.example and compose.yaml
-// in step: every variable the file reads is documented there, and nothing
-// there is unused.
+// (with compose.secure.yaml) in step: every variable the files read is
+// documented there, and nothing there is unused.
 func TestEnvExampleListsEveryVariable(t *testing.T) {
 	used := composeVariables(t)
 	f, err := os.Open("env.example")
@@ -603,12 +603,12 @@ func TestEnvExampleListsEveryVariable(t *testing.T) {
 	}
 	for _, v := range sortedKeys(used) {
 		if !listed[v] {
-			t.Errorf("compose.yaml reads %s, which env.example does not list", v)
+			t.Errorf("compose.yaml or compose.secure.yaml reads %s, which env.example does not list", v)
 		}
 	}
 	for _, v := range sortedKeys(listed) {
 		if !used[v] {
-			t.Errorf("env.example lists %s, which compose.yaml does not read", v)
+			t.Errorf("env.example lists %s, which neither compose.yaml nor compose.secure.yaml reads", v)
 		}
 	}
 }
