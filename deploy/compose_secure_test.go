@@ -99,3 +99,25 @@ func hasMount(s *service, source, target string) bool {
 	}
 	return false
 }
+
+// TestSecureVariantMergesWithCompose has compose itself merge the two
+// files, with no variable set: no warning, the certs step is there, and a
+// service keeps compose.yaml's settings beside the override's.
+func TestSecureVariantMergesWithCompose(t *testing.T) {
+	compose := composeCommand(t)
+	cf, err := parseCompose(runComposeConfigOf(t, compose, nil, "compose.yaml", "compose.secure.yaml"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cf.Services["certs"] == nil {
+		t.Fatal("the merged model has no certs service")
+	}
+	central := cf.Services["central"]
+	if central.Environment["EVSIM_HTTP"] == "" || central.Environment["EVSIM_TLS_CERT"] != "/certs/central.crt" ||
+		central.DependsOn["kafka"].Condition != "service_healthy" || central.DependsOn["certs"].Condition != "service_completed_successfully" {
+		t.Errorf("central, merged: compose.yaml's and the override's settings should both be there: env %v, depends_on %v", central.Environment, central.DependsOn)
+	}
+	if !hasMount(central, "central-data", "/data") || !hasMount(central, "certs", "/certs") {
+		t.Errorf("central, merged: volumes %v", central.Volumes)
+	}
+}
