@@ -3,7 +3,7 @@ SHELL := /bin/bash
 GO    ?= go
 BUF   := $(GO) tool -modfile=tools/go.mod buf
 
-.PHONY: help build test test-unit test-web-e2e test-integration test-compose logs lint generate check-generated bench sim up down kafka-up kafka-down setup
+.PHONY: help build test test-unit test-web-e2e test-integration test-compose logs lint generate check-generated bench sim up up-secure down kafka-up kafka-down setup
 
 help: ## list the targets
 	@grep -E '^[A-Za-z0-9_.-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -58,6 +58,9 @@ COMPOSE ?= $(shell docker compose version >/dev/null 2>&1 && echo "docker compos
 
 up: ## start the docker compose deployment (deploy/compose.yaml; settings in deploy/.env)
 	$(COMPOSE) -f deploy/compose.yaml up -d --build
+
+up-secure: ## start the secured deployment: Kafka SASL_SSL (SCRAM-SHA-512), mutual TLS on the actor remote (deploy/compose.secure.yaml)
+	$(COMPOSE) -f deploy/compose.yaml -f deploy/compose.secure.yaml up -d --build
 
 down: ## stop the docker compose deployment (volumes are kept; add -v by hand to drop them)
 	$(COMPOSE) -f deploy/compose.yaml down --remove-orphans

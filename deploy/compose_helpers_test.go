@@ -372,18 +372,26 @@ func variablesIn(s string) []string {
 	return names
 }
 
-// composeVariables lists every variable the values of compose.yaml use.
+// composeVariables lists every variable the values of compose.yaml and of
+// its secured variant compose.secure.yaml use.
 func composeVariables(t *testing.T) map[string]bool {
 	t.Helper()
-	data, err := os.ReadFile("compose.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var doc yaml.Node
-	if err := yaml.Unmarshal(data, &doc); err != nil {
-		t.Fatal(err)
-	}
 	vars := map[string]bool{}
+	for _, file := range []string{"compose.yaml", "compose.secure.yaml"} {
+		data, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var doc yaml.Node
+		if err := yaml.Unmarshal(data, &doc); err != nil {
+			t.Fatal(err)
+		}
+		collectVariables(&doc, vars)
+	}
+	return vars
+}
+
+func collectVariables(doc *yaml.Node, vars map[string]bool) {
 	var walk func(n *yaml.Node)
 	walk = func(n *yaml.Node) {
 		if n.Kind == yaml.ScalarNode {
@@ -395,8 +403,7 @@ func composeVariables(t *testing.T) map[string]bool {
 			walk(c)
 		}
 	}
-	walk(&doc)
-	return vars
+	walk(doc)
 }
 
 // hostPort splits HOST:PORT, failing the test when it is not one.

@@ -92,6 +92,12 @@ func composeCommand(t *testing.T) []string {
 // env. It fails on warnings such as a variable used without a default.
 func runComposeConfig(t *testing.T, compose []string, env map[string]string) []byte {
 	t.Helper()
+	return runComposeConfigOf(t, compose, env, "compose.yaml")
+}
+
+// runComposeConfigOf is runComposeConfig on compose files given in order.
+func runComposeConfigOf(t *testing.T, compose []string, env map[string]string, files ...string) []byte {
+	t.Helper()
 	dir := t.TempDir()
 	envFile := filepath.Join(dir, "empty.env")
 	if err := os.WriteFile(envFile, nil, 0o600); err != nil {
@@ -99,7 +105,11 @@ func runComposeConfig(t *testing.T, compose []string, env map[string]string) []b
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	args := append(slices.Clone(compose[1:]), "-f", "compose.yaml", "--env-file", envFile, "config")
+	args := slices.Clone(compose[1:])
+	for _, f := range files {
+		args = append(args, "-f", f)
+	}
+	args = append(args, "--env-file", envFile, "config")
 	cmd := exec.CommandContext(ctx, compose[0], args...)
 	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + dir, "LANG=C.UTF-8", "DOCKER_CONFIG=" + dir}
 	for k, v := range env {
@@ -584,8 +594,8 @@ func checkFromEnvironment(t reporter, cf *composeFile) {
 }
 
 // TestEnvExampleListsEveryVariable keeps deploy/env.example and compose.yaml
-// in step: every variable the file reads is documented there, and nothing
-// there is unused.
+// (with compose.secure.yaml) in step: every variable the files read is
+// documented there, and nothing there is unused.
 func TestEnvExampleListsEveryVariable(t *testing.T) {
 	used := composeVariables(t)
 	f, err := os.Open("env.example")
@@ -603,12 +613,12 @@ func TestEnvExampleListsEveryVariable(t *testing.T) {
 	}
 	for _, v := range sortedKeys(used) {
 		if !listed[v] {
-			t.Errorf("compose.yaml reads %s, which env.example does not list", v)
+			t.Errorf("compose.yaml or compose.secure.yaml reads %s, which env.example does not list", v)
 		}
 	}
 	for _, v := range sortedKeys(listed) {
 		if !used[v] {
-			t.Errorf("env.example lists %s, which compose.yaml does not read", v)
+			t.Errorf("env.example lists %s, which neither compose.yaml nor compose.secure.yaml reads", v)
 		}
 	}
 }

@@ -11,6 +11,11 @@
 //     tokens), five charge points (an engine and a monitor each) and three
 //     drivers; every address, port and id comes from the environment
 //     (env.example lists them all).
+//   - compose.secure.yaml: the secured variant, on top of compose.yaml
+//     (make up-secure): Kafka SASL_SSL only with SCRAM-SHA-512
+//     (kafka-secure.sh makes the user before Kafka's start), TLS + SCRAM
+//     for every Kafka client, mutual TLS on the actor remote, and a one-shot
+//     certs step (evnode certs) writing the CA and every service's pair.
 //   - requests/: one charge point id per line, per driver.
 //
 // The tests validate compose.yaml with docker-compose (when installed; in CI

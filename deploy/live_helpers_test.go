@@ -33,6 +33,8 @@ type deployment struct {
 	// registry is the Registry's HTTPS API on the host.
 	registry string
 	timings  []timing
+	// files are the compose files, in order (default compose.yaml).
+	files []string
 }
 
 // timing is one measured step, printed at the end of the test.
@@ -108,7 +110,15 @@ func (d *deployment) tryDC(args ...string) (string, error) {
 }
 
 func (d *deployment) dcArgs(args ...string) []string {
-	return append(append(append([]string{}, d.compose[1:]...), "-f", "compose.yaml", "-p", d.project), args...)
+	files := d.files
+	if len(files) == 0 {
+		files = []string{"compose.yaml"}
+	}
+	out := append([]string{}, d.compose[1:]...)
+	for _, f := range files {
+		out = append(out, "-f", f)
+	}
+	return append(append(out, "-p", d.project), args...)
 }
 
 // liveProject skips the test unless EVSIM_COMPOSE=1 and returns the compose
@@ -181,8 +191,9 @@ func (d *deployment) container(service string) container {
 	return container{}
 }
 
-// oneShot are the services that run once and exit 0 (enrol).
-var oneShot = map[string]bool{"enrol": true}
+// oneShot are the services that run once and exit 0 (enrol; certs in the
+// secured variant).
+var oneShot = map[string]bool{"enrol": true, "certs": true}
 
 // waitHealthy polls until every container of services runs and, where it
 // has a health check, is healthy (a one-shot step: exited 0). It returns

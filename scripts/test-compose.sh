@@ -9,7 +9,10 @@
 #   4. the evsim image (deploy/Dockerfile), once
 #   5. deploy's TestComposeLive (EVSIM_COMPOSE=1): up, healthy, logs, tickets (with the
 #      Registry's tokens), late broker, faults, a revocation, make down; and
-#      TestComposeThreeMachines (three projects, one shared network, B enrolling at A's Registry)
+#      TestComposeThreeMachines (three projects, one shared network, B enrolling at A's Registry);
+#      TestComposeSecureLive (compose.secure.yaml on top: Kafka SASL_SSL + SCRAM-SHA-512, mutual
+#      TLS on the actor remote; one charge point and one driver: healthy, a ticket, a wrong
+#      password, an untrusted CA and a remote client without a certificate refused)
 # Each step prints how long it took. Published ports are chosen free by the test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -79,5 +82,5 @@ fi
 echo "test-compose: $EVSIM_IMAGE is $(docker image inspect -f '{{.Size}}' "$EVSIM_IMAGE" | awk '{printf "%.1f MB", $1/1e6}')"
 step "evsim image (deploy/Dockerfile)"
 
-EVSIM_COMPOSE=1 go test -count=1 -v -timeout 20m -run 'TestCompose(Live|ThreeMachines)$' ./deploy/
-step "TestComposeLive, TestComposeThreeMachines"
+EVSIM_COMPOSE=1 go test -count=1 -v -timeout 20m -run 'TestCompose(Live|ThreeMachines|SecureLive)$' ./deploy/
+step "TestComposeLive, ThreeMachines, SecureLive"

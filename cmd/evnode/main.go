@@ -2,7 +2,8 @@
 // engine, monitor, driver, site (many charge points in one process),
 // drivers (many drivers in one process), registry (the Registry of charge points over
 // HTTPS), enrol (registers charge points there and writes each credential
-// for its monitor), weather (the weather office), broker (a standalone embedded Kafka-protocol
+// for its monitor), certs (writes a CA and each service's certificate for
+// the secured deployment), weather (the weather office), broker (a standalone embedded Kafka-protocol
 // broker), wait-kafka (the readiness gate as a command) or health (a
 // container's health check of one role, answered by evnode itself); and
 // `evnode audit verify` checks an audit log's hash chain.
@@ -33,7 +34,7 @@ func main() {
 	os.Exit(run(os.Args[1:], os.LookupEnv, os.Stdout, os.Stderr))
 }
 
-const usage = "usage: evnode central|engine|monitor|driver|site|drivers|registry|enrol|weather|broker|wait-kafka|health|audit verify [flags]"
+const usage = "usage: evnode central|engine|monitor|driver|site|drivers|registry|enrol|certs|weather|broker|wait-kafka|health|audit verify [flags]"
 
 func run(args []string, getenv func(string) (string, bool), stdout, stderr io.Writer) int {
 	if len(args) == 0 {
@@ -66,6 +67,8 @@ func run(args []string, getenv func(string) (string, bool), stdout, stderr io.Wr
 		return runRegistry(context.Background(), args[1:], getenv, stderr)
 	case "enrol":
 		return runEnrol(context.Background(), args[1:], getenv, stderr)
+	case "certs":
+		return runCerts(args[1:], getenv, stderr)
 	case "audit":
 		return runAudit(args[1:], getenv, stdout, stderr)
 	case "weather":
