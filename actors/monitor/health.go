@@ -61,6 +61,7 @@ func (m *Monitor) engineAnswered(ctx actor.Context, a *messages.HealthAnswer) {
 		return // late: its timeout already counted
 	}
 	m.pending = 0
+	m.keyHeld(ctx, m.answer, a)
 	m.answer = a
 	m.answered = true
 	switch {
