@@ -134,6 +134,16 @@ func (b *bridge) refused(cons *consumer, m *consumerRecord, ref *RefusedError) {
 		b.notOursCount++
 		return // another process's charge point: it is none of ours to judge
 	}
+	if !b.sealer.keys.Knows(m.key) {
+		// A charge point this process never had a key for: another
+		// network's on a shared Kafka (a new consumer group reads it all).
+		b.notOursCount++
+		if b.log.Logger.IsLevelEnabled(logrus.DebugLevel) {
+			b.log.WithFields(logrus.Fields{"topic": m.topic, "partition": m.partition, "offset": m.offset, "cp_id": m.key, "key_id": ref.KeyID}).
+				Debugf("Skipped a record of %s, a charge point this process has no key for: %v", m.key, ref.Err)
+		}
+		return
+	}
 	b.run.KafkaRecordsBad.Add(1)
 	w := &b.waits
 	now := time.Now()

@@ -334,7 +334,7 @@ func (c *Central) expireEncErrors(ctx actor.Context) {
 			continue
 		}
 		c.clearEncError(cp)
-		c.log.WithField("cp_id", id).Infof("%s: no record failed to open for %v; ENCRYPTION_ERROR cleared", id, c.cfg.EncryptionErrorHold)
+		c.log.WithField("cp_id", id).Infof("%s: no record failed to open for %v; its encryption error is cleared", id, c.cfg.EncryptionErrorHold)
 		c.update(ctx, cp)
 	}
 }

@@ -207,6 +207,16 @@ func (r *Keyring) Opener(keyID, cpID string) (*Key, error) {
 	return nil, ErrUnknownKey
 }
 
+// Knows says whether cpID is one of this keyring's charge points: it has
+// or had a key here (current, staged, replaced or revoked). A record of a
+// charge point it does not know is another network's on a shared Kafka.
+func (r *Keyring) Knows(cpID string) bool {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	_, ok := r.cps[cpID]
+	return ok
+}
+
 // Len is how many charge points have a current key.
 func (r *Keyring) Len() int {
 	r.mu.RLock()
