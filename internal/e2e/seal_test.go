@@ -3,7 +3,6 @@ package e2e
 import (
 	"crypto/rand"
 	"encoding/hex"
-	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -11,11 +10,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/IBM/sarama"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/evcharging/evsim/bridge"
+	"github.com/evcharging/evsim/internal/testutil"
 	"github.com/evcharging/evsim/messages"
 )
 
@@ -90,7 +89,7 @@ func runSealed(t *testing.T, realBrokers string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	produceRecord(t, brokers, bridge.TopicSessionEnd, cp, forged)
+	testutil.ProduceRecord(t, brokers, bridge.TopicSessionEnd, cp, forged)
 	h.eventually(20*time.Second, "the forgery refused and shown", func() (bool, string) {
 		cps := chargePoints(httpAddr)
 		return strings.Count(h.log("central", 0), "Refused a record for "+cp) == 1 && cps[cp].State == "ENCRYPTION_ERROR", describe(cps)
@@ -137,58 +136,12 @@ func runSealed(t *testing.T, realBrokers string) {
 	}
 }
 
-// firstRecord reads topic from its start until a record of key comes.
+// firstRecord is the first record of key on topic, as its envelope.
 func firstRecord(t *testing.T, brokers, topic, key string) *messages.Envelope {
 	t.Helper()
-	c, err := sarama.NewConsumer(strings.Split(brokers, ","), sarama.NewConfig())
-	if err != nil {
-		t.Fatal(err)
+	env := new(messages.Envelope)
+	if err := proto.Unmarshal(testutil.FirstRecord(t, brokers, topic, key), env); err != nil {
+		t.Fatalf("a record on %s: %v", topic, err)
 	}
-	defer func() { _ = c.Close() }()
-	parts, err := c.Partitions(topic)
-	if err != nil {
-		t.Fatal(err)
-	}
-	found := make(chan []byte, len(parts))
-	for _, p := range parts {
-		pc, err := c.ConsumePartition(topic, p, sarama.OffsetOldest)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer func() { _ = pc.Close() }()
-		go func() {
-			for m := range pc.Messages() {
-				if string(m.Key) == key {
-					found <- m.Value
-					return
-				}
-			}
-		}()
-	}
-	select {
-	case v := <-found:
-		env := new(messages.Envelope)
-		if err := proto.Unmarshal(v, env); err != nil {
-			t.Fatalf("a record on %s: %v", topic, err)
-		}
-		return env
-	case <-time.After(30 * time.Second):
-		t.Fatalf("no record of %s on %s", key, topic)
-	}
-	return nil
-}
-
-// produceRecord writes value under key with a plain producer.
-func produceRecord(t *testing.T, brokers, topic, key string, value []byte) {
-	t.Helper()
-	sc := sarama.NewConfig()
-	sc.Producer.Return.Successes = true
-	p, err := sarama.NewSyncProducer(strings.Split(brokers, ","), sc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = p.Close() }()
-	if _, _, err := p.SendMessage(&sarama.ProducerMessage{Topic: topic, Key: sarama.StringEncoder(key), Value: sarama.ByteEncoder(value)}); err != nil {
-		t.Fatal(fmt.Errorf("produce to %s: %w", topic, err))
-	}
+	return env
 }
