@@ -92,7 +92,9 @@
 // with a key the keyring opens, and its message names the same charge
 // point; otherwise it is refused: one WARN (topic, partition, offset,
 // cp_id, key_id; then at most one per charge point and BadRecordLogEvery)
-// and a *Refused to each WatchRefusals watcher. Roles never see ciphertext.
+// and a *Refused to each WatchRefusals watcher. A record of a charge point
+// the keyring never had a key for (another network's, on a shared Kafka)
+// is skipped at DEBUG. Roles never see ciphertext.
 //
 // # Embedded broker
 //

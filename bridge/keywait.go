@@ -137,14 +137,14 @@ func (b *bridge) refused(cons *consumer, m *consumerRecord, ref *RefusedError) {
 		b.notOursCount++
 		return // another process's charge point: it is none of ours to judge
 	}
-	if errors.Is(ref.Err, seal.ErrUnknownKey) && !b.sealer.keys.Knows(m.key) {
-		// Sealed under a key this process never held, for a charge point it
-		// has no key of: a record of an earlier life or of another network
-		// sharing the topics, not a forgery aimed at one of ours (those are
-		// refused too, and nothing of ours is at stake). No WARN for it.
+	if !b.sealer.keys.Knows(m.key) {
+		// A charge point this process never had a key for: another
+		// network's on a shared Kafka (a new consumer group reads it all).
 		b.notOursCount++
-		b.log.WithFields(logrus.Fields{"topic": m.topic, "partition": m.partition, "offset": m.offset, "cp_id": m.key, "key_id": ref.KeyID}).
-			Debugf("Skipped a record for %s on %s sealed under a key this process never held", m.key, m.topic)
+		if b.log.Logger.IsLevelEnabled(logrus.DebugLevel) {
+			b.log.WithFields(logrus.Fields{"topic": m.topic, "partition": m.partition, "offset": m.offset, "cp_id": m.key, "key_id": ref.KeyID}).
+				Debugf("Skipped a record of %s, a charge point this process has no key for: %v", m.key, ref.Err)
+		}
 		return
 	}
 	b.run.KafkaRecordsBad.Add(1)

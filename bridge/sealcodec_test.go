@@ -188,6 +188,10 @@ func TestBridgeSealsWaitsForTheKeyAndRefusesForgeries(t *testing.T) {
 		t.Fatal("the record that waited for its key never came")
 	}
 
+	// Another network's charge point on a shared Kafka: skipped quietly.
+	other, _ := Encode(&messages.SupplyEnded{SessionId: "s9", CpId: "CP-999", Kwh: 1}, "another-evsim")
+	produceRaw(t, e.Addr(), TopicSessionEnd, "CP-999", other)
+	eventually(t, 10*time.Second, "the other network's record skipped", func() bool { return tb.stats(t).NotOursRecords > 0 })
 	// A forgery in clear, from any Kafka client.
 	forged, _ := Encode(&messages.SupplyEnded{SessionId: "s1", CpId: "CP-001", Kwh: 999}, "mallory")
 	produceRaw(t, e.Addr(), TopicSessionEnd, "CP-001", forged)
@@ -208,8 +212,8 @@ func TestBridgeSealsWaitsForTheKeyAndRefusesForgeries(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("the record after the forgery never came")
 	}
-	if n := strings.Count(tb.log.String(), "Refused a record for CP-001"); n != 1 {
-		t.Fatalf("%d refusal lines, want 1:\n%s", n, tb.log)
+	if n := strings.Count(tb.log.String(), "Refused a record for CP-001"); n != 1 || strings.Contains(tb.log.String(), "CP-999") {
+		t.Fatalf("%d refusal lines for CP-001, want 1, and none for CP-999:\n%s", n, tb.log)
 	}
 	if line := tb.log.String(); !strings.Contains(line, "partition=") || !strings.Contains(line, "offset=") || !strings.Contains(line, "topic=cp.session_end") {
 		t.Fatalf("the refusal line lacks topic, partition or offset:\n%s", line)

@@ -164,7 +164,7 @@ func (c *Central) keyFor(cp *cpEntry) *messages.ChargePointKey {
 	if k, ok := c.cfg.Keys.Current(id); ok {
 		return k.Proto()
 	}
-	k, err := c.issueKey(id, "issue")
+	k, err := c.issueKey(id, "issue", !c.cfg.Keys.Knows(id))
 	if err != nil {
 		c.log.WithError(err).WithField("cp_id", id).Warnf("Could not issue a key to %s; its records wait until it has one", id)
 		return nil
@@ -198,14 +198,19 @@ func (c *Central) attachKey(cp *cpEntry, keyID string, ack *messages.LivenessAck
 	ack.Key = c.keyFor(cp)
 }
 
-// issueKey makes, stores (wrapped) and stages a new key for id.
-func (c *Central) issueKey(id, action string) (*seal.Key, error) {
+// issueKey makes, stores (wrapped) and stages a new key for id; first: id
+// has no key stored yet (a cheaper write).
+func (c *Central) issueKey(id, action string, first bool) (*seal.Key, error) {
 	k, err := seal.NewKey(id)
 	if err != nil {
 		return nil, err
 	}
 	row := store.KeyRow{KeyID: k.ID, CPID: id, Wrapped: c.cfg.MasterKey.Wrap(k), MasterID: c.cfg.MasterKey.ID, CreatedAt: c.cfg.Now()}
-	if err := c.cfg.Store.SaveKey(context.Background(), row); err != nil {
+	save := c.cfg.Store.SaveKey
+	if first {
+		save = c.cfg.Store.AddFirstKey
+	}
+	if err := save(context.Background(), row); err != nil {
 		return nil, err
 	}
 	c.cfg.Keys.Stage(k)
@@ -243,7 +248,7 @@ func (c *Central) rotateKey(ctx actor.Context, m *RotateKey) *OperatorResult {
 		return &OperatorResult{Err: errText}
 	}
 	id := cp.reg.ID
-	k, err := c.issueKey(id, "rotate")
+	k, err := c.issueKey(id, "rotate", false)
 	if err != nil {
 		c.log.WithError(err).WithField("cp_id", id).Warnf("Could not issue a new key to %s", id)
 		return &OperatorResult{Err: "could not issue a new key: " + err.Error()}
@@ -334,7 +339,7 @@ func (c *Central) expireEncErrors(ctx actor.Context) {
 			continue
 		}
 		c.clearEncError(cp)
-		c.log.WithField("cp_id", id).Infof("%s: no record failed to open for %v; ENCRYPTION_ERROR cleared", id, c.cfg.EncryptionErrorHold)
+		c.log.WithField("cp_id", id).Infof("%s: no record failed to open for %v; its encryption error is cleared", id, c.cfg.EncryptionErrorHold)
 		c.update(ctx, cp)
 	}
 }

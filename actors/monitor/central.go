@@ -109,7 +109,7 @@ func (m *Monitor) registrationResult(ctx actor.Context, r *messages.Registration
 	}
 	m.rejected, m.centralWaiting = "", ""
 	m.registrationID = r.GetRegistrationId()
-	m.takeKey(r.GetKey())
+	m.takeKey(ctx, r.GetKey())
 	if !m.registered {
 		m.registered = true
 		m.log.Entry().Infof("Registered %s with Central", m.cfg.CPID)
@@ -123,7 +123,7 @@ func (m *Monitor) registrationResult(ctx actor.Context, r *messages.Registration
 
 func (m *Monitor) livenessAck(ctx actor.Context, a *messages.LivenessAck) {
 	m.heardFromCentral()
-	m.takeKey(a.GetKey())
+	m.takeKey(ctx, a.GetKey())
 	switch {
 	case a.GetWaiting():
 		m.registered = false

@@ -65,6 +65,7 @@ func (m *Monitor) engineAnswered(ctx actor.Context, a *messages.HealthAnswer) {
 		m.dropTimeout() // answered in time: the timeout need not reach the mailbox
 		m.dropTimeout = nil
 	}
+	m.keyHeld(ctx, m.answer, a)
 	m.answer = a
 	m.answered = true
 	switch {

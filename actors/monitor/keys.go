@@ -1,6 +1,10 @@
 package monitor
 
-import "github.com/evcharging/evsim/messages"
+import (
+	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/evcharging/evsim/messages"
+)
 
 // Keys: Central hands the monitor its charge point's key (or its
 // revocation) in the registration reply and, when the monitor's liveness
@@ -8,8 +12,9 @@ import "github.com/evcharging/evsim/messages"
 // engine in the next health check whose answer named another key id. The
 // key only travels on these authenticated actor channels, never logged.
 
-// takeKey keeps the key (or revocation) Central sent, if it is news.
-func (m *Monitor) takeKey(k *messages.ChargePointKey) {
+// takeKey keeps the key (or revocation) Central sent, if it is news, and
+// hands it to the engine at once rather than at the next health check.
+func (m *Monitor) takeKey(ctx actor.Context, k *messages.ChargePointKey) {
 	if k == nil || k.GetCpId() != m.cfg.CPID {
 		return
 	}
@@ -27,6 +32,17 @@ func (m *Monitor) takeKey(k *messages.ChargePointKey) {
 		return
 	}
 	m.key = k
+	m.check(ctx) // no-op while a check is out: its answer brings the next one
+}
+
+// keyHeld tells Central at once when the engine's answer names another key
+// than its previous answer did: Central seals with a new key only once the
+// engine holds it, and waits for this liveness to know.
+func (m *Monitor) keyHeld(ctx actor.Context, prev, a *messages.HealthAnswer) {
+	if a.GetKeyId() != "" && a.GetKeyId() != prev.GetKeyId() && m.registered {
+		m.answer = a
+		m.sendLiveness(ctx)
+	}
 }
 
 // keyID is the id of the key the monitor holds, "" if none (or revoked).

@@ -5,7 +5,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/IBM/sarama"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
@@ -14,65 +13,26 @@ import (
 	"github.com/evcharging/evsim/actors/network"
 	"github.com/evcharging/evsim/bridge"
 	"github.com/evcharging/evsim/internal/seal"
+	"github.com/evcharging/evsim/internal/testutil"
 	"github.com/evcharging/evsim/messages"
 )
 
-// captureSealed reads topic from its start with a plain consumer and
-// returns the first record of key, which must be sealed: what anyone who
-// can read Kafka can copy.
+// captureSealed returns the first record of key on topic, which must be
+// sealed: what anyone who can read Kafka can copy.
 func captureSealed(t *testing.T, h *testkit.Harness, topic, key string) []byte {
 	t.Helper()
-	c, err := sarama.NewConsumer([]string{h.Broker.Addr()}, sarama.NewConfig())
-	if err != nil {
-		t.Fatal(err)
+	v := testutil.FirstRecord(t, h.Broker.Addr(), topic, key)
+	env := new(messages.Envelope)
+	if err := proto.Unmarshal(v, env); err != nil || len(env.GetSealed()) == 0 || len(env.GetPayload()) != 0 {
+		t.Fatalf("the record of %s on %s is not sealed: %v %v", key, topic, env, err)
 	}
-	defer func() { _ = c.Close() }()
-	parts, err := c.Partitions(topic)
-	if err != nil {
-		t.Fatal(err)
-	}
-	found := make(chan []byte, len(parts))
-	for _, p := range parts {
-		pc, err := c.ConsumePartition(topic, p, sarama.OffsetOldest)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer func() { _ = pc.Close() }()
-		go func() {
-			for m := range pc.Messages() {
-				if string(m.Key) == key {
-					found <- m.Value
-					return
-				}
-			}
-		}()
-	}
-	select {
-	case v := <-found:
-		env := new(messages.Envelope)
-		if err := proto.Unmarshal(v, env); err != nil || len(env.GetSealed()) == 0 || len(env.GetPayload()) != 0 {
-			t.Fatalf("the record of %s on %s is not sealed: %v %v", key, topic, env, err)
-		}
-		return v
-	case <-time.After(wait):
-		t.Fatalf("no record of %s on %s", key, topic)
-	}
-	return nil
+	return v
 }
 
 // produceBytes writes value as is under key, with a plain producer.
 func produceBytes(t *testing.T, h *testkit.Harness, topic, key string, value []byte) {
 	t.Helper()
-	sc := sarama.NewConfig()
-	sc.Producer.Return.Successes = true
-	p, err := sarama.NewSyncProducer([]string{h.Broker.Addr()}, sc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = p.Close() }()
-	if _, _, err := p.SendMessage(&sarama.ProducerMessage{Topic: topic, Key: sarama.StringEncoder(key), Value: sarama.ByteEncoder(value)}); err != nil {
-		t.Fatal(err)
-	}
+	testutil.ProduceRecord(t, h.Broker.Addr(), topic, key, value)
 }
 
 // sealWith seals msg for cpID on topic with a key of the test's own.

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/sirupsen/logrus"
+	"google.golang.org/protobuf/proto"
 )
 
 // SlogHandler is a slog.Handler that writes into logrus. It is how
@@ -105,6 +106,9 @@ func attrValue(v slog.Value) any {
 	v = v.Resolve()
 	switch v.Kind() {
 	case slog.KindAny:
+		if m, ok := v.Any().(proto.Message); ok {
+			return redactProto(m) // a charge point's key never reaches a log
+		}
 		if s, ok := v.Any().(fmt.Stringer); ok {
 			return s.String()
 		}

@@ -180,16 +180,6 @@ func (r *Keyring) Current(cpID string) (*Key, bool) {
 	return nil, false
 }
 
-// Knows says whether this keyring holds or held any key of cpID (current,
-// staged, previous or revoked). A record under an unknown key id for a
-// charge point it never knew was sealed for someone else: an earlier life
-// with another database, or another network on the same topics.
-func (r *Keyring) Knows(cpID string) bool {
-	r.mu.RLock()
-	defer r.mu.RUnlock()
-	return r.cps[cpID] != nil
-}
-
 // Revoked says whether cpID's keys are revoked (and no new one installed).
 func (r *Keyring) Revoked(cpID string) bool {
 	r.mu.RLock()
@@ -215,6 +205,16 @@ func (r *Keyring) Opener(keyID, cpID string) (*Key, error) {
 		return nil, ErrRevokedKey
 	}
 	return nil, ErrUnknownKey
+}
+
+// Knows says whether cpID is one of this keyring's charge points: it has
+// or had a key here (current, staged, replaced or revoked). A record of a
+// charge point it does not know is another network's on a shared Kafka.
+func (r *Keyring) Knows(cpID string) bool {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	_, ok := r.cps[cpID]
+	return ok
 }
 
 // Len is how many charge points have a current key.

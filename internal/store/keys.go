@@ -44,6 +44,17 @@ func (s *Store) Keys(ctx context.Context) ([]KeyRow, error) {
 	return out, rows.Err()
 }
 
+// AddFirstKey stores the first key of a charge point that has none
+// current: one statement, where SaveKey's rotation takes a transaction (a
+// network's start-up issues a key per charge point).
+func (s *Store) AddFirstKey(ctx context.Context, k KeyRow) error {
+	if _, err := s.db.ExecContext(ctx, `INSERT INTO cp_keys (key_id, cp_id, state, wrapped, master_id, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
+		k.KeyID, k.CPID, KeyCurrent, k.Wrapped, k.MasterID, k.CreatedAt.UnixNano()); err != nil {
+		return fmt.Errorf("save the first key of %s: %w", k.CPID, err)
+	}
+	return nil
+}
+
 // SaveKey makes k its charge point's current key, in one transaction: the
 // current key before it becomes previous, the previous one is dropped.
 func (s *Store) SaveKey(ctx context.Context, k KeyRow) error {

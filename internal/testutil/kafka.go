@@ -1,0 +1,63 @@
+package testutil
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/IBM/sarama"
+)
+
+// FirstRecord reads topic from its start with a plain consumer (as anyone
+// who can reach the broker could) and returns the value of the first
+// record of key; the test fails when none comes within 30 s.
+func FirstRecord(t testing.TB, brokers, topic, key string) []byte {
+	t.Helper()
+	c, err := sarama.NewConsumer(strings.Split(brokers, ","), sarama.NewConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = c.Close() }()
+	parts, err := c.Partitions(topic)
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := make(chan []byte, len(parts))
+	for _, p := range parts {
+		pc, err := c.ConsumePartition(topic, p, sarama.OffsetOldest)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer func() { _ = pc.Close() }()
+		go func() {
+			for m := range pc.Messages() {
+				if string(m.Key) == key {
+					found <- m.Value
+					return
+				}
+			}
+		}()
+	}
+	select {
+	case v := <-found:
+		return v
+	case <-time.After(30 * time.Second):
+		t.Fatalf("no record of %s on %s", key, topic)
+	}
+	return nil
+}
+
+// ProduceRecord writes value under key with a plain producer.
+func ProduceRecord(t testing.TB, brokers, topic, key string, value []byte) {
+	t.Helper()
+	sc := sarama.NewConfig()
+	sc.Producer.Return.Successes = true
+	p, err := sarama.NewSyncProducer(strings.Split(brokers, ","), sc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = p.Close() }()
+	if _, _, err := p.SendMessage(&sarama.ProducerMessage{Topic: topic, Key: sarama.StringEncoder(key), Value: sarama.ByteEncoder(value)}); err != nil {
+		t.Fatalf("produce to %s: %v", topic, err)
+	}
+}
