@@ -1,13 +1,10 @@
 package bridge
 
 import (
-	"errors"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/sirupsen/logrus"
-
-	"github.com/evcharging/evsim/internal/seal"
 )
 
 // Sealing in the bridge actor: records on a sealed topic wait for their
