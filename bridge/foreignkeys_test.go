@@ -6,7 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/asynkron/protoactor-go/actor"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/evcharging/evsim/internal/seal"
@@ -19,27 +18,9 @@ import (
 // not reported; the same unknown key id for a charge point whose keys it
 // holds is a refusal: one WARN and a report to the watcher.
 func TestRecordsOfChargePointsNeverKeyedHereAreSkippedQuietly(t *testing.T) {
-	e := startEmbedded(t, EmbeddedOptions{})
 	ring := seal.NewKeyring()
 	ring.Install(newKey(t, "CP-001"))
-	cfg := testConfig(e.Addr())
-	cfg.Keys = ring
-	tb := startBridge(t, cfg)
-	tb.awaitState(t, StateReady, 10*time.Second)
-
-	got := make(chan proto.Message, 16)
-	refused := make(chan *Refused, 16)
-	sub := tb.system.Root.Spawn(actor.PropsFromFunc(func(c actor.Context) {
-		switch m := c.Message().(type) {
-		case *Delivery:
-			got <- m.Msg
-			m.Done()
-		case *Refused:
-			refused <- m
-		}
-	}))
-	tb.system.Root.Send(tb.pid, &WatchRefusals{Watcher: sub})
-	tb.system.Root.Send(tb.pid, &Subscribe{Topic: TopicSessionEnd, Group: "central", Subscriber: sub})
+	e, tb, got, refused := sealedSessionEnds(t, ring)
 
 	// Another network's sealer, with keys of its own for both charge points.
 	other := seal.NewKeyring()

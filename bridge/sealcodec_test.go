@@ -150,26 +150,8 @@ func FuzzOpenSealedEnvelope(f *testing.F) {
 // refused with one WARN and reported to the refusal watcher, and the
 // records after it are delivered.
 func TestBridgeSealsWaitsForTheKeyAndRefusesForgeries(t *testing.T) {
-	e := startEmbedded(t, EmbeddedOptions{})
 	ring := seal.NewKeyring()
-	cfg := testConfig(e.Addr())
-	cfg.Keys = ring
-	tb := startBridge(t, cfg)
-	tb.awaitState(t, StateReady, 10*time.Second)
-
-	got := make(chan proto.Message, 16)
-	refused := make(chan *Refused, 16)
-	sub := tb.system.Root.Spawn(actor.PropsFromFunc(func(c actor.Context) {
-		switch m := c.Message().(type) {
-		case *Delivery:
-			got <- m.Msg
-			m.Done()
-		case *Refused:
-			refused <- m
-		}
-	}))
-	tb.system.Root.Send(tb.pid, &WatchRefusals{Watcher: sub})
-	tb.system.Root.Send(tb.pid, &Subscribe{Topic: TopicSessionEnd, Group: "central", Subscriber: sub})
+	e, tb, got, refused := sealedSessionEnds(t, ring)
 
 	first := &messages.SupplyEnded{SessionId: "s1", CpId: "CP-001", Kwh: 1}
 	tb.publish(TopicSessionEnd, "CP-001", first)
@@ -218,4 +200,31 @@ func TestBridgeSealsWaitsForTheKeyAndRefusesForgeries(t *testing.T) {
 	if line := tb.log.String(); !strings.Contains(line, "partition=") || !strings.Contains(line, "offset=") || !strings.Contains(line, "topic=cp.session_end") {
 		t.Fatalf("the refusal line lacks topic, partition or offset:\n%s", line)
 	}
+}
+
+// sealedSessionEnds starts a broker and a bridge sealing with ring, and a
+// subscriber of cp.session_end that also watches the bridge's refusals: what
+// it is delivered comes on got, what is refused on refused.
+func sealedSessionEnds(t *testing.T, ring *seal.Keyring) (*Embedded, *testBridge, chan proto.Message, chan *Refused) {
+	t.Helper()
+	e := startEmbedded(t, EmbeddedOptions{})
+	cfg := testConfig(e.Addr())
+	cfg.Keys = ring
+	tb := startBridge(t, cfg)
+	tb.awaitState(t, StateReady, 10*time.Second)
+
+	got := make(chan proto.Message, 16)
+	refused := make(chan *Refused, 16)
+	sub := tb.system.Root.Spawn(actor.PropsFromFunc(func(c actor.Context) {
+		switch m := c.Message().(type) {
+		case *Delivery:
+			got <- m.Msg
+			m.Done()
+		case *Refused:
+			refused <- m
+		}
+	}))
+	tb.system.Root.Send(tb.pid, &WatchRefusals{Watcher: sub})
+	tb.system.Root.Send(tb.pid, &Subscribe{Topic: TopicSessionEnd, Group: "central", Subscriber: sub})
+	return e, tb, got, refused
 }
