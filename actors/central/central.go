@@ -257,6 +257,8 @@ type Central struct {
 	weatherState *weatherState
 	// sealing is Central's side of the charge points' keys (keys.go).
 	sealing sealState
+	// lines gathers node-wide log lines (nodelines.go).
+	lines *nodeLines
 }
 
 // Receive implements actor.Actor.

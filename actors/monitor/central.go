@@ -80,6 +80,10 @@ func (m *Monitor) judgeCentral(now time.Time) {
 		return
 	}
 	m.unreachable = true
+	if r := m.cfg.Reporter; r != nil {
+		r.Unreachable(m.cfg.CPID, m.centralAt(), m.silence(m.asked, now).Round(time.Millisecond))
+		return
+	}
 	m.log.Entry().Warnf("Cannot reach Central%s, retrying (no answer for %v); %s accepts nothing new until it is back",
 		m.centralAt(), m.silence(m.asked, now).Round(time.Millisecond), m.cfg.CPID)
 }
@@ -152,6 +156,10 @@ func (m *Monitor) heardFromCentral() {
 	m.heard = true
 	if m.unreachable {
 		m.unreachable = false
+		if r := m.cfg.Reporter; r != nil {
+			r.Reachable(m.cfg.CPID)
+			return
+		}
 		m.log.Entry().Infof("Central%s is reachable again", m.centralAt())
 	}
 }

@@ -1,0 +1,154 @@
+package central
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/sirupsen/logrus"
+)
+
+// Node lines: when a node that hosts many charge points (an `evnode site`)
+// goes away, each of its charge points goes DISCONNECTED for the same cause
+// within a moment. The operator reads one WARN line per node and cause
+// ("node 10.0.0.7:9300: 20,000 charge points DISCONNECTED (CP-00001 …
+// CP-20000), their monitors silent for 3s"); each charge point's own line
+// goes to DEBUG. Events, states and the panel stay per charge point. A
+// charge point alone on its node (evnode monitor), or in Central's own
+// process (evsim), keeps its own WARN line, written at once.
+
+// nodeCause is what a node line is about: one node, one cause.
+type nodeCause struct {
+	node  string // the monitors' address, as in /api/cluster
+	cause string // e.g. "DISCONNECTED"
+}
+
+// nodeBatch is the charge points gathered for one node line.
+type nodeBatch struct {
+	first, last time.Time // when the first and the latest joined
+	ids         []string
+	longest     time.Duration // the longest silence among them
+	// alone is the line of a charge point that stayed alone in its batch:
+	// its own line, as it would have been written without batching.
+	alone func()
+}
+
+// nodeLines gathers, per node and cause, the charge points whose state
+// changed; Central owns it (no locking).
+type nodeLines struct {
+	// window is how long a batch stays open after its latest charge point:
+	// the monitors of a dead node fall silent within one of their liveness
+	// intervals, which is well under Central's LivenessTimeout.
+	window time.Duration
+	open   map[nodeCause]*nodeBatch
+	// sizes counts the charge points registered from each node; made again
+	// at most once per liveness check (sizedAt), when a node line may follow.
+	sizes   map[string]int
+	sizedAt time.Time
+}
+
+// nodeLinesCap bounds a batch that keeps growing (a node whose monitors die
+// one by one): its line is written at the latest after this many windows.
+const nodeLinesCap = 10
+
+func (c *Central) nodeLines() *nodeLines {
+	if c.lines == nil {
+		c.lines = &nodeLines{window: c.cfg.LivenessTimeout, open: map[nodeCause]*nodeBatch{}}
+	}
+	return c.lines
+}
+
+// logDisconnected writes, or keeps for its node's line, the line of a
+// charge point whose monitor fell silent for silent.
+func (c *Central) logDisconnected(cp *cpEntry, id string, silent time.Duration, now time.Time) {
+	entry := c.log.WithField("cp_id", id)
+	line := fmt.Sprintf("%s DISCONNECTED: no sign of life from its monitor for %v", id, silent)
+	node := ""
+	if cp.monitor != nil {
+		node = nodeAddress(cp.monitor.GetAddress())
+	}
+	if node == "" || node == "local" || c.nodeSize(node, now) < 2 {
+		entry.Warn(line)
+		return
+	}
+	entry.Debug(line)
+	c.nodeLines().add(nodeCause{node: node, cause: "DISCONNECTED"}, id, silent, now, func() { entry.Warn(line) })
+}
+
+// nodeSize is how many charge points registered from node.
+func (c *Central) nodeSize(node string, now time.Time) int {
+	l := c.nodeLines()
+	if l.sizes == nil || !l.sizedAt.Equal(now) {
+		l.sizes, l.sizedAt = map[string]int{}, now
+		for _, cp := range c.cps {
+			if cp.monitor != nil {
+				l.sizes[nodeAddress(cp.monitor.GetAddress())]++
+			}
+		}
+	}
+	return l.sizes[node]
+}
+
+func (l *nodeLines) add(key nodeCause, id string, silent time.Duration, now time.Time, alone func()) {
+	b := l.open[key]
+	if b == nil {
+		b = &nodeBatch{first: now}
+		l.open[key] = b
+	}
+	b.last = now
+	b.ids = append(b.ids, id)
+	b.longest = max(b.longest, silent)
+	b.alone = alone
+}
+
+// flushNodeLines writes the lines of the batches whose window closed.
+func (c *Central) flushNodeLines(now time.Time) {
+	if c.lines == nil || len(c.lines.open) == 0 {
+		return
+	}
+	l := c.lines
+	keys := make([]nodeCause, 0, len(l.open))
+	for k, b := range l.open {
+		if now.Sub(b.last) >= l.window || now.Sub(b.first) >= nodeLinesCap*l.window {
+			keys = append(keys, k)
+		}
+	}
+	sort.Slice(keys, func(i, j int) bool {
+		return keys[i].node < keys[j].node || keys[i].node == keys[j].node && keys[i].cause < keys[j].cause
+	})
+	for _, k := range keys {
+		b := l.open[k]
+		delete(l.open, k)
+		if len(b.ids) == 1 {
+			b.alone()
+			continue
+		}
+		c.log.WithFields(logrus.Fields{"node": k.node, "count": len(b.ids)}).
+			Warnf("node %s: %s charge points %s (%s), their monitors silent for %v",
+				k.node, thousands(len(b.ids)), k.cause, idSpan(b.ids), b.longest)
+	}
+}
+
+// idSpan names the charge points of a line: all of up to three, else the
+// first and the last in order.
+func idSpan(ids []string) string {
+	sorted := append([]string(nil), ids...)
+	sort.Strings(sorted)
+	if len(sorted) <= 3 {
+		return strings.Join(sorted, ", ")
+	}
+	return sorted[0] + " … " + sorted[len(sorted)-1]
+}
+
+// thousands writes n with a comma between thousands: 20000 is "20,000".
+func thousands(n int) string {
+	s := fmt.Sprint(n)
+	if n < 0 {
+		return "-" + thousands(-n)
+	}
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
+}
