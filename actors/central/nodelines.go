@@ -108,16 +108,7 @@ func (c *Central) flushNodeLines(now time.Time) {
 		return
 	}
 	l := c.lines
-	keys := make([]nodeCause, 0, len(l.open))
-	for k, b := range l.open {
-		if now.Sub(b.last) >= l.window || now.Sub(b.first) >= nodeLinesCap*l.window {
-			keys = append(keys, k)
-		}
-	}
-	sort.Slice(keys, func(i, j int) bool {
-		return keys[i].node < keys[j].node || keys[i].node == keys[j].node && keys[i].cause < keys[j].cause
-	})
-	for _, k := range keys {
+	for _, k := range l.due(now) {
 		b := l.open[k]
 		delete(l.open, k)
 		if len(b.ids) == 1 {
@@ -128,6 +119,20 @@ func (c *Central) flushNodeLines(now time.Time) {
 			Warnf("node %s: %s charge points %s (%s), their monitors silent for %v",
 				k.node, thousands(len(b.ids)), k.cause, idSpan(b.ids), b.longest)
 	}
+}
+
+// due lists, in order, the batches whose window closed at now.
+func (l *nodeLines) due(now time.Time) []nodeCause {
+	var keys []nodeCause
+	for k, b := range l.open {
+		if now.Sub(b.last) >= l.window || now.Sub(b.first) >= nodeLinesCap*l.window {
+			keys = append(keys, k)
+		}
+	}
+	sort.Slice(keys, func(i, j int) bool {
+		return keys[i].node < keys[j].node || keys[i].node == keys[j].node && keys[i].cause < keys[j].cause
+	})
+	return keys
 }
 
 // idSpan names the charge points of a line: all of up to three, else the
