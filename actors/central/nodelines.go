@@ -3,10 +3,11 @@ package central
 import (
 	"fmt"
 	"sort"
-	"strings"
 	"time"
 
 	"github.com/sirupsen/logrus"
+
+	"github.com/evcharging/evsim/internal/words"
 )
 
 // Node lines: when a node that hosts many charge points (an `evnode site`)
@@ -117,7 +118,7 @@ func (c *Central) flushNodeLines(now time.Time) {
 		}
 		c.log.WithFields(logrus.Fields{"node": k.node, "count": len(b.ids)}).
 			Warnf("node %s: %s charge points %s (%s), their monitors silent for %v",
-				k.node, thousands(len(b.ids)), k.cause, idSpan(b.ids), b.longest)
+				k.node, words.Thousands(len(b.ids)), k.cause, words.Span(b.ids), b.longest)
 	}
 }
 
@@ -133,27 +134,4 @@ func (l *nodeLines) due(now time.Time) []nodeCause {
 		return keys[i].node < keys[j].node || keys[i].node == keys[j].node && keys[i].cause < keys[j].cause
 	})
 	return keys
-}
-
-// idSpan names the charge points of a line: all of up to three, else the
-// first and the last in order.
-func idSpan(ids []string) string {
-	sorted := append([]string(nil), ids...)
-	sort.Strings(sorted)
-	if len(sorted) <= 3 {
-		return strings.Join(sorted, ", ")
-	}
-	return sorted[0] + " … " + sorted[len(sorted)-1]
-}
-
-// thousands writes n with a comma between thousands: 20000 is "20,000".
-func thousands(n int) string {
-	s := fmt.Sprint(n)
-	if n < 0 {
-		return "-" + thousands(-n)
-	}
-	for i := len(s) - 3; i > 0; i -= 3 {
-		s = s[:i] + "," + s[i:]
-	}
-	return s
 }
