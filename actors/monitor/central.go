@@ -116,7 +116,11 @@ func (m *Monitor) registrationResult(ctx actor.Context, r *messages.Registration
 	m.takeKey(r.GetKey())
 	if !m.registered {
 		m.registered = true
-		m.log.Entry().Infof("Registered %s with Central", m.cfg.CPID)
+		if r := m.cfg.Reporter; r != nil {
+			r.Registered(m.cfg.CPID, m.centralAt()) // one line for the node
+		} else {
+			m.log.Entry().Infof("Registered %s with Central", m.cfg.CPID)
+		}
 		// Central hears the engine's health at once, not a second later.
 		m.sendLiveness(ctx)
 	}
@@ -134,7 +138,11 @@ func (m *Monitor) livenessAck(ctx actor.Context, a *messages.LivenessAck) {
 		m.centralIsWaiting("")
 	case !a.GetKnown() && m.registered:
 		m.registered = false
-		m.log.Entry().Info("Central does not know this charge point (it restarted, or ended its registration); registering again")
+		if r := m.cfg.Reporter; r != nil {
+			r.Unknown(m.cfg.CPID, m.centralAt()) // one line for the node
+		} else {
+			m.log.Entry().Info("Central does not know this charge point (it restarted, or ended its registration); registering again")
+		}
 		m.register(ctx)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/sirupsen/logrus"
 
+	"github.com/evcharging/evsim/actors/internal/timer"
 	"github.com/evcharging/evsim/internal/logging"
 	"github.com/evcharging/evsim/internal/words"
 )
@@ -26,13 +27,21 @@ type CentralReporter interface {
 	Reachable(cpID string)
 	// Gone: monitor cpID stops or restarts; it no longer waits for Central.
 	Gone(cpID string)
+	// Registered: Central accepted monitor cpID's registration.
+	Registered(cpID, at string)
+	// Unknown: Central did not know cpID (it restarted); it registers again.
+	Unknown(cpID, at string)
 }
 
 // ReporterConfig configures a node's reporter actor.
 type ReporterConfig struct {
 	// ChargePoints is how many the node hosts (named in its lines).
 	ChargePoints int
-	Logger       logrus.FieldLogger
+	// Gather is how long the registrations of the node's monitors are
+	// gathered into one line after the latest: a liveness interval or two
+	// of the monitors (they all re-register within one). Default 1 s.
+	Gather time.Duration
+	Logger logrus.FieldLogger
 	// Now is the clock. Default time.Now.
 	Now func() time.Time
 }
@@ -46,7 +55,12 @@ func ReporterProps(cfg ReporterConfig) *actor.Props {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return actor.PropsFromProducer(func() actor.Actor { return &reporter{cfg: cfg, down: map[string]bool{}} })
+	if cfg.Gather <= 0 {
+		cfg.Gather = time.Second
+	}
+	return actor.PropsFromProducer(func() actor.Actor {
+		return &reporter{cfg: cfg, down: map[string]bool{}, gathered: map[string]*gathering{}}
+	})
 }
 
 // NodeReporter is the CentralReporter of the reporter actor at pid.
@@ -71,6 +85,16 @@ func (r *NodeReporter) Reachable(cpID string) { r.root.Send(r.pid, &centralReach
 // Gone implements CentralReporter.
 func (r *NodeReporter) Gone(cpID string) { r.root.Send(r.pid, &monitorGone{cpID: cpID}) }
 
+// Registered implements CentralReporter.
+func (r *NodeReporter) Registered(cpID, at string) {
+	r.root.Send(r.pid, &gathered{kind: kindRegistered, cpID: cpID, at: at})
+}
+
+// Unknown implements CentralReporter.
+func (r *NodeReporter) Unknown(cpID, at string) {
+	r.root.Send(r.pid, &gathered{kind: kindUnknown, cpID: cpID, at: at})
+}
+
 type centralUnreachable struct {
 	cpID, at string
 	silence  time.Duration
@@ -89,6 +113,11 @@ type reporter struct {
 	since time.Time
 	most  int    // the most monitors down at once in this outage
 	at    string // where Central is, as the first monitor said
+	// gathered are the registrations (and Central's "unknown") of the
+	// moment, one line each kind once none came for Gather.
+	gathered     map[string]*gathering
+	lastGathered time.Time
+	timers       *timer.Timers
 }
 
 // Receive implements actor.Actor.
@@ -96,6 +125,13 @@ func (r *reporter) Receive(ctx actor.Context) {
 	switch msg := ctx.Message().(type) {
 	case *actor.Started:
 		r.log = logging.Component(r.cfg.Logger, "Site node")
+		r.timers = timer.New(ctx)
+	case *actor.Restarting, *actor.Stopping:
+		r.timers.StopAll()
+	case *gathered:
+		r.gather(msg)
+	case *gatherTick:
+		r.tellGathered()
 	case *centralUnreachable:
 		if r.down[msg.cpID] {
 			return

@@ -42,3 +42,31 @@ func TestNodeReporterSaysOnceForAllMonitors(t *testing.T) {
 		t.Errorf("second outage: WARN %q, INFO %q", got, back())
 	}
 }
+
+// The registrations of a node's monitors, and Central's "unknown" after its
+// restart, are one INFO line each once none came for Gather.
+func TestNodeReporterGathersRegistrations(t *testing.T) {
+	sys, logger, logs := testkit.NewSystem(t)
+	pid := sys.Root.Spawn(monitor.ReporterProps(monitor.ReporterConfig{ChargePoints: 4, Gather: 100 * time.Millisecond, Logger: logger}))
+	r := monitor.NewNodeReporter(sys.Root, pid)
+	for _, id := range []string{"CP-3", "CP-1", "CP-4", "CP-2"} {
+		r.Unknown(id, " at 10.0.0.1:9300")
+		r.Registered(id, " at 10.0.0.1:9300")
+	}
+	testkit.Eventually(t, wait, func() bool { return len(logs.Lines("INFO", "Site node", "Registered")) == 1 },
+		func() string { return "no line for the registrations:\n" + logs.String() })
+	testkit.Eventually(t, wait, func() bool { return len(logs.Lines("INFO", "Site node", "did not know")) == 1 },
+		func() string { return "no line for Central's unknown:\n" + logs.String() })
+	if got := logs.Lines("Registered"); len(got) != 1 || !strings.Contains(got[0], "Registered 4 charge points of this node with Central at 10.0.0.1:9300 (CP-1 … CP-4)") {
+		t.Errorf("registrations: %q", got)
+	}
+	if got := logs.Lines("did not know"); !strings.Contains(got[0], "did not know 4 charge points of this node") {
+		t.Errorf("unknown: %q", got)
+	}
+	r.Registered("CP-2", "")
+	testkit.Eventually(t, wait, func() bool { return len(logs.Lines("INFO", "Site node", "Registered")) == 2 },
+		func() string { return "a later registration not told:\n" + logs.String() })
+	if got := logs.Lines("Registered")[1]; !strings.Contains(got, "Registered 1 charge point of this node with Central (CP-2)") {
+		t.Errorf("one registration: %q", got)
+	}
+}

@@ -21,7 +21,8 @@ func (n *Network) sharesReporter() bool {
 
 func (n *Network) reporterChild() supervision.Child {
 	return supervision.Child{Name: reporterName, Display: "Site node reporter",
-		Props: monitor.ReporterProps(monitor.ReporterConfig{ChargePoints: len(n.cfg.ChargePoints), Logger: n.cfg.Logger})}
+		Props: monitor.ReporterProps(monitor.ReporterConfig{ChargePoints: len(n.cfg.ChargePoints),
+			Gather: 2 * n.cfg.HealthInterval, Logger: n.cfg.Logger})}
 }
 
 // centralReporter is what the monitors tell about Central; nil when each

@@ -65,6 +65,23 @@ func TestSiteNodeEventsAreOneLine(t *testing.T) {
 		t.Errorf("site: want one INFO saying Central is back, got %d:\n%s", len(got), strings.Join(first(got, 5), "\n"))
 	}
 
+	// Its monitors registered, at the start and again with the restarted
+	// Central: node lines, no line per charge point.
+	if per := len(site.lines("INFO", "Registered CP-")) + len(site.lines("INFO", "does not know this charge point")); per != 0 {
+		t.Errorf("site: %d registration lines of single charge points, want node lines only", per)
+	}
+	nodeLines := func() []string {
+		return append(site.lines("INFO", "Site node | Registered"), site.lines("INFO", "Site node | Central at "+centralAddr+" did not know")...)
+	}
+	untilWithin(t, 20*time.Second, "the site's lines: registered, unknown to the new Central, registered again", func() (bool, string) {
+		return len(site.lines("INFO", "Site node | Registered")) >= 2 && len(site.lines("INFO", "did not know")) >= 1,
+			strings.Join(nodeLines(), "\n")
+	}, site)
+	t.Logf("site node lines about registrations:\n%s", strings.Join(nodeLines(), "\n"))
+	if got := nodeLines(); len(got) > 5 {
+		t.Errorf("site: %d node lines about registrations, want 3 (start; unknown and registered again), at most 5:\n%s", len(got), strings.Join(got, "\n"))
+	}
+
 	// The site node killed: its charge points DISCONNECTED, one WARN on Central.
 	site.stop(t, syscall.SIGKILL)
 	untilWithin(t, 30*time.Second, "all charge points DISCONNECTED", allIn("DISCONNECTED"), central)
