@@ -268,8 +268,10 @@ func (c *Central) Receive(ctx actor.Context) {
 		c.start(ctx)
 	case *actor.Restarting:
 		c.timers.StopAll()
+		c.tellNodeLinesNow()
 	case *actor.Stopping:
 		c.timers.StopAll()
+		c.tellNodeLinesNow()
 		for _, t := range c.topics() {
 			ctx.Send(c.cfg.Bridge, &bridge.Unsubscribe{Topic: t, Group: c.cfg.Group, Subscriber: ctx.Self()})
 		}

@@ -5,6 +5,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/asynkron/protoactor-go/actor"
 	"github.com/sirupsen/logrus"
 
 	"github.com/evcharging/evsim/internal/words"
@@ -17,7 +18,9 @@ import (
 // CP-20000), their monitors silent for 3s"); each charge point's own line
 // goes to DEBUG. Events, states and the panel stay per charge point. A
 // charge point alone on its node (evnode monitor), or in Central's own
-// process (evsim), keeps its own WARN line, written at once.
+// process (evsim), keeps its own WARN line, written at once. The node's
+// monitors registering (new, or connected again) are one INFO line the same
+// way.
 
 // nodeCause is what a node line is about: one node, one cause.
 type nodeCause struct {
@@ -77,6 +80,32 @@ func (c *Central) logDisconnected(cp *cpEntry, id string, silent time.Duration, 
 	c.nodeLines().add(nodeCause{node: node, cause: "DISCONNECTED"}, id, silent, now, func() { entry.Warn(line) })
 }
 
+// Causes of node lines besides DISCONNECTED: monitors that registered
+// again (a site node back, or Central restarted), and new charge points.
+const (
+	causeConnected  = "connected"
+	causeRegistered = "registered"
+)
+
+// logRegistration writes, or keeps for its node's line, the line of a
+// charge point whose monitor registered: new, or connected again. Monitors
+// in Central's process (evsim) keep their own line at once; a remote one
+// alone on its node gets its own line when the node's window closes.
+func (c *Central) logRegistration(monitor *actor.PID, id string, isNew bool, now time.Time) {
+	entry := c.log.WithField("cp_id", id)
+	line, cause := id+" connected: its monitor registered", causeConnected
+	if isNew {
+		line, cause = "Registered new CP: "+id, causeRegistered
+	}
+	node := nodeAddress(monitor.GetAddress())
+	if node == "local" {
+		entry.Info(line)
+		return
+	}
+	entry.Debug(line)
+	c.nodeLines().add(nodeCause{node: node, cause: cause}, id, 0, now, func() { entry.Info(line) })
+}
+
 // nodeSize is how many charge points registered from node.
 func (c *Central) nodeSize(node string, now time.Time) int {
 	l := c.nodeLines()
@@ -116,9 +145,24 @@ func (c *Central) flushNodeLines(now time.Time) {
 			b.alone()
 			continue
 		}
-		c.log.WithFields(logrus.Fields{"node": k.node, "count": len(b.ids)}).
-			Warnf("node %s: %s charge points %s (%s), their monitors silent for %v",
-				k.node, words.Thousands(len(b.ids)), k.cause, words.Span(b.ids), b.longest)
+		entry := c.log.WithFields(logrus.Fields{"node": k.node, "count": len(b.ids)})
+		n, span := words.Thousands(len(b.ids)), words.Span(b.ids)
+		switch k.cause {
+		case causeConnected:
+			entry.Infof("node %s: %s charge points connected: their monitors registered (%s)", k.node, n, span)
+		case causeRegistered:
+			entry.Infof("node %s: registered %s new charge points (%s)", k.node, n, span)
+		default:
+			entry.Warnf("node %s: %s charge points %s (%s), their monitors silent for %v", k.node, n, k.cause, span, b.longest)
+		}
+	}
+}
+
+// tellNodeLinesNow writes the lines of every open batch, before Central
+// stops or restarts and forgets them.
+func (c *Central) tellNodeLinesNow() {
+	if c.lines != nil {
+		c.flushNodeLines(c.cfg.Now().Add(nodeLinesCap * c.lines.window))
 	}
 }
 

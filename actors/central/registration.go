@@ -139,10 +139,10 @@ func (c *Central) register(ctx actor.Context, m *messages.RegisterChargePoint) {
 	ctx.Respond(reply)
 	switch {
 	case isNew:
-		c.log.WithField("cp_id", id).Infof("Registered new CP: %s", id)
+		c.logRegistration(ctx.Sender(), id, true, now) // one line per node for many (nodelines.go)
 		c.event(EventRegistered, id, "", fmt.Sprintf("Registered new CP: %s (%s, %.2f EUR/kWh, %g kW)", id, cp.reg.Location, cp.reg.PriceEURPerKWh, cp.reg.KW))
 	case !wasAlive:
-		c.log.WithField("cp_id", id).Infof("%s connected: its monitor registered", id)
+		c.logRegistration(ctx.Sender(), id, false, now)
 		c.event(EventRegistered, id, "", fmt.Sprintf("%s connected", id))
 	}
 	if !cp.connectedOnce {

@@ -45,6 +45,13 @@ func TestSiteNodeEventsAreOneLine(t *testing.T) {
 
 	// Central away and back: one WARN, then one INFO, on the site node.
 	central.stop(t, syscall.SIGTERM)
+	// Its new charge points: one line, written at the latest when it stops.
+	if got := central.lines("INFO", "node "+siteAddr+": registered 200 new charge points (CP-001 … CP-200)"); len(got) != 1 {
+		t.Errorf("central: want one line for the node's new charge points, got %d", len(got))
+	}
+	if got := central.lines("INFO", "Registered new CP"); len(got) != 0 {
+		t.Errorf("central: %d lines of single new charge points, want the node's line only", len(got))
+	}
 	untilWithin(t, 30*time.Second, "the site says it cannot reach Central", func() (bool, string) {
 		n := len(site.lines("WARN", "Cannot reach Central"))
 		return n >= 1, fmt.Sprintf("%d lines", n)
@@ -80,6 +87,14 @@ func TestSiteNodeEventsAreOneLine(t *testing.T) {
 	t.Logf("site node lines about registrations:\n%s", strings.Join(nodeLines(), "\n"))
 	if got := nodeLines(); len(got) > 5 {
 		t.Errorf("site: %d node lines about registrations, want 3 (start; unknown and registered again), at most 5:\n%s", len(got), strings.Join(got, "\n"))
+	}
+
+	untilWithin(t, 20*time.Second, "Central's line about the node connected again", func() (bool, string) {
+		n := len(central.lines("INFO", "node "+siteAddr+": 200 charge points connected: their monitors registered"))
+		return n == 1, fmt.Sprintf("%d lines", n)
+	}, central)
+	if got := central.lines("INFO", "connected: its monitor registered"); len(got) != 0 {
+		t.Errorf("central: %d lines of single charge points connected, want the node's line only", len(got))
 	}
 
 	// The site node killed: its charge points DISCONNECTED, one WARN on Central.
