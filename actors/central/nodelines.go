@@ -47,9 +47,19 @@ type nodeLines struct {
 	window time.Duration
 	open   map[nodeCause]*nodeBatch
 	// sizes counts the charge points registered from each node; made again
-	// at most once per liveness check (sizedAt), when a node line may follow.
+	// at most once per CheckInterval (sizedAt), when a node line may follow.
 	sizes   map[string]int
 	sizedAt time.Time
+	// told is, per node and cause, the charge point whose own line was
+	// written at once (it looked alone): one more within the window opens
+	// the node's batch, which counts the first too.
+	told map[nodeCause]toldLine
+}
+
+// toldLine is a charge point's line written at once, and when.
+type toldLine struct {
+	id string
+	at time.Time
 }
 
 // nodeLinesCap bounds a batch that keeps growing (a node whose monitors die
@@ -58,7 +68,7 @@ const nodeLinesCap = 10
 
 func (c *Central) nodeLines() *nodeLines {
 	if c.lines == nil {
-		c.lines = &nodeLines{window: c.cfg.LivenessTimeout, open: map[nodeCause]*nodeBatch{}}
+		c.lines = &nodeLines{window: c.cfg.LivenessTimeout, open: map[nodeCause]*nodeBatch{}, told: map[nodeCause]toldLine{}}
 	}
 	return c.lines
 }
@@ -89,8 +99,9 @@ const (
 
 // logRegistration writes, or keeps for its node's line, the line of a
 // charge point whose monitor registered: new, or connected again. Monitors
-// in Central's process (evsim) keep their own line at once; a remote one
-// alone on its node gets its own line when the node's window closes.
+// in Central's process (evsim) keep their own line at once; so does the
+// first from a node not known to host others (a lone evnode monitor), and
+// the node line of those that follow within the window counts it too.
 func (c *Central) logRegistration(monitor *actor.PID, id string, isNew bool, now time.Time) {
 	entry := c.log.WithField("cp_id", id)
 	line, cause := id+" connected: its monitor registered", causeConnected
@@ -102,14 +113,25 @@ func (c *Central) logRegistration(monitor *actor.PID, id string, isNew bool, now
 		entry.Info(line)
 		return
 	}
+	l, key := c.nodeLines(), nodeCause{node: node, cause: cause}
+	if l.open[key] == nil && c.nodeSize(node, now) < 2 {
+		first, ok := l.told[key]
+		if !ok || now.Sub(first.at) >= l.window {
+			entry.Info(line)
+			l.told[key] = toldLine{id: id, at: now}
+			return
+		}
+		delete(l.told, key)
+		l.add(key, first.id, 0, first.at, func() {}) // told already
+	}
 	entry.Debug(line)
-	c.nodeLines().add(nodeCause{node: node, cause: cause}, id, 0, now, func() { entry.Info(line) })
+	l.add(key, id, 0, now, func() { entry.Info(line) })
 }
 
 // nodeSize is how many charge points registered from node.
 func (c *Central) nodeSize(node string, now time.Time) int {
 	l := c.nodeLines()
-	if l.sizes == nil || !l.sizedAt.Equal(now) {
+	if l.sizes == nil || now.Sub(l.sizedAt) >= c.cfg.CheckInterval || now.Before(l.sizedAt) {
 		l.sizes, l.sizedAt = map[string]int{}, now
 		for _, cp := range c.cps {
 			if cp.monitor != nil {

@@ -49,8 +49,9 @@ func TestSiteNodeEventsAreOneLine(t *testing.T) {
 	if got := central.lines("INFO", "node "+siteAddr+": registered 200 new charge points (CP-001 … CP-200)"); len(got) != 1 {
 		t.Errorf("central: want one line for the node's new charge points, got %d", len(got))
 	}
-	if got := central.lines("INFO", "Registered new CP"); len(got) != 0 {
-		t.Errorf("central: %d lines of single new charge points, want the node's line only", len(got))
+	// The first looked alone (a lone monitor keeps its line at once); the rest only in the node's line.
+	if got := central.lines("INFO", "Registered new CP"); len(got) > 1 {
+		t.Errorf("central: %d lines of single new charge points, want the node's line and at most the first's", len(got))
 	}
 	untilWithin(t, 30*time.Second, "the site says it cannot reach Central", func() (bool, string) {
 		n := len(site.lines("WARN", "Cannot reach Central"))
@@ -93,8 +94,8 @@ func TestSiteNodeEventsAreOneLine(t *testing.T) {
 		n := len(central.lines("INFO", "node "+siteAddr+": 200 charge points connected: their monitors registered"))
 		return n == 1, fmt.Sprintf("%d lines", n)
 	}, central)
-	if got := central.lines("INFO", "connected: its monitor registered"); len(got) != 0 {
-		t.Errorf("central: %d lines of single charge points connected, want the node's line only", len(got))
+	if got := central.lines("INFO", "connected: its monitor registered"); len(got) > 1 {
+		t.Errorf("central: %d lines of single charge points connected, want the node's line and at most the first's", len(got))
 	}
 
 	// The site node killed: its charge points DISCONNECTED, one WARN on Central.
