@@ -75,6 +75,10 @@ func (m *Monitor) judgeCentral(now time.Time) {
 	if !m.heard && now.Sub(m.started) < m.notUpYet() {
 		if !m.toldWaiting {
 			m.toldWaiting = true
+			if r := m.cfg.Reporter; r != nil {
+				r.Waiting(m.cfg.CPID, m.centralAt()) // one line for the node
+				return
+			}
 			m.log.Entry().Infof("Waiting for Central%s to answer; %s accepts nothing new until it is registered", m.centralAt(), m.cfg.CPID)
 		}
 		return

@@ -31,6 +31,8 @@ type CentralReporter interface {
 	Registered(cpID, at string)
 	// Unknown: Central did not know cpID (it restarted); it registers again.
 	Unknown(cpID, at string)
+	// Waiting: Central never answered cpID yet (it may not be up yet).
+	Waiting(cpID, at string)
 }
 
 // ReporterConfig configures a node's reporter actor.
@@ -90,6 +92,9 @@ func (r *NodeReporter) Registered(cpID, at string) {
 	r.root.Send(r.pid, &gathered{kind: kindRegistered, cpID: cpID, at: at})
 }
 
+// Waiting implements CentralReporter.
+func (r *NodeReporter) Waiting(cpID, at string) { r.root.Send(r.pid, &centralNotUpYet{at: at}) }
+
 // Unknown implements CentralReporter.
 func (r *NodeReporter) Unknown(cpID, at string) {
 	r.root.Send(r.pid, &gathered{kind: kindUnknown, cpID: cpID, at: at})
@@ -104,6 +109,8 @@ type centralReachable struct{ cpID string }
 
 type monitorGone struct{ cpID string }
 
+type centralNotUpYet struct{ at string }
+
 // reporter is the actor: the set of the node's monitors that cannot reach
 // Central, and when it last became non-empty.
 type reporter struct {
@@ -115,6 +122,7 @@ type reporter struct {
 	at    string // where Central is, as the first monitor said
 	// gathered are the registrations (and Central's "unknown") of the
 	// moment, one line each kind once none came for Gather.
+	toldWaiting  bool // "waiting for Central" is said once per life of the node
 	gathered     map[string]*gathering
 	lastGathered time.Time
 	timers       *timer.Timers
@@ -151,6 +159,12 @@ func (r *reporter) Receive(ctx actor.Context) {
 		if len(r.down) == 0 {
 			r.log.Infof("Central%s is reachable again after %v; the %s of this node that could not reach it accept work again",
 				r.at, r.cfg.Now().Sub(r.since).Round(100*time.Millisecond), words.Count(r.most, "charge point", "charge points"))
+		}
+	case *centralNotUpYet:
+		if !r.toldWaiting {
+			r.toldWaiting = true
+			r.log.Infof("Waiting for Central%s to answer; the %s of this node accept nothing new until they are registered",
+				msg.at, words.Count(r.cfg.ChargePoints, "charge point", "charge points"))
 		}
 	case *monitorGone:
 		delete(r.down, msg.cpID)

@@ -70,3 +70,19 @@ func TestNodeReporterGathersRegistrations(t *testing.T) {
 		t.Errorf("one registration: %q", got)
 	}
 }
+
+// Monitors that wait for a Central not up yet are one INFO line for the node.
+func TestNodeReporterSaysWaitingOnce(t *testing.T) {
+	sys, logger, logs := testkit.NewSystem(t)
+	pid := sys.Root.Spawn(monitor.ReporterProps(monitor.ReporterConfig{ChargePoints: 2, Logger: logger}))
+	r := monitor.NewNodeReporter(sys.Root, pid)
+	r.Waiting("CP-1", " at 10.0.0.1:9300")
+	r.Waiting("CP-2", " at 10.0.0.1:9300")
+	r.Unreachable("CP-1", " at 10.0.0.1:9300", time.Second) // a later message: the two before are handled
+	testkit.Eventually(t, wait, func() bool { return len(logs.Lines("WARN", "Cannot reach Central")) == 1 },
+		func() string { return "reporter did not handle its messages:\n" + logs.String() })
+	if got := logs.Lines("INFO", "Site node", "Waiting for Central"); len(got) != 1 ||
+		!strings.Contains(got[0], "Waiting for Central at 10.0.0.1:9300 to answer; the 2 charge points of this node") {
+		t.Errorf("want one waiting line for the node, got %q", got)
+	}
+}

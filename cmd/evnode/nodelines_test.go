@@ -25,9 +25,14 @@ func TestSiteNodeEventsAreOneLine(t *testing.T) {
 	centralAddr, panel, siteAddr := freeAddr(t), freeAddr(t), freeAddr(t)
 	centralArgs := []string{"central", "--brokers", broker, "--listen", centralAddr, "--http", panel,
 		"--db", filepath.Join(dir, "central.db"), "--liveness-timeout", "3s"}
-	central := startRoleProcess(t, centralArgs...)
+	// The site node first: it waits for Central, one line for all.
 	site := startRoleProcess(t, "site", "--brokers", broker, "--central", centralAddr, "--listen", siteAddr,
 		"--count", fmt.Sprint(count), "--id-pattern", "CP-%03d", "--key-file", filepath.Join(dir, "site.key"), "--journal-dir", "memory")
+	untilWithin(t, 30*time.Second, "the site waits for Central", func() (bool, string) {
+		n := len(site.lines("INFO", "Waiting for Central"))
+		return n >= 1, fmt.Sprintf("%d lines", n)
+	}, site)
+	central := startRoleProcess(t, centralArgs...)
 	allIn := func(state string) func() (bool, string) {
 		return func() (bool, string) {
 			var list []struct{ ID, State string }
@@ -42,6 +47,9 @@ func TestSiteNodeEventsAreOneLine(t *testing.T) {
 		}
 	}
 	untilWithin(t, 90*time.Second, "all charge points ACTIVATED", allIn("ACTIVATED"), central, site)
+	if got := site.lines("INFO", "Waiting for Central"); len(got) != 1 || !strings.Contains(got[0], "the 200 charge points of this node") {
+		t.Errorf("site: want one line saying the node waits for Central, got %d:\n%s", len(got), strings.Join(first(got, 5), "\n"))
+	}
 
 	// Central away and back: one WARN, then one INFO, on the site node.
 	central.stop(t, syscall.SIGTERM)
