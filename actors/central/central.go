@@ -257,6 +257,8 @@ type Central struct {
 	weatherState *weatherState
 	// sealing is Central's side of the charge points' keys (keys.go).
 	sealing sealState
+	// lines gathers node-wide log lines (nodelines.go).
+	lines *nodeLines
 }
 
 // Receive implements actor.Actor.
@@ -266,8 +268,10 @@ func (c *Central) Receive(ctx actor.Context) {
 		c.start(ctx)
 	case *actor.Restarting:
 		c.timers.StopAll()
+		c.tellNodeLinesNow()
 	case *actor.Stopping:
 		c.timers.StopAll()
+		c.tellNodeLinesNow()
 		for _, t := range c.topics() {
 			ctx.Send(c.cfg.Bridge, &bridge.Unsubscribe{Topic: t, Group: c.cfg.Group, Subscriber: ctx.Self()})
 		}

@@ -139,10 +139,10 @@ func (c *Central) register(ctx actor.Context, m *messages.RegisterChargePoint) {
 	ctx.Respond(reply)
 	switch {
 	case isNew:
-		c.log.WithField("cp_id", id).Infof("Registered new CP: %s", id)
+		c.logRegistration(ctx.Sender(), id, true, now) // one line per node for many (nodelines.go)
 		c.event(EventRegistered, id, "", fmt.Sprintf("Registered new CP: %s (%s, %.2f EUR/kWh, %g kW)", id, cp.reg.Location, cp.reg.PriceEURPerKWh, cp.reg.KW))
 	case !wasAlive:
-		c.log.WithField("cp_id", id).Infof("%s connected: its monitor registered", id)
+		c.logRegistration(ctx.Sender(), id, false, now)
 		c.event(EventRegistered, id, "", fmt.Sprintf("%s connected", id))
 	}
 	if !cp.connectedOnce {
@@ -287,12 +287,13 @@ func (c *Central) checkLiveness(ctx actor.Context) {
 		}
 		cp.alive = false
 		silent := c.silence(cp.lastSeen, now).Round(100 * time.Millisecond)
-		c.log.WithField("cp_id", id).Warnf("%s DISCONNECTED: no sign of life from its monitor for %v", id, silent)
+		c.logDisconnected(cp, id, silent, now) // one line per node when many go at once (nodelines.go)
 		c.event(EventDisconnected, id, "", fmt.Sprintf("%s DISCONNECTED: no sign of life from its monitor", id))
 		c.interrupt(ctx, cp, messages.EndReason_END_REASON_MONITOR_LOST, messages.DenyReason_DENY_REASON_DISCONNECTED,
 			fmt.Sprintf("%s lost contact with Central; your supply ends now and you get a ticket for what was delivered", id))
 		c.update(ctx, cp)
 	}
+	c.flushNodeLines(now)
 	c.releaseStuckDrivers(ctx, now)
 }
 

@@ -75,11 +75,19 @@ func (m *Monitor) judgeCentral(now time.Time) {
 	if !m.heard && now.Sub(m.started) < m.notUpYet() {
 		if !m.toldWaiting {
 			m.toldWaiting = true
+			if r := m.cfg.Reporter; r != nil {
+				r.Waiting(m.cfg.CPID, m.centralAt()) // one line for the node
+				return
+			}
 			m.log.Entry().Infof("Waiting for Central%s to answer; %s accepts nothing new until it is registered", m.centralAt(), m.cfg.CPID)
 		}
 		return
 	}
 	m.unreachable = true
+	if r := m.cfg.Reporter; r != nil {
+		r.Unreachable(m.cfg.CPID, m.centralAt(), m.silence(m.asked, now).Round(time.Millisecond))
+		return
+	}
 	m.log.Entry().Warnf("Cannot reach Central%s, retrying (no answer for %v); %s accepts nothing new until it is back",
 		m.centralAt(), m.silence(m.asked, now).Round(time.Millisecond), m.cfg.CPID)
 }
@@ -112,7 +120,11 @@ func (m *Monitor) registrationResult(ctx actor.Context, r *messages.Registration
 	m.takeKey(ctx, r.GetKey())
 	if !m.registered {
 		m.registered = true
-		m.log.Entry().Infof("Registered %s with Central", m.cfg.CPID)
+		if r := m.cfg.Reporter; r != nil {
+			r.Registered(m.cfg.CPID, m.centralAt()) // one line for the node
+		} else {
+			m.log.Entry().Infof("Registered %s with Central", m.cfg.CPID)
+		}
 		// Central hears the engine's health at once, not a second later.
 		m.sendLiveness(ctx)
 	}
@@ -130,7 +142,11 @@ func (m *Monitor) livenessAck(ctx actor.Context, a *messages.LivenessAck) {
 		m.centralIsWaiting("")
 	case !a.GetKnown() && m.registered:
 		m.registered = false
-		m.log.Entry().Info("Central does not know this charge point (it restarted, or ended its registration); registering again")
+		if r := m.cfg.Reporter; r != nil {
+			r.Unknown(m.cfg.CPID, m.centralAt()) // one line for the node
+		} else {
+			m.log.Entry().Info("Central does not know this charge point (it restarted, or ended its registration); registering again")
+		}
 		m.register(ctx)
 	}
 }
@@ -152,6 +168,10 @@ func (m *Monitor) heardFromCentral() {
 	m.heard = true
 	if m.unreachable {
 		m.unreachable = false
+		if r := m.cfg.Reporter; r != nil {
+			r.Reachable(m.cfg.CPID)
+			return
+		}
 		m.log.Entry().Infof("Central%s is reachable again", m.centralAt())
 	}
 }

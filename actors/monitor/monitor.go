@@ -66,6 +66,11 @@ type Config struct {
 	Logger logrus.FieldLogger
 	Stats  *stats.Run
 	Now    func() time.Time
+
+	// Reporter, when set, says for all the monitors of a node that Central
+	// cannot be reached and that it is back (reporter.go); nil: the
+	// monitor says it itself.
+	Reporter CentralReporter
 }
 
 func (c *Config) setDefaults() {
@@ -215,6 +220,9 @@ func (m *Monitor) Receive(ctx actor.Context) {
 		}
 	case *actor.Restarting, *actor.Stopping:
 		m.timers.StopAll()
+		if m.unreachable && m.cfg.Reporter != nil {
+			m.cfg.Reporter.Gone(m.cfg.CPID)
+		}
 	case *beatTick:
 		m.check(ctx)
 		m.liveness(ctx)

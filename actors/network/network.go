@@ -307,6 +307,9 @@ func start(system *actor.ActorSystem, cfg Config) (*Network, error) {
 		}
 		children = append(children, centralChild)
 	}
+	if n.sharesReporter() {
+		children = append(children, n.reporterChild()) // before the monitors that tell it
+	}
 	for _, id := range n.order {
 		c, err := n.siteChild(n.cps[id])
 		if err != nil {
@@ -517,6 +520,7 @@ func (n *Network) monitorChild(s *site) (supervision.Child, error) {
 		CPID: cp.ID, Location: cp.Location, PriceEURPerKWh: cp.Price, KW: cp.KW, Secret: cp.Secret, Token: cp.Token,
 		Engine: n.Engine(cp.ID), Central: n.Central(), HealthInterval: c.HealthInterval, HealthTimeout: c.HealthTimeout,
 		Address: c.MonitorAddress, Stall: c.Stall, Logger: c.Logger, Stats: c.Stats,
+		Reporter: n.centralReporter(),
 	})
 	if err != nil {
 		return supervision.Child{}, err
