@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"net"
 	"sync"
 
@@ -50,10 +51,34 @@ type toldCredentials struct {
 
 func (c *toldCredentials) ClientHandshake(ctx context.Context, authority string, raw net.Conn) (net.Conn, credentials.AuthInfo, error) {
 	conn, info, err := c.TransportCredentials.ClientHandshake(ctx, authority, raw)
-	if err != nil && ctx.Err() == nil && c.said.first("dial "+authority+" "+err.Error()) {
-		c.log.WithField("peer", authority).Warnf("TLS handshake with %s failed: %v (check --tls-ca and the peer's certificate)", authority, err)
+	if err != nil {
+		if ctx.Err() == nil && c.said.first("dial "+authority+" "+err.Error()) {
+			c.log.WithField("peer", authority).Warnf("TLS handshake with %s failed: %v (check --tls-ca and the peer's certificate)", authority, err)
+		}
+		return conn, info, err
 	}
-	return conn, info, err
+	// With TLS 1.3 a peer refuses this node's certificate after the
+	// handshake, in the first record it sends: say that too.
+	return &refusalConn{Conn: conn, refused: func(err error) {
+		if c.said.first("refused by " + authority + " " + err.Error()) {
+			c.log.WithField("peer", authority).Warnf("%s refused this node's TLS certificate: %v (check --tls-cert and who signed it)", authority, err)
+		}
+	}}, info, nil
+}
+
+// refusalConn reports a TLS alert from the peer on reading.
+type refusalConn struct {
+	net.Conn
+	refused func(error)
+}
+
+func (c *refusalConn) Read(b []byte) (int, error) {
+	n, err := c.Conn.Read(b)
+	var op *net.OpError
+	if err != nil && errors.As(err, &op) && op.Op == "remote error" {
+		c.refused(err)
+	}
+	return n, err
 }
 
 func (c *toldCredentials) ServerHandshake(raw net.Conn) (net.Conn, credentials.AuthInfo, error) {

@@ -143,6 +143,9 @@ func TestMonitorWithoutAValidCertificateCannotReachCentral(t *testing.T) {
 			if strings.Contains(centralLog.String(), "Registered new CP: CP-001") || strings.Contains(monitorLog.String(), "Registered CP-001 with Central") {
 				t.Fatalf("a monitor without a valid certificate registered:\n%s", centralLog)
 			}
+			if tc.flags != nil && !strings.Contains(monitorLog.String(), "refused this node's TLS certificate") {
+				t.Errorf("the monitor should say that Central refused its certificate:\n%s", monitorLog)
+			}
 			if n := strings.Count(centralLog.String()[mark:], "Refused a TLS connection"); n != 1 {
 				t.Errorf("%d refusal lines, want one (the monitor retries; each cause is said once)", n)
 			}
