@@ -134,6 +134,8 @@ bench_site() {
 n, d, secs, tck = $n, $d, $secs, $tck
 cpu_ms_s = ($t1 - $t0) * 1000 / tck / secs
 print('%7d %7d %11s %9.1f %10.0f %11.1f %10.1f %11.1f %6s' % (n, d, '$activated', ($k1 - $k0) / secs, cpu_ms_s, cpu_ms_s * 1000 / n, $rss / n, $hwm / n, '$(grep -c -E '\| (WARN|ERROR) \|' "$dir/site$n.log" || true)'))"
+    grep -E '\| (WARN|ERROR) \|' "$dir/site$n.log" | cut -d'|' -f3- | sed -E 's/CP-[0-9]+/CP-N/g; s/[0-9.]+(ms|s)\b/Ts/g' |
+      sort | uniq -c | sort -rn | head -3 | sed 's/^/        warn: /'
     kill "$drivers" "$site"; wait "$drivers" "$site" 2>/dev/null || true
     first=$((first + n))
     # the next size counts only its own: wait until this one's are DISCONNECTED

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/evcharging/evsim/internal/config"
 )
 
 // `evnode health site` asks one engine of the node over the node's remote:
@@ -151,5 +153,42 @@ func TestHealthDriversNeedsItsProcessAndKafka(t *testing.T) {
 	t.Cleanup(func() { _ = many.Process.Kill(); _ = many.Wait() })
 	if out := healthyWithin(t, 10*time.Second, &syncBuffer{}, "drivers", "--brokers", broker, "--process-name", name); !strings.Contains(out, "Kafka answers") {
 		t.Errorf("drivers check said %q", out)
+	}
+}
+
+// evnode drivers: a driver named in --requests gets its file, the others
+// requests drawn from the charge point range, the same for the same seed.
+func TestDriversPlan(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "d-02.txt"), []byte("CP-7\nCP-8\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	args := []string{"--count", "3", "--id-pattern", "d-%02d", "--requests", dir,
+		"--cp-first", "10", "--cp-count", "5", "--cp-pattern", "CP-%d", "--requests-per-driver", "4", "--seed", "7"}
+	plan := func() map[string][]string {
+		c, err := config.ParseDrivers(args, noEnv)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := driversPlan(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	a, b := plan(), plan()
+	if got := strings.Join(a["d-02"], ","); got != "CP-7,CP-8" {
+		t.Errorf("d-02 has its file: got %s", got)
+	}
+	for _, id := range []string{"d-01", "d-03"} {
+		if len(a[id]) != 4 || strings.Join(a[id], ",") != strings.Join(b[id], ",") {
+			t.Errorf("%s: %v then %v, want the same 4 drawn requests", id, a[id], b[id])
+		}
+		for _, cp := range a[id] {
+			var n int
+			if _, err := fmt.Sscanf(cp, "CP-%d", &n); err != nil || n < 10 || n > 14 {
+				t.Errorf("%s: %s is outside CP-10..CP-14", id, cp)
+			}
+		}
 	}
 }

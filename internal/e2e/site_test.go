@@ -184,6 +184,11 @@ func runSiteNodes(t *testing.T, realBrokers string) {
 	})
 	_, seen := s.ticketPerSupply(all)
 	t.Logf("invariant holds: %s", seen)
+	if n := s.interrupted(s.nodeCPs(0)); n == 0 {
+		s.fail("no supply of site-1 was interrupted by the kill (ENGINE_RESTART or MONITOR_LOST ticket): the kill proved nothing")
+	} else {
+		t.Logf("%d supplies of site-1 were interrupted by the kill and ticketed once", n)
+	}
 	for _, n := range []string{"site-1", "site-2", "central"} {
 		if code := s.stop(n, 30*time.Second); code != 0 {
 			s.fail("%s exited %d after SIGTERM", n, code)
@@ -330,6 +335,25 @@ func (s *siteRun) ticketPerSupply(ids []string) (bool, string) {
 	}
 	sort.Strings(wrong)
 	return len(wrong) == 0 && len(started) > 0, fmt.Sprintf("%d supplies, %d tickets; %v", len(started), len(tickets), wrong)
+}
+
+// interrupted counts the tickets of ids that a kill ended (the restarted
+// engine's report, or Central's for a lost monitor).
+func (s *siteRun) interrupted(ids []string) int {
+	ours := map[string]bool{}
+	for _, id := range ids {
+		ours[id] = true
+	}
+	n := 0
+	for _, m := range readTopic(s.t, s.brokers, bridge.TopicTickets, s.from[bridge.TopicTickets]) {
+		if tk, ok := m.(*messages.Ticket); ok && ours[tk.GetCpId()] {
+			switch tk.GetReason() {
+			case messages.EndReason_END_REASON_ENGINE_RESTART, messages.EndReason_END_REASON_MONITOR_LOST:
+				n++
+			}
+		}
+	}
+	return n
 }
 
 // endsOf returns where topic ends now, per partition (empty when it does not exist yet).
