@@ -133,6 +133,8 @@ func realKafkaUnderTest(t *testing.T) *brokerUnderTest {
 	}
 	run := func(t *testing.T, verb string) {
 		t.Helper()
+		// Plain exec, not testutil.Command: `up` leaves Kafka running in this
+		// command's process group, which must outlive the test.
 		cmd := exec.Command("bash", ctl, verb)
 		out, err := cmd.CombinedOutput()
 		if err != nil {

@@ -9,6 +9,7 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
+	"github.com/evcharging/evsim/internal/testutil"
 	"github.com/evcharging/evsim/messages"
 )
 
@@ -31,7 +32,7 @@ func TestKcatListsAndConsumesOurTopicsOnTheEmbeddedBroker(t *testing.T) {
 	want := &messages.Ticket{TicketId: "t-1", DriverId: "alice", CpId: "CP-001", Kwh: 4.2, Eur: 1.26}
 	tb.publish(TopicTickets, "alice", want)
 
-	out, err := exec.Command(kcat, "-b", e.Addr(), "-L").CombinedOutput()
+	out, err := testutil.Command(t, kcat, "-b", e.Addr(), "-L").CombinedOutput()
 	if err != nil {
 		t.Fatalf("kcat -L: %v\n%s", err, out)
 	}
@@ -43,7 +44,7 @@ func TestKcatListsAndConsumesOurTopicsOnTheEmbeddedBroker(t *testing.T) {
 
 	var raw []byte
 	eventually(t, 20*time.Second, "kcat reads the ticket", func() bool {
-		cmd := exec.Command(kcat, "-b", e.Addr(), "-C", "-t", TopicTickets, "-o", "beginning", "-c", "1", "-e", "-q", "-D", "", "-f", "%k|%s")
+		cmd := testutil.Command(t, kcat, "-b", e.Addr(), "-C", "-t", TopicTickets, "-o", "beginning", "-c", "1", "-e", "-q", "-D", "", "-f", "%k|%s")
 		raw, err = cmd.Output()
 		return err == nil && len(raw) > 0
 	})

@@ -14,6 +14,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/evcharging/evsim/internal/testutil"
 )
 
 // threeMachines is the environment of README's three-machine deployment (A:
@@ -74,7 +76,7 @@ func composeCommand(t *testing.T) []string {
 		return []string{p}
 	}
 	if p, err := exec.LookPath("docker"); err == nil {
-		if exec.Command(p, "compose", "version").Run() == nil {
+		if testutil.Command(t, p, "compose", "version").Run() == nil {
 			return []string{p, "compose"}
 		}
 	}
@@ -110,7 +112,7 @@ func runComposeConfigOf(t *testing.T, compose []string, env map[string]string, f
 		args = append(args, "-f", f)
 	}
 	args = append(args, "--env-file", envFile, "config")
-	cmd := exec.CommandContext(ctx, compose[0], args...)
+	cmd := testutil.CommandContext(t, ctx, compose[0], args...)
 	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + dir, "LANG=C.UTF-8", "DOCKER_CONFIG=" + dir}
 	for k, v := range env {
 		cmd.Env = append(cmd.Env, k+"="+v)

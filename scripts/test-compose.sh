@@ -16,6 +16,7 @@
 # Each step prints how long it took. Published ports are chosen free by the test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+bash scripts/kill-strays.sh
 
 t0=$SECONDS
 step_start=$SECONDS

@@ -17,6 +17,7 @@
 # INTEGRATION_PKGS narrows the packages (default ./...), e.g. ./bridge/...
 set -euo pipefail
 cd "$(dirname "$0")/.."
+bash scripts/kill-strays.sh
 
 port=${KAFKA_PORT:-19092}
 started_here=0

@@ -167,7 +167,7 @@ func TestHealthRegistry(t *testing.T) {
 	brokers := startBrokerCommand(t, "--listen", "127.0.0.1:0")
 	dir := filepath.Join(t.TempDir(), "registry")
 	reg := startRegistryCommand(t, brokers, dir)
-	if code, out, errOut := health("registry", "--listen", reg.addr, "--data-dir", dir); code != 0 || !strings.Contains(out, "answered 200") {
+	if code, out, errOut := health(t, "registry", "--listen", reg.addr, "--data-dir", dir); code != 0 || !strings.Contains(out, "answered 200") {
 		t.Errorf("health registry: exit %d, stdout %q, stderr %q; want 0", code, out, errOut)
 	}
 	// Another certificate: not the Registry we trust.
@@ -175,13 +175,13 @@ func TestHealthRegistry(t *testing.T) {
 	if _, err := httpapi.LoadCertificate("", "", other, nil); err != nil {
 		t.Fatal(err)
 	}
-	if code, _, errOut := health("registry", "--listen", reg.addr, "--data-dir", other); code != 1 || !strings.Contains(errOut, "not the one in") {
+	if code, _, errOut := health(t, "registry", "--listen", reg.addr, "--data-dir", other); code != 1 || !strings.Contains(errOut, "not the one in") {
 		t.Errorf("health registry with another certificate: exit %d, stderr %q; want 1", code, errOut)
 	}
 	reg.stop()
 	deadline := time.Now().Add(5 * time.Second)
 	for {
-		code, _, errOut := health("registry", "--listen", reg.addr, "--data-dir", dir)
+		code, _, errOut := health(t, "registry", "--listen", reg.addr, "--data-dir", dir)
 		if code == 1 && strings.Contains(errOut, "unhealthy") {
 			break
 		}

@@ -10,6 +10,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/evcharging/evsim/internal/testutil"
 )
 
 // TestMain lets a test run `evnode ARGS` as a process of its own, as in a
@@ -24,8 +26,8 @@ func TestMain(m *testing.M) {
 
 const subprocessEnv = "EVNODE_TEST_SUBPROCESS_ARGS"
 
-func evnodeCommand(args ...string) *exec.Cmd {
-	cmd := exec.Command(os.Args[0])
+func evnodeCommand(t testing.TB, args ...string) *testutil.Cmd {
+	cmd := testutil.Command(t, os.Args[0])
 	cmd.Env = append(os.Environ(), subprocessEnv+"="+strings.Join(args, "\x1f"))
 	return cmd
 }
@@ -34,7 +36,7 @@ func evnodeCommand(args ...string) *exec.Cmd {
 func runRole(t *testing.T, args ...string) *syncBuffer {
 	t.Helper()
 	stderr := &syncBuffer{}
-	cmd := evnodeCommand(args...)
+	cmd := evnodeCommand(t, args...)
 	cmd.Stderr = stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -55,9 +57,9 @@ func runRole(t *testing.T, args ...string) *syncBuffer {
 
 // health runs `evnode health ARGS...` in a process of its own and returns
 // its exit code and output.
-func health(args ...string) (int, string, string) {
+func health(t testing.TB, args ...string) (int, string, string) {
 	var stdout, stderr bytes.Buffer
-	cmd := evnodeCommand(append([]string{"health"}, args...)...)
+	cmd := evnodeCommand(t, append([]string{"health"}, args...)...)
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()
 	code := 0
@@ -74,7 +76,7 @@ func healthyWithin(t *testing.T, bound time.Duration, log *syncBuffer, args ...s
 	t.Helper()
 	deadline := time.Now().Add(bound)
 	for {
-		code, out, errOut := health(args...)
+		code, out, errOut := health(t, args...)
 		if code == 0 {
 			if strings.Count(strings.TrimRight(out, "\n"), "\n") != 0 || errOut != "" {
 				t.Errorf("a healthy answer should be one line on stdout; stdout %q stderr %q", out, errOut)
@@ -91,7 +93,7 @@ func healthyWithin(t *testing.T, bound time.Duration, log *syncBuffer, args ...s
 // unhealthy expects exit 1 and one line on stderr containing want.
 func unhealthy(t *testing.T, want string, args ...string) {
 	t.Helper()
-	code, out, errOut := health(args...)
+	code, out, errOut := health(t, args...)
 	if code != 1 || out != "" || strings.Count(strings.TrimRight(errOut, "\n"), "\n") != 0 || !strings.Contains(errOut, want) {
 		t.Errorf("evnode health %v: exit %d, stdout %q, stderr %q; want exit 1 and one line saying %q", args, code, out, errOut, want)
 	}
@@ -134,7 +136,7 @@ func TestHealthCentralAsksReadyz(t *testing.T) {
 	waiting := runRole(t, "central", "--brokers", freeAddr(t), "--listen", freeAddr(t), "--db", ":memory:", "--http", httpAddr)
 	deadline := time.Now().Add(20 * time.Second)
 	for {
-		code, _, errOut := health("central", "--http", httpAddr)
+		code, _, errOut := health(t, "central", "--http", httpAddr)
 		if code == 1 && strings.Contains(errOut, "503") {
 			break
 		}
@@ -167,7 +169,7 @@ func TestHealthDriverNeedsItsProcessAndKafka(t *testing.T) {
 	if err := os.WriteFile(fake, []byte("#!/bin/sh\nsleep 60\n"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(fake, "driver")
+	cmd := testutil.Command(t, fake, "driver")
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -189,7 +191,7 @@ func TestHealthUsage(t *testing.T) {
 		{[]string{"engine", "--listen", "nope"}, "--listen"},
 		{[]string{"monitor", "--probe-timeout", "0s"}, "--probe-timeout"},
 	} {
-		code, _, errOut := health(tc.args...)
+		code, _, errOut := health(t, tc.args...)
 		if code != 2 || !strings.Contains(errOut, tc.want) || strings.Count(strings.TrimRight(errOut, "\n"), "\n") != 0 {
 			t.Errorf("evnode health %v: exit %d, stderr %q; want exit 2 and one line naming %s", tc.args, code, errOut, tc.want)
 		}

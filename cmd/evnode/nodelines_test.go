@@ -2,12 +2,13 @@ package main
 
 import (
 	"fmt"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/evcharging/evsim/internal/testutil"
 )
 
 // One node-level event is one line: a site node of 200 charge points whose
@@ -125,14 +126,14 @@ func TestSiteNodeEventsAreOneLine(t *testing.T) {
 // (SIGTERM) or kills (SIGKILL) when it wants; it is stopped at the end.
 type roleProcess struct {
 	args []string
-	cmd  *exec.Cmd
+	cmd  *testutil.Cmd
 	log  *syncBuffer
 	done chan struct{}
 }
 
 func startRoleProcess(t *testing.T, args ...string) *roleProcess {
 	t.Helper()
-	r := &roleProcess{args: args, cmd: evnodeCommand(args...), log: &syncBuffer{}, done: make(chan struct{})}
+	r := &roleProcess{args: args, cmd: evnodeCommand(t, args...), log: &syncBuffer{}, done: make(chan struct{})}
 	r.cmd.Stderr = r.log
 	if err := r.cmd.Start(); err != nil {
 		t.Fatal(err)

@@ -6,13 +6,13 @@ import (
 	"fmt"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/evcharging/evsim/internal/config"
+	"github.com/evcharging/evsim/internal/testutil"
 )
 
 // `evnode health site` asks one engine of the node over the node's remote:
@@ -139,14 +139,14 @@ func TestHealthDriversNeedsItsProcessAndKafka(t *testing.T) {
 	if err := os.WriteFile(fake, []byte("#!/bin/sh\nsleep 60\n"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	one := exec.Command(fake, "driver")
+	one := testutil.Command(t, fake, "driver")
 	if err := one.Start(); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = one.Process.Kill(); _ = one.Wait() })
 	unhealthy(t, "no "+name+" drivers process", "drivers", "--brokers", broker, "--process-name", name)
 
-	many := exec.Command(fake, "drivers")
+	many := testutil.Command(t, fake, "drivers")
 	if err := many.Start(); err != nil {
 		t.Fatal(err)
 	}

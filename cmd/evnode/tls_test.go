@@ -89,7 +89,7 @@ func TestSecuredNetworkSuppliesEndToEnd(t *testing.T) {
 		return strings.Contains(monitorLog.String(), "Registered CP-001 with Central")
 	})
 	// The containers' health check speaks the role's TLS (its own certificate).
-	if code, out, errOut := health(append([]string{"engine", "--listen", engine, "--cp", "CP-001"}, n.remoteTLS("engine")...)...); code != 0 {
+	if code, out, errOut := health(t, append([]string{"engine", "--listen", engine, "--cp", "CP-001"}, n.remoteTLS("engine")...)...); code != 0 {
 		t.Errorf("health engine over TLS: exit %d: %s%s", code, out, errOut)
 	}
 	driverLog := runRole(t, append([]string{"driver", "--id", "alice", "--requests", requests, "--progress", "memory"}, n.kafka(broker)...)...)
@@ -182,7 +182,7 @@ func TestRoleWithWrongKafkaCredentialsExitsOneAtOnce(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var stderr syncBuffer
-			cmd := evnodeCommand(append([]string{"engine", "--cp", "CP-001", "--listen", freeAddr(t), "--journal", "memory"}, tc.kafka...)...)
+			cmd := evnodeCommand(t, append([]string{"engine", "--cp", "CP-001", "--listen", freeAddr(t), "--journal", "memory"}, tc.kafka...)...)
 			cmd.Stderr = &stderr
 			start := time.Now()
 			if err := cmd.Start(); err != nil {

@@ -12,6 +12,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/evcharging/evsim/internal/testutil"
 )
 
 var (
@@ -33,7 +35,7 @@ func evsimBinary(t *testing.T) string {
 			return
 		}
 		binPath = filepath.Join(dir, "evsim")
-		out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput()
+		out, err := testutil.Command(t, "go", "build", "-o", binPath, ".").CombinedOutput()
 		if err != nil {
 			buildErr = err
 			t.Logf("%s", out)
@@ -63,7 +65,7 @@ func runEvsim(t *testing.T, args ...string) runResult {
 	t.Helper()
 	summaryPath := filepath.Join(t.TempDir(), "summary.json")
 	args = append(append(append([]string{}, fastFlags...), args...), "--summary-json", summaryPath)
-	cmd := exec.Command(evsimBinary(t), args...)
+	cmd := testutil.Command(t, evsimBinary(t), args...)
 	cmd.Env = append(os.Environ(), "EVSIM_LOG_FORMAT=text")
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
@@ -127,7 +129,7 @@ func TestBadFlagExitsTwoNamingTheFlag(t *testing.T) {
 		"--openweather-url":  {"--openweather-url", "ftp://x"},
 	}
 	for flagName, args := range cases {
-		cmd := exec.Command(bin, args...)
+		cmd := testutil.Command(t, bin, args...)
 		cmd.Env = os.Environ()
 		var stderr bytes.Buffer
 		cmd.Stderr = &stderr
@@ -256,7 +258,7 @@ func TestKafkaNeverReadyExitsOne(t *testing.T) {
 func TestThousandsOfChargePointsRunClean(t *testing.T) {
 	bin := evsimBinary(t)
 	summaryPath := filepath.Join(t.TempDir(), "summary.json")
-	cmd := exec.Command(bin, "--cps", "3000", "--drivers", "1500", "--duration", "15s", "--seed", "5",
+	cmd := testutil.Command(t, bin, "--cps", "3000", "--drivers", "1500", "--duration", "15s", "--seed", "5",
 		"--embedded-broker", "127.0.0.1:0", "--db", ":memory:", "--panel", "off", "--log-level", "warn",
 		"--summary-json", summaryPath)
 	var stderr bytes.Buffer
@@ -297,7 +299,7 @@ func TestLivePanelOnATerminal(t *testing.T) {
 		t.Skip("no util-linux script to give evsim a terminal")
 	}
 	command := bin + " --duration 8s --db :memory: --embedded-broker 127.0.0.1:0 --supply-duration 3s --driver-pause 500ms"
-	cmd := exec.Command(scriptBin, "-qfec", command, "/dev/null")
+	cmd := testutil.Command(t, scriptBin, "-qfec", command, "/dev/null")
 	cmd.Env = append(os.Environ(), "TERM=xterm-256color")
 	out, err := cmd.Output()
 	if err != nil {

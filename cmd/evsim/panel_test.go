@@ -23,7 +23,7 @@ func TestLivePanelShowsWhatTheOperatorTypes(t *testing.T) {
 	}
 	// A terminal of 50 rows, so the command list fits whole.
 	command := "stty rows 50 cols 160; " + bin + " --duration 25s --db :memory: --embedded-broker 127.0.0.1:0 --supply-duration 3s --driver-pause 500ms"
-	cmd := exec.Command(scriptBin, "-qfec", command, "/dev/null")
+	cmd := testutil.Command(t, scriptBin, "-qfec", command, "/dev/null")
 	cmd.Env = append(os.Environ(), "TERM=xterm-256color")
 	keys, err := cmd.StdinPipe()
 	if err != nil {

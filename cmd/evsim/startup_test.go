@@ -18,7 +18,7 @@ import (
 
 // background is an evsim process the test talks to while it runs.
 type background struct {
-	cmd    *exec.Cmd
+	cmd    *testutil.Cmd
 	stderr *testutil.SyncBuffer
 	done   chan struct{}
 	exit   int
@@ -27,7 +27,7 @@ type background struct {
 // startEvsim starts evsim with args and stops it (SIGKILL) at the end of the test.
 func startEvsim(t *testing.T, args ...string) *background {
 	t.Helper()
-	b := &background{cmd: exec.Command(evsimBinary(t), args...), stderr: &testutil.SyncBuffer{}, done: make(chan struct{})}
+	b := &background{cmd: testutil.Command(t, evsimBinary(t), args...), stderr: &testutil.SyncBuffer{}, done: make(chan struct{})}
 	b.cmd.Env = append(os.Environ(), "EVSIM_LOG_FORMAT=text")
 	b.cmd.Stderr = b.stderr
 	if err := b.cmd.Start(); err != nil {

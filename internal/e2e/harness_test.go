@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -38,7 +37,7 @@ type proc struct {
 	args []string
 	env  []string
 
-	cmd     *exec.Cmd
+	cmd     *testutil.Cmd
 	logs    []string // one file per incarnation
 	done    chan struct{}
 	exit    error
@@ -53,7 +52,7 @@ func buildEvnode(t *testing.T, dir string) string { return buildBinary(t, dir, "
 func buildBinary(t *testing.T, dir, name string) string {
 	t.Helper()
 	bin := filepath.Join(dir, name)
-	cmd := exec.Command("go", "build", "-o", bin, "github.com/evcharging/evsim/cmd/"+name)
+	cmd := testutil.Command(t, "go", "build", "-o", bin, "github.com/evcharging/evsim/cmd/"+name)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("build %s: %v\n%s", name, err, out)
 	}
@@ -122,11 +121,10 @@ func (h *harness) start(name string) {
 	if p.bin != "" {
 		bin = p.bin
 	}
-	cmd := exec.Command(bin, p.args...)
+	cmd := testutil.Command(h.t, bin, p.args...)
 	cmd.Env = p.env
 	cmd.Dir = h.dir
 	cmd.Stdout, cmd.Stderr = f, f
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
 		f.Close()
 		h.t.Fatalf("start %s: %v", name, err)

@@ -14,6 +14,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/evcharging/evsim/internal/testutil"
 )
 
 // Issue 17: waiting is a state, not a fault, and a stall is not a death.
@@ -176,6 +178,8 @@ func suiteKafkaDown(t *testing.T) *realKafka {
 	}
 	kafka := func(verb string) {
 		t.Helper()
+		// Plain exec, not testutil.Command: `up` leaves Kafka running in this
+		// command's process group, which must outlive the test.
 		if out, err := exec.Command("bash", ctl, verb).CombinedOutput(); err != nil {
 			t.Fatalf("%s %s: %v\n%s", ctl, verb, err, out)
 		}
@@ -435,9 +439,9 @@ func TestEvsimCPUHogIsNotAFault(t *testing.T) {
 		return strings.Contains(h.log("evsim", 0), "All 5000 charge points registered"), ""
 	})
 	const hogFor = 20 * time.Second
-	var hogs []*exec.Cmd
+	var hogs []*testutil.Cmd
 	for i := 0; i < 2; i++ {
-		hog := exec.Command("timeout", fmt.Sprint(hogFor.Seconds()), "sh", "-c", "while :; do :; done")
+		hog := testutil.Command(t, "timeout", fmt.Sprint(hogFor.Seconds()), "sh", "-c", "while :; do :; done")
 		if err := hog.Start(); err != nil {
 			t.Fatalf("start a CPU hog: %v", err)
 		}

@@ -6,6 +6,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/evcharging/evsim/internal/testutil"
 )
 
 // TestMakeHelpListsEveryDocumentedTarget runs `make help` as a user would and
@@ -19,7 +21,7 @@ func TestMakeHelpListsEveryDocumentedTarget(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(makeBin, "-s", "help")
+	cmd := testutil.Command(t, makeBin, "-s", "help")
 	cmd.Dir = "../.."
 	out, err := cmd.Output()
 	if err != nil {

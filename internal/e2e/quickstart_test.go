@@ -2,12 +2,13 @@ package e2e
 
 import (
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/evcharging/evsim/internal/testutil"
 )
 
 // readmeEvnodeQuickStart returns the commands of the README's evnode quick
@@ -64,7 +65,7 @@ func TestReadmeEvnodeQuickStartAfterEvsim(t *testing.T) {
 	}
 	h := newHarness(t)
 	work := h.dir // the user's directory: bin/, evsim-data/, evnode-data/
-	build := exec.Command("go", "build", "-o", filepath.Join(work, "bin")+"/", "./cmd/...")
+	build := testutil.Command(t, "go", "build", "-o", filepath.Join(work, "bin")+"/", "./cmd/...")
 	build.Dir = repo
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("%s: %v\n%s", cmds[0], err, out)
@@ -83,7 +84,7 @@ func TestReadmeEvnodeQuickStartAfterEvsim(t *testing.T) {
 	}
 
 	// The README's first command: `go run ./cmd/evsim`, stopped after a while.
-	evsim := exec.Command(filepath.Join(work, "bin", "evsim"), "--embedded-broker", freeAddr(t), "--panel", "off", "--duration", "5s")
+	evsim := testutil.Command(t, filepath.Join(work, "bin", "evsim"), "--embedded-broker", freeAddr(t), "--panel", "off", "--duration", "5s")
 	evsim.Dir, evsim.Env = work, baseEnv()
 	if out, err := evsim.CombinedOutput(); err != nil {
 		lines := strings.Split(string(out), "\n")
@@ -140,7 +141,7 @@ func TestReadmeEvnodeQuickStartAfterEvsim(t *testing.T) {
 		h.start(name)
 	}
 	gateArgs := strings.Fields(gate)
-	wait := exec.Command(filepath.Join(work, gateArgs[0]), gateArgs[1:]...)
+	wait := testutil.Command(t, filepath.Join(work, gateArgs[0]), gateArgs[1:]...)
 	wait.Dir, wait.Env = work, baseEnv()
 	if out, err := wait.CombinedOutput(); err != nil {
 		h.fail("%s: %v\n%s", gate, err, out)
@@ -152,7 +153,7 @@ func TestReadmeEvnodeQuickStartAfterEvsim(t *testing.T) {
 	})
 	for _, cmd := range oneShots {
 		args := strings.Fields(cmd)
-		one := exec.Command(filepath.Join(work, args[0]), args[1:]...)
+		one := testutil.Command(t, filepath.Join(work, args[0]), args[1:]...)
 		one.Dir, one.Env = work, baseEnv()
 		if out, err := one.CombinedOutput(); err != nil {
 			h.fail("%s: %v\n%s", cmd, err, out)

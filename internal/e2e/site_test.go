@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"fmt"
-	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -12,6 +11,7 @@ import (
 	"github.com/IBM/sarama"
 
 	"github.com/evcharging/evsim/bridge"
+	"github.com/evcharging/evsim/internal/testutil"
 	"github.com/evcharging/evsim/messages"
 )
 
@@ -102,7 +102,7 @@ func runSiteNodes(t *testing.T, realBrokers string) {
 	s.add("drivers", env, "drivers", "--count", fmt.Sprint(siteDrivers), "--id-pattern", group("driver")+"-%02d",
 		"--cp-first", "1", "--cp-count", fmt.Sprint(2*siteCPs), "--cp-pattern", s.pattern, "--requests-per-driver", "500",
 		"--progress-dir", filepath.Join(s.dir, "drivers"), "--driver-pause", "500ms", "--reply-timeout", "4s")
-	if out, err := exec.Command(s.bin, "wait-kafka", "--brokers", s.brokers, "--kafka-wait-attempts", "100", "--kafka-wait-seconds", "0.2").CombinedOutput(); err != nil {
+	if out, err := testutil.Command(t, s.bin, "wait-kafka", "--brokers", s.brokers, "--kafka-wait-attempts", "100", "--kafka-wait-seconds", "0.2").CombinedOutput(); err != nil {
 		t.Fatalf("Kafka at %s: %v\n%s", s.brokers, err, out)
 	}
 	// Only this run's records count (a real Kafka holds earlier runs').
