@@ -518,7 +518,7 @@ func (b *bridge) startFeeder(p sarama.AsyncProducer, gen int) *feeder {
 				if r.value == nil {
 					continue // did not encode
 				}
-				msg := &sarama.ProducerMessage{Topic: r.topic, Value: sarama.ByteEncoder(r.value), Metadata: r}
+				msg := &sarama.ProducerMessage{Topic: b.cfg.kafkaTopic(r.topic), Value: sarama.ByteEncoder(r.value), Metadata: r}
 				if r.key != "" {
 					msg.Key = sarama.StringEncoder(r.key)
 				}
@@ -744,16 +744,16 @@ func createTopics(cfg *Config) error {
 			// A changelog: the newest record of each key is kept for good.
 			entries = map[string]*string{"cleanup.policy": &compact}
 		}
-		err := admin.CreateTopic(t, &sarama.TopicDetail{
+		err := admin.CreateTopic(cfg.kafkaTopic(t), &sarama.TopicDetail{
 			NumPartitions:     int32(cfg.Partitions),
 			ReplicationFactor: -1,
 			ConfigEntries:     entries,
 		}, false)
 		if err != nil && !errors.Is(err, sarama.ErrTopicAlreadyExists) {
-			return fmt.Errorf("create topic %s: %w", t, err)
+			return fmt.Errorf("create topic %s: %w", cfg.kafkaTopic(t), err)
 		}
 	}
-	return awaitTopics(client, cfg.Topics, topicsReadyTimeout)
+	return awaitTopics(client, cfg.kafkaTopics(cfg.Topics), topicsReadyTimeout)
 }
 
 // topicsReadyTimeout bounds the wait for topics just created to answer.

@@ -39,6 +39,10 @@ type Config struct {
 	Partitions int
 	// Topics the bridge creates when it becomes ready. Default: Topics.
 	Topics []string
+	// TopicPrefix goes before every topic name on the broker (and so every
+	// consumer group id), e.g. "lab-a." makes driver.requests
+	// lab-a.driver.requests. Default "": the plain names.
+	TopicPrefix string
 	// Retention bounds what the broker keeps of each topic (retention.ms).
 	// Default 1 h; negative means the broker's default (no setting).
 	Retention time.Duration
@@ -198,6 +202,9 @@ func (c *Config) Validate() error {
 	}
 	if err := c.Security.Validate(); err != nil {
 		return err
+	}
+	if err := ValidateTopicPrefix(c.TopicPrefix); err != nil {
+		return fmt.Errorf("bridge config: %w", err)
 	}
 	for _, t := range c.Topics {
 		if t == "" || strings.ContainsAny(t, " /\\") {

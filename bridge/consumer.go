@@ -309,14 +309,12 @@ func (b *bridge) stopConsumer(cons *consumer) {
 // Kafka's tools, e.g. kafka-consumer-groups --describe --group central.cp.telemetry.
 func KafkaGroupID(group, topic string) string { return group + "." + topic }
 
-func kafkaGroupID(key tgKey) string { return KafkaGroupID(key.group, key.topic) }
-
 func (b *bridge) runConsumer(ctx context.Context, key tgKey, gen uint64, sc *sarama.Config) {
 	log := b.log.WithFields(logrus.Fields{"topic": key.topic, "group": key.group})
 	var cg sarama.ConsumerGroup
 	for {
 		var err error
-		cg, err = sarama.NewConsumerGroup(b.cfg.Brokers, kafkaGroupID(key), sc)
+		cg, err = sarama.NewConsumerGroup(b.cfg.Brokers, KafkaGroupID(key.group, b.cfg.kafkaTopic(key.topic)), sc)
 		if err == nil {
 			break
 		}
@@ -333,7 +331,7 @@ func (b *bridge) runConsumer(ctx context.Context, key tgKey, gen uint64, sc *sar
 	}()
 	h := &claimHandler{b: b, key: key, gen: gen, window: b.cfg.InFlightPerPartition}
 	for ctx.Err() == nil {
-		if err := cg.Consume(ctx, []string{key.topic}, h); err != nil && ctx.Err() == nil {
+		if err := cg.Consume(ctx, []string{b.cfg.kafkaTopic(key.topic)}, h); err != nil && ctx.Err() == nil {
 			log.WithField("error", err).Debug("Consume ended; joining again")
 			sleepCtx(ctx, 500*time.Millisecond)
 		}
@@ -378,9 +376,9 @@ func (h *claimHandler) ConsumeClaim(sess sarama.ConsumerGroupSession, claim sara
 			}
 			rec := &consumerRecord{
 				claimID: id, gen: h.gen, cons: h.key, sess: sess, sem: sem,
-				topic: m.Topic, partition: m.Partition, offset: m.Offset, key: string(m.Key),
+				topic: h.key.topic, partition: m.Partition, offset: m.Offset, key: string(m.Key),
 			}
-			msg, err := h.b.sealer.decode(m.Topic, string(m.Key), m.Value)
+			msg, err := h.b.sealer.decode(h.key.topic, string(m.Key), m.Value)
 			if err != nil {
 				rec.err = err
 			} else {
@@ -574,7 +572,7 @@ func (b *bridge) advance(cs *claimState) {
 		cs.order = cs.order[1:]
 	}
 	if last >= 0 {
-		cs.sess.MarkOffset(cs.topic, cs.partition, last+1, "")
+		cs.sess.MarkOffset(b.cfg.kafkaTopic(cs.topic), cs.partition, last+1, "")
 	}
 }
 

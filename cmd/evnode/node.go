@@ -131,7 +131,7 @@ func (n *node) watchPeers() {
 // bridge's PID, or an exit code when the process must end (0 on a signal
 // before Kafka was ready, 1 when Kafka never answered).
 func (n *node) gate(ctx context.Context, k config.Kafka, clientID string, status *web.BridgeStatus) (*actor.PID, int, bool) {
-	cfg := bridge.Config{Brokers: k.Brokers, WaitAttempts: k.WaitAttempts, WaitInterval: k.WaitInterval, ClientID: clientID, Security: k.Security.Bridge, Keys: n.keys}
+	cfg := bridge.Config{Brokers: k.Brokers, WaitAttempts: k.WaitAttempts, WaitInterval: k.WaitInterval, ClientID: clientID, Security: k.Security.Bridge, Keys: n.keys, TopicPrefix: k.TopicPrefix}
 	pid, err := bridge.Start(n.system, cfg, n.logger, n.stats)
 	if err != nil {
 		n.log.Errorf("Cannot start the Kafka bridge: %v", err)

@@ -38,7 +38,7 @@ func runRegistry(parent context.Context, args []string, getenv func(string) (str
 
 	bridgePID, err := bridge.Start(n.system, bridge.Config{
 		Brokers: c.Kafka.Brokers, WaitAttempts: c.Kafka.WaitAttempts, WaitInterval: c.Kafka.WaitInterval, ClientID: "evnode-registry",
-		Security: c.Kafka.Security.Bridge,
+		Security: c.Kafka.Security.Bridge, TopicPrefix: c.Kafka.TopicPrefix,
 	}, n.logger, n.stats)
 	if err != nil {
 		log.Errorf("Cannot start the Kafka bridge: %v", err)

@@ -127,6 +127,7 @@ func TestBadFlagExitsTwoNamingTheFlag(t *testing.T) {
 		"--scenario ":        {"--weather-provider", "off", "--scenario", weatherStepFile(t)},
 		"--weather-interval": {"--weather-interval", "0s"},
 		"--openweather-url":  {"--openweather-url", "ftp://x"},
+		"--topic-prefix":     {"--topic-prefix", "lab/a"},
 	}
 	for flagName, args := range cases {
 		cmd := testutil.Command(t, bin, args...)

@@ -146,7 +146,7 @@ func (r *runner) run(ctx context.Context) int {
 		Partitions: cfg.Partitions, ClientID: "evsim", Security: security,
 		Retention: cfg.Retention, RetentionBytes: cfg.RetentionBytes,
 		TelemetryRetention: cfg.TelemetryRetention, TelemetryRetentionBytes: cfg.TelemetryRetentionBytes,
-		Keys: keys,
+		Keys: keys, TopicPrefix: cfg.Kafka.TopicPrefix,
 	}
 	bridgePID, err := bridge.Start(system, bcfg, r.logger, r.stats)
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/evcharging/evsim/bridge"
 	"github.com/evcharging/evsim/internal/logging"
 )
 
@@ -19,6 +20,9 @@ type Kafka struct {
 	WaitInterval time.Duration
 	// Security is TLS and SASL towards Kafka (--kafka-tls*, --kafka-sasl-*).
 	Security KafkaSecurity
+	// TopicPrefix goes before every topic name on the broker, so that
+	// several networks share one Kafka apart (--topic-prefix). Default "".
+	TopicPrefix string
 
 	brokersFlag string
 }
@@ -29,11 +33,13 @@ type Log struct {
 	Format string // text (default) or json
 }
 
-// AddKafkaFlags registers --brokers, --kafka-wait-attempts and --kafka-wait-seconds.
+// AddKafkaFlags registers --brokers, --kafka-wait-attempts, --kafka-wait-seconds,
+// --topic-prefix and the security flags.
 func AddKafkaFlags(fs *FlagSet, k *Kafka, brokersDefault string) {
 	fs.String(&k.brokersFlag, "brokers", "KAFKA_BOOTSTRAP", brokersDefault, "Kafka bootstrap servers, comma-separated")
 	fs.Int(&k.WaitAttempts, "kafka-wait-attempts", "KAFKA_WAIT_MAX_ATTEMPTS", 30, "readiness probes before giving up; 0 = forever")
 	fs.Seconds(&k.WaitInterval, "kafka-wait-seconds", "KAFKA_WAIT_SECONDS", 2*time.Second, "seconds between readiness probes")
+	fs.String(&k.TopicPrefix, "topic-prefix", "", "", "put before every Kafka topic name (and consumer group), e.g. lab-a. so that networks share one Kafka apart")
 	addKafkaSecurityFlags(fs, &k.Security)
 }
 
@@ -64,6 +70,9 @@ func (k *Kafka) Validate() error {
 	}
 	if k.WaitInterval <= 0 {
 		return Usagef("kafka-wait-seconds", "must be more than 0")
+	}
+	if err := bridge.ValidateTopicPrefix(k.TopicPrefix); err != nil {
+		return Usagef("topic-prefix", "%v", err)
 	}
 	return nil
 }
