@@ -3,6 +3,7 @@ package network_test
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/evcharging/evsim/actors/internal/testkit"
 	"github.com/evcharging/evsim/actors/network"
@@ -14,6 +15,11 @@ import (
 func TestSupplyFlowFromRequestToTicket(t *testing.T) {
 	h := testkit.New(t)
 	cfg := fastConfig(h)
+	// This test wants the supply to complete: with the 40 ms health timeout
+	// and 400 ms liveness timeout a CPU-starved machine can read the engine
+	// or the monitor as dead and end the supply (FAULT, monitor lost).
+	// Fault detection has tests of its own (resilience_test.go).
+	cfg.HealthInterval, cfg.HealthTimeout, cfg.LivenessTimeout = 200*time.Millisecond, 200*time.Millisecond, 2*time.Second
 	cfg.ChargePoints = cps("CP-001")
 	cfg.Drivers = []network.Driver{{ID: "alice", Requests: []string{"CP-001"}}}
 	n := startNet(t, h, cfg)

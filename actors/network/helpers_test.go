@@ -15,7 +15,10 @@ import (
 	"github.com/evcharging/evsim/messages"
 )
 
-const wait = 10 * time.Second
+// wait bounds the polls of these tests: generous, since a poll returns as
+// soon as it holds and a loaded machine (-race, other tests, builds) once
+// made 10 s too short.
+const wait = 30 * time.Second
 
 // fastConfig is the rules' network at test speed.
 func fastConfig(h *testkit.Harness) network.Config {

@@ -255,11 +255,14 @@ func TestKafkaNeverReadyExitsOne(t *testing.T) {
 // and 1,500 drivers at the default timings (telemetry, health and liveness
 // every second), nothing may be marked faulty or disconnected by mistake and
 // the log stays free of WARN lines. Quadratic paths that once crept into
-// registration and shutdown fail this test.
+// registration and shutdown fail this test. evsim runs ahead of the rest
+// of the machine (nice -10): on a loaded machine it got 0.14 of a core
+// (cpu_seconds 3.9 in 28 s), took 15.7 s to register 3,000 charge points and
+// marked some DISCONNECTED, which says nothing about evsim's own paths.
 func TestThousandsOfChargePointsRunClean(t *testing.T) {
 	bin := evsimBinary(t)
 	summaryPath := filepath.Join(t.TempDir(), "summary.json")
-	cmd := testutil.Command(t, bin, "--cps", "3000", "--drivers", "1500", "--duration", "15s", "--seed", "5",
+	cmd := testutil.FavouredCommand(t, bin, "--cps", "3000", "--drivers", "1500", "--duration", "15s", "--seed", "5",
 		"--embedded-broker", "127.0.0.1:0", "--db", ":memory:", "--panel", "off", "--log-level", "warn",
 		"--summary-json", summaryPath)
 	var stderr bytes.Buffer

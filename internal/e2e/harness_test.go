@@ -25,6 +25,10 @@ type harness struct {
 	bin string
 	dir string
 
+	// favoured nodes run ahead of the rest of the machine
+	// (testutil.FavouredCommand): for tests that judge timing.
+	favoured bool
+
 	mu    sync.Mutex
 	procs map[string]*proc
 	order []string
@@ -121,7 +125,11 @@ func (h *harness) start(name string) {
 	if p.bin != "" {
 		bin = p.bin
 	}
-	cmd := testutil.Command(h.t, bin, p.args...)
+	command := testutil.Command
+	if h.favoured {
+		command = testutil.FavouredCommand
+	}
+	cmd := command(h.t, bin, p.args...)
 	cmd.Env = p.env
 	cmd.Dir = h.dir
 	cmd.Stdout, cmd.Stderr = f, f

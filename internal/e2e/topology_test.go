@@ -103,6 +103,11 @@ func (tp *topology) kafkaEnv() []string {
 func runTopology(t *testing.T, realBrokers string) {
 	began := time.Now()
 	tp := &topology{harness: newHarness(t), engineOf: map[string]string{}}
+	// The walk judges timing (no false FAULT may end a supply it waits
+	// for): on a loaded machine all five monitors once called their engines
+	// FAULT at the same moment (450 ms timeout) and the driver's supply
+	// ended "(fault)", not "(completed)".
+	tp.favoured = true
 	if realBrokers != "" {
 		b := make([]byte, 3)
 		_, _ = rand.Read(b)
@@ -185,7 +190,7 @@ func (tp *topology) addChargePoint(cp, location string, provisioned bool) {
 		"EVSIM_CP="+cp, "EVSIM_ENGINE="+engine, "EVSIM_CENTRAL="+tp.central, "EVSIM_LOCATION="+location,
 		"EVSIM_LISTEN="+monitor, "EVSIM_ADVERTISE="+monitor, "EVSIM_SECRET="+secret,
 		"EVSIM_KW=22", "EVSIM_PRICE=0.30",
-		"EVSIM_HEALTH_INTERVAL=500ms", "EVSIM_HEALTH_TIMEOUT=450ms", "EVSIM_ENGINE_GRACE=60s")
+		"EVSIM_HEALTH_INTERVAL=1s", "EVSIM_HEALTH_TIMEOUT=1s", "EVSIM_ENGINE_GRACE=60s")
 	tp.add("monitor-"+cp, env, "monitor")
 }
 

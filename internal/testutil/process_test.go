@@ -186,3 +186,19 @@ func exists(path string) bool {
 	_, err := os.Stat(path)
 	return err == nil
 }
+
+// TestFavouredCommandRunsAhead: as root, the program runs at nice -10.
+func TestFavouredCommandRunsAhead(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("only root may raise a priority")
+	}
+	out, err := FavouredCommand(t, "cat", "/proc/self/stat").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// nice is the 17th field after "(comm)" (field 19 of the line).
+	fields := strings.Fields(string(out[strings.LastIndexByte(string(out), ')')+1:]))
+	if len(fields) < 17 || fields[16] != "-10" {
+		t.Errorf("nice of the program is %v, want -10 (stat %q)", fields[min(16, len(fields)-1)], out)
+	}
+}
