@@ -133,6 +133,12 @@ func Props(cfg Config) (*actor.Props, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	if _, inMemory := cfg.Journal.(*MemoryJournal); !inMemory {
+		log := logging.NewLazy(cfg.Logger, "Engine ", "cp_id", cfg.CPID)
+		cfg.Journal = newWriteBehind(cfg.Journal, func(err error) {
+			log.Entry().WithError(err).Warn("Could not write the engine journal")
+		})
+	}
 	return actor.PropsFromProducer(func() actor.Actor { return &Engine{cfg: &cfg} },
 		actor.WithReceiverMiddleware(supervision.CaptureStack)), nil
 }
@@ -182,6 +188,9 @@ func (e *Engine) Receive(ctx actor.Context) {
 		e.timers.StopAll()
 	case *actor.Stopping:
 		e.timers.StopAll()
+		if w, ok := e.cfg.Journal.(*writeBehind); ok {
+			w.Flush() // nothing of this engine is written after it stopped
+		}
 		ctx.Send(e.cfg.Bridge, &bridge.Unsubscribe{Topic: bridge.TopicCommands, Group: e.cfg.Group, Key: e.cfg.CPID, Subscriber: ctx.Self()})
 	case *bridge.Delivery:
 		defer msg.Done()
@@ -360,7 +369,7 @@ func (e *Engine) tick(ctx actor.Context) {
 		e.status(ctx, "vehicle unplugged")
 		return
 	}
-	e.save()
+	e.saveProgress()
 }
 
 // publishEnd journals the end as pending, hands it to the bridge, then
@@ -377,6 +386,16 @@ func (e *Engine) publishEnd(ctx actor.Context, end *messages.SupplyEnded) {
 		e.log.Entry().WithFields(logrus.Fields{"session_id": end.GetSessionId(), "driver_id": end.GetDriverId()}).
 			Infof("Supply for %s ended: %.2f kWh, %.2f EUR (%s)", end.GetDriverId(), end.GetKwh(), end.GetEur(), EndReasonText(end.GetReason()))
 	}
+}
+
+// saveProgress journals a tick's progress without waiting for a slow
+// journal's disk (writebehind.go).
+func (e *Engine) saveProgress() {
+	if w, ok := e.cfg.Journal.(*writeBehind); ok {
+		w.SaveProgress(e.m.Record())
+		return
+	}
+	e.save()
 }
 
 func (e *Engine) save() {
