@@ -14,6 +14,7 @@ import (
 
 	"github.com/evcharging/evsim/bridge"
 	"github.com/evcharging/evsim/internal/store"
+	"github.com/evcharging/evsim/internal/testutil"
 	"github.com/evcharging/evsim/messages"
 )
 
@@ -241,52 +242,12 @@ func tailOffsets(t *testing.T, brokers []string) map[int32]int64 {
 // given offsets (the start where none is given) to the end.
 func readTickets(t *testing.T, brokers []string, from map[int32]int64) map[string]int {
 	t.Helper()
-	client, err := sarama.NewClient(brokers, sarama.NewConfig())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer client.Close()
-	consumer, err := sarama.NewConsumerFromClient(client)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer consumer.Close()
-	parts, err := client.Partitions(bridge.TopicTickets)
-	if err != nil {
-		t.Fatal(err)
-	}
 	got := map[string]int{}
-	for _, p := range parts {
-		end, err := client.GetOffset(bridge.TopicTickets, p, sarama.OffsetNewest)
-		if err != nil {
-			t.Fatal(err)
+	for _, v := range testutil.ReadTopic(t, brokers, bridge.TopicTickets, from) {
+		msg, _, err := bridge.Decode(v)
+		if tk, ok := msg.(*messages.Ticket); err == nil && ok {
+			got[tk.GetSessionId()]++
 		}
-		start, ok := from[p]
-		if !ok {
-			if start, err = client.GetOffset(bridge.TopicTickets, p, sarama.OffsetOldest); err != nil {
-				t.Fatal(err)
-			}
-		}
-		if start >= end {
-			continue
-		}
-		pc, err := consumer.ConsumePartition(bridge.TopicTickets, p, start)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for off := start; off < end; {
-			select {
-			case m := <-pc.Messages():
-				off = m.Offset + 1
-				msg, _, err := bridge.Decode(m.Value)
-				if tk, ok := msg.(*messages.Ticket); err == nil && ok {
-					got[tk.GetSessionId()]++
-				}
-			case <-time.After(10 * time.Second):
-				t.Fatalf("driver.tickets partition %d: stuck before offset %d of %d", p, off, end)
-			}
-		}
-		_ = pc.Close()
 	}
 	return got
 }

@@ -381,51 +381,11 @@ func endsOf(t *testing.T, brokers, topic string) map[int32]int64 {
 // partition not named) to its end.
 func readTopic(t *testing.T, brokers, topic string, from map[int32]int64) []any {
 	t.Helper()
-	client, err := sarama.NewClient(strings.Split(brokers, ","), sarama.NewConfig())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer client.Close()
-	consumer, err := sarama.NewConsumerFromClient(client)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer consumer.Close()
-	parts, err := client.Partitions(topic)
-	if err != nil {
-		t.Fatal(err)
-	}
 	var out []any
-	for _, p := range parts {
-		end, err := client.GetOffset(topic, p, sarama.OffsetNewest)
-		if err != nil {
-			t.Fatal(err)
+	for _, v := range testutil.ReadTopic(t, strings.Split(brokers, ","), topic, from) {
+		if msg, _, err := bridge.Decode(v); err == nil {
+			out = append(out, msg)
 		}
-		start, ok := from[p]
-		if !ok {
-			if start, err = client.GetOffset(topic, p, sarama.OffsetOldest); err != nil {
-				t.Fatal(err)
-			}
-		}
-		if start >= end {
-			continue
-		}
-		pc, err := consumer.ConsumePartition(topic, p, start)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for off := start; off < end; {
-			select {
-			case m := <-pc.Messages():
-				off = m.Offset + 1
-				if msg, _, err := bridge.Decode(m.Value); err == nil {
-					out = append(out, msg)
-				}
-			case <-time.After(10 * time.Second):
-				t.Fatalf("%s partition %d: stuck before offset %d of %d", topic, p, off, end)
-			}
-		}
-		_ = pc.Close()
 	}
 	return out
 }

@@ -61,3 +61,55 @@ func ProduceRecord(t testing.TB, brokers, topic, key string, value []byte) {
 		t.Fatalf("produce to %s: %v", topic, err)
 	}
 }
+
+// ReadTopic returns the values of topic's records from the given offsets
+// (the start of a partition not named) to its end, partition by partition,
+// read with a plain consumer as anyone who can reach the broker could.
+func ReadTopic(t testing.TB, brokers []string, topic string, from map[int32]int64) [][]byte {
+	t.Helper()
+	client, err := sarama.NewClient(brokers, sarama.NewConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	consumer, err := sarama.NewConsumerFromClient(client)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer consumer.Close()
+	parts, err := client.Partitions(topic)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out [][]byte
+	for _, p := range parts {
+		end, err := client.GetOffset(topic, p, sarama.OffsetNewest)
+		if err != nil {
+			t.Fatal(err)
+		}
+		start, ok := from[p]
+		if !ok {
+			if start, err = client.GetOffset(topic, p, sarama.OffsetOldest); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if start >= end {
+			continue
+		}
+		pc, err := consumer.ConsumePartition(topic, p, start)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for off := start; off < end; {
+			select {
+			case m := <-pc.Messages():
+				off = m.Offset + 1
+				out = append(out, m.Value)
+			case <-time.After(10 * time.Second):
+				t.Fatalf("%s partition %d: stuck before offset %d of %d", topic, p, off, end)
+			}
+		}
+		_ = pc.Close()
+	}
+	return out
+}
