@@ -144,3 +144,128 @@ func TestReplayedStopOrderDoesNotOverturnTheResume(t *testing.T) {
 		t.Fatal("the engine is STOPPED after the replay")
 	}
 }
+
+func isMessage[M proto.Message](pick func(M) bool) func(proto.Message) bool {
+	return func(m proto.Message) bool {
+		x, ok := m.(M)
+		return ok && pick(x)
+	}
+}
+
+// The records of a supply that has its ticket, copied back onto their
+// topics (its start, a reading, its end) with an old STOPPED status of the
+// charge point: each opens, and none has an effect. Central ticketed the
+// session once and ignores what comes after its end; the status only
+// feeds Central's note of the engine's own state, which the monitor's next
+// liveness report overwrites, and the panel does not show.
+func TestReplayedRecordsOfAnEndedSupplyChangeNothing(t *testing.T) {
+	h, cfg := sealedHarness(t)
+	cfg.ChargePoints = cps("CP-001", "CP-002")
+	n := startNet(t, h, cfg)
+	if r, err := n.Panel().Stop(ctx2s(t), "CP-001"); err != nil || r.Affected != 1 {
+		t.Fatalf("stop: %+v %v", r, err)
+	}
+	waitState(t, n, "CP-001", messages.ChargePointState_CHARGE_POINT_STATE_STOPPED)
+	stopped := sealedRecordWhere(t, h, bridge.TopicStatus, "CP-001", isMessage(func(s *messages.StatusChange) bool {
+		return s.GetState() == messages.ChargePointState_CHARGE_POINT_STATE_STOPPED
+	}))
+	if r, err := n.Panel().Resume(ctx2s(t), "CP-001"); err != nil || r.Affected != 1 {
+		t.Fatalf("resume: %+v %v", r, err)
+	}
+	waitState(t, n, "CP-001", messages.ChargePointState_CHARGE_POINT_STATE_ACTIVATED)
+	addDriver(t, n, network.Driver{ID: "alice", Requests: []string{"CP-001"}})
+	sid := waitTickets(t, h, n, "alice", 1)[0].GetSessionId()
+
+	replays := map[string][]byte{
+		bridge.TopicStatus: sealedRecordWhere(t, h, bridge.TopicStatus, "CP-001", isMessage(func(s *messages.SupplyStarted) bool { return s.GetSessionId() == sid })),
+		bridge.TopicTelemetry: sealedRecordWhere(t, h, bridge.TopicTelemetry, "CP-001", isMessage(func(r *messages.Telemetry) bool {
+			return r.GetSessionId() == sid && r.GetKwh() > 0
+		})),
+		bridge.TopicSessionEnd: sealedRecordWhere(t, h, bridge.TopicSessionEnd, "CP-001", isMessage(func(e *messages.SupplyEnded) bool { return e.GetSessionId() == sid })),
+	}
+	for topic, v := range replays {
+		produceBytes(t, h, topic, "CP-001", v)
+	}
+	produceBytes(t, h, bridge.TopicStatus, "CP-001", stopped)
+	testkit.Eventually(t, wait, func() bool { return len(h.Rec.Get().Ended[sid]) == 2 },
+		func() string { return "the replayed end is not on Kafka" })
+	// Central reads each charge point's records in order: once bob's
+	// supply at CP-001 has its ticket, it has handled the copies before it.
+	addDriver(t, n, network.Driver{ID: "bob", Requests: []string{"CP-001"}})
+	waitTickets(t, h, n, "bob", 1)
+	waitState(t, n, "CP-001", messages.ChargePointState_CHARGE_POINT_STATE_ACTIVATED)
+
+	if ts := h.Rec.Get().Tickets[sid]; len(ts) != 1 {
+		t.Fatalf("alice's supply has %d tickets after the replay", len(ts))
+	}
+	if got := h.Stats.Tickets.Load(); got != 2 {
+		t.Fatalf("Central counted %d tickets, want alice's and bob's", got)
+	}
+	if v := view(t, n, "CP-001"); v.Session != nil {
+		t.Fatalf("CP-001 shows a session after the replay: %+v", v.Session)
+	}
+	if st := engineState(t, h, n, "CP-001"); st != messages.ChargePointState_CHARGE_POINT_STATE_ACTIVATED {
+		t.Fatalf("CP-001's engine is %s", st)
+	}
+	if got := refusals(h, "CP-001"); len(got) != 0 {
+		t.Fatalf("a replay is no refusal (it opens): %q", got)
+	}
+	// alice is not busy again: a new request of hers is served.
+	request(h, "R-alice-again", "alice", "CP-002")
+	testkit.Eventually(t, wait, func() bool { return len(ticketsOf(h, "alice")) == 2 || deniedRequest(h, "R-alice-again") != nil },
+		func() string { return "alice's new request was neither served nor denied" })
+	if d := deniedRequest(h, "R-alice-again"); d != nil {
+		t.Fatalf("alice's new request was denied: %s (%s)", d.GetReason(), d.GetDetail())
+	}
+	h.Rec.ForgetRepeatedEnd(sid)
+}
+
+func deniedRequest(h *testkit.Harness, reqID string) *messages.ChargeDenied {
+	for _, d := range h.Rec.Get().Denied {
+		if d.GetRequestId() == reqID {
+			return d
+		}
+	}
+	return nil
+}
+
+// A reading of the running supply copied back onto cp.telemetry took the
+// panel's figures (and the driver's) back to that earlier reading until
+// the next one came. Central keeps a supply's energy from going back.
+func TestReplayedReadingDoesNotTakeTheSupplyBack(t *testing.T) {
+	h, cfg := sealedHarness(t)
+	cfg.ChargePoints = cps("CP-001")
+	cfg.SupplyDuration = 20 * time.Second
+	cfg.TelemetryInterval = 400 * time.Millisecond
+	cfg.Drivers = []network.Driver{{ID: "alice", Requests: []string{"CP-001"}}}
+	n := startNet(t, h, cfg)
+	sid := waitState(t, n, "CP-001", messages.ChargePointState_CHARGE_POINT_STATE_SUPPLYING).Session.SessionID
+	first := sealedRecordWhere(t, h, bridge.TopicTelemetry, "CP-001", isMessage(func(r *messages.Telemetry) bool {
+		return r.GetSessionId() == sid && r.GetKwh() > 0
+	}))
+	firstKWh := openSealedOrNil(h, bridge.TopicTelemetry, "CP-001", first).(*messages.Telemetry).GetKwh()
+	var shown float64
+	testkit.Eventually(t, wait, func() bool {
+		if s := view(t, n, "CP-001").Session; s != nil {
+			shown = s.KWh
+		}
+		return shown > firstKWh
+	}, func() string { return "the panel never showed a later reading" })
+
+	produceBytes(t, h, bridge.TopicTelemetry, "CP-001", first)
+	// Until Central has handled the copy, the energy on the panel must not
+	// go back (the code before showed the copy until the next reading).
+	lowest := shown
+	testkit.Eventually(t, wait, func() bool {
+		if s := view(t, n, "CP-001").Session; s != nil {
+			lowest = min(lowest, s.KWh)
+		}
+		return lowest < shown || len(h.Logs.Lines("DEBUG", "Ignored a reading of CP-001 older than the one shown")) > 0
+	}, func() string { return "the copy was neither shown nor ignored" })
+	if lowest < shown {
+		t.Fatalf("the replayed reading took the panel back from %.4f to %.4f kWh", shown, lowest)
+	}
+	if got := refusals(h, "CP-001"); len(got) != 0 {
+		t.Fatalf("a replay is no refusal (it opens): %q", got)
+	}
+}
