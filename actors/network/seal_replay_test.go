@@ -5,7 +5,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/IBM/sarama"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/evcharging/evsim/actors/chargepoint"
@@ -13,6 +12,7 @@ import (
 	"github.com/evcharging/evsim/actors/network"
 	"github.com/evcharging/evsim/bridge"
 	"github.com/evcharging/evsim/internal/seal"
+	"github.com/evcharging/evsim/internal/testutil"
 	"github.com/evcharging/evsim/messages"
 )
 
@@ -51,41 +51,9 @@ func openSealedOrNil(h *testkit.Harness, topic, cpID string, value []byte) proto
 // match accepts.
 func sealedRecordWhere(t *testing.T, h *testkit.Harness, topic, key string, match func(proto.Message) bool) []byte {
 	t.Helper()
-	c, err := sarama.NewConsumer([]string{h.Broker.Addr()}, sarama.NewConfig())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = c.Close() }()
-	parts, err := c.Partitions(topic)
-	if err != nil {
-		t.Fatal(err)
-	}
-	found := make(chan []byte, 1)
-	for _, p := range parts {
-		pc, err := c.ConsumePartition(topic, p, sarama.OffsetOldest)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer func() { _ = pc.Close() }()
-		go func() {
-			for m := range pc.Messages() {
-				if string(m.Key) == key && match(openSealedOrNil(h, topic, key, m.Value)) {
-					select {
-					case found <- m.Value:
-					default:
-					}
-					return
-				}
-			}
-		}()
-	}
-	select {
-	case v := <-found:
-		return v
-	case <-time.After(wait):
-		t.Fatalf("no such record of %s on %s", key, topic)
-	}
-	return nil
+	return testutil.RecordWhere(t, h.Broker.Addr(), topic, "such sealed record of "+key, func(k string, v []byte) bool {
+		return k == key && match(openSealedOrNil(h, topic, key, v))
+	})
 }
 
 // engineState asks cpID's engine for its state.
