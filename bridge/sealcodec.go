@@ -3,6 +3,7 @@ package bridge
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"google.golang.org/protobuf/encoding/protowire"
@@ -46,23 +47,21 @@ func (e *RefusedError) Unwrap() error { return e.Err }
 // sealer seals and opens the records of the sealed topics with a keyring.
 // A nil sealer is encryption off: records travel in clear.
 type sealer struct {
-	keys   *seal.Keyring
-	topics map[string]bool
+	keys *seal.Keyring
+	// topics are few (SealedTopics): a scan is cheaper than a map's hash,
+	// twice per record.
+	topics []string
 }
 
 func newSealer(keys *seal.Keyring, topics []string) *sealer {
 	if keys == nil {
 		return nil
 	}
-	s := &sealer{keys: keys, topics: map[string]bool{}}
-	for _, t := range topics {
-		s.topics[t] = true
-	}
-	return s
+	return &sealer{keys: keys, topics: slices.Clone(topics)}
 }
 
 // seals says whether records of topic are sealed.
-func (s *sealer) seals(topic string) bool { return s != nil && s.topics[topic] }
+func (s *sealer) seals(topic string) bool { return s != nil && slices.Contains(s.topics, topic) }
 
 // encode writes the record's envelope, sealed with the current key of its
 // key (the charge point id) on a sealed topic. seal.ErrNoKey: there is none.

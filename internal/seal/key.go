@@ -146,9 +146,12 @@ func newAEAD(secret []byte) (cipher.AEAD, error) {
 // the message type, the key id and the charge point id, each length-prefixed
 // so that no two different tuples give the same bytes.
 func AppendAAD(b []byte, topic string, typ int32, keyID, cpID string) []byte {
-	for _, s := range []string{topic, keyID, cpID} {
-		b = binary.AppendUvarint(b, uint64(len(s)))
-		b = append(b, s...)
-	}
+	b = appendLengthPrefixed(b, topic)
+	b = appendLengthPrefixed(b, keyID)
+	b = appendLengthPrefixed(b, cpID)
 	return binary.AppendVarint(b, int64(typ))
+}
+
+func appendLengthPrefixed(b []byte, s string) []byte {
+	return append(binary.AppendUvarint(b, uint64(len(s))), s...)
 }

@@ -84,3 +84,13 @@ func TestSealerNeverRepeatsANonce(t *testing.T) {
 		seen[nonce] = true
 	}
 }
+
+// The additional data's bytes are part of the wire format: records sealed
+// by earlier builds open only if they stay the same.
+func TestAdditionalDataIsLengthPrefixedTopicKeyIDCPIDAndType(t *testing.T) {
+	got := AppendAAD([]byte("x"), "cp.status", 10, "k-01", "CP-001")
+	want := append([]byte("x\x09cp.status\x04k-01\x06CP-001"), 20) // 10 zigzag-encoded
+	if !bytes.Equal(got, want) {
+		t.Fatalf("additional data %q, want %q", got, want)
+	}
+}
