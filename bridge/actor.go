@@ -493,12 +493,13 @@ func (b *bridge) startFeeder(p sarama.AsyncProducer, gen int) *feeder {
 	encoded := make(chan []*outRecord, 4)
 	go func() {
 		defer close(encoded)
+		var seals seal.Sealer // this goroutine's nonces and additional data
 		for batch := range f.in {
 			for _, r := range batch {
 				if r.value != nil {
 					continue
 				}
-				v, err := sealer.encode(r, time.Now(), clientID)
+				v, err := sealer.encodeWith(&seals, r, time.Now(), clientID)
 				if errors.Is(err, seal.ErrNoKey) {
 					b.send(keyGone{r})
 					continue

@@ -89,20 +89,40 @@ const (
 	envProducer      protowire.Number = 5
 )
 
+// timestampSize is the size of a google.protobuf.Timestamp of secs and nanos.
+func timestampSize(secs int64, nanos int32) int {
+	n := 0
+	if secs != 0 {
+		n += protowire.SizeTag(1) + protowire.SizeVarint(uint64(secs))
+	}
+	if nanos != 0 {
+		n += protowire.SizeTag(2) + protowire.SizeVarint(uint64(nanos))
+	}
+	return n
+}
+
+// envelopeSize is the size appendEnvelope writes for a payload of size bytes.
+func envelopeSize(t messages.MessageType, size int, at time.Time, producer string) int {
+	n := protowire.SizeTag(envSchemaVersion) + protowire.SizeVarint(uint64(SchemaVersion)) +
+		protowire.SizeTag(envProducedAt) + protowire.SizeBytes(timestampSize(at.Unix(), int32(at.Nanosecond())))
+	if t != 0 {
+		n += protowire.SizeTag(envType) + protowire.SizeVarint(uint64(t))
+	}
+	if size > 0 {
+		n += protowire.SizeTag(envPayload) + protowire.SizeBytes(size)
+	}
+	if producer != "" {
+		n += protowire.SizeTag(envProducer) + protowire.SizeBytes(len(producer))
+	}
+	return n
+}
+
 func appendEnvelope(b []byte, t messages.MessageType, msg proto.Message, at time.Time, producer string) ([]byte, error) {
 	size := proto.Size(msg) // caches the sizes for the marshal below
 	secs, nanos := at.Unix(), int32(at.Nanosecond())
-	tsLen := 0
-	if secs != 0 {
-		tsLen += protowire.SizeTag(1) + protowire.SizeVarint(uint64(secs))
-	}
-	if nanos != 0 {
-		tsLen += protowire.SizeTag(2) + protowire.SizeVarint(uint64(nanos))
-	}
-	need := 3*protowire.SizeTag(1) + 2*protowire.SizeVarint(uint64(max(t, 0))) + protowire.SizeBytes(size) +
-		protowire.SizeTag(4) + protowire.SizeBytes(tsLen) + protowire.SizeTag(5) + protowire.SizeBytes(len(producer))
+	tsLen := timestampSize(secs, nanos)
 	if b == nil {
-		b = make([]byte, 0, need)
+		b = make([]byte, 0, envelopeSize(t, size, at, producer))
 	}
 	if t != 0 {
 		b = protowire.AppendTag(b, envType, protowire.VarintType)

@@ -3,6 +3,7 @@ package bridge
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"google.golang.org/protobuf/encoding/protowire"
@@ -46,27 +47,31 @@ func (e *RefusedError) Unwrap() error { return e.Err }
 // sealer seals and opens the records of the sealed topics with a keyring.
 // A nil sealer is encryption off: records travel in clear.
 type sealer struct {
-	keys   *seal.Keyring
-	topics map[string]bool
+	keys *seal.Keyring
+	// topics are few (SealedTopics): a scan is cheaper than a map's hash,
+	// twice per record.
+	topics []string
 }
 
 func newSealer(keys *seal.Keyring, topics []string) *sealer {
 	if keys == nil {
 		return nil
 	}
-	s := &sealer{keys: keys, topics: map[string]bool{}}
-	for _, t := range topics {
-		s.topics[t] = true
-	}
-	return s
+	return &sealer{keys: keys, topics: slices.Clone(topics)}
 }
 
 // seals says whether records of topic are sealed.
-func (s *sealer) seals(topic string) bool { return s != nil && s.topics[topic] }
+func (s *sealer) seals(topic string) bool { return s != nil && slices.Contains(s.topics, topic) }
 
 // encode writes the record's envelope, sealed with the current key of its
 // key (the charge point id) on a sealed topic. seal.ErrNoKey: there is none.
 func (s *sealer) encode(r *outRecord, at time.Time, producer string) ([]byte, error) {
+	return s.encodeWith(nil, r, at, producer)
+}
+
+// encodeWith is encode for one goroutine that keeps ss (nonces and
+// additional data) across records; nil seals with seal.Key.Seal.
+func (s *sealer) encodeWith(ss *seal.Sealer, r *outRecord, at time.Time, producer string) ([]byte, error) {
 	if !s.seals(r.topic) {
 		return appendEnvelope(nil, r.typ, r.msg, at, producer)
 	}
@@ -74,17 +79,19 @@ func (s *sealer) encode(r *outRecord, at time.Time, producer string) ([]byte, er
 	if !ok {
 		return nil, seal.ErrNoKey
 	}
-	return appendSealedEnvelope(r.typ, r.msg, at, producer, r.topic, k)
+	return appendSealedEnvelope(ss, r.typ, r.msg, at, producer, r.topic, k)
 }
 
 // appendSealedEnvelope writes what proto.Marshal of an Envelope with
-// key_id, cp_id and sealed (and no payload) would write, in one buffer: the
-// plaintext is marshalled where its ciphertext goes and sealed in place.
-func appendSealedEnvelope(t messages.MessageType, msg proto.Message, at time.Time, producer, topic string, k *seal.Key) ([]byte, error) {
+// key_id, cp_id and sealed (and no payload) would write, in one buffer of
+// the exact size: the plaintext is marshalled where its ciphertext goes
+// and sealed in place.
+func appendSealedEnvelope(ss *seal.Sealer, t messages.MessageType, msg proto.Message, at time.Time, producer, topic string, k *seal.Key) ([]byte, error) {
 	size := proto.Size(msg) // caches the sizes for the marshal below
-	var aadBuf [128]byte
-	aad := seal.AppendAAD(aadBuf[:0], topic, int32(t), k.ID, k.CPID)
-	b, err := appendEnvelope(make([]byte, 0, 80+len(producer)+2*len(k.ID)+2*len(k.CPID)+size+k.Overhead()), t, nil, at, producer)
+	sealedSize := size + k.Overhead()
+	need := envelopeSize(t, 0, at, producer) + protowire.SizeTag(envKeyID) + protowire.SizeBytes(len(k.ID)) +
+		protowire.SizeTag(envCPID) + protowire.SizeBytes(len(k.CPID)) + protowire.SizeTag(envSealed) + protowire.SizeBytes(sealedSize)
+	b, err := appendEnvelope(make([]byte, 0, need), t, nil, at, producer)
 	if err != nil {
 		return nil, err
 	}
@@ -93,12 +100,16 @@ func appendSealedEnvelope(t messages.MessageType, msg proto.Message, at time.Tim
 	b = protowire.AppendTag(b, envCPID, protowire.BytesType)
 	b = protowire.AppendString(b, k.CPID)
 	b = protowire.AppendTag(b, envSealed, protowire.BytesType)
-	b = protowire.AppendVarint(b, uint64(size+k.Overhead()))
+	b = protowire.AppendVarint(b, uint64(sealedSize))
 	at0 := len(b)
 	if b, err = (proto.MarshalOptions{UseCachedSize: true}).MarshalAppend(b, msg); err != nil {
 		return nil, fmt.Errorf("marshal %s: %w", t, err)
 	}
-	return k.Seal(b[:at0], b[at0:], aad), nil
+	if ss != nil {
+		return ss.Seal(k, b[:at0], b[at0:], topic, int32(t)), nil
+	}
+	var aadBuf [128]byte
+	return k.Seal(b[:at0], b[at0:], seal.AppendAAD(aadBuf[:0], topic, int32(t), k.ID, k.CPID)), nil
 }
 
 // decode opens a record of topic under key. On a sealed topic only a

@@ -27,13 +27,17 @@ bench_bridge() {
 # ---- seal (issue 12) ---------------------------------------------------------
 # Publish throughput of the bridge with encryption on (each charge point's
 # AES-256-GCM key) against the same bridge with encryption off, same supply
-# ends of 100 charge points, same embedded broker, in one run: prints both
-# rates and the ratio (target: >= 85%), then the codec's cost per record.
+# ends of 100 charge points, same embedded broker, in one run of
+# BENCH_SEAL_ROUNDS rounds (default 9; each round sends BENCH_SEAL_RECORDS
+# clear and as many sealed, which first alternating, each after a GC):
+# prints the median of the rounds' sealed/clear ratios (target: >= 85%),
+# their spread, each round's rates and the CPU per record, then the codec's
+# cost per record.
 bench_seal() {
   section "seal: publish throughput, sealed vs clear (bridge actor, embedded broker)"
   local records=${BENCH_SEAL_RECORDS:-200000}
   go test -run '^$' -bench 'SealedPublishThroughput' -benchtime "${records}x" -count 1 ./bridge/ |
-    grep -E 'records=[1-9][0-9]{3,}|round [0-9]:|^Benchmark' | sed 's/^ *sealbench_test.go:[0-9]*: //'
+    grep -E 'records=[1-9][0-9]{3,}|: rounds |^Benchmark' | sed 's/^ *sealbench_test.go:[0-9]*: //'
   go test -run '^$' -bench 'SealOpen' -benchtime 200000x -count 1 ./bridge/ | grep -E '^Benchmark'
 }
 

@@ -229,6 +229,13 @@ func (c *Central) telemetry(ctx actor.Context, t *messages.Telemetry) {
 	}
 	switch {
 	case cp.session != nil && cp.session.SessionID == sid:
+		if t.GetKwh() < cp.session.KWh {
+			// an earlier reading (a copy of it, or one delivered again): the
+			// energy of a supply never goes back
+			c.log.WithFields(logrus.Fields{"cp_id": cp.reg.ID, "session_id": sid}).
+				Debugf("Ignored a reading of %s older than the one shown (%.3f kWh, shown %.3f kWh)", cp.reg.ID, t.GetKwh(), cp.session.KWh)
+			return
+		}
 	case cp.pending != nil && cp.pending.sessionID == sid:
 		// the reading overtook the start (they travel on different topics)
 		c.confirmed(ctx, cp, c.cfg.Now(), t.GetKw())

@@ -257,6 +257,12 @@ func (e *Engine) command(ctx actor.Context, cmd *messages.Command) {
 				exp.AsTime().Sub(cmd.GetSentAt().AsTime()).Round(time.Millisecond))
 		return
 	}
+	if last := e.m.LastOrderAt(); isOrder(cmd) && !e.m.TakeOrder(cmd.GetSentAt()) {
+		e.log.Entry().WithField("command_id", cmd.GetCommandId()).
+			Infof("Ignored a %s command sent before the last order carried out here (a copy of an old order, or overtaken): Central sent it at %s, the last at %s",
+				CommandName(cmd), cmd.GetSentAt().AsTime().Format(time.RFC3339Nano), last.Format(time.RFC3339Nano))
+		return
+	}
 	switch k := cmd.GetKind().(type) {
 	case *messages.Command_StartSupply:
 		var started *messages.SupplyStarted

@@ -24,6 +24,9 @@ type Record struct {
 	// Done lists the latest sessions that ended here, so that a command
 	// delivered again after a crash never starts them twice.
 	Done []string `json:"done,omitempty"`
+	// OrderAt is when Central sent the last order carried out here: an
+	// older one is ignored (orders.go).
+	OrderAt time.Time `json:"order_at,omitzero"`
 }
 
 // SessionRecord is a running supply.

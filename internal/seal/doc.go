@@ -27,7 +27,10 @@
 // A sealed envelope carries its type, key id and charge point id in clear;
 // those and the record's topic are the AEAD's additional data (AAD), so a
 // record moved to another key, charge point or topic fails to open. The
-// nonce is 12 random bytes per record (cipher.NewGCMWithRandomNonce).
+// nonce is 12 random bytes per record in front of the ciphertext (the
+// layout of cipher.NewGCMWithRandomNonce); the bridge's Sealer takes them
+// from an AES-256-CTR keystream under a key from crypto/rand, drawn anew
+// every 2^20 nonces.
 //
 // # Master key
 //

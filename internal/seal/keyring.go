@@ -24,6 +24,11 @@ type Keyring struct {
 	cps      map[string]*cpKeys
 	revoked  map[string]string // revoked key id -> its charge point
 	watchers []func(cpID string)
+	// sealing maps a cp id to its current key, written under mu and read
+	// without it: Current runs for every record sealed, on the bridge's
+	// actor and encoder goroutines at once, where the read lock's shared
+	// counter cost 30 ns a call.
+	sealing sync.Map
 }
 
 // MaxPrevious is how many replaced keys of a charge point still open.
@@ -81,6 +86,7 @@ func (r *Keyring) Install(k *Key) {
 	}
 	ck.previous = ck.previous[:min(len(ck.previous), MaxPrevious)]
 	ck.current, ck.revoked = k, false
+	r.sealing.Store(k.CPID, k)
 	delete(r.revoked, k.ID)
 	r.byID[k.ID] = k
 	watchers := r.watchers
@@ -150,6 +156,7 @@ func (r *Keyring) Revoke(cpID string) {
 		r.revoked[k.ID] = cpID
 	}
 	ck.current, ck.previous, ck.staged, ck.revoked = nil, nil, nil, true
+	r.sealing.Delete(cpID)
 	watchers := r.watchers
 	r.mu.Unlock()
 	notify(watchers, cpID)
@@ -164,6 +171,7 @@ func (r *Keyring) Forget(cpID string) {
 			delete(r.byID, k.ID)
 		}
 		delete(r.cps, cpID)
+		r.sealing.Delete(cpID)
 	}
 	watchers := r.watchers
 	r.mu.Unlock()
@@ -172,10 +180,8 @@ func (r *Keyring) Forget(cpID string) {
 
 // Current is the key that seals cpID's records, if there is one.
 func (r *Keyring) Current(cpID string) (*Key, bool) {
-	r.mu.RLock()
-	defer r.mu.RUnlock()
-	if ck := r.cps[cpID]; ck != nil && ck.current != nil {
-		return ck.current, true
+	if k, ok := r.sealing.Load(cpID); ok {
+		return k.(*Key), true
 	}
 	return nil, false
 }

@@ -13,6 +13,14 @@ import (
 // record of key; the test fails when none comes within 30 s.
 func FirstRecord(t testing.TB, brokers, topic, key string) []byte {
 	t.Helper()
+	return RecordWhere(t, brokers, topic, "record of "+key, func(k string, _ []byte) bool { return k == key })
+}
+
+// RecordWhere is FirstRecord for the first record, in any partition, that
+// match accepts (called from one goroutine per partition); what names it
+// when none comes.
+func RecordWhere(t testing.TB, brokers, topic, what string, match func(key string, value []byte) bool) []byte {
+	t.Helper()
 	c, err := sarama.NewConsumer(strings.Split(brokers, ","), sarama.NewConfig())
 	if err != nil {
 		t.Fatal(err)
@@ -31,7 +39,7 @@ func FirstRecord(t testing.TB, brokers, topic, key string) []byte {
 		defer func() { _ = pc.Close() }()
 		go func() {
 			for m := range pc.Messages() {
-				if string(m.Key) == key {
+				if match(string(m.Key), m.Value) {
 					found <- m.Value
 					return
 				}
@@ -42,7 +50,7 @@ func FirstRecord(t testing.TB, brokers, topic, key string) []byte {
 	case v := <-found:
 		return v
 	case <-time.After(30 * time.Second):
-		t.Fatalf("no record of %s on %s", key, topic)
+		t.Fatalf("no %s on %s", what, topic)
 	}
 	return nil
 }
