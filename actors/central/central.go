@@ -259,6 +259,8 @@ type Central struct {
 	sealing sealState
 	// lines gathers node-wide log lines (nodelines.go).
 	lines *nodeLines
+	// checkQueued: a check tick waits at the end of the mailbox (lateness.go).
+	checkQueued bool
 }
 
 // Receive implements actor.Actor.
@@ -289,6 +291,9 @@ func (c *Central) Receive(ctx actor.Context) {
 			c.engineHealth(ctx, cp, !msg.GetFaulty(), msg.GetDetail())
 		}
 	case *checkTick:
+		c.lateTick(ctx)
+	case *checkFinal:
+		c.checkQueued = false
 		c.checkLiveness(ctx)
 	case *bridgeResubscribe:
 		c.subscribe(ctx)

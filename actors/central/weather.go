@@ -109,6 +109,7 @@ type weatherState struct {
 	timer   bool              // an apply is scheduled
 	cityOf  map[string]string // cp id -> city key ("" = its location names none)
 	inCity  map[string]*cityIDs
+	rescans int // how often indexed looked through every charge point
 }
 
 // cityIDs are the charge points of one city, sorted when asked after a change.
@@ -137,6 +138,7 @@ func (c *Central) wx() *weatherState {
 func (c *Central) indexed() *weatherState {
 	w := c.wx()
 	if len(w.cityOf) != len(c.cps) {
+		w.rescans++
 		for id, cp := range c.cps {
 			if _, ok := w.cityOf[id]; !ok {
 				w.place(id, cp.reg.Location)
@@ -383,8 +385,11 @@ func (c *Central) weatherDenial(cp *cpEntry, detail string) string {
 // weatherOnRegister applies its city's alert to a charge point that
 // registers (a new one joins stopped) or lifts it if it moved elsewhere.
 func (c *Central) weatherOnRegister(ctx actor.Context, cp *cpEntry) {
+	// Placed first: indexed then finds every charge point placed and looks
+	// through none (once per registration, that was N² at start-up).
+	key := c.wx().place(cp.reg.ID, cp.reg.Location)
 	w := c.indexed()
-	cw := w.cities[w.place(cp.reg.ID, cp.reg.Location)]
+	cw := w.cities[key]
 	if cw != nil && cw.alert {
 		c.weatherStop(ctx, cp, cw.reason)
 	} else {

@@ -16,6 +16,10 @@ import (
 // minRest is the shortest extra wait for an answer after a stall.
 const minRest = 10 * time.Millisecond
 
+// finalTimeout is a health check's timeout that waited its turn behind what
+// was in the mailbox when it first came (checkTimedOut).
+type finalTimeout struct{ seq uint64 }
+
 // notAnsweringYet is what an engine that never answered is, within the start grace.
 const notAnsweringYet = "not answering yet (it may still be starting)"
 
@@ -35,7 +39,13 @@ func (m *Monitor) check(ctx actor.Context) {
 // itself stalled meanwhile (stopped, starved of CPU), the engine had less
 // than the timeout to answer, and the monitor waits the rest before it
 // calls the silence a fault.
-func (m *Monitor) checkTimedOut(ctx actor.Context, seq uint64) {
+//
+// The timeout is judged after all that is in the mailbox: a monitor that
+// itself waited to run (its actors' worker pool busy at scale) finds its
+// engine's answer queued behind the timeout, though the engine answered as
+// soon as it was asked. So the first verdict of silence goes back to the end
+// of the mailbox once (a finalTimeout), and only that one is a fault.
+func (m *Monitor) checkTimedOut(ctx actor.Context, seq uint64, final bool) {
 	if m.pending != seq {
 		return
 	}
@@ -45,6 +55,10 @@ func (m *Monitor) checkTimedOut(ctx actor.Context, seq uint64) {
 		m.log.Entry().Debugf("Health check %d unanswered after %v, but this process was stalled for %v of it; waiting %v more",
 			seq, now.Sub(m.sentAt).Round(time.Millisecond), (now.Sub(m.sentAt) - ran).Round(time.Millisecond), rest.Round(time.Millisecond))
 		m.dropTimeout = m.timers.After(rest, &healthTimeout{seq: seq})
+		return
+	}
+	if !final {
+		ctx.Send(ctx.Self(), &finalTimeout{seq: seq})
 		return
 	}
 	m.pending = 0

@@ -229,7 +229,9 @@ func (m *Monitor) Receive(ctx actor.Context) {
 	case *healthTick:
 		m.check(ctx)
 	case *healthTimeout:
-		m.checkTimedOut(ctx, msg.seq)
+		m.checkTimedOut(ctx, msg.seq, false)
+	case *finalTimeout:
+		m.checkTimedOut(ctx, msg.seq, true)
 	case *messages.HealthAnswer:
 		m.engineAnswered(ctx, msg)
 	case *EngineFailed:

@@ -254,6 +254,8 @@ type Network struct {
 	// ownStall: the network started cfg.Stall and stops it.
 	ownStall bool
 	siteKey  []byte // derives the charge points' default secrets
+	// shared is what every monitor is handed alike (sharedparts.go).
+	shared sharedParts
 }
 
 type site struct {
@@ -491,17 +493,19 @@ func (n *Network) engineChild(s *site) (supervision.Child, error) {
 	if err != nil {
 		return supervision.Child{}, err
 	}
+	// The closures hold the site and the monitor's PID, no copy of the
+	// charge point's spec: one of each per charge point, for the run.
 	monitorPID := n.Monitor(cp.ID)
-	bridgePID := c.Bridge
-	log := logging.NewLazy(c.Logger, "Site ", "cp_id", cp.ID)
 	return supervision.Child{
 		Name: "engine", Display: "Engine " + cp.ID, Props: engine, IDKey: "cp_id", ID: cp.ID,
 		OnFailure: func(ctx actor.Context, _ *actor.PID, reason any) {
 			ctx.Send(monitorPID, &monitor.EngineFailed{Reason: fmt.Sprint(reason)})
 		},
 		OnGiveUp: func(ctx actor.Context, _ *actor.PID, reason any) {
+			cp := s.spec
+			log := logging.NewLazy(n.cfg.Logger, "Site ", "cp_id", cp.ID)
 			ctx.Send(monitorPID, &monitor.EngineFailed{Reason: "stopped after too many failures"})
-			end, err := chargepoint.FlushJournal(ctx, s.journal, cp.ID, bridgePID)
+			end, err := chargepoint.FlushJournal(ctx, s.journal, cp.ID, n.cfg.Bridge)
 			switch {
 			case err != nil:
 				log.Entry().WithError(err).Warnf("Could not close the supply of the failed engine of %s", cp.ID)
@@ -518,9 +522,9 @@ func (n *Network) monitorChild(s *site) (supervision.Child, error) {
 	cp := s.spec
 	mon, err := monitor.Props(monitor.Config{
 		CPID: cp.ID, Location: cp.Location, PriceEURPerKWh: cp.Price, KW: cp.KW, Secret: cp.Secret, Token: cp.Token,
-		Engine: n.Engine(cp.ID), Central: n.Central(), HealthInterval: c.HealthInterval, HealthTimeout: c.HealthTimeout,
+		Engine: n.Engine(cp.ID), Central: n.sharedCentral(), HealthInterval: c.HealthInterval, HealthTimeout: c.HealthTimeout,
 		Address: c.MonitorAddress, Stall: c.Stall, Logger: c.Logger, Stats: c.Stats,
-		Reporter: n.centralReporter(),
+		Reporter: n.sharedReporter(),
 	})
 	if err != nil {
 		return supervision.Child{}, err

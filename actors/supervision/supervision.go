@@ -291,8 +291,11 @@ func (s *Supervisor) spawn(ctx actor.Context, spec Child) (*actor.PID, error) {
 		spec.Display = spec.Name
 	}
 	// Every supervised actor runs on the system's worker pool, not on a
-	// goroutine of its own for each burst of messages.
-	spec.Props.Configure(actor.WithDispatcher(pool.For(ctx.ActorSystem())))
+	// goroutine of its own for each burst of messages. Its mailbox is a
+	// linked queue (as the bridge's): protoactor's default ring starts with
+	// room for 10 messages and never shrinks, about 200 bytes more per
+	// actor at rest, three actors per charge point.
+	spec.Props.Configure(actor.WithDispatcher(pool.For(ctx.ActorSystem())), actor.WithMailbox(actor.UnboundedLockfree()))
 	pid, err := ctx.SpawnNamed(spec.Props, spec.Name)
 	if err != nil {
 		return nil, fmt.Errorf("start %s: %w", spec.Display, err)

@@ -21,6 +21,13 @@ func NewLazy(l logrus.FieldLogger, prefix, key, value string) Lazy {
 
 // Entry makes the log entry for one line.
 func (l Lazy) Entry() *logrus.Entry {
+	if lg, ok := l.logger.(*logrus.Logger); ok {
+		// Made directly: Logger.WithFields takes an entry from its pool,
+		// copies the fields into a new one and pools the first, and the
+		// pool keeps what a burst of lines left (about 13 MB at the start
+		// of 10,000 charge points, for lines not even written).
+		return &logrus.Entry{Logger: lg, Data: logrus.Fields{ComponentKey: l.prefix + l.value, l.key: l.value}}
+	}
 	return l.logger.WithFields(logrus.Fields{ComponentKey: l.prefix + l.value, l.key: l.value})
 }
 

@@ -6,74 +6,55 @@
 package timer
 
 import (
+	"sync/atomic"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 )
 
 // Timers is the set of timers of one actor incarnation. Use it only from
-// that actor's Receive.
+// that actor's Receive. It keeps no list of its timers: each entry on the
+// wheel points at its incarnation, and StopAll ends the incarnation, so an
+// actor that schedules a timeout every second holds no entry that is over
+// (at 10,000 charge points those lists held about 6 MB).
 type Timers struct {
 	wheel *Wheel
 	self  *actor.PID
-	// live are the timers not known to be over; over ones are dropped
-	// when the list has doubled since it was last compacted.
-	live    []*entry
-	compact int
+	inc   *incarnation
 }
+
+// incarnation is what the wheel asks before it fires one of an actor's
+// timers: whether that incarnation stopped them all.
+type incarnation struct{ stopped atomic.Bool }
 
 // New returns the timers of the actor behind ctx.
 func New(ctx actor.Context) *Timers {
-	return &Timers{wheel: For(ctx.ActorSystem()), self: ctx.Self()}
+	return &Timers{wheel: For(ctx.ActorSystem()), self: ctx.Self(), inc: &incarnation{}}
 }
 
 // After sends msg to the actor once, after d. The returned func cancels it.
 func (t *Timers) After(d time.Duration, msg any) func() {
-	return t.add(t.wheel.schedule(t.self, msg, d, false))
+	return t.wheel.schedule(t.self, msg, d, false, t.incarnation()).cancel
 }
 
 // Every sends msg to the actor every d until cancelled.
 func (t *Timers) Every(d time.Duration, msg any) func() {
-	return t.add(t.wheel.schedule(t.self, msg, d, true))
+	return t.wheel.schedule(t.self, msg, d, true, t.incarnation()).cancel
 }
 
-func (t *Timers) add(e *entry) func() {
-	// Compacted early (at 2 past twice what was kept): a monitor adds a
-	// timeout every second, and each over entry kept here (at 10,000
-	// charge points, 6 MB of entries in all) waits for the next compaction.
-	if len(t.live) >= 2*t.compact+2 {
-		keep := t.live[:0]
-		for _, x := range t.live {
-			if !x.over.Load() {
-				keep = append(keep, x)
-			}
-		}
-		clear(t.live[len(keep):])
-		t.live, t.compact = keep, len(keep)
+func (t *Timers) incarnation() *incarnation {
+	if t.inc == nil {
+		t.inc = &incarnation{}
 	}
-	t.live = append(t.live, e)
-	return func() { e.over.Store(true) }
-}
-
-// Len is how many of the actor's timers may still fire.
-func (t *Timers) Len() int {
-	n := 0
-	for _, e := range t.live {
-		if !e.over.Load() {
-			n++
-		}
-	}
-	return n
+	return t.inc
 }
 
 // StopAll cancels every timer; call it on *actor.Stopping and *actor.Restarting.
+// Timers added after it are new ones, which it does not touch.
 func (t *Timers) StopAll() {
-	if t == nil {
+	if t == nil || t.inc == nil {
 		return
 	}
-	for _, e := range t.live {
-		e.over.Store(true)
-	}
-	clear(t.live)
-	t.live, t.compact = t.live[:0], 0
+	t.inc.stopped.Store(true)
+	t.inc = &incarnation{}
 }

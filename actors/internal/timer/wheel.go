@@ -45,9 +45,15 @@ type entry struct {
 	due   int64
 	every int64
 	// over: cancelled, or a one-shot timer that fired. The wheel drops it
-	// at its slot; the actor's Timers forget it.
+	// at its slot, as it drops one whose incarnation stopped its timers.
 	over atomic.Bool
+	inc  *incarnation
 }
+
+func (e *entry) cancel() { e.over.Store(true) }
+
+// ended says whether the timer will not fire again.
+func (e *entry) ended() bool { return e.over.Load() || (e.inc != nil && e.inc.stopped.Load()) }
 
 // For returns the wheel of sys, made on first use.
 func For(sys *actor.ActorSystem) *Wheel {
@@ -78,8 +84,8 @@ func ticks(d time.Duration) int64 {
 }
 
 // schedule adds a timer that fires after d, then every d when repeat.
-func (w *Wheel) schedule(pid *actor.PID, msg any, d time.Duration, repeat bool) *entry {
-	e := &entry{pid: pid, msg: msg}
+func (w *Wheel) schedule(pid *actor.PID, msg any, d time.Duration, repeat bool, inc *incarnation) *entry {
+	e := &entry{pid: pid, msg: msg, inc: inc}
 	if repeat {
 		e.every = ticks(d)
 	}
@@ -145,7 +151,7 @@ func (w *Wheel) handleSlot(t, now int64) {
 	keep := old[:0]
 	for _, e := range old {
 		switch {
-		case e.over.Load():
+		case e.ended():
 			w.count--
 		case e.due > t:
 			keep = append(keep, e)
