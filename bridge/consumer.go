@@ -36,6 +36,10 @@ type consumer struct {
 	gen      uint64
 	cancel   context.CancelFunc
 	done     chan struct{} // closed when the consumer group is closed
+
+	// topics are read in one Kafka group when the consumption is shared
+	// (Subscribe.Topics); nil: key.topic alone.
+	topics []string
 }
 
 // claimState tracks one partition claim of a consumer-group session: the
@@ -117,6 +121,9 @@ func (b *bridge) subscribe(c actor.Context, m *Subscribe) {
 		return
 	}
 	cons := b.consumer(m.Topic, m.Group)
+	if len(m.Topics) > 0 && cons.topics == nil {
+		cons.topics = m.Topics
+	}
 	cons.claim(m.Key)
 	pk := pidKey(m.Subscriber)
 	if indexOf(cons.subs[m.Key], pk) < 0 {
@@ -276,7 +283,7 @@ func (b *bridge) startConsumer(cons *consumer) {
 	cons.cancel, cons.running, cons.done = cancel, true, make(chan struct{})
 	go func(done chan struct{}) {
 		defer close(done)
-		b.runConsumer(ctx, cons.key, cons.gen, b.cfg.consumerSarama())
+		b.runConsumer(ctx, cons.key, cons.topics, cons.gen, b.cfg.consumerSarama())
 	}(cons.done)
 }
 
@@ -311,7 +318,10 @@ func KafkaGroupID(group, topic string) string { return group + "." + topic }
 
 func kafkaGroupID(key tgKey) string { return KafkaGroupID(key.group, key.topic) }
 
-func (b *bridge) runConsumer(ctx context.Context, key tgKey, gen uint64, sc *sarama.Config) {
+func (b *bridge) runConsumer(ctx context.Context, key tgKey, topics []string, gen uint64, sc *sarama.Config) {
+	if topics == nil {
+		topics = []string{key.topic}
+	}
 	log := b.log.WithFields(logrus.Fields{"topic": key.topic, "group": key.group})
 	var cg sarama.ConsumerGroup
 	for {
@@ -331,9 +341,9 @@ func (b *bridge) runConsumer(ctx context.Context, key tgKey, gen uint64, sc *sar
 			log.WithField("error", err).Debug("Consumer group error")
 		}
 	}()
-	h := &claimHandler{b: b, key: key, gen: gen, window: b.cfg.InFlightPerPartition}
+	h := &claimHandler{b: b, key: key, gen: gen, window: b.cfg.InFlightPerPartition, shared: len(topics) > 1 || topics[0] != key.topic}
 	for ctx.Err() == nil {
-		if err := cg.Consume(ctx, []string{key.topic}, h); err != nil && ctx.Err() == nil {
+		if err := cg.Consume(ctx, topics, h); err != nil && ctx.Err() == nil {
 			log.WithField("error", err).Debug("Consume ended; joining again")
 			sleepCtx(ctx, 500*time.Millisecond)
 		}
@@ -358,9 +368,17 @@ type claimHandler struct {
 	key    tgKey
 	gen    uint64
 	window int
+	// shared: tell the subscribers each new assignment (shared.go).
+	shared bool
 }
 
-func (h *claimHandler) Setup(sarama.ConsumerGroupSession) error   { return nil }
+func (h *claimHandler) Setup(sess sarama.ConsumerGroupSession) error {
+	if h.shared {
+		h.b.send(newAssigned(h.key, h.gen, sess))
+	}
+	return nil
+}
+
 func (h *claimHandler) Cleanup(sarama.ConsumerGroupSession) error { return nil }
 
 func (h *claimHandler) ConsumeClaim(sess sarama.ConsumerGroupSession, claim sarama.ConsumerGroupClaim) error {
