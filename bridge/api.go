@@ -27,17 +27,21 @@ const (
 	// Central of a shared group (key group + "/" + its address), so each
 	// Central knows where the others are and which partitions they own.
 	TopicCentralMembers = "central.members"
+	// TopicCentralKeys is compacted: the latest CentralKeys per cp id (its
+	// keys wrapped with the group's master key), so a Central that takes a
+	// charge point over holds its keys.
+	TopicCentralKeys = "central.keys"
 )
 
 // compactedTopics are created with cleanup.policy=compact and no retention
 // limit: their latest record per key is state, not an event.
-var compactedTopics = map[string]bool{TopicRegistry: true, TopicWeatherAlerts: true, TopicCentralMembers: true}
+var compactedTopics = map[string]bool{TopicRegistry: true, TopicWeatherAlerts: true, TopicCentralMembers: true, TopicCentralKeys: true}
 
 // Topics lists every topic the bridge creates when it becomes ready.
 var Topics = []string{
 	TopicDriverRequests, TopicDriverUpdates, TopicCommands, TopicStatus,
 	TopicTelemetry, TopicSessionEnd, TopicTickets, TopicRegistry,
-	TopicWeatherAlerts, TopicWeatherReadings, TopicCentralMembers,
+	TopicWeatherAlerts, TopicWeatherReadings, TopicCentralMembers, TopicCentralKeys,
 }
 
 // State is where the bridge is in its life.

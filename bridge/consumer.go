@@ -324,9 +324,14 @@ func (b *bridge) runConsumer(ctx context.Context, key tgKey, topics []string, ge
 	}
 	log := b.log.WithFields(logrus.Fields{"topic": key.topic, "group": key.group})
 	var cg sarama.ConsumerGroup
+	var client sarama.Client
 	for {
 		var err error
-		cg, err = sarama.NewConsumerGroup(b.cfg.Brokers, kafkaGroupID(key), sc)
+		if client, err = sarama.NewClient(b.cfg.Brokers, sc); err == nil {
+			if cg, err = sarama.NewConsumerGroupFromClient(kafkaGroupID(key), client); err != nil {
+				_ = client.Close()
+			}
+		}
 		if err == nil {
 			break
 		}
@@ -335,13 +340,13 @@ func (b *bridge) runConsumer(ctx context.Context, key tgKey, topics []string, ge
 			return
 		}
 	}
-	defer func() { _ = cg.Close() }()
+	defer func() { _ = cg.Close(); _ = client.Close() }()
 	go func() {
 		for err := range cg.Errors() {
 			log.WithField("error", err).Debug("Consumer group error")
 		}
 	}()
-	h := &claimHandler{b: b, key: key, gen: gen, window: b.cfg.InFlightPerPartition, shared: len(topics) > 1 || topics[0] != key.topic}
+	h := &claimHandler{b: b, key: key, gen: gen, window: b.cfg.InFlightPerPartition, shared: len(topics) > 1 || topics[0] != key.topic, client: client, topics: topics}
 	for ctx.Err() == nil {
 		if err := cg.Consume(ctx, topics, h); err != nil && ctx.Err() == nil {
 			log.WithField("error", err).Debug("Consume ended; joining again")
@@ -370,11 +375,13 @@ type claimHandler struct {
 	window int
 	// shared: tell the subscribers each new assignment (shared.go).
 	shared bool
+	client sarama.Client
+	topics []string
 }
 
 func (h *claimHandler) Setup(sess sarama.ConsumerGroupSession) error {
 	if h.shared {
-		h.b.send(newAssigned(h.key, h.gen, sess))
+		h.b.send(newAssigned(h.key, h.gen, sess, h.client, h.topics))
 	}
 	return nil
 }

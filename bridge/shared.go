@@ -28,6 +28,9 @@ type Assigned struct {
 	MemberID string
 	// Partitions are the partitions got, by topic, each sorted.
 	Partitions map[string][]int32
+	// PartitionCounts are how many partitions each topic has (0: unknown):
+	// a topic that existed before the bridge may not have Config.Partitions.
+	PartitionCounts map[string]int32
 }
 
 // assignedNote carries an assignment from a session's goroutine to the bridge.
@@ -37,15 +40,21 @@ type assignedNote struct {
 	msg *Assigned
 }
 
-func newAssigned(key tgKey, gen uint64, sess sarama.ConsumerGroupSession) *assignedNote {
-	parts := map[string][]int32{}
+func newAssigned(key tgKey, gen uint64, sess sarama.ConsumerGroupSession, client sarama.Client, topics []string) *assignedNote {
+	parts, counts := map[string][]int32{}, map[string]int32{}
 	for topic, ps := range sess.Claims() {
 		ps = slices.Clone(ps)
 		slices.Sort(ps)
 		parts[topic] = ps
 	}
+	for _, topic := range topics {
+		if all, err := client.Partitions(topic); err == nil {
+			counts[topic] = int32(len(all))
+		}
+	}
 	return &assignedNote{key: key, gen: gen, msg: &Assigned{
 		Topic: key.topic, Group: key.group, Generation: sess.GenerationID(), MemberID: sess.MemberID(), Partitions: parts,
+		PartitionCounts: counts,
 	}}
 }
 

@@ -246,6 +246,160 @@ func (*CentralForward_Liveness) isCentralForward_Msg() {}
 
 func (*CentralForward_Fault) isCentralForward_Msg() {}
 
+// A charge point's keys as the Central that owns it holds them, wrapped
+// with the master key that the Centrals of a shared group share, published
+// keyed by the charge point on the compacted central keys topic on every
+// change: a Central that takes the charge point over opens its records at
+// once and hands its monitor the same key (or holds its revocation).
+type CentralKeys struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	CpId  string                 `protobuf:"bytes,1,opt,name=cp_id,json=cpId,proto3" json:"cp_id,omitempty"`
+	// The newest key (staged or current) and the one before it.
+	Current  *WrappedKey `protobuf:"bytes,2,opt,name=current,proto3" json:"current,omitempty"`
+	Previous *WrappedKey `protobuf:"bytes,3,opt,name=previous,proto3" json:"previous,omitempty"`
+	// Revoked by the operator: no key until a rotation issues a new one.
+	Revoked bool `protobuf:"varint,4,opt,name=revoked,proto3" json:"revoked,omitempty"`
+	// The master key's id, to tell a Central with another master key.
+	MasterId string                 `protobuf:"bytes,5,opt,name=master_id,json=masterId,proto3" json:"master_id,omitempty"`
+	At       *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=at,proto3" json:"at,omitempty"`
+	// The address of the Central that published it.
+	Issuer        string `protobuf:"bytes,7,opt,name=issuer,proto3" json:"issuer,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CentralKeys) Reset() {
+	*x = CentralKeys{}
+	mi := &file_evcharging_v1_central_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CentralKeys) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CentralKeys) ProtoMessage() {}
+
+func (x *CentralKeys) ProtoReflect() protoreflect.Message {
+	mi := &file_evcharging_v1_central_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CentralKeys.ProtoReflect.Descriptor instead.
+func (*CentralKeys) Descriptor() ([]byte, []int) {
+	return file_evcharging_v1_central_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *CentralKeys) GetCpId() string {
+	if x != nil {
+		return x.CpId
+	}
+	return ""
+}
+
+func (x *CentralKeys) GetCurrent() *WrappedKey {
+	if x != nil {
+		return x.Current
+	}
+	return nil
+}
+
+func (x *CentralKeys) GetPrevious() *WrappedKey {
+	if x != nil {
+		return x.Previous
+	}
+	return nil
+}
+
+func (x *CentralKeys) GetRevoked() bool {
+	if x != nil {
+		return x.Revoked
+	}
+	return false
+}
+
+func (x *CentralKeys) GetMasterId() string {
+	if x != nil {
+		return x.MasterId
+	}
+	return ""
+}
+
+func (x *CentralKeys) GetAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.At
+	}
+	return nil
+}
+
+func (x *CentralKeys) GetIssuer() string {
+	if x != nil {
+		return x.Issuer
+	}
+	return ""
+}
+
+// One charge point key, wrapped with the master key.
+type WrappedKey struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	KeyId         string                 `protobuf:"bytes,1,opt,name=key_id,json=keyId,proto3" json:"key_id,omitempty"`
+	Wrapped       []byte                 `protobuf:"bytes,2,opt,name=wrapped,proto3" json:"wrapped,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WrappedKey) Reset() {
+	*x = WrappedKey{}
+	mi := &file_evcharging_v1_central_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WrappedKey) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WrappedKey) ProtoMessage() {}
+
+func (x *WrappedKey) ProtoReflect() protoreflect.Message {
+	mi := &file_evcharging_v1_central_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WrappedKey.ProtoReflect.Descriptor instead.
+func (*WrappedKey) Descriptor() ([]byte, []int) {
+	return file_evcharging_v1_central_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *WrappedKey) GetKeyId() string {
+	if x != nil {
+		return x.KeyId
+	}
+	return ""
+}
+
+func (x *WrappedKey) GetWrapped() []byte {
+	if x != nil {
+		return x.Wrapped
+	}
+	return nil
+}
+
 var File_evcharging_v1_central_proto protoreflect.FileDescriptor
 
 const file_evcharging_v1_central_proto_rawDesc = "" +
@@ -269,7 +423,19 @@ const file_evcharging_v1_central_proto_rawDesc = "" +
 	"\bliveness\x18\x02 \x01(\v2\x17.evcharging.v1.LivenessH\x00R\bliveness\x122\n" +
 	"\x05fault\x18\x03 \x01(\v2\x1a.evcharging.v1.FaultReportH\x00R\x05fault\x12\x10\n" +
 	"\x03via\x18\x04 \x01(\tR\x03viaB\x05\n" +
-	"\x03msgB/Z-github.com/evcharging/evsim/messages;messagesb\x06proto3"
+	"\x03msg\"\x89\x02\n" +
+	"\vCentralKeys\x12\x13\n" +
+	"\x05cp_id\x18\x01 \x01(\tR\x04cpId\x123\n" +
+	"\acurrent\x18\x02 \x01(\v2\x19.evcharging.v1.WrappedKeyR\acurrent\x125\n" +
+	"\bprevious\x18\x03 \x01(\v2\x19.evcharging.v1.WrappedKeyR\bprevious\x12\x18\n" +
+	"\arevoked\x18\x04 \x01(\bR\arevoked\x12\x1b\n" +
+	"\tmaster_id\x18\x05 \x01(\tR\bmasterId\x12*\n" +
+	"\x02at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\x02at\x12\x16\n" +
+	"\x06issuer\x18\a \x01(\tR\x06issuer\"=\n" +
+	"\n" +
+	"WrappedKey\x12\x15\n" +
+	"\x06key_id\x18\x01 \x01(\tR\x05keyId\x12\x18\n" +
+	"\awrapped\x18\x02 \x01(\fR\awrappedB/Z-github.com/evcharging/evsim/messages;messagesb\x06proto3"
 
 var (
 	file_evcharging_v1_central_proto_rawDescOnce sync.Once
@@ -283,25 +449,30 @@ func file_evcharging_v1_central_proto_rawDescGZIP() []byte {
 	return file_evcharging_v1_central_proto_rawDescData
 }
 
-var file_evcharging_v1_central_proto_msgTypes = make([]protoimpl.MessageInfo, 2)
+var file_evcharging_v1_central_proto_msgTypes = make([]protoimpl.MessageInfo, 4)
 var file_evcharging_v1_central_proto_goTypes = []any{
 	(*CentralMember)(nil),         // 0: evcharging.v1.CentralMember
 	(*CentralForward)(nil),        // 1: evcharging.v1.CentralForward
-	(*timestamppb.Timestamp)(nil), // 2: google.protobuf.Timestamp
-	(*RegisterChargePoint)(nil),   // 3: evcharging.v1.RegisterChargePoint
-	(*Liveness)(nil),              // 4: evcharging.v1.Liveness
-	(*FaultReport)(nil),           // 5: evcharging.v1.FaultReport
+	(*CentralKeys)(nil),           // 2: evcharging.v1.CentralKeys
+	(*WrappedKey)(nil),            // 3: evcharging.v1.WrappedKey
+	(*timestamppb.Timestamp)(nil), // 4: google.protobuf.Timestamp
+	(*RegisterChargePoint)(nil),   // 5: evcharging.v1.RegisterChargePoint
+	(*Liveness)(nil),              // 6: evcharging.v1.Liveness
+	(*FaultReport)(nil),           // 7: evcharging.v1.FaultReport
 }
 var file_evcharging_v1_central_proto_depIdxs = []int32{
-	2, // 0: evcharging.v1.CentralMember.at:type_name -> google.protobuf.Timestamp
-	3, // 1: evcharging.v1.CentralForward.register:type_name -> evcharging.v1.RegisterChargePoint
-	4, // 2: evcharging.v1.CentralForward.liveness:type_name -> evcharging.v1.Liveness
-	5, // 3: evcharging.v1.CentralForward.fault:type_name -> evcharging.v1.FaultReport
-	4, // [4:4] is the sub-list for method output_type
-	4, // [4:4] is the sub-list for method input_type
-	4, // [4:4] is the sub-list for extension type_name
-	4, // [4:4] is the sub-list for extension extendee
-	0, // [0:4] is the sub-list for field type_name
+	4, // 0: evcharging.v1.CentralMember.at:type_name -> google.protobuf.Timestamp
+	5, // 1: evcharging.v1.CentralForward.register:type_name -> evcharging.v1.RegisterChargePoint
+	6, // 2: evcharging.v1.CentralForward.liveness:type_name -> evcharging.v1.Liveness
+	7, // 3: evcharging.v1.CentralForward.fault:type_name -> evcharging.v1.FaultReport
+	3, // 4: evcharging.v1.CentralKeys.current:type_name -> evcharging.v1.WrappedKey
+	3, // 5: evcharging.v1.CentralKeys.previous:type_name -> evcharging.v1.WrappedKey
+	4, // 6: evcharging.v1.CentralKeys.at:type_name -> google.protobuf.Timestamp
+	7, // [7:7] is the sub-list for method output_type
+	7, // [7:7] is the sub-list for method input_type
+	7, // [7:7] is the sub-list for extension type_name
+	7, // [7:7] is the sub-list for extension extendee
+	0, // [0:7] is the sub-list for field type_name
 }
 
 func init() { file_evcharging_v1_central_proto_init() }
@@ -321,7 +492,7 @@ func file_evcharging_v1_central_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_evcharging_v1_central_proto_rawDesc), len(file_evcharging_v1_central_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   2,
+			NumMessages:   4,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

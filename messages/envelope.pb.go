@@ -53,6 +53,7 @@ const (
 	MessageType_MESSAGE_TYPE_WEATHER_ALERT   MessageType = 61
 	// Numbers from 80 on for the messages between Centrals of one group.
 	MessageType_MESSAGE_TYPE_CENTRAL_MEMBER MessageType = 80
+	MessageType_MESSAGE_TYPE_CENTRAL_KEYS   MessageType = 81
 )
 
 // Enum value maps for MessageType.
@@ -82,6 +83,7 @@ var (
 		60: "MESSAGE_TYPE_WEATHER_READING",
 		61: "MESSAGE_TYPE_WEATHER_ALERT",
 		80: "MESSAGE_TYPE_CENTRAL_MEMBER",
+		81: "MESSAGE_TYPE_CENTRAL_KEYS",
 	}
 	MessageType_value = map[string]int32{
 		"MESSAGE_TYPE_UNSPECIFIED":           0,
@@ -108,6 +110,7 @@ var (
 		"MESSAGE_TYPE_WEATHER_READING":       60,
 		"MESSAGE_TYPE_WEATHER_ALERT":         61,
 		"MESSAGE_TYPE_CENTRAL_MEMBER":        80,
+		"MESSAGE_TYPE_CENTRAL_KEYS":          81,
 	}
 )
 
@@ -261,7 +264,7 @@ const file_evcharging_v1_envelope_proto_rawDesc = "" +
 	"\bproducer\x18\x05 \x01(\tR\bproducer\x12\x15\n" +
 	"\x06key_id\x18\x06 \x01(\tR\x05keyId\x12\x13\n" +
 	"\x05cp_id\x18\a \x01(\tR\x04cpId\x12\x16\n" +
-	"\x06sealed\x18\b \x01(\fR\x06sealed*\x90\x06\n" +
+	"\x06sealed\x18\b \x01(\fR\x06sealed*\xaf\x06\n" +
 	"\vMessageType\x12\x1c\n" +
 	"\x18MESSAGE_TYPE_UNSPECIFIED\x10\x00\x12\x1f\n" +
 	"\x1bMESSAGE_TYPE_CHARGE_REQUEST\x10\x01\x12 \n" +
@@ -287,7 +290,8 @@ const file_evcharging_v1_envelope_proto_rawDesc = "" +
 	"\x19MESSAGE_TYPE_REGISTRY_KEY\x10)\x12 \n" +
 	"\x1cMESSAGE_TYPE_WEATHER_READING\x10<\x12\x1e\n" +
 	"\x1aMESSAGE_TYPE_WEATHER_ALERT\x10=\x12\x1f\n" +
-	"\x1bMESSAGE_TYPE_CENTRAL_MEMBER\x10PB/Z-github.com/evcharging/evsim/messages;messagesb\x06proto3"
+	"\x1bMESSAGE_TYPE_CENTRAL_MEMBER\x10P\x12\x1d\n" +
+	"\x19MESSAGE_TYPE_CENTRAL_KEYS\x10QB/Z-github.com/evcharging/evsim/messages;messagesb\x06proto3"
 
 var (
 	file_evcharging_v1_envelope_proto_rawDescOnce sync.Once

@@ -4,6 +4,7 @@ import (
 	"context"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/sirupsen/logrus"
@@ -56,8 +57,15 @@ type groupState struct {
 	assigned bool
 	parts    []int32
 	owned    map[int32]bool
+	// gainedAt is when this Central got each partition it owns.
+	gainedAt map[int32]time.Time
+	// total is cp.status's partition count, as the bridge found it (0: not yet).
+	total int32
 	// members are the other Centrals' latest records, by address.
 	members map[string]*messages.CentralMember
+	// masterWarned, countsWarned: the WARN about another master key, or
+	// about topics of different partition counts, was written.
+	masterWarned, countsWarned bool
 }
 
 func (c *Central) startGroup(ctx actor.Context) {
@@ -68,7 +76,7 @@ func (c *Central) startGroup(ctx actor.Context) {
 	if addr == "" {
 		addr = ctx.Self().GetAddress()
 	}
-	c.group = &groupState{address: addr, owned: map[int32]bool{}, members: map[string]*messages.CentralMember{}}
+	c.group = &groupState{address: addr, owned: map[int32]bool{}, gainedAt: map[int32]time.Time{}, members: map[string]*messages.CentralMember{}}
 }
 
 // subscriptions are Central's Subscribes to the bridge.
@@ -82,17 +90,26 @@ func (c *Central) subscriptions(ctx actor.Context) []*bridge.Subscribe {
 		return out
 	}
 	g, addr := c.cfg.Group, c.group.address
-	return []*bridge.Subscribe{
+	out := []*bridge.Subscribe{
 		{Topic: sharedConsumption, Group: g, Topics: cpTopics, Subscriber: self},
 		{Topic: bridge.TopicDriverRequests, Group: g + "-requests-" + addr, Subscriber: self},
 		{Topic: bridge.TopicTickets, Group: g + "-tickets-" + addr, Subscriber: self},
 		// The members topic is compacted: each life reads it from its beginning.
 		{Topic: bridge.TopicCentralMembers, Group: g + "-members-" + c.instance, Subscriber: self},
 	}
+	if k := c.keysSubscription(g); k != nil {
+		k.Subscriber = self
+		out = append(out, k)
+	}
+	return out
 }
 
 func (c *Central) partitionOf(cpID string) int32 {
-	return bridge.PartitionOf(cpID, int32(c.cfg.Partitions))
+	n := int32(c.cfg.Partitions)
+	if c.group != nil && c.group.total > 0 {
+		n = c.group.total
+	}
+	return bridge.PartitionOf(cpID, n)
 }
 
 // owns says whether this Central serves cpID (always, unless shared).
@@ -200,7 +217,29 @@ func (c *Central) assigned(ctx actor.Context, m *bridge.Assigned) {
 	for _, p := range parts {
 		owned[p] = true
 	}
-	g.gen, g.assigned, g.parts, g.owned = m.Generation, true, parts, owned
+	now := c.cfg.Now()
+	gainedAt := make(map[int32]time.Time, len(parts))
+	for _, p := range parts {
+		if at, kept := g.gainedAt[p]; kept && g.owned[p] {
+			gainedAt[p] = at
+		} else {
+			gainedAt[p] = now
+		}
+	}
+	g.gen, g.assigned, g.parts, g.owned, g.gainedAt = m.Generation, true, parts, owned, gainedAt
+	if n := m.PartitionCounts[bridge.TopicStatus]; n > 0 {
+		if int(n) != c.cfg.Partitions && g.total != n {
+			c.log.Infof("%s has %d partitions (not --partitions %d): charge points are shared by those", bridge.TopicStatus, n, c.cfg.Partitions)
+		}
+		g.total = n
+	}
+	for _, t := range cpTopics {
+		if n := m.PartitionCounts[t]; n > 0 && n != g.total && !g.countsWarned {
+			g.countsWarned = true
+			c.log.Warnf("%s has %d partitions, %s %d: a charge point's records of the two may reach different Centrals; give the cp.* topics one partition count",
+				t, n, bridge.TopicStatus, g.total)
+		}
+	}
 	lost := 0
 	for _, id := range slices.Clone(c.sortedIDs()) {
 		if !owned[c.partitionOf(id)] {
@@ -301,17 +340,21 @@ func (c *Central) ticketRecord(t *messages.Ticket) {
 }
 
 // requestOfAnother says whether a driver's request is for another Central
-// of the group (or made before this one started and expired: someone else
-// answered it, or nobody can now); it is then left alone.
+// of the group, or was made before this Central got its charge point's
+// partition: the Central that owned it then may have answered it already
+// (this one cannot know), so it is left alone rather than answered twice;
+// unanswered, its driver gives up after its reply timeout. (Requested-at
+// is the driver's clock: Centrals and drivers need clocks in step.)
 func (c *Central) requestOfAnother(r *messages.ChargeRequest) bool {
 	if c.group == nil {
 		return false
 	}
-	if !c.owns(r.GetCpId()) {
+	p := c.partitionOf(r.GetCpId())
+	if !c.group.owned[p] {
 		return true
 	}
 	at := r.GetRequestedAt()
-	return at != nil && at.AsTime().Before(c.startedAt) && c.cfg.Now().Sub(at.AsTime()) > c.cfg.RequestTTL
+	return at != nil && at.AsTime().Before(c.group.gainedAt[p])
 }
 
 // clusterMembers lists the group's Centrals for /api/cluster.

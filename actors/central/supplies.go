@@ -39,6 +39,8 @@ func (c *Central) delivery(ctx actor.Context, msg proto.Message) {
 		c.memberRecord(m)
 	case *messages.Ticket:
 		c.ticketRecord(m)
+	case *messages.CentralKeys:
+		c.keysRecord(m)
 	case *messages.StatusChange:
 		if cp := c.cps[m.GetCpId()]; cp != nil {
 			cp.engineState = m.GetState()
