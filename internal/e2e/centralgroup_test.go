@@ -292,12 +292,7 @@ func runCentralFailover(t *testing.T, realBrokers string, sealed bool) {
 		lost, moved.Round(100*time.Millisecond), time.Since(killed).Round(100*time.Millisecond))
 	began := time.Now()
 	s.eventually(30*time.Second, "new tickets after the kill", func() (bool, string) {
-		n := 0
-		for _, m := range g.readAll(bridge.TopicTickets) {
-			if tk, ok := m.(*messages.Ticket); ok && tk.GetEndedAt().AsTime().After(killed) {
-				n++
-			}
-		}
+		n := g.ticketsEndedAfter(killed)
 		return n >= 5, fmt.Sprintf("%d tickets of supplies that ended after the kill", n)
 	})
 	t.Logf("supplies flow again: %v after all were ACTIVATED", time.Since(began).Round(100*time.Millisecond))
@@ -316,12 +311,7 @@ func runCentralFailover(t *testing.T, realBrokers string, sealed bool) {
 		time.Since(back).Round(100*time.Millisecond))
 	returned := time.Now()
 	s.eventually(30*time.Second, "new tickets after the return", func() (bool, string) {
-		n := 0
-		for _, m := range g.readAll(bridge.TopicTickets) {
-			if tk, ok := m.(*messages.Ticket); ok && tk.GetEndedAt().AsTime().After(returned) {
-				n++
-			}
-		}
+		n := g.ticketsEndedAfter(returned)
 		return n >= 5, fmt.Sprintf("%d tickets of supplies that ended after the return", n)
 	})
 
@@ -371,6 +361,17 @@ func runCentralFailover(t *testing.T, realBrokers string, sealed bool) {
 			s.fail("%s logged %d ERROR or stack lines:\n%s", n, len(bad), strings.Join(bad, "\n"))
 		}
 	}
+}
+
+// ticketsEndedAfter counts the tickets of supplies that ended after at.
+func (g *groupRun) ticketsEndedAfter(at time.Time) int {
+	n := 0
+	for _, m := range g.readAll(bridge.TopicTickets) {
+		if tk, ok := m.(*messages.Ticket); ok && tk.GetEndedAt().AsTime().After(at) {
+			n++
+		}
+	}
+	return n
 }
 
 // ticketsOf says whether each of sessions has exactly one ticket on

@@ -378,54 +378,12 @@ func endsOf(t *testing.T, brokers, topic string) map[int32]int64 {
 }
 
 // readTopic decodes topic's records from the given offsets (the start of a
-// partition not named) to its end.
+// partition not named) to its end (readRecords, in centralgroup_test.go).
 func readTopic(t *testing.T, brokers, topic string, from map[int32]int64) []any {
 	t.Helper()
-	client, err := sarama.NewClient(strings.Split(brokers, ","), sarama.NewConfig())
+	out, err := readRecords(brokers, topic, from)
 	if err != nil {
-		t.Fatal(err)
-	}
-	defer client.Close()
-	consumer, err := sarama.NewConsumerFromClient(client)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer consumer.Close()
-	parts, err := client.Partitions(topic)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []any
-	for _, p := range parts {
-		end, err := client.GetOffset(topic, p, sarama.OffsetNewest)
-		if err != nil {
-			t.Fatal(err)
-		}
-		start, ok := from[p]
-		if !ok {
-			if start, err = client.GetOffset(topic, p, sarama.OffsetOldest); err != nil {
-				t.Fatal(err)
-			}
-		}
-		if start >= end {
-			continue
-		}
-		pc, err := consumer.ConsumePartition(topic, p, start)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for off := start; off < end; {
-			select {
-			case m := <-pc.Messages():
-				off = m.Offset + 1
-				if msg, _, err := bridge.Decode(m.Value); err == nil {
-					out = append(out, msg)
-				}
-			case <-time.After(10 * time.Second):
-				t.Fatalf("%s partition %d: stuck before offset %d of %d", topic, p, off, end)
-			}
-		}
-		_ = pc.Close()
+		t.Fatalf("read %s: %v", topic, err)
 	}
 	return out
 }
