@@ -2,6 +2,7 @@ package bridge
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -346,9 +347,15 @@ func (b *bridge) runConsumer(ctx context.Context, key tgKey, topics []string, ge
 			log.WithField("error", err).Debug("Consumer group error")
 		}
 	}()
+	sessionWarned := false
 	h := &claimHandler{b: b, key: key, gen: gen, window: b.cfg.InFlightPerPartition, shared: len(topics) > 1 || topics[0] != key.topic, client: client, topics: topics}
 	for ctx.Err() == nil {
 		if err := cg.Consume(ctx, topics, h); err != nil && ctx.Err() == nil {
+			if errors.Is(err, sarama.ErrInvalidSessionTimeout) && !sessionWarned {
+				sessionWarned = true
+				log.Warnf("Kafka refuses the consumer group's session of %v: it is outside the broker's group.min/max.session.timeout.ms (set --group-session-timeout within them); trying again",
+					sc.Consumer.Group.Session.Timeout)
+			}
 			log.WithField("error", err).Debug("Consume ended; joining again")
 			sleepCtx(ctx, 500*time.Millisecond)
 		}
