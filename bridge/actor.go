@@ -277,6 +277,8 @@ func (b *bridge) Receive(c actor.Context) {
 		b.consumed(c, m)
 	case claimEnded:
 		b.claimEnded(m)
+	case *assignedNote:
+		b.assigned(c, m)
 	case deliveryDone:
 		b.deliveryDone(m)
 	case graceOver:

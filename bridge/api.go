@@ -23,17 +23,25 @@ const (
 	TopicWeatherAlerts = "weather.alerts"
 	// TopicWeatherReadings carries every WeatherReading, key city.
 	TopicWeatherReadings = "weather.readings"
+	// TopicCentralMembers is compacted: the latest CentralMember per
+	// Central of a shared group (key group + "/" + its address), so each
+	// Central knows where the others are and which partitions they own.
+	TopicCentralMembers = "central.members"
+	// TopicCentralKeys is compacted: the latest CentralKeys per cp id (its
+	// keys wrapped with the group's master key), so a Central that takes a
+	// charge point over holds its keys.
+	TopicCentralKeys = "central.keys"
 )
 
 // compactedTopics are created with cleanup.policy=compact and no retention
 // limit: their latest record per key is state, not an event.
-var compactedTopics = map[string]bool{TopicRegistry: true, TopicWeatherAlerts: true}
+var compactedTopics = map[string]bool{TopicRegistry: true, TopicWeatherAlerts: true, TopicCentralMembers: true, TopicCentralKeys: true}
 
 // Topics lists every topic the bridge creates when it becomes ready.
 var Topics = []string{
 	TopicDriverRequests, TopicDriverUpdates, TopicCommands, TopicStatus,
 	TopicTelemetry, TopicSessionEnd, TopicTickets, TopicRegistry,
-	TopicWeatherAlerts, TopicWeatherReadings,
+	TopicWeatherAlerts, TopicWeatherReadings, TopicCentralMembers, TopicCentralKeys,
 }
 
 // State is where the bridge is in its life.
@@ -90,6 +98,11 @@ type Subscribe struct {
 	Group      string
 	Key        string
 	Subscriber *actor.PID
+	// Topics, when set, are read together in ONE Kafka consumer group,
+	// KafkaGroupID(Group, Topic), Topic then only naming the consumption
+	// (see shared.go): its members get the same partitions of each topic,
+	// and the subscriber is told them (*Assigned) on every rebalance.
+	Topics []string
 }
 
 // ExpectKeys tells the bridge that subscribers of Group will come for these

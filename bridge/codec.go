@@ -54,6 +54,8 @@ func init() {
 	register(messages.MessageType_MESSAGE_TYPE_REGISTRY_KEY, func() proto.Message { return new(messages.RegistryKey) })
 	register(messages.MessageType_MESSAGE_TYPE_WEATHER_READING, func() proto.Message { return new(messages.WeatherReading) })
 	register(messages.MessageType_MESSAGE_TYPE_WEATHER_ALERT, func() proto.Message { return new(messages.WeatherAlert) })
+	register(messages.MessageType_MESSAGE_TYPE_CENTRAL_MEMBER, func() proto.Message { return new(messages.CentralMember) })
+	register(messages.MessageType_MESSAGE_TYPE_CENTRAL_KEYS, func() proto.Message { return new(messages.CentralKeys) })
 }
 
 // TypeOf returns the envelope type tag of msg.

@@ -36,6 +36,8 @@ func sampleMessages() []proto.Message {
 		&messages.RegistryKey{KeyId: "k1", PublicKey: []byte{1, 2, 3}, PublishedAt: now},
 		&messages.WeatherReading{City: "Alicante", Celsius: -2, At: now, Provider: "file"},
 		&messages.WeatherAlert{City: "Alicante", Active: true, Celsius: -2, At: now},
+		&messages.CentralMember{Group: "central", Address: "127.0.0.1:8090", Instance: "ab12cd34", Generation: 3, Partitions: []int32{0, 2, 4}, At: now},
+		&messages.CentralKeys{CpId: "CP-001", Current: &messages.WrappedKey{KeyId: "k2", Wrapped: []byte{4, 5}}, MasterId: "m1", At: now, Issuer: "127.0.0.1:8090"},
 	}
 }
 

@@ -87,6 +87,13 @@ type Config struct {
 	// were skipped since the last one). Default 5 s.
 	BadRecordLogEvery time.Duration
 
+	// GroupSessionTimeout is the session of this process's consumer groups:
+	// how long the broker waits for a silent member (a killed process)
+	// before it gives the member's partitions to the others. Default 10 s
+	// (the embedded broker accepts down to 1 s, Kafka down to its
+	// group.min.session.timeout.ms, 6 s by default).
+	GroupSessionTimeout time.Duration
+
 	// Keys, when set, seals every record of SealedTopics with the key of
 	// its charge point (the record's key) and refuses what does not open
 	// (see sealcodec.go). nil: records travel in clear (encryption off).
@@ -199,6 +206,8 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("bridge config: RestartGrace %v is negative", c.RestartGrace)
 	case c.BadRecordLogEvery < 0:
 		return fmt.Errorf("bridge config: BadRecordLogEvery %v is negative", c.BadRecordLogEvery)
+	case c.GroupSessionTimeout < 0:
+		return fmt.Errorf("bridge config: GroupSessionTimeout %v is negative", c.GroupSessionTimeout)
 	}
 	if err := c.Security.Validate(); err != nil {
 		return err
@@ -282,6 +291,10 @@ func (c *Config) consumerSarama() *sarama.Config {
 	// 10 s is sarama's default and valid on both brokers.
 	s.Consumer.Group.Session.Timeout = 10 * time.Second
 	s.Consumer.Group.Heartbeat.Interval = time.Second
+	if c.GroupSessionTimeout > 0 {
+		s.Consumer.Group.Session.Timeout = c.GroupSessionTimeout
+		s.Consumer.Group.Heartbeat.Interval = min(time.Second, c.GroupSessionTimeout/3)
+	}
 	s.Consumer.Group.Rebalance.Timeout = 15 * time.Second
 	// A JoinGroup can legitimately wait for a departed member's session to
 	// expire: the read timeout must outlast the rebalance.

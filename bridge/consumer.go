@@ -2,6 +2,7 @@ package bridge
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -36,6 +37,10 @@ type consumer struct {
 	gen      uint64
 	cancel   context.CancelFunc
 	done     chan struct{} // closed when the consumer group is closed
+
+	// topics are read in one Kafka group when the consumption is shared
+	// (Subscribe.Topics); nil: key.topic alone.
+	topics []string
 }
 
 // claimState tracks one partition claim of a consumer-group session: the
@@ -117,6 +122,9 @@ func (b *bridge) subscribe(c actor.Context, m *Subscribe) {
 		return
 	}
 	cons := b.consumer(m.Topic, m.Group)
+	if len(m.Topics) > 0 && cons.topics == nil {
+		cons.topics = m.Topics
+	}
 	cons.claim(m.Key)
 	pk := pidKey(m.Subscriber)
 	if indexOf(cons.subs[m.Key], pk) < 0 {
@@ -276,7 +284,7 @@ func (b *bridge) startConsumer(cons *consumer) {
 	cons.cancel, cons.running, cons.done = cancel, true, make(chan struct{})
 	go func(done chan struct{}) {
 		defer close(done)
-		b.runConsumer(ctx, cons.key, cons.gen, b.cfg.consumerSarama())
+		b.runConsumer(ctx, cons.key, cons.topics, cons.gen, b.cfg.consumerSarama())
 	}(cons.done)
 }
 
@@ -309,12 +317,25 @@ func (b *bridge) stopConsumer(cons *consumer) {
 // Kafka's tools, e.g. kafka-consumer-groups --describe --group central.cp.telemetry.
 func KafkaGroupID(group, topic string) string { return group + "." + topic }
 
-func (b *bridge) runConsumer(ctx context.Context, key tgKey, gen uint64, sc *sarama.Config) {
+// kafkaGroupID is KafkaGroupID on the broker: the topic prefix included.
+func (b *bridge) kafkaGroupID(key tgKey) string {
+	return KafkaGroupID(key.group, b.cfg.kafkaTopic(key.topic))
+}
+
+func (b *bridge) runConsumer(ctx context.Context, key tgKey, topics []string, gen uint64, sc *sarama.Config) {
+	if topics == nil {
+		topics = []string{key.topic}
+	}
 	log := b.log.WithFields(logrus.Fields{"topic": key.topic, "group": key.group})
 	var cg sarama.ConsumerGroup
+	var client sarama.Client
 	for {
 		var err error
-		cg, err = sarama.NewConsumerGroup(b.cfg.Brokers, KafkaGroupID(key.group, b.cfg.kafkaTopic(key.topic)), sc)
+		if client, err = sarama.NewClient(b.cfg.Brokers, sc); err == nil {
+			if cg, err = sarama.NewConsumerGroupFromClient(b.kafkaGroupID(key), client); err != nil {
+				_ = client.Close()
+			}
+		}
 		if err == nil {
 			break
 		}
@@ -323,15 +344,21 @@ func (b *bridge) runConsumer(ctx context.Context, key tgKey, gen uint64, sc *sar
 			return
 		}
 	}
-	defer func() { _ = cg.Close() }()
+	defer func() { _ = cg.Close(); _ = client.Close() }()
 	go func() {
 		for err := range cg.Errors() {
 			log.WithField("error", err).Debug("Consumer group error")
 		}
 	}()
-	h := &claimHandler{b: b, key: key, gen: gen, window: b.cfg.InFlightPerPartition}
+	sessionWarned := false
+	h := &claimHandler{b: b, key: key, gen: gen, window: b.cfg.InFlightPerPartition, shared: len(topics) > 1 || topics[0] != key.topic, client: client, topics: topics}
 	for ctx.Err() == nil {
-		if err := cg.Consume(ctx, []string{b.cfg.kafkaTopic(key.topic)}, h); err != nil && ctx.Err() == nil {
+		if err := cg.Consume(ctx, b.cfg.kafkaTopics(topics), h); err != nil && ctx.Err() == nil {
+			if errors.Is(err, sarama.ErrInvalidSessionTimeout) && !sessionWarned {
+				sessionWarned = true
+				log.Warnf("Kafka refuses the consumer group's session of %v: it is outside the broker's group.min/max.session.timeout.ms (set --group-session-timeout within them); trying again",
+					sc.Consumer.Group.Session.Timeout)
+			}
 			log.WithField("error", err).Debug("Consume ended; joining again")
 			sleepCtx(ctx, 500*time.Millisecond)
 		}
@@ -356,9 +383,19 @@ type claimHandler struct {
 	key    tgKey
 	gen    uint64
 	window int
+	// shared: tell the subscribers each new assignment (shared.go).
+	shared bool
+	client sarama.Client
+	topics []string
 }
 
-func (h *claimHandler) Setup(sarama.ConsumerGroupSession) error   { return nil }
+func (h *claimHandler) Setup(sess sarama.ConsumerGroupSession) error {
+	if h.shared {
+		h.b.send(newAssigned(&h.b.cfg, h.key, h.gen, sess, h.client, h.topics))
+	}
+	return nil
+}
+
 func (h *claimHandler) Cleanup(sarama.ConsumerGroupSession) error { return nil }
 
 func (h *claimHandler) ConsumeClaim(sess sarama.ConsumerGroupSession, claim sarama.ConsumerGroupClaim) error {
@@ -374,11 +411,12 @@ func (h *claimHandler) ConsumeClaim(sess sarama.ConsumerGroupSession, claim sara
 			if !ok {
 				return nil
 			}
+			topic := h.b.cfg.roleTopic(m.Topic)
 			rec := &consumerRecord{
 				claimID: id, gen: h.gen, cons: h.key, sess: sess, sem: sem,
-				topic: h.key.topic, partition: m.Partition, offset: m.Offset, key: string(m.Key),
+				topic: topic, partition: m.Partition, offset: m.Offset, key: string(m.Key),
 			}
-			msg, err := h.b.sealer.decode(h.key.topic, string(m.Key), m.Value)
+			msg, err := h.b.sealer.decode(topic, string(m.Key), m.Value)
 			if err != nil {
 				rec.err = err
 			} else {

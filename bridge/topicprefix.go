@@ -15,6 +15,11 @@ import (
 // kafkaTopic is the topic on the broker for the topic a role names.
 func (c *Config) kafkaTopic(topic string) string { return c.TopicPrefix + topic }
 
+// roleTopic is the topic a role names for a topic on the broker.
+func (c *Config) roleTopic(kafkaTopic string) string {
+	return strings.TrimPrefix(kafkaTopic, c.TopicPrefix)
+}
+
 // kafkaTopics is kafkaTopic of each.
 func (c *Config) kafkaTopics(topics []string) []string {
 	out := make([]string, len(topics))

@@ -84,6 +84,19 @@ type Config struct {
 	ResubscribeInterval time.Duration
 	// Group is the consumer group of Central's topics. Default "central".
 	Group string
+	// Shared makes this Central one of several of Group that share the
+	// charge points by the partitions of the charge-point-keyed topics
+	// (group.go). Default false: this Central serves every charge point.
+	Shared bool
+	// Partitions is the partition count of the charge-point-keyed topics
+	// (the bridge's Config.Partitions), with Shared. Default 6.
+	Partitions int
+	// Address is where the other Centrals of a shared group reach this one
+	// over actor remote. Default: the address of Central's own PID.
+	Address string
+	// HTTP is this Central's web address, told to the others of a shared
+	// group for /api/cluster. Default: none.
+	HTTP string
 	// HistorySize is how many panel events are kept. Default 1000.
 	HistorySize int
 	// ClosedRegistration refuses charge points that are not in the registry
@@ -161,6 +174,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.HistorySize == 0 {
 		c.HistorySize = 1000
+	}
+	if c.Partitions == 0 {
+		c.Partitions = 6
 	}
 	if c.EncryptionErrorHold == 0 {
 		c.EncryptionErrorHold = 10 * time.Second
@@ -261,6 +277,8 @@ type Central struct {
 	lines *nodeLines
 	// checkQueued: a check tick waits at the end of the mailbox (lateness.go).
 	checkQueued bool
+	// group is this Central's share of a shared group (group.go); nil unless Config.Shared.
+	group *groupState
 }
 
 // Receive implements actor.Actor.
@@ -274,19 +292,31 @@ func (c *Central) Receive(ctx actor.Context) {
 	case *actor.Stopping:
 		c.timers.StopAll()
 		c.tellNodeLinesNow()
-		for _, t := range c.topics() {
-			ctx.Send(c.cfg.Bridge, &bridge.Unsubscribe{Topic: t, Group: c.cfg.Group, Subscriber: ctx.Self()})
+		for _, s := range c.subscriptions(ctx) {
+			ctx.Send(c.cfg.Bridge, &bridge.Unsubscribe{Topic: s.Topic, Group: s.Group, Subscriber: ctx.Self()})
 		}
+		c.leaveGroup(ctx)
 		c.subscribeRegistry(ctx, true)
 		c.subscribeWeather(ctx, true)
 	case *bridge.Delivery:
 		defer msg.Done()
 		c.delivery(ctx, msg.Msg)
 	case *messages.RegisterChargePoint:
-		c.register(ctx, msg)
+		if !c.passOn(ctx, msg.GetCpId(), msg) {
+			c.register(ctx, msg)
+		}
 	case *messages.Liveness:
-		c.liveness(ctx, msg)
+		if !c.passOn(ctx, msg.GetCpId(), msg) {
+			c.liveness(ctx, msg)
+		}
+	case *messages.CentralForward:
+		c.forwarded(ctx, msg)
+	case *bridge.Assigned:
+		c.assigned(ctx, msg)
 	case *messages.FaultReport:
+		if c.passOn(ctx, msg.GetCpId(), msg) {
+			return
+		}
 		if cp := c.cps[msg.GetCpId()]; cp != nil && cp.alive && cp.isMonitor(ctx.Sender()) && c.sameRegistration(cp, msg.GetRegistrationId()) {
 			c.engineHealth(ctx, cp, !msg.GetFaulty(), msg.GetDetail())
 		}
@@ -377,6 +407,7 @@ func (c *Central) start(ctx actor.Context) {
 		c.cps[r.ID] = cp
 	}
 	c.startKeys(ctx)
+	c.startGroup(ctx)
 	if n, kwh, eur, err := c.cfg.Store.TicketTotals(bg); err == nil {
 		c.totals.Tickets, c.totals.KWh, c.totals.EUR = n, kwh, eur
 	}
@@ -388,8 +419,8 @@ func (c *Central) start(ctx actor.Context) {
 }
 
 func (c *Central) subscribe(ctx actor.Context) {
-	for _, t := range c.topics() {
-		ctx.Send(c.cfg.Bridge, &bridge.Subscribe{Topic: t, Group: c.cfg.Group, Subscriber: ctx.Self()})
+	for _, s := range c.subscriptions(ctx) {
+		ctx.Send(c.cfg.Bridge, s)
 	}
 	c.subscribeRegistry(ctx, false)
 	c.subscribeWeather(ctx, false)

@@ -22,6 +22,22 @@ type Cluster struct {
 	Central ClusterCentral
 	// Nodes are sorted by address.
 	Nodes []ClusterNode
+	// Members are the Centrals of the group, this one included, sorted by
+	// address: one (this one, owning every partition) unless shared.
+	Members []ClusterMember
+}
+
+// ClusterMember is one Central of the group and the partitions it owns.
+type ClusterMember struct {
+	Address, Instance, HTTP string
+	// Generation is the Kafka group's generation of its assignment.
+	Generation int32
+	// Partitions it owns of the charge-point-keyed topics.
+	Partitions []int32
+	// Self: the Central that answered. Left: it stopped cleanly.
+	Self, Left bool
+	// UpdatedAt is when it last said what it owns (zero for this one unless shared).
+	UpdatedAt time.Time
 }
 
 // ClusterCentral is the Central that answered.
@@ -30,6 +46,8 @@ type ClusterCentral struct {
 	Address  string
 	Instance string // this life's id, as in its session ids
 	Group    string // its Kafka consumer group
+	// Shared: it shares the charge points with the group's other Centrals.
+	Shared bool
 }
 
 // ClusterNode is one address monitors registered from.
@@ -80,7 +98,8 @@ func (c *Central) cluster(ctx actor.Context) *Cluster {
 			n.LastSeen = cp.lastSeen
 		}
 	}
-	out := &Cluster{Central: ClusterCentral{Address: nodeAddress(ctx.Self().GetAddress()), Instance: c.instance, Group: c.cfg.Group}}
+	out := &Cluster{Central: ClusterCentral{Address: nodeAddress(ctx.Self().GetAddress()), Instance: c.instance, Group: c.cfg.Group, Shared: c.group != nil}}
+	out.Members = c.clusterMembers(out.Central.Address)
 	for _, n := range byAddr {
 		out.Nodes = append(out.Nodes, *n)
 	}

@@ -155,6 +155,9 @@ func (c *Central) keyFor(cp *cpEntry) *messages.ChargePointKey {
 		return nil
 	}
 	id := cp.reg.ID
+	if c.revokedInGroup(id) {
+		cp.seal.revoked = true // revoked by the Central that owned it before
+	}
 	if cp.seal.revoked {
 		return &messages.ChargePointKey{CpId: id, Revoked: true}
 	}
@@ -214,6 +217,7 @@ func (c *Central) issueKey(id, action string, first bool) (*seal.Key, error) {
 		return nil, err
 	}
 	c.cfg.Keys.Stage(k)
+	c.shareKeys(id)
 	c.audit(audit.Event{Who: "central", Action: "key." + action, Target: id, Outcome: audit.OutcomeOK, Detail: "key id " + k.ID})
 	c.log.WithFields(logrus.Fields{"cp_id": id, "key_id": k.ID}).Debugf("Issued key %s to %s", k.ID, id)
 	return k, nil
@@ -233,6 +237,7 @@ func (c *Central) revokeKey(ctx actor.Context, m *RevokeKey) *OperatorResult {
 		c.log.WithError(err).WithField("cp_id", id).Warnf("Could not record the revocation of %s's keys; it holds until Central restarts", id)
 	}
 	cp.seal.revoked = true
+	c.shareKeys(id)
 	c.clearEncError(cp)
 	c.audit(audit.Event{Who: "operator", Action: "key.revoke", Target: id, Outcome: audit.OutcomeOK})
 	c.log.WithField("cp_id", id).Warnf("%s REVOKED: its keys were revoked by the operator; Central ignores its traffic until a new key is issued", id)

@@ -376,6 +376,13 @@ func WaitingAnswer(msg any, reason string) any {
 		return &messages.RegistrationResult{CpId: m.GetCpId(), Waiting: true, Reason: reason}
 	case *messages.Liveness:
 		return &messages.LivenessAck{CpId: m.GetCpId(), Seq: m.GetSeq(), Waiting: true}
+	case *messages.CentralForward: // passed on by another Central of the group
+		if r := m.GetRegister(); r != nil {
+			return WaitingAnswer(r, reason)
+		}
+		if l := m.GetLiveness(); l != nil {
+			return WaitingAnswer(l, reason)
+		}
 	}
 	return nil
 }

@@ -35,6 +35,12 @@ func (c *Central) delivery(ctx actor.Context, msg proto.Message) {
 		c.registryRecord(ctx, m)
 	case *messages.WeatherAlert, *messages.WeatherReading:
 		c.weatherRecord(ctx, m)
+	case *messages.CentralMember:
+		c.memberRecord(m)
+	case *messages.Ticket:
+		c.ticketRecord(m)
+	case *messages.CentralKeys:
+		c.keysRecord(m)
 	case *messages.StatusChange:
 		if cp := c.cps[m.GetCpId()]; cp != nil {
 			cp.engineState = m.GetState()
@@ -44,6 +50,9 @@ func (c *Central) delivery(ctx actor.Context, msg proto.Message) {
 }
 
 func (c *Central) request(ctx actor.Context, r *messages.ChargeRequest) {
+	if c.requestOfAnother(r) {
+		return
+	}
 	if r.GetRequestId() != "" {
 		if c.handled.has(r.GetRequestId()) {
 			return // delivered again

@@ -41,6 +41,7 @@ func (m *Monitor) ask(ctx actor.Context, msg any) {
 
 func (m *Monitor) liveness(ctx actor.Context) {
 	now := m.cfg.Now()
+	m.turnIfSilent(now)
 	m.judgeCentral(now)
 	if !m.registered {
 		retry := m.cfg.LivenessInterval
@@ -165,6 +166,7 @@ func (m *Monitor) centralIsWaiting(reason string) {
 
 func (m *Monitor) heardFromCentral() {
 	m.asked = time.Time{}
+	m.turns = 0
 	m.heard = true
 	if m.unreachable {
 		m.unreachable = false

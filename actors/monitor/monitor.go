@@ -42,6 +42,10 @@ type Config struct {
 	// Engine and Central are where the engine and Central are (local or remote). Required.
 	Engine  *actor.PID
 	Central *actor.PID
+	// OtherCentrals are more Centrals of one shared group (evnode --central
+	// a,b,c): when the one it talks to stays silent for CentralTimeout, the
+	// monitor turns to the next, round the list (centrals.go). Default none.
+	OtherCentrals []*actor.PID
 	// HealthInterval is how often the engine is checked. Default 1 s.
 	HealthInterval time.Duration
 	// HealthTimeout is how long an answer may take. Default half the interval.
@@ -199,6 +203,9 @@ type Monitor struct {
 	sentWithoutToken bool          // the last registration carried no token, for tokenProblem
 	// key is the charge point's key (or its revocation) from Central (keys.go).
 	key *messages.ChargePointKey
+	// turnedAt is when the monitor last turned to another Central (centrals.go).
+	turnedAt time.Time
+	turns    int
 }
 
 // Receive implements actor.Actor.

@@ -86,6 +86,9 @@ type Config struct {
 	// RemoteCentral, when set, is a Central in another process (evnode
 	// site): no Central starts here and the monitors register with it.
 	RemoteCentral *actor.PID
+	// OtherCentrals are more Centrals of RemoteCentral's shared group, which
+	// the monitors turn to when the one they talk to is silent.
+	OtherCentrals []*actor.PID
 	// EngineGroup and DriverGroup are the bridge groups of the engines and
 	// the drivers. Default "engines" and "drivers".
 	EngineGroup string
@@ -524,7 +527,7 @@ func (n *Network) monitorChild(s *site) (supervision.Child, error) {
 		CPID: cp.ID, Location: cp.Location, PriceEURPerKWh: cp.Price, KW: cp.KW, Secret: cp.Secret, Token: cp.Token,
 		Engine: n.Engine(cp.ID), Central: n.sharedCentral(), HealthInterval: c.HealthInterval, HealthTimeout: c.HealthTimeout,
 		Address: c.MonitorAddress, Stall: c.Stall, Logger: c.Logger, Stats: c.Stats,
-		Reporter: n.sharedReporter(),
+		Reporter: n.sharedReporter(), OtherCentrals: c.OtherCentrals,
 	})
 	if err != nil {
 		return supervision.Child{}, err

@@ -14,6 +14,7 @@ import (
 	"github.com/evcharging/evsim/actors/driverdesk"
 	"github.com/evcharging/evsim/actors/registry"
 	"github.com/evcharging/evsim/actors/supervision"
+	"github.com/evcharging/evsim/bridge"
 	"github.com/evcharging/evsim/internal/audit"
 	"github.com/evcharging/evsim/internal/config"
 	"github.com/evcharging/evsim/internal/store"
@@ -102,6 +103,7 @@ func runCentral(parent context.Context, args []string, getenv func(string) (stri
 		n.log.Errorf("Cannot read the master key: %v", err)
 		return 1
 	}
+	n.tuneBridge = func(b *bridge.Config) { b.GroupSessionTimeout, b.Partitions = c.GroupSessionTimeout, c.Partitions }
 	bridgePID, code, ok := n.gate(ctx, c.Kafka, "evnode-central", status)
 	if !ok {
 		return code
@@ -126,7 +128,8 @@ func runCentral(parent context.Context, args []string, getenv func(string) (stri
 	props, err := central.Props(central.Config{
 		Tokens: tokens, Audit: auditLog, RegistryGrace: c.Auth.RegistryGrace, Keys: keys, MasterKey: masterKey,
 		Store: st, Bridge: bridgePID, LivenessTimeout: c.LivenessTimeout, StartTimeout: c.StartTimeout,
-		RequestTTL: c.RequestTTL, CommandTTL: c.CommandTTL, Group: c.Group, ClosedRegistration: c.ClosedRegistration, Stall: n.stall, Logger: n.logger, Stats: n.stats,
+		RequestTTL: c.RequestTTL, CommandTTL: c.CommandTTL, Group: c.Group, Shared: c.SharedGroup, Partitions: c.Partitions,
+		Address: c.Remote.Advertise, HTTP: advertisedHTTP(server), ClosedRegistration: c.ClosedRegistration, Stall: n.stall, Logger: n.logger, Stats: n.stats,
 	})
 	if err != nil {
 		n.log.Errorf("Cannot configure Central: %v", err)
@@ -197,4 +200,13 @@ func openAuditLog(path string) (*audit.Log, error) {
 		return nil, err
 	}
 	return audit.Open(path, audit.Options{Sync: true})
+}
+
+// advertisedHTTP is the web panel's address for the other Centrals of a
+// shared group ("" without one).
+func advertisedHTTP(s *web.Server) string {
+	if s == nil {
+		return ""
+	}
+	return s.Addr()
 }

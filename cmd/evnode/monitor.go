@@ -52,9 +52,10 @@ func runMonitor(parent context.Context, args []string, getenv func(string) (stri
 			return client.Token(ctx, c.CP, credential)
 		}
 	}
+	first, others := centralPIDs(c.Central)
 	props, err := monitor.Props(monitor.Config{
 		CPID: c.CP, Location: c.Location, PriceEURPerKWh: c.Price, KW: c.KW, Secret: c.Secret, Token: tokens,
-		Engine: actor.NewPID(c.Engine, engineName), Central: actor.NewPID(c.Central, centralName),
+		Engine: actor.NewPID(c.Engine, engineName), Central: first, OtherCentrals: others,
 		HealthInterval: c.HealthInterval, HealthTimeout: c.HealthTimeout, CentralTimeout: c.CentralTimeout,
 		StartGrace: c.EngineGrace, Address: c.Remote.Advertise, Stall: n.stall, Logger: n.logger, Stats: n.stats,
 	})

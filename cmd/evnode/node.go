@@ -58,6 +58,8 @@ type node struct {
 	doors map[string]*actor.PID
 	// keys is the bridge's keyring, nil with --encryption off (keys.go).
 	keys *seal.Keyring
+	// tuneBridge, when set, adjusts the bridge's config before it starts.
+	tuneBridge func(*bridge.Config)
 }
 
 func newNode(role string, l config.Log, stderr io.Writer) (*node, error) {
@@ -132,6 +134,9 @@ func (n *node) watchPeers() {
 // before Kafka was ready, 1 when Kafka never answered).
 func (n *node) gate(ctx context.Context, k config.Kafka, clientID string, status *web.BridgeStatus) (*actor.PID, int, bool) {
 	cfg := bridge.Config{Brokers: k.Brokers, WaitAttempts: k.WaitAttempts, WaitInterval: k.WaitInterval, ClientID: clientID, Security: k.Security.Bridge, Keys: n.keys, TopicPrefix: k.TopicPrefix}
+	if n.tuneBridge != nil {
+		n.tuneBridge(&cfg)
+	}
 	pid, err := bridge.Start(n.system, cfg, n.logger, n.stats)
 	if err != nil {
 		n.log.Errorf("Cannot start the Kafka bridge: %v", err)

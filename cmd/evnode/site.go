@@ -14,8 +14,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/asynkron/protoactor-go/actor"
-
 	"github.com/evcharging/evsim/actors/monitor"
 	"github.com/evcharging/evsim/actors/network"
 	"github.com/evcharging/evsim/actors/registry/httpapi"
@@ -62,9 +60,10 @@ func runSite(parent context.Context, args []string, getenv func(string) (string,
 	if !ok {
 		return code
 	}
+	first, others := centralPIDs(c.Central)
 	nw, err := network.Start(n.system, network.Config{
 		Bridge: bridgePID, Name: config.SiteRootName, ChargePoints: cps, SiteKey: key,
-		RemoteCentral: actor.NewPID(c.Central, centralName), MonitorAddress: c.Remote.Advertise,
+		RemoteCentral: first, OtherCentrals: others, MonitorAddress: c.Remote.Advertise,
 		EngineGroup: c.Group, DriverGroup: c.Group + "-drivers", JournalDir: journals, Keys: keys,
 		TelemetryInterval: c.TelemetryInterval, SupplyDuration: c.SupplyDuration, TimeScale: c.TimeScale,
 		HealthInterval: c.HealthInterval, HealthTimeout: c.HealthTimeout, LivenessTimeout: 3 * c.HealthInterval,

@@ -105,6 +105,14 @@ type Central struct {
 	ClosedRegistration bool
 	// Group is the consumer group of Central's topics.
 	Group string
+	// SharedGroup makes the Centrals of Group share the charge points by
+	// the partitions of the charge-point-keyed topics (see actors/central/group.go).
+	SharedGroup bool
+	// GroupSessionTimeout is how long Kafka waits for a silent member of
+	// Central's consumer groups before it moves its partitions to the others.
+	GroupSessionTimeout time.Duration
+	// Partitions is the partition count of the topics Central creates.
+	Partitions int
 	// LivenessTimeout is the silence after which a monitor counts as gone.
 	LivenessTimeout time.Duration
 	// StartTimeout is how long an engine has to confirm a start.
@@ -144,6 +152,9 @@ func CentralFlags(c *Central) *FlagSet {
 	fs.String(&c.cpSecrets, "cp-secrets", "", "", "pre-provisioned charge points, CP-001=secret,CP-002=secret,...; others join at their first registration")
 	fs.Bool(&c.ClosedRegistration, "closed-registration", "", false, "refuse charge points that are not in the registry (or in --cp-secrets)")
 	fs.String(&c.Group, "group", "", "central", "Kafka consumer group of Central")
+	fs.Bool(&c.SharedGroup, "shared-group", "", false, "share the charge points with the other Centrals of --group, each owning those of its Kafka partitions")
+	fs.Duration(&c.GroupSessionTimeout, "group-session-timeout", "", 10*time.Second, "how long Kafka waits for a silent (killed) Central before it gives its partitions to the others")
+	fs.Int(&c.Partitions, "partitions", "", 6, "partitions of the topics Central creates; with --shared-group, the partition count of the cp.* topics")
 	fs.Duration(&c.LivenessTimeout, "liveness-timeout", "", 3*time.Second, "silence after which Central marks a monitor DISCONNECTED")
 	fs.Duration(&c.StartTimeout, "start-timeout", "", 5*time.Second, "how long an engine has to confirm the start of a supply")
 	fs.Duration(&c.RequestTTL, "request-ttl", "", 10*time.Second, "a driver's request older than this is denied as expired (match the drivers' --reply-timeout)")
@@ -199,6 +210,10 @@ func (c *Central) Validate() error {
 		return Usagef("db", "must not be empty (use :memory: for no file)")
 	case c.Group == "":
 		return Usagef("group", "must not be empty")
+	case c.GroupSessionTimeout <= 0:
+		return Usagef("group-session-timeout", "must be more than 0")
+	case c.Partitions < 1 || c.Partitions > 1000:
+		return Usagef("partitions", "%d is out of range (1 to 1000)", c.Partitions)
 	case c.LivenessTimeout <= 0:
 		return Usagef("liveness-timeout", "must be more than 0")
 	case c.StartTimeout <= 0:
@@ -399,10 +414,11 @@ func (c *Monitor) Validate() error {
 	if err := c.Remote.Finish(); err != nil {
 		return err
 	}
-	for _, f := range []struct{ name, v string }{{"engine", c.Engine}, {"central", c.Central}} {
-		if err := dialable(f.v); err != nil {
-			return Usagef(f.name, "%q: %v", f.v, err)
-		}
+	if err := dialable(c.Engine); err != nil {
+		return Usagef("engine", "%q: %v", c.Engine, err)
+	}
+	if err := dialableList(c.Central); err != nil {
+		return err
 	}
 	if c.CentralTimeout == 0 {
 		c.CentralTimeout = 3 * c.HealthInterval

@@ -86,7 +86,7 @@ func SiteFlags(c *Site) *FlagSet {
 	AddKafkaFlags(fs, &c.Kafka, DefaultNodeBrokers)
 	AddLogFlags(fs, &c.Log)
 	AddRemoteFlags(fs, &c.Remote, DefaultSiteRemote)
-	fs.String(&c.Central, "central", "", DefaultCentralRemote, "HOST:PORT of Central's actor remote")
+	fs.String(&c.Central, "central", "", DefaultCentralRemote, "HOST:PORT of Central's actor remote; several, comma-separated, for the Centrals of one shared group")
 	fs.Int(&c.First, "first", "", 1, "number of the first charge point")
 	fs.Int(&c.Count, "count", "", 10, "how many charge points this node hosts")
 	fs.String(&c.IDPattern, "id-pattern", "", "CP-%03d", "charge point ids: a pattern with one integer verb, e.g. CP-%05d")
@@ -138,8 +138,8 @@ func (c *Site) Validate() error {
 	if err := c.Encryption.validate(); err != nil {
 		return err
 	}
-	if err := dialable(c.Central); err != nil {
-		return Usagef("central", "%q: %v", c.Central, err)
+	if err := dialableList(c.Central); err != nil {
+		return err
 	}
 	if err := ValidateIDPattern("id-pattern", c.IDPattern); err != nil {
 		return err

@@ -378,14 +378,12 @@ func endsOf(t *testing.T, brokers, topic string) map[int32]int64 {
 }
 
 // readTopic decodes topic's records from the given offsets (the start of a
-// partition not named) to its end.
+// partition not named) to its end (readRecords, in centralgroup_test.go).
 func readTopic(t *testing.T, brokers, topic string, from map[int32]int64) []any {
 	t.Helper()
-	var out []any
-	for _, v := range testutil.ReadTopic(t, strings.Split(brokers, ","), topic, from) {
-		if msg, _, err := bridge.Decode(v); err == nil {
-			out = append(out, msg)
-		}
+	out, err := readRecords(brokers, topic, from)
+	if err != nil {
+		t.Fatalf("read %s: %v", topic, err)
 	}
 	return out
 }

@@ -1,6 +1,7 @@
 package testutil
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -75,49 +76,67 @@ func ProduceRecord(t testing.TB, brokers, topic, key string, value []byte) {
 // read with a plain consumer as anyone who can reach the broker could.
 func ReadTopic(t testing.TB, brokers []string, topic string, from map[int32]int64) [][]byte {
 	t.Helper()
+	out, err := ReadTopicValues(brokers, topic, from)
+	if err != nil {
+		t.Fatalf("read %s: %v", topic, err)
+	}
+	return out
+}
+
+// ReadTopicValues is ReadTopic that returns what went wrong instead of
+// failing the test, for callers that poll a broker until it serves the
+// topic (a loaded machine, a partition whose leader moved). A start
+// before the oldest record kept reads from the oldest.
+func ReadTopicValues(brokers []string, topic string, from map[int32]int64) ([][]byte, error) {
 	client, err := sarama.NewClient(brokers, sarama.NewConfig())
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	defer client.Close()
 	consumer, err := sarama.NewConsumerFromClient(client)
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	defer consumer.Close()
 	parts, err := client.Partitions(topic)
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	var out [][]byte
 	for _, p := range parts {
 		end, err := client.GetOffset(topic, p, sarama.OffsetNewest)
 		if err != nil {
-			t.Fatal(err)
+			return nil, err
+		}
+		oldest, err := client.GetOffset(topic, p, sarama.OffsetOldest)
+		if err != nil {
+			return nil, err
 		}
 		start, ok := from[p]
-		if !ok {
-			if start, err = client.GetOffset(topic, p, sarama.OffsetOldest); err != nil {
-				t.Fatal(err)
-			}
+		if !ok || start < oldest {
+			start = oldest
 		}
 		if start >= end {
 			continue
 		}
 		pc, err := consumer.ConsumePartition(topic, p, start)
 		if err != nil {
-			t.Fatal(err)
+			return nil, err
 		}
 		for off := start; off < end; {
 			select {
 			case m := <-pc.Messages():
 				off = m.Offset + 1
 				out = append(out, m.Value)
+			case cerr := <-pc.Errors():
+				_ = pc.Close()
+				return nil, cerr
 			case <-time.After(10 * time.Second):
-				t.Fatalf("%s partition %d: stuck before offset %d of %d", topic, p, off, end)
+				_ = pc.Close()
+				return nil, fmt.Errorf("partition %d: stuck before offset %d of %d (from %d)", p, off, end, start)
 			}
 		}
 		_ = pc.Close()
 	}
-	return out
+	return out, nil
 }

@@ -14,6 +14,20 @@ import (
 type ClusterView struct {
 	Central ClusterCentral `json:"central"`
 	Nodes   []ClusterNode  `json:"nodes"`
+	// Members are the Centrals of the group and the partitions each owns.
+	Members []ClusterMember `json:"members"`
+}
+
+// ClusterMember is one Central of the group.
+type ClusterMember struct {
+	Address    string     `json:"address"`
+	Instance   string     `json:"instance"`
+	HTTP       string     `json:"http,omitempty"`
+	Generation int32      `json:"generation"`
+	Partitions []int32    `json:"partitions"`
+	Self       bool       `json:"self"`
+	Left       bool       `json:"left"`
+	UpdatedAt  *time.Time `json:"updated_at"`
 }
 
 // ClusterCentral is the Central that answered.
@@ -21,6 +35,8 @@ type ClusterCentral struct {
 	Address  string `json:"address"`
 	Instance string `json:"instance"`
 	Group    string `json:"group"`
+	// Shared: it shares the charge points with the other Centrals of its group.
+	Shared bool `json:"shared"`
 }
 
 // ClusterNode is one node (an address monitors registered from): an
@@ -68,8 +84,21 @@ func (s *Server) cluster(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	out := ClusterView{
-		Central: ClusterCentral{Address: c.Central.Address, Instance: c.Central.Instance, Group: c.Central.Group},
+		Central: ClusterCentral{Address: c.Central.Address, Instance: c.Central.Instance, Group: c.Central.Group, Shared: c.Central.Shared},
 		Nodes:   make([]ClusterNode, 0, len(c.Nodes)),
+		Members: make([]ClusterMember, 0, len(c.Members)),
+	}
+	for _, m := range c.Members {
+		mv := ClusterMember{Address: m.Address, Instance: m.Instance, HTTP: m.HTTP, Generation: m.Generation,
+			Partitions: m.Partitions, Self: m.Self, Left: m.Left}
+		if mv.Partitions == nil {
+			mv.Partitions = []int32{}
+		}
+		if !m.UpdatedAt.IsZero() {
+			at := m.UpdatedAt.UTC()
+			mv.UpdatedAt = &at
+		}
+		out.Members = append(out.Members, mv)
 	}
 	for _, n := range c.Nodes {
 		node := ClusterNode{Address: n.Address, ChargePoints: n.ChargePoints, Connected: n.Connected}
