@@ -170,7 +170,9 @@ type (
 )
 
 type child struct {
-	spec   Child
+	// spec points at the supervisor's Config.Children (or the Spawn that
+	// brought it): a copy per child was one more per charge point.
+	spec   *Child
 	pid    *actor.PID
 	gaveUp bool
 }
@@ -243,13 +245,13 @@ func (s *Supervisor) Receive(ctx actor.Context) {
 	case *actor.Started:
 		s.ctx = ctx
 		s.children = make(map[string]*child, len(s.cfg.Children))
-		for _, c := range s.cfg.Children {
-			if _, err := s.spawn(ctx, c); err != nil {
-				s.logger().WithError(err).Warnf("Could not start %s", c.Display)
+		for i := range s.cfg.Children {
+			if _, err := s.spawn(ctx, &s.cfg.Children[i]); err != nil {
+				s.logger().WithError(err).Warnf("Could not start %s", s.cfg.Children[i].Display)
 			}
 		}
 	case *Spawn:
-		pid, err := s.spawn(ctx, m.Child)
+		pid, err := s.spawn(ctx, &m.Child)
 		ctx.Respond(&Spawned{PID: pid, Err: err})
 	case *StopChild:
 		c, ok := s.children[m.Name]
@@ -283,7 +285,7 @@ func (s *Supervisor) Receive(ctx actor.Context) {
 	}
 }
 
-func (s *Supervisor) spawn(ctx actor.Context, spec Child) (*actor.PID, error) {
+func (s *Supervisor) spawn(ctx actor.Context, spec *Child) (*actor.PID, error) {
 	if old, ok := s.children[spec.Name]; ok {
 		return old.pid, fmt.Errorf("%s is already running", spec.Display)
 	}
