@@ -28,9 +28,8 @@
 // those and the record's topic are the AEAD's additional data (AAD), so a
 // record moved to another key, charge point or topic fails to open. The
 // nonce is 12 random bytes per record in front of the ciphertext (the
-// layout of cipher.NewGCMWithRandomNonce); the bridge's Sealer takes them
-// from an AES-256-CTR keystream under a key from crypto/rand, drawn anew
-// every 2^20 nonces.
+// layout of cipher.NewGCMWithRandomNonce); the bridge's Sealer reads them
+// from crypto/rand for 256 records at once.
 //
 // # Master key
 //
