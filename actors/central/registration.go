@@ -130,6 +130,7 @@ func (c *Central) register(ctx actor.Context, m *messages.RegisterChargePoint) {
 	cp.rejected = ""
 	cp.monitor = ctx.Sender()
 	reply.Accepted = true
+	reply.CentralAddress = c.groupAddress()
 	reply.Key = c.keyFor(cp)
 	if tokens {
 		cp.registrationID = newRegistrationID()

@@ -118,6 +118,7 @@ func (m *Monitor) registrationResult(ctx actor.Context, r *messages.Registration
 	}
 	m.rejected, m.centralWaiting = "", ""
 	m.registrationID = r.GetRegistrationId()
+	m.followOwner(r.GetCentralAddress())
 	m.takeKey(ctx, r.GetKey())
 	if !m.registered {
 		m.registered = true
