@@ -626,9 +626,12 @@ type LivenessAck struct {
 	// True when Central is up but not ready yet (e.g. waiting for Kafka).
 	Waiting bool `protobuf:"varint,5,opt,name=waiting,proto3" json:"waiting,omitempty"`
 	// The charge point's current key (or its revocation) when Liveness.key_id is not it.
-	Key           *ChargePointKey `protobuf:"bytes,30,opt,name=key,proto3" json:"key,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Key *ChargePointKey `protobuf:"bytes,30,opt,name=key,proto3" json:"key,omitempty"`
+	// The address of the Central that answered, when it is one of a shared
+	// group: the monitor talks to it directly (see RegistrationResult).
+	CentralAddress string `protobuf:"bytes,40,opt,name=central_address,json=centralAddress,proto3" json:"central_address,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *LivenessAck) Reset() {
@@ -703,6 +706,13 @@ func (x *LivenessAck) GetKey() *ChargePointKey {
 	return nil
 }
 
+func (x *LivenessAck) GetCentralAddress() string {
+	if x != nil {
+		return x.CentralAddress
+	}
+	return ""
+}
+
 var File_evcharging_v1_monitor_proto protoreflect.FileDescriptor
 
 const file_evcharging_v1_monitor_proto_rawDesc = "" +
@@ -757,14 +767,15 @@ const file_evcharging_v1_monitor_proto_rawDesc = "" +
 	"\tdriver_id\x18\x06 \x01(\tR\bdriverId\x12%\n" +
 	"\x0eengine_waiting\x18\a \x01(\tR\rengineWaiting\x12'\n" +
 	"\x0fregistration_id\x18\b \x01(\tR\x0eregistrationId\x12\x15\n" +
-	"\x06key_id\x18\x1e \x01(\tR\x05keyId\"\xc0\x01\n" +
+	"\x06key_id\x18\x1e \x01(\tR\x05keyId\"\xe9\x01\n" +
 	"\vLivenessAck\x12\x13\n" +
 	"\x05cp_id\x18\x01 \x01(\tR\x04cpId\x12\x10\n" +
 	"\x03seq\x18\x02 \x01(\x04R\x03seq\x12\x14\n" +
 	"\x05known\x18\x03 \x01(\bR\x05known\x12)\n" +
 	"\x10central_instance\x18\x04 \x01(\tR\x0fcentralInstance\x12\x18\n" +
 	"\awaiting\x18\x05 \x01(\bR\awaiting\x12/\n" +
-	"\x03key\x18\x1e \x01(\v2\x1d.evcharging.v1.ChargePointKeyR\x03keyB/Z-github.com/evcharging/evsim/messages;messagesb\x06proto3"
+	"\x03key\x18\x1e \x01(\v2\x1d.evcharging.v1.ChargePointKeyR\x03key\x12'\n" +
+	"\x0fcentral_address\x18( \x01(\tR\x0ecentralAddressB/Z-github.com/evcharging/evsim/messages;messagesb\x06proto3"
 
 var (
 	file_evcharging_v1_monitor_proto_rawDescOnce sync.Once

@@ -142,6 +142,8 @@ func (m *Monitor) livenessAck(ctx actor.Context, a *messages.LivenessAck) {
 	case a.GetWaiting():
 		m.registered = false
 		m.centralIsWaiting("")
+	case a.GetKnown():
+		m.followOwner(a.GetCentralAddress())
 	case !a.GetKnown() && m.registered:
 		m.registered = false
 		if r := m.cfg.Reporter; r != nil {

@@ -24,7 +24,9 @@ func (m *Monitor) turnIfSilent(now time.Time) {
 	if m.turnedAt.After(since) {
 		since = m.turnedAt
 	}
-	if m.silence(since, now) <= m.cfg.CentralTimeout {
+	// Half the Central timeout: another Central is there to ask, and the
+	// owner must hear the monitor again before its own liveness timeout.
+	if m.silence(since, now) <= m.cfg.CentralTimeout/2 {
 		return
 	}
 	all := len(others) + 1
