@@ -146,9 +146,14 @@ type RegistrationResult struct {
 	// so no other process can speak for the charge point.
 	RegistrationId string `protobuf:"bytes,6,opt,name=registration_id,json=registrationId,proto3" json:"registration_id,omitempty"`
 	// The charge point's key, when Central seals its traffic (numbers from 30 on for keys).
-	Key           *ChargePointKey `protobuf:"bytes,30,opt,name=key,proto3" json:"key,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Key *ChargePointKey `protobuf:"bytes,30,opt,name=key,proto3" json:"key,omitempty"`
+	// The actor remote address of the Central that accepted, when it is one
+	// of a shared group (numbers from 40 on for the group): the monitor then
+	// talks to it directly, so that the loss of the Central that passed the
+	// registration on does not silence the charge point.
+	CentralAddress string `protobuf:"bytes,40,opt,name=central_address,json=centralAddress,proto3" json:"central_address,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *RegistrationResult) Reset() {
@@ -228,6 +233,13 @@ func (x *RegistrationResult) GetKey() *ChargePointKey {
 		return x.Key
 	}
 	return nil
+}
+
+func (x *RegistrationResult) GetCentralAddress() string {
+	if x != nil {
+		return x.CentralAddress
+	}
+	return ""
 }
 
 // The monitor asks its engine whether it is working, every second (actor message).
@@ -614,9 +626,12 @@ type LivenessAck struct {
 	// True when Central is up but not ready yet (e.g. waiting for Kafka).
 	Waiting bool `protobuf:"varint,5,opt,name=waiting,proto3" json:"waiting,omitempty"`
 	// The charge point's current key (or its revocation) when Liveness.key_id is not it.
-	Key           *ChargePointKey `protobuf:"bytes,30,opt,name=key,proto3" json:"key,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Key *ChargePointKey `protobuf:"bytes,30,opt,name=key,proto3" json:"key,omitempty"`
+	// The address of the Central that answered, when it is one of a shared
+	// group: the monitor talks to it directly (see RegistrationResult).
+	CentralAddress string `protobuf:"bytes,40,opt,name=central_address,json=centralAddress,proto3" json:"central_address,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *LivenessAck) Reset() {
@@ -691,6 +706,13 @@ func (x *LivenessAck) GetKey() *ChargePointKey {
 	return nil
 }
 
+func (x *LivenessAck) GetCentralAddress() string {
+	if x != nil {
+		return x.CentralAddress
+	}
+	return ""
+}
+
 var File_evcharging_v1_monitor_proto protoreflect.FileDescriptor
 
 const file_evcharging_v1_monitor_proto_rawDesc = "" +
@@ -704,7 +726,7 @@ const file_evcharging_v1_monitor_proto_rawDesc = "" +
 	"\x06secret\x18\x05 \x01(\tR\x06secret\x12'\n" +
 	"\x0fmonitor_address\x18\x06 \x01(\tR\x0emonitorAddress\x12\x14\n" +
 	"\x05token\x18\a \x01(\tR\x05token\x12&\n" +
-	"\x0fno_token_reason\x18\x14 \x01(\tR\rnoTokenReason\"\xfc\x01\n" +
+	"\x0fno_token_reason\x18\x14 \x01(\tR\rnoTokenReason\"\xa5\x02\n" +
 	"\x12RegistrationResult\x12\x13\n" +
 	"\x05cp_id\x18\x01 \x01(\tR\x04cpId\x12\x1a\n" +
 	"\baccepted\x18\x02 \x01(\bR\baccepted\x12\x16\n" +
@@ -712,7 +734,8 @@ const file_evcharging_v1_monitor_proto_rawDesc = "" +
 	"\x10central_instance\x18\x04 \x01(\tR\x0fcentralInstance\x12\x18\n" +
 	"\awaiting\x18\x05 \x01(\bR\awaiting\x12'\n" +
 	"\x0fregistration_id\x18\x06 \x01(\tR\x0eregistrationId\x12/\n" +
-	"\x03key\x18\x1e \x01(\v2\x1d.evcharging.v1.ChargePointKeyR\x03key\"e\n" +
+	"\x03key\x18\x1e \x01(\v2\x1d.evcharging.v1.ChargePointKeyR\x03key\x12'\n" +
+	"\x0fcentral_address\x18( \x01(\tR\x0ecentralAddress\"e\n" +
 	"\vHealthCheck\x12\x13\n" +
 	"\x05cp_id\x18\x01 \x01(\tR\x04cpId\x12\x10\n" +
 	"\x03seq\x18\x02 \x01(\x04R\x03seq\x12/\n" +
@@ -744,14 +767,15 @@ const file_evcharging_v1_monitor_proto_rawDesc = "" +
 	"\tdriver_id\x18\x06 \x01(\tR\bdriverId\x12%\n" +
 	"\x0eengine_waiting\x18\a \x01(\tR\rengineWaiting\x12'\n" +
 	"\x0fregistration_id\x18\b \x01(\tR\x0eregistrationId\x12\x15\n" +
-	"\x06key_id\x18\x1e \x01(\tR\x05keyId\"\xc0\x01\n" +
+	"\x06key_id\x18\x1e \x01(\tR\x05keyId\"\xe9\x01\n" +
 	"\vLivenessAck\x12\x13\n" +
 	"\x05cp_id\x18\x01 \x01(\tR\x04cpId\x12\x10\n" +
 	"\x03seq\x18\x02 \x01(\x04R\x03seq\x12\x14\n" +
 	"\x05known\x18\x03 \x01(\bR\x05known\x12)\n" +
 	"\x10central_instance\x18\x04 \x01(\tR\x0fcentralInstance\x12\x18\n" +
 	"\awaiting\x18\x05 \x01(\bR\awaiting\x12/\n" +
-	"\x03key\x18\x1e \x01(\v2\x1d.evcharging.v1.ChargePointKeyR\x03keyB/Z-github.com/evcharging/evsim/messages;messagesb\x06proto3"
+	"\x03key\x18\x1e \x01(\v2\x1d.evcharging.v1.ChargePointKeyR\x03key\x12'\n" +
+	"\x0fcentral_address\x18( \x01(\tR\x0ecentralAddressB/Z-github.com/evcharging/evsim/messages;messagesb\x06proto3"
 
 var (
 	file_evcharging_v1_monitor_proto_rawDescOnce sync.Once

@@ -79,6 +79,14 @@ func (c *Central) startGroup(ctx actor.Context) {
 	c.group = &groupState{address: addr, owned: map[int32]bool{}, gainedAt: map[int32]time.Time{}, members: map[string]*messages.CentralMember{}}
 }
 
+// groupAddress is this Central's address for its monitors, "" unless shared.
+func (c *Central) groupAddress() string {
+	if c.group == nil {
+		return ""
+	}
+	return c.group.address
+}
+
 // subscriptions are Central's Subscribes to the bridge.
 func (c *Central) subscriptions(ctx actor.Context) []*bridge.Subscribe {
 	self := ctx.Self()

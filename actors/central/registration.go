@@ -130,6 +130,7 @@ func (c *Central) register(ctx actor.Context, m *messages.RegisterChargePoint) {
 	cp.rejected = ""
 	cp.monitor = ctx.Sender()
 	reply.Accepted = true
+	reply.CentralAddress = c.groupAddress()
 	reply.Key = c.keyFor(cp)
 	if tokens {
 		cp.registrationID = newRegistrationID()
@@ -168,7 +169,7 @@ func (c *Central) liveness(ctx actor.Context, m *messages.Liveness) {
 		return
 	}
 	cp.lastSeen = c.cfg.Now()
-	ack := &messages.LivenessAck{CpId: m.GetCpId(), Seq: m.GetSeq(), Known: true, CentralInstance: c.instance}
+	ack := &messages.LivenessAck{CpId: m.GetCpId(), Seq: m.GetSeq(), Known: true, CentralInstance: c.instance, CentralAddress: c.groupAddress()}
 	c.attachKey(cp, m.GetKeyId(), ack)
 	ctx.Respond(ack)
 	if st := m.GetEngineState(); st != messages.ChargePointState_CHARGE_POINT_STATE_UNSPECIFIED {

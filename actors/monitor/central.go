@@ -118,6 +118,7 @@ func (m *Monitor) registrationResult(ctx actor.Context, r *messages.Registration
 	}
 	m.rejected, m.centralWaiting = "", ""
 	m.registrationID = r.GetRegistrationId()
+	m.followOwner(r.GetCentralAddress())
 	m.takeKey(ctx, r.GetKey())
 	if !m.registered {
 		m.registered = true
@@ -141,6 +142,8 @@ func (m *Monitor) livenessAck(ctx actor.Context, a *messages.LivenessAck) {
 	case a.GetWaiting():
 		m.registered = false
 		m.centralIsWaiting("")
+	case a.GetKnown():
+		m.followOwner(a.GetCentralAddress())
 	case !a.GetKnown() && m.registered:
 		m.registered = false
 		if r := m.cfg.Reporter; r != nil {

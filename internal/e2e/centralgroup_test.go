@@ -214,8 +214,7 @@ func runCentralFailover(t *testing.T, realBrokers string, sealed bool) {
 		s.add(name, env, "site", "--central", strings.Join(order, ","), "--listen", s.nodes[node],
 			"--first", fmt.Sprint(node*groupSiteCPs+1), "--count", fmt.Sprint(groupSiteCPs), "--id-pattern", s.pattern,
 			"--key-file", filepath.Join(s.dir, name+".key"), "--journal-dir", filepath.Join(s.dir, name+"-engines"),
-			"--supply-duration", "3s", "--telemetry-interval", "500ms",
-			"--health-interval", "500ms", "--health-timeout", "450ms")
+			"--supply-duration", "3s", "--telemetry-interval", "500ms") // health every 1 s, as by default
 	}
 	drivers := "gdriver-%02d"
 	if run != "" {
@@ -279,6 +278,10 @@ func runCentralFailover(t *testing.T, realBrokers string, sealed bool) {
 		}
 		return len(open) >= 2, fmt.Sprintf("%d open: %v", len(open), open)
 	})
+	var seqs []uint64 // where each survivor's events were at the kill
+	for _, h := range g.https[1:] {
+		seqs = append(seqs, lastSeqOf(h))
+	}
 	s.kill(g.names[0])
 	killed := time.Now()
 	s.eventually(groupFailover, "the survivors own every partition", func() (bool, string) {
@@ -291,6 +294,14 @@ func runCentralFailover(t *testing.T, realBrokers string, sealed bool) {
 	})
 	t.Logf("failover: partitions %v of the killed Central moved after %v; all charge points ACTIVATED %v after the kill",
 		lost, moved.Round(100*time.Millisecond), time.Since(killed).Round(100*time.Millisecond))
+	// The survivors' own charge points stayed connected (their monitors that
+	// talked through the killed Central had moved to their owner), and the
+	// killed Central's moved without a DISCONNECTED.
+	for i, h := range g.https[1:] {
+		if lost := disconnectedSince(h, seqs[i]); len(lost) > 0 {
+			s.fail("%s showed charge points DISCONNECTED after the kill: %v", g.names[i+1], lost)
+		}
+	}
 	began := time.Now()
 	s.eventually(30*time.Second, "new tickets after the kill", func() (bool, string) {
 		n := g.ticketsEndedAfter(killed)
@@ -362,6 +373,29 @@ func runCentralFailover(t *testing.T, realBrokers string, sealed bool) {
 			s.fail("%s logged %d ERROR or stack lines:\n%s", n, len(bad), strings.Join(bad, "\n"))
 		}
 	}
+}
+
+// lastSeqOf is the sequence number of the newest event of the Central at h.
+func lastSeqOf(h string) uint64 {
+	var last uint64
+	for page := events(h, 0); len(page) > 0; page = events(h, last) {
+		last = page[len(page)-1].Seq
+	}
+	return last
+}
+
+// disconnectedSince lists the DISCONNECTED events of the Central at h after seq.
+func disconnectedSince(h string, seq uint64) []string {
+	var out []string
+	for page := events(h, seq); len(page) > 0; page = events(h, seq) {
+		for _, e := range page {
+			if strings.Contains(e.Text, "DISCONNECTED") {
+				out = append(out, e.Text)
+			}
+		}
+		seq = page[len(page)-1].Seq
+	}
+	return out
 }
 
 // ticketsEndedAfter counts the tickets of supplies that ended after at.
