@@ -15,10 +15,13 @@ import (
 )
 
 // partitionCPs is the size of the partitioned site node; partitionLiveness
-// is Central's --liveness-timeout.
+// is Central's --liveness-timeout; a supply lasts partitionSupply, long
+// enough that the supplies running when the link is cut are still running
+// on their engines when Central gives their charge points up.
 const (
 	partitionCPs      = 20
 	partitionLiveness = 3 * time.Second
+	partitionSupply   = 6 * time.Second
 )
 
 // TestSiteNodePartitionHealsWithNothingLost puts one `evnode site` node in
@@ -49,7 +52,7 @@ func TestSiteNodePartitionHealsWithNothingLost(t *testing.T) {
 	s.addBinary("site", ns.ip, env, "netns", "exec", ns.name, s.bin, "site", "--central", central, "--listen", s.nodes[0],
 		"--first", "1", "--count", fmt.Sprint(partitionCPs), "--id-pattern", s.pattern,
 		"--key-file", filepath.Join(s.dir, "site.key"), "--journal-dir", filepath.Join(s.dir, "site-engines"),
-		"--supply-duration", siteSupply.String(), "--telemetry-interval", "500ms",
+		"--supply-duration", partitionSupply.String(), "--telemetry-interval", "500ms",
 		"--health-interval", "500ms", "--health-timeout", "450ms")
 	s.add("drivers", env, "drivers", "--count", "10", "--id-pattern", "driver-%02d",
 		"--cp-first", "1", "--cp-count", fmt.Sprint(partitionCPs), "--cp-pattern", s.pattern, "--requests-per-driver", "500",
@@ -72,10 +75,18 @@ func TestSiteNodePartitionHealsWithNothingLost(t *testing.T) {
 	s.eventually(60*time.Second, "the namespaced node's charge points ACTIVATED on Central", func() (bool, string) {
 		return s.inStates(cps, "ACTIVATED", "SUPPLYING")
 	})
-	s.eventually(60*time.Second, "tickets, and supplies running", func() (bool, string) {
-		n, view := s.tickets(cps, 0), describe(chargePoints(s.http))
-		running := strings.Count(view, "SUPPLYING")
-		return n >= 3 && running >= 2, fmt.Sprintf("%d tickets, %d supplying: %s", n, running, view)
+	// The cut falls on supplies that have most of their time still to
+	// run: their engines go on supplying while Central gives them up.
+	var fresh []string
+	s.eventually(60*time.Second, "tickets, and supplies that began a moment ago", func() (bool, string) {
+		n, view := s.tickets(cps, 0), chargePoints(s.http)
+		fresh = fresh[:0]
+		for _, id := range cps {
+			if cp := view[id]; cp.Session != nil && cp.Session.StartedAt != nil && time.Since(*cp.Session.StartedAt) < partitionSupply/3 {
+				fresh = append(fresh, id)
+			}
+		}
+		return n >= 3 && len(fresh) >= 2, fmt.Sprintf("%d tickets, %d fresh supplies: %s", n, len(fresh), describe(view))
 	})
 
 	// Cut: the node hears nobody and nobody hears it.
@@ -85,7 +96,7 @@ func TestSiteNodePartitionHealsWithNothingLost(t *testing.T) {
 	s.eventually(30*time.Second, "the partitioned node's charge points DISCONNECTED", func() (bool, string) {
 		return s.inStates(cps, "DISCONNECTED")
 	})
-	t.Logf("link cut: all %d charge points DISCONNECTED after %v", partitionCPs, time.Since(cut).Round(100*time.Millisecond))
+	t.Logf("link cut with supplies running at %v: all %d charge points DISCONNECTED after %v", fresh, partitionCPs, time.Since(cut).Round(100*time.Millisecond))
 	// Stay cut past one more liveness timeout: the node is well beyond
 	// any grace on both sides (polled, so a loaded machine waits longer).
 	held := time.Now()
@@ -128,7 +139,11 @@ func TestSiteNodePartitionHealsWithNothingLost(t *testing.T) {
 		return s.ticketPerSupply(cps)
 	})
 	_, seen := s.ticketPerSupply(cps)
-	t.Logf("nothing lost: %s; %d supplies ended by the partition", seen, s.interrupted(cps))
+	if n := s.interrupted(cps); n == 0 {
+		s.fail("no supply was ended by the partition (MONITOR_LOST ticket): the cut proved nothing; %s", seen)
+	} else {
+		t.Logf("nothing lost: %s; %d supplies ended by the partition, each ticketed once", seen, n)
+	}
 
 	// One clean line per node-level event, on both sides of the cut.
 	during := s.since(centralLog)
