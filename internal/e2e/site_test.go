@@ -369,9 +369,16 @@ func endsOf(t *testing.T, brokers, topic string) map[int32]int64 {
 	if err != nil {
 		return out
 	}
+	// A topic made a moment ago may have no leader yet (a cluster of several
+	// brokers elects one): poll its metadata until each partition answers.
+	deadline := time.Now().Add(30 * time.Second)
 	for _, p := range parts {
-		if out[p], err = client.GetOffset(topic, p, sarama.OffsetNewest); err != nil {
-			t.Fatal(err)
+		for out[p], err = client.GetOffset(topic, p, sarama.OffsetNewest); err != nil; out[p], err = client.GetOffset(topic, p, sarama.OffsetNewest) {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s partition %d: %v", topic, p, err)
+			}
+			time.Sleep(200 * time.Millisecond) // polling the broker until the partition has a leader
+			_ = client.RefreshMetadata(topic)
 		}
 	}
 	return out
