@@ -28,15 +28,7 @@ func TestComposeScaleLive(t *testing.T) {
 		fmt.Sprintf("CENTRAL_HTTP_PORT=%d-%d", httpFirst, httpFirst+scaleReplicas-1),
 		fmt.Sprintf("CENTRAL_REMOTE_PORT=%d", remoteFirst),
 		fmt.Sprintf("CENTRAL_REMOTE_PORT_UPTO=-%d", remoteFirst+scaleReplicas-1))
-	d.tryDC("down", "-v", "--remove-orphans")
-	t.Cleanup(func() {
-		if t.Failed() {
-			out, _ := d.tryDC("ps")
-			t.Logf("compose ps at the failure:\n%s", out)
-		}
-		d.tryDC("down", "-v", "--remove-orphans")
-		d.printTimings()
-	})
+	d.downNowAndAtTheEnd(t)
 	services := d.services()
 	cps := []string{"CP-001", "CP-002", "CP-003", "CP-004", "CP-005"}
 
@@ -297,16 +289,7 @@ func (d *deployment) scaleLedger() (started, ticketed map[string]int) {
 // its ticket, then fails on any supply ticketed twice (by one Central or two).
 func (d *deployment) everySupplyTicketedOnce(atFault map[string]int) {
 	d.t.Helper()
-	d.waitFor("a ticket for every supply started before the kill", 2*time.Minute, func() (bool, string) {
-		_, ticketed := d.scaleLedger()
-		var missing []string
-		for sid := range atFault {
-			if ticketed[sid] == 0 {
-				missing = append(missing, sid)
-			}
-		}
-		return len(missing) == 0, fmt.Sprintf("%d of %d without a ticket: %v", len(missing), len(atFault), missing)
-	})
+	d.everySupplyTicketedIn("after a Central's kill", atFault, d.scaleLedger)
 	started, ticketed := d.scaleLedger()
 	for sid, n := range ticketed {
 		if n != 1 {
@@ -316,21 +299,30 @@ func (d *deployment) everySupplyTicketedOnce(atFault map[string]int) {
 			d.t.Errorf("a ticket for supply %s, which no engine started", sid)
 		}
 	}
-	d.t.Logf("%d supplies started before the kill, all ticketed; %d tickets in all, none twice", len(atFault), len(ticketed))
+	d.t.Logf("%d tickets in all, none twice", len(ticketed))
 }
 
 // noErrorLines fails on an ERROR or stack-trace line in the log of any
-// container of the project but the one killed (a Central away is a WARN).
+// evnode container of the project but the one killed (a Central away is a
+// WARN). Kafka's own ERROR lines (a client killed mid-request) are printed.
 func (d *deployment) noErrorLines(killed container) {
 	d.t.Helper()
 	for _, c := range d.containers() {
 		if c.ID == killed.ID {
 			continue
 		}
-		text := d.run("docker", "logs", c.ID)
-		errs, stacks := errorLine.FindAllString(text, -1), stackLine.FindAllString(text, -1)
-		if len(errs) > 0 || len(stacks) > 0 {
-			d.t.Errorf("%s (%.12s) logged %d ERROR and %d stack-trace lines: %q", c.Service, c.ID, len(errs), len(stacks), append(errs, stacks...)[0])
+		var bad []string
+		for _, line := range strings.Split(d.run("docker", "logs", c.ID), "\n") {
+			if errorLine.MatchString(line) || stackLine.MatchString(line) {
+				bad = append(bad, line)
+			}
+		}
+		switch {
+		case len(bad) == 0:
+		case c.Service == "kafka":
+			d.t.Logf("kafka logged %d ERROR lines, first: %s", len(bad), bad[0])
+		default:
+			d.t.Errorf("%s (%.12s) logged %d ERROR or stack-trace lines, first: %s", c.Service, c.ID, len(bad), bad[0])
 		}
 	}
 }
