@@ -3,7 +3,7 @@ SHELL := /bin/bash
 GO    ?= go
 BUF   := $(GO) tool -modfile=tools/go.mod buf
 
-.PHONY: help build test test-unit test-web-e2e test-integration test-compose logs lint generate check-generated bench sim up up-secure down kafka-up kafka-down setup
+.PHONY: help build test test-unit test-web-e2e test-integration test-compose logs lint generate check-generated bench sim up up-secure up-scale down kafka-up kafka-down setup
 
 help: ## list the targets
 	@grep -E '^[A-Za-z0-9_.-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -61,6 +61,11 @@ up: ## start the docker compose deployment (deploy/compose.yaml; settings in dep
 
 up-secure: ## start the secured deployment: Kafka SASL_SSL (SCRAM-SHA-512), mutual TLS on the actor remote (deploy/compose.secure.yaml)
 	$(COMPOSE) -f deploy/compose.yaml -f deploy/compose.secure.yaml up -d --build
+
+# One host port per Central: the panels on 8080-8082, the remotes on 8090-8092 (see deploy/compose.scale.yaml).
+up-scale: ## start the deployment with three Centrals of one shared Kafka group (deploy/compose.scale.yaml, --scale central=3)
+	CENTRAL_HTTP_PORT=$${CENTRAL_HTTP_PORT:-8080-8082} CENTRAL_REMOTE_PORT_UPTO=$${CENTRAL_REMOTE_PORT_UPTO:--8092} \
+	  $(COMPOSE) -f deploy/compose.yaml -f deploy/compose.scale.yaml up -d --build --scale central=3
 
 down: ## stop the docker compose deployment (volumes are kept; add -v by hand to drop them)
 	$(COMPOSE) -f deploy/compose.yaml down --remove-orphans

@@ -134,7 +134,7 @@ func (p *port) UnmarshalYAML(n *yaml.Node) error {
 	return nil
 }
 
-// mount is one volume: SOURCE:TARGET[:MODE], or the long syntax.
+// mount is one volume: SOURCE:TARGET[:MODE], /TARGET (anonymous), or the long syntax.
 type mount struct {
 	Source   string
 	Target   string
@@ -155,6 +155,10 @@ func (m *mount) UnmarshalYAML(n *yaml.Node) error {
 		return nil
 	}
 	parts := splitOutsideVars(n.Value, ':')
+	if len(parts) == 1 && strings.HasPrefix(n.Value, "/") {
+		*m = mount{Target: n.Value} // an anonymous volume, one per container
+		return nil
+	}
 	if len(parts) < 2 || len(parts) > 3 {
 		return fmt.Errorf("volume %q: want SOURCE:TARGET[:MODE]", n.Value)
 	}
@@ -377,7 +381,7 @@ func variablesIn(s string) []string {
 func composeVariables(t *testing.T) map[string]bool {
 	t.Helper()
 	vars := map[string]bool{}
-	for _, file := range []string{"compose.yaml", "compose.secure.yaml"} {
+	for _, file := range []string{"compose.yaml", "compose.secure.yaml", "compose.scale.yaml"} {
 		data, err := os.ReadFile(file)
 		if err != nil {
 			t.Fatal(err)

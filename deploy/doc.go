@@ -16,6 +16,9 @@
 //     (kafka-secure.sh makes the user before Kafka's start), TLS + SCRAM
 //     for every Kafka client, mutual TLS on the actor remote, and a one-shot
 //     certs step (evnode certs) writing the CA and every service's pair.
+//   - compose.scale.yaml: three Centrals of one shared Kafka group, on top of
+//     compose.yaml with --scale central=3 (make up-scale): each advertises its
+//     own host name and keeps its own database; one master key for all.
 //   - requests/: one charge point id per line, per driver.
 //
 // The tests validate compose.yaml with docker-compose (when installed; in CI

@@ -121,6 +121,22 @@ func (d *deployment) dcArgs(args ...string) []string {
 	return append(append(out, "-p", d.project), args...)
 }
 
+// downNowAndAtTheEnd removes what an earlier run of the project left, and
+// does again when t ends (compose ps first, when it failed), then prints
+// the timings: a failed run leaves nothing behind either.
+func (d *deployment) downNowAndAtTheEnd(t *testing.T) {
+	t.Helper()
+	d.tryDC("down", "-v", "--remove-orphans")
+	t.Cleanup(func() {
+		if t.Failed() {
+			out, _ := d.tryDC("ps")
+			t.Logf("compose ps at the failure:\n%s", out)
+		}
+		d.tryDC("down", "-v", "--remove-orphans")
+		d.printTimings()
+	})
+}
+
 // liveProject skips the test unless EVSIM_COMPOSE=1 and returns the compose
 // project name (EVSIM_COMPOSE_PROJECT, default evsimtest).
 func liveProject(t *testing.T) string {
@@ -483,8 +499,14 @@ func (d *deployment) ledger() (started, ticketed map[string]int) {
 // nothing lost across the fault. It prints the figures.
 func (d *deployment) everySupplyTicketed(label string, atFault map[string]int) {
 	d.t.Helper()
+	d.everySupplyTicketedIn(label, atFault, d.ledger)
+}
+
+// everySupplyTicketedIn is everySupplyTicketed with the tickets of ledger.
+func (d *deployment) everySupplyTicketedIn(label string, atFault map[string]int, ledger func() (started, ticketed map[string]int)) {
+	d.t.Helper()
 	took := d.waitFor(label+": a ticket for every supply started before the fault", 2*time.Minute, func() (bool, string) {
-		_, ticketed := d.ledger()
+		_, ticketed := ledger()
 		var missing []string
 		for sid := range atFault {
 			if ticketed[sid] == 0 {

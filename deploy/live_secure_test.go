@@ -32,15 +32,7 @@ func TestComposeSecureLive(t *testing.T) {
 	d.files = []string{"compose.yaml", "compose.secure.yaml"}
 	password := fmt.Sprintf("test-%d", time.Now().UnixNano())
 	d.env = append(d.env, "KAFKA_SASL_PASSWORD="+password)
-	d.tryDC("down", "-v", "--remove-orphans")
-	t.Cleanup(func() {
-		if t.Failed() {
-			out, _ := d.tryDC("ps")
-			t.Logf("compose ps at the failure:\n%s", out)
-		}
-		d.tryDC("down", "-v", "--remove-orphans")
-		d.printTimings()
-	})
+	d.downNowAndAtTheEnd(t)
 
 	up := t.Run("up", func(t *testing.T) {
 		d.t = t

@@ -19,15 +19,7 @@ import (
 func TestComposeLive(t *testing.T) {
 	d := newDeployment(t, liveProject(t))
 	// A failed run leaves nothing behind either.
-	d.tryDC("down", "-v", "--remove-orphans")
-	t.Cleanup(func() {
-		if t.Failed() {
-			out, _ := d.tryDC("ps")
-			t.Logf("compose ps at the failure:\n%s", out)
-		}
-		d.tryDC("down", "-v", "--remove-orphans")
-		d.printTimings()
-	})
+	d.downNowAndAtTheEnd(t)
 	danglingBefore := len(strings.Fields(d.run("docker", "volume", "ls", "-q", "--filter", "dangling=true")))
 	services := d.services()
 	if len(services) != 17 {

@@ -12,7 +12,10 @@
 #      TestComposeThreeMachines (three projects, one shared network, B enrolling at A's Registry);
 #      TestComposeSecureLive (compose.secure.yaml on top: Kafka SASL_SSL + SCRAM-SHA-512, mutual
 #      TLS on the actor remote; one charge point and one driver: healthy, a ticket, a wrong
-#      password, an untrusted CA and a remote client without a certificate refused)
+#      password, an untrusted CA and a remote client without a certificate refused);
+#      TestComposeScaleLive (compose.scale.yaml, --scale central=3: 3 members covering every
+#      partition, a Central killed mid-supply, its charge points ACTIVATED at the others, one
+#      ticket per supply)
 # Each step prints how long it took. Published ports are chosen free by the test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -83,5 +86,5 @@ fi
 echo "test-compose: $EVSIM_IMAGE is $(docker image inspect -f '{{.Size}}' "$EVSIM_IMAGE" | awk '{printf "%.1f MB", $1/1e6}')"
 step "evsim image (deploy/Dockerfile)"
 
-EVSIM_COMPOSE=1 go test -count=1 -v -timeout 20m -run 'TestCompose(Live|ThreeMachines|SecureLive)$' ./deploy/
-step "TestComposeLive, ThreeMachines, SecureLive"
+EVSIM_COMPOSE=1 go test -count=1 -v -timeout 20m -run 'TestCompose(Live|ThreeMachines|SecureLive|ScaleLive)$' ./deploy/
+step "TestComposeLive, ThreeMachines, SecureLive, ScaleLive"
