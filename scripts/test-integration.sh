@@ -13,6 +13,10 @@
 #   - the SASL_SSL listener (TLS and a SASL user) is in EVSIM_TEST_SASL_SSL_BROKERS,
 #     its CA file in EVSIM_TEST_SASL_SSL_CA, the user in EVSIM_TEST_SASL_SSL_USER
 #     and EVSIM_TEST_SASL_SSL_PASSWORD (internal/testutil.SecuredKafkaOf);
+#   - the three-node cluster (scripts/kafka-cluster.sh, KRaft, replication
+#     factor 3) is in EVSIM_KAFKA_CLUSTER_BROKERS, the script that kills and
+#     starts its nodes in EVSIM_KAFKA_CLUSTER_CTL (started when the run
+#     includes ./internal/e2e);
 # If Kafka cannot be started this script fails (it never skips).
 # INTEGRATION_PKGS narrows the packages (default ./...), e.g. ./bridge/...
 set -euo pipefail
@@ -23,9 +27,25 @@ port=${KAFKA_PORT:-19092}
 started_here=0
 if ! bash scripts/kafka.sh status; then
   started_here=1
-  trap 'bash scripts/kafka.sh down' EXIT
 fi
+# Stop on exit what this run started (the cluster's flag is set below).
+cleanup() {
+  if [ "$started_here" = 1 ]; then bash scripts/kafka.sh down; fi
+  if [ "${cluster_started:-0}" = 1 ]; then bash scripts/kafka-cluster.sh down; fi
+}
+trap cleanup EXIT
 bash scripts/kafka.sh up
+# The three-node cluster (scripts/kafka-cluster.sh) for the tests that crash a
+# Kafka node; only when the run includes them.
+cluster_started=0
+if [ -z "${INTEGRATION_PKGS:-}" ] || [[ "${INTEGRATION_PKGS}" == *e2e* ]] || [[ "${INTEGRATION_PKGS}" == ./... ]]; then
+  if ! bash scripts/kafka-cluster.sh status; then
+    cluster_started=1
+  fi
+  bash scripts/kafka-cluster.sh up
+  export EVSIM_KAFKA_CLUSTER_BROKERS="$(bash scripts/kafka-cluster.sh brokers)"
+  export EVSIM_KAFKA_CLUSTER_CTL="$(pwd)/scripts/kafka-cluster.sh"
+fi
 
 export EVSIM_KAFKA_BROKERS="127.0.0.1:$port"
 export EVSIM_TEST_SASL_SSL_BROKERS="127.0.0.1:${KAFKA_SASL_SSL_PORT:-$((port + 2))}"
