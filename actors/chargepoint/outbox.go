@@ -72,7 +72,7 @@ func (e *Engine) written(ctx actor.Context, seq uint64) {
 		e.waiting = e.waiting[1:]
 		next.do(ctx)
 	}
-	for len(e.heldBack) > 0 && !e.holdsCommands() && !e.leaving {
+	for len(e.heldBack) > 0 && !e.leaving && !e.holdsCommands() {
 		d := e.heldBack[0]
 		e.heldBack = e.heldBack[1:]
 		e.delivery(ctx, d)

@@ -41,6 +41,9 @@ func WriteBehind(j Journal, logger logrus.FieldLogger, cpID string) Journal {
 	if _, ok := j.(*writeBehind); ok {
 		return j
 	}
+	if logger == nil {
+		logger = logging.Discard()
+	}
 	log := logging.NewLazy(logger, "Engine ", "cp_id", cpID)
 	return newWriteBehind(j, func(err error) {
 		log.Entry().WithError(err).Warn("Could not write the engine journal")
