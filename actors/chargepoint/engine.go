@@ -134,10 +134,7 @@ func Props(cfg Config) (*actor.Props, error) {
 		return nil, err
 	}
 	if _, inMemory := cfg.Journal.(*MemoryJournal); !inMemory {
-		log := logging.NewLazy(cfg.Logger, "Engine ", "cp_id", cfg.CPID)
-		cfg.Journal = newWriteBehind(cfg.Journal, func(err error) {
-			log.Entry().WithError(err).Warn("Could not write the engine journal")
-		})
+		cfg.Journal = WriteBehind(cfg.Journal, cfg.Logger, cfg.CPID)
 	}
 	return actor.PropsFromProducer(func() actor.Actor { return &Engine{cfg: &cfg} },
 		actor.WithReceiverMiddleware(supervision.CaptureStack)), nil
@@ -153,11 +150,14 @@ type (
 	Shutdown struct{}
 	// GetState asks for *State.
 	GetState struct{}
-	// State is the engine's own view.
+	// State is the engine's own view. EndSaving is the supply whose end
+	// is being saved: no longer supplying (State says ACTIVATED, STOPPED or
+	// FAULT), its end not yet published; commands wait until it is.
 	State struct {
 		State     messages.ChargePointState
 		SessionID string
 		KWh       float64
+		EndSaving string
 	}
 	tick        struct{}
 	resubscribe struct{}
@@ -177,6 +177,13 @@ type Engine struct {
 	// keyRevoked: the last word was a revocation (keys.go).
 	keyID      string
 	keyRevoked bool
+	// Records handed to the journal and those known on disk; what waits
+	// for the disk, and the commands held back meanwhile (outbox.go).
+	handedSeq, writtenSeq uint64
+	waiting               []afterWrite
+	heldBack              []*bridge.Delivery
+	// leaving: the engine stops or restarts; held-back commands stay unhandled here.
+	leaving bool
 }
 
 // Receive implements actor.Actor.
@@ -186,17 +193,25 @@ func (e *Engine) Receive(ctx actor.Context) {
 		e.start(ctx)
 	case *actor.Restarting:
 		e.timers.StopAll()
+		e.leaving = true
+		e.settle(ctx)
+		for _, d := range e.heldBack { // the mailbox outlives the incarnation
+			ctx.Send(ctx.Self(), d)
+		}
 	case *actor.Stopping:
 		e.timers.StopAll()
+		e.leaving = true
+		e.settle(ctx)
 		if w, ok := e.cfg.Journal.(*writeBehind); ok {
 			w.Flush() // nothing of this engine is written after it stopped
 		}
 		ctx.Send(e.cfg.Bridge, &bridge.Unsubscribe{Topic: bridge.TopicCommands, Group: e.cfg.Group, Key: e.cfg.CPID, Subscriber: ctx.Self()})
-	case *bridge.Delivery:
-		defer msg.Done()
-		if cmd, ok := msg.Msg.(*messages.Command); ok && cmd.GetCpId() == e.cfg.CPID {
-			e.command(ctx, cmd)
+	case *journalWritten:
+		if msg.by == e { // not a write of an earlier incarnation
+			e.written(ctx, msg.seq)
 		}
+	case *bridge.Delivery:
+		e.delivery(ctx, msg)
 	case *messages.HealthCheck:
 		e.takeKey(ctx, msg.GetKey())
 		ctx.Respond(e.healthAnswer(msg))
@@ -212,6 +227,7 @@ func (e *Engine) Receive(ctx actor.Context) {
 		if end := e.m.End(e.cfg.Now(), messages.EndReason_END_REASON_SHUTDOWN); end != nil {
 			e.publishEnd(ctx, end)
 		}
+		e.settle(ctx) // the driver's ticket does not wait for the next start
 		e.respondState(ctx)
 	case *GetState:
 		e.respondState(ctx)
@@ -288,12 +304,16 @@ func (e *Engine) command(ctx actor.Context, cmd *messages.Command) {
 			e.publish(ctx, bridge.TopicStatus, &messages.CommandRejected{
 				CommandId: cmd.GetCommandId(), CpId: e.cfg.CPID, SessionId: k.StartSupply.GetSessionId(), Reason: err.Error()})
 		default:
-			e.save()
-			e.tickWhileSupplying()
-			if log != nil {
-				log.Infof("Supplying %s at %g kW, %.2f EUR/kWh", started.GetDriverId(), started.GetKw(), started.GetPriceEurPerKwh())
-			}
-			e.publish(ctx, bridge.TopicStatus, started)
+			// Published once on disk: a kill -9 before then loses a start
+			// nobody heard of, never one Central waits to see end.
+			e.persist(ctx)
+			e.afterJournal(ctx, func(ctx actor.Context) {
+				e.tickWhileSupplying()
+				if log != nil {
+					log.Infof("Supplying %s at %g kW, %.2f EUR/kWh", started.GetDriverId(), started.GetKw(), started.GetPriceEurPerKwh())
+				}
+				e.publish(ctx, bridge.TopicStatus, started)
+			})
 		}
 	case *messages.Command_StopSupply:
 		s := e.m.Session()
@@ -301,7 +321,7 @@ func (e *Engine) command(ctx actor.Context, cmd *messages.Command) {
 			// Central closed a supply this engine does not run: a start of
 			// it that comes later (replayed, or overtaken) must not run.
 			if e.m.Close(k.StopSupply.GetSessionId()) {
-				e.save()
+				e.persist(ctx)
 			}
 			return
 		}
@@ -315,13 +335,14 @@ func (e *Engine) command(ctx actor.Context, cmd *messages.Command) {
 		e.m.SetStopped(true)
 		if end := e.m.End(now, messages.EndReason_END_REASON_STOPPED_BY_CENTRAL); end != nil {
 			e.publishEnd(ctx, end)
+		} else {
+			e.persist(ctx)
 		}
-		e.save()
 		e.log.Entry().Info("Out of order by Central's order")
 		e.status(ctx, "stopped by Central")
 	case *messages.Command_Resume:
 		e.m.SetStopped(false)
-		e.save()
+		e.persist(ctx)
 		e.log.Entry().Info("Back in service by Central's order")
 		e.status(ctx, "resumed by Central")
 	case *messages.Command_SetKnockedOut:
@@ -338,12 +359,13 @@ func (e *Engine) setKO(ctx actor.Context, ko bool) {
 		e.log.Entry().Info("Engine knocked out (KO): refusing supplies until repaired")
 		if end := e.m.End(e.cfg.Now(), messages.EndReason_END_REASON_FAULT); end != nil {
 			e.publishEnd(ctx, end)
+		} else {
+			e.persist(ctx)
 		}
-		e.save()
 		e.status(ctx, "engine KO")
 		return
 	}
-	e.save()
+	e.persist(ctx)
 	e.log.Entry().Info("Engine repaired (OK)")
 	e.status(ctx, "engine OK")
 }
@@ -375,44 +397,48 @@ func (e *Engine) tick(ctx actor.Context) {
 		e.status(ctx, "vehicle unplugged")
 		return
 	}
-	e.saveProgress()
+	e.saveProgress(ctx)
 }
 
-// publishEnd journals the end as pending, hands it to the bridge, then
-// forgets it: a crash in between sends the same end again, never a different one.
+// publishEnd journals the end as pending and, once that is on disk, hands
+// it to the bridge, then forgets it: a crash before it is on disk reports
+// the supply from the journal's last record after the restart (nothing was
+// published); a crash after it sends the same end again, never a different
+// one (Central makes one ticket per session). Meanwhile the engine answers
+// health checks and holds commands back (outbox.go).
 func (e *Engine) publishEnd(ctx actor.Context, end *messages.SupplyEnded) {
 	if end == nil {
 		return
 	}
-	e.save()
-	e.publish(ctx, bridge.TopicSessionEnd, end)
-	e.m.Published()
-	e.save()
-	if e.log.Enabled(logrus.InfoLevel) {
-		e.log.Entry().WithFields(logrus.Fields{"session_id": end.GetSessionId(), "driver_id": end.GetDriverId()}).
-			Infof("Supply for %s ended: %.2f kWh, %.2f EUR (%s)", end.GetDriverId(), end.GetKwh(), end.GetEur(), EndReasonText(end.GetReason()))
-	}
+	e.persist(ctx)
+	e.afterJournal(ctx, func(ctx actor.Context) {
+		e.publish(ctx, bridge.TopicSessionEnd, end)
+		if e.m.EndPending() == end.GetSessionId() {
+			e.m.Published()
+			e.persist(ctx)
+		}
+		if e.log.Enabled(logrus.InfoLevel) {
+			e.log.Entry().WithFields(logrus.Fields{"session_id": end.GetSessionId(), "driver_id": end.GetDriverId()}).
+				Infof("Supply for %s ended: %.2f kWh, %.2f EUR (%s)", end.GetDriverId(), end.GetKwh(), end.GetEur(), EndReasonText(end.GetReason()))
+		}
+	})
 }
 
 // saveProgress journals a tick's progress without waiting for a slow
 // journal's disk (writebehind.go).
-func (e *Engine) saveProgress() {
+func (e *Engine) saveProgress(ctx actor.Context) {
 	if w, ok := e.cfg.Journal.(*writeBehind); ok {
 		w.SaveProgress(e.m.Record())
 		return
 	}
-	e.save()
+	e.persist(ctx)
 }
 
-func (e *Engine) save() {
-	if err := e.cfg.Journal.Save(e.m.Record()); err != nil {
-		e.log.Entry().WithError(err).Warn("Could not write the engine journal")
-	}
-}
-
+// status publishes the engine's state as of now, once what the engine
+// handed its journal before is on disk (after the end it follows, if any).
 func (e *Engine) status(ctx actor.Context, reason string) {
-	e.publish(ctx, bridge.TopicStatus, &messages.StatusChange{
-		CpId: e.cfg.CPID, State: e.m.State(), Reason: reason, At: timestamppb.New(e.cfg.Now())})
+	change := &messages.StatusChange{CpId: e.cfg.CPID, State: e.m.State(), Reason: reason, At: timestamppb.New(e.cfg.Now())}
+	e.afterJournal(ctx, func(ctx actor.Context) { e.publish(ctx, bridge.TopicStatus, change) })
 }
 
 func (e *Engine) publish(ctx actor.Context, topic string, msg proto.Message) {
@@ -423,7 +449,7 @@ func (e *Engine) respondState(ctx actor.Context) {
 	if ctx.Sender() == nil {
 		return
 	}
-	st := &State{State: e.m.State()}
+	st := &State{State: e.m.State(), EndSaving: e.m.EndPending()}
 	if s := e.m.Session(); s != nil {
 		st.SessionID, st.KWh = s.SessionID, s.KWh
 	}
@@ -432,7 +458,10 @@ func (e *Engine) respondState(ctx actor.Context) {
 
 // FlushJournal publishes, on behalf of an engine that is gone for good, the
 // end of the supply its journal holds (reason FAULT), so that the driver
-// still gets a ticket. It returns the end it published, or nil.
+// still gets a ticket. It returns the end it published, or nil. Give it the
+// journal the engine had, wrapped by WriteBehind: it then reads the journal
+// only once the engine's last records are written, and its own records are
+// never overtaken by them.
 func FlushJournal(ctx actor.SenderContext, j Journal, cpID string, bridgePID *actor.PID) (*messages.SupplyEnded, error) {
 	rec, err := j.Load()
 	if err != nil {

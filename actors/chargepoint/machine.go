@@ -198,6 +198,14 @@ func (m *Machine) remember(sid string) {
 	}
 }
 
+// EndPending returns the session whose end is not yet published, or "".
+func (m *Machine) EndPending() string {
+	if m.rec.Pending == nil {
+		return ""
+	}
+	return m.rec.Pending.Session.SessionID
+}
+
 // Published forgets the pending end once the bridge has it.
 func (m *Machine) Published() { m.rec.Pending = nil }
 

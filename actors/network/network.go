@@ -364,7 +364,9 @@ func (n *Network) addSite(cp ChargePoint) *site {
 	}
 	var journal chargepoint.Journal = chargepoint.NewMemoryJournal()
 	if n.cfg.JournalDir != "" {
-		journal = chargepoint.FileJournal{Path: filepath.Join(n.cfg.JournalDir, cp.ID+".json")}
+		// One writer for the engine and FlushJournal (its OnGiveUp): their
+		// records land in order.
+		journal = chargepoint.WriteBehind(chargepoint.FileJournal{Path: filepath.Join(n.cfg.JournalDir, cp.ID+".json")}, n.cfg.Logger, cp.ID)
 	}
 	s := &site{spec: cp, journal: journal}
 	n.mu.Lock()

@@ -42,7 +42,8 @@ func runEngine(parent context.Context, args []string, getenv func(string) (strin
 			n.log.Errorf("Cannot read the engine journal: %v", err)
 			return 1
 		}
-		journal = fj
+		// One writer for the engine and FlushJournal: their records land in order.
+		journal = chargepoint.WriteBehind(fj, n.logger, c.CP)
 	}
 	if err := n.startRemote(c.Remote); err != nil {
 		n.log.Errorf("%v", err)
