@@ -137,3 +137,37 @@ func TestCentralDeniesAStartOfADisconnectedChargePointOnceItExpires(t *testing.T
 		t.Fatalf("R2: %v, want DISCONNECTED (alice must not stay busy)", d[0])
 	}
 }
+
+// The engine carries out the START while its monitor is still silent: the
+// request is answered once (accepted), and the supply, which Central cannot
+// watch, ends at once with a ticket.
+func TestCentralEndsAHeldStartConfirmedWhileStillDisconnected(t *testing.T) {
+	r := newCentralRig(t, central.Config{LivenessTimeout: 600 * time.Millisecond, StartTimeout: 20 * time.Second})
+	r.connect(func() string { return "" })
+
+	sid := r.requestStart("R1")
+	r.silence()
+	started := time.Now()
+	r.deliver(bridge.TopicStatus, &messages.SupplyStarted{SessionId: sid, RequestId: "R1", DriverId: "alice", CpId: "CP-001",
+		Kw: 22, PriceEurPerKwh: 0.3, StartedAt: timestamppb.New(started)})
+	var stop *messages.StopSupply
+	testkit.Eventually(t, wait, func() bool {
+		for _, m := range r.bridge.Published(bridge.TopicCommands) {
+			if s := m.(*messages.Command).GetStopSupply(); s.GetSessionId() == sid {
+				stop = s
+			}
+		}
+		return stop != nil
+	}, func() string { return "the supply of a DISCONNECTED charge point was not stopped" })
+	r.deliver(bridge.TopicSessionEnd, &messages.SupplyEnded{SessionId: sid, RequestId: "R1", DriverId: "alice", CpId: "CP-001",
+		PriceEurPerKwh: 0.3, StartedAt: timestamppb.New(started), EndedAt: timestamppb.Now(), Reason: stop.GetReason()})
+	testkit.Eventually(t, wait, func() bool { return len(r.tickets()) == 1 }, func() string { return "no ticket" })
+
+	denied, accepted := r.answersTo("R1")
+	if len(denied) != 0 || len(accepted) != 1 {
+		t.Fatalf("want R1 answered once, accepted: denied %v, accepted %v", denied, accepted)
+	}
+	if tk := r.tickets()[0]; tk.GetReason() != messages.EndReason_END_REASON_MONITOR_LOST {
+		t.Fatalf("ticket %v, want MONITOR_LOST", tk)
+	}
+}
