@@ -82,6 +82,22 @@ func realNetwork(t *testing.T, edit func(*network.Config), cpIDs ...string) (*ne
 		defer cancel()
 		_ = n.Shutdown(ctx)
 	})
+	// network.Start returns once its supervisor is spawned; Central, its
+	// child, answers a moment later (until then the API says 503, rightly).
+	// The tests here are about the API on a running Central: wait for it.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		_, err := n.Panel().Snapshot(ctx)
+		cancel()
+		if err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("Central does not answer its panel: %v", err)
+		}
+		time.Sleep(10 * time.Millisecond) // polling Central until it is spawned
+	}
 
 	status := &web.BridgeStatus{}
 	status.Set(bridge.StateReady, broker.Addr())
