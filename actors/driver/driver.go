@@ -214,7 +214,12 @@ type (
 	}
 	next         struct{}
 	resubscribe  struct{}
-	replyTimeout struct{ requestID string }
+	// replyTimeout ends the wait for an answer to request requestID, unless
+	// the timer was armed again since (arm is the arming it belongs to).
+	replyTimeout struct {
+		requestID string
+		arm       int
+	}
 )
 
 // Driver is the driver actor.
@@ -225,6 +230,9 @@ type Driver struct {
 	pos    Position
 	// answered is true once Central accepted or denied the waiting request.
 	answered bool
+	// replyArm counts armings of the reply timer: a notice about the waiting
+	// request arms it again, and only the latest arming's timeout counts.
+	replyArm int
 	// centralSilent is true from a reply timeout until Central is heard
 	// again, so an outage is one WARN line, not one per request.
 	centralSilent bool
@@ -255,7 +263,7 @@ func (d *Driver) Receive(ctx actor.Context) {
 	case *resubscribe:
 		d.subscribe(ctx)
 	case *replyTimeout:
-		if d.pos.RequestID == msg.requestID && !d.answered {
+		if d.pos.RequestID == msg.requestID && msg.arm == d.replyArm && !d.answered {
 			d.status.Timeouts++
 			line := fmt.Sprintf("Cannot reach %s: no reply to my request for %s within %v; moving on", d.broker.unreachable(), d.pos.CPID, d.cfg.ReplyTimeout)
 			if d.centralSilent {
@@ -328,7 +336,7 @@ func (d *Driver) resume() (toSend bool) {
 	}
 	d.answered = pos.SessionID != ""
 	if !d.answered {
-		d.timers.After(d.cfg.ReplyTimeout, &replyTimeout{requestID: pos.RequestID})
+		d.armReply()
 	}
 	return false
 }
@@ -382,7 +390,14 @@ func (d *Driver) send(ctx actor.Context) {
 	if d.log.Enabled(logrus.InfoLevel) {
 		d.log.Entry().Infof("Asked Central for a supply at %s (request %d of %d)", cp, d.pos.Next, len(d.cfg.Requests))
 	}
-	d.timers.After(d.cfg.ReplyTimeout, &replyTimeout{requestID: d.pos.RequestID})
+	d.armReply()
+}
+
+// armReply starts (or starts again) the wait for Central's answer to the
+// waiting request.
+func (d *Driver) armReply() {
+	d.replyArm++
+	d.timers.After(d.cfg.ReplyTimeout, &replyTimeout{requestID: d.pos.RequestID, arm: d.replyArm})
 }
 
 func (d *Driver) delivery(ctx actor.Context, dl *bridge.Delivery) {
@@ -438,6 +453,13 @@ func (d *Driver) delivery(ctx actor.Context, dl *bridge.Delivery) {
 		if m.GetSupplyInterrupted() && d.pos.RequestID != "" &&
 			(m.GetSessionId() == d.pos.SessionID || (d.pos.SessionID == "" && m.GetCpId() == d.pos.CPID)) {
 			d.finish(ctx) // the ticket is still shown when it comes
+			return
+		}
+		if d.pos.RequestID != "" && !d.answered && m.GetCpId() == d.pos.CPID {
+			// Central is working on the waiting request (e.g. holding its
+			// start while the charge point is out of reach): it is not
+			// silent, so the wait for its answer starts again.
+			d.armReply()
 		}
 	case *messages.Ticket:
 		if d.seen[m.GetSessionId()] {
