@@ -212,8 +212,8 @@ type (
 		Notices  []string
 		Timeouts int
 	}
-	next         struct{}
-	resubscribe  struct{}
+	next        struct{}
+	resubscribe struct{}
 	// replyTimeout ends the wait for an answer to request requestID, unless
 	// the timer was armed again since (arm is the arming it belongs to).
 	replyTimeout struct {
