@@ -164,6 +164,10 @@ func (m *Monitor) centralIsWaiting(reason string) {
 		return
 	}
 	m.centralWaiting = reason
+	if r := m.cfg.Reporter; r != nil {
+		r.CentralWaits(m.cfg.CPID, m.centralAt(), reason) // one line for the node
+		return
+	}
 	m.log.Entry().Infof("%s%s; %s registers as soon as it is ready", reason, m.centralAt(), m.cfg.CPID)
 }
 

@@ -33,6 +33,9 @@ type CentralReporter interface {
 	Unknown(cpID, at string)
 	// Waiting: Central never answered cpID yet (it may not be up yet).
 	Waiting(cpID, at string)
+	// CentralWaits: Central answered cpID that it is up but not ready
+	// (reason, e.g. "Central is waiting for Kafka").
+	CentralWaits(cpID, at, reason string)
 }
 
 // ReporterConfig configures a node's reporter actor.
@@ -95,6 +98,11 @@ func (r *NodeReporter) Registered(cpID, at string) {
 // Waiting implements CentralReporter.
 func (r *NodeReporter) Waiting(cpID, at string) { r.root.Send(r.pid, &centralNotUpYet{at: at}) }
 
+// CentralWaits implements CentralReporter.
+func (r *NodeReporter) CentralWaits(cpID, at, reason string) {
+	r.root.Send(r.pid, &centralNotReady{at: at, reason: reason})
+}
+
 // Unknown implements CentralReporter.
 func (r *NodeReporter) Unknown(cpID, at string) {
 	r.root.Send(r.pid, &gathered{kind: kindUnknown, cpID: cpID, at: at})
@@ -111,6 +119,8 @@ type monitorGone struct{ cpID string }
 
 type centralNotUpYet struct{ at string }
 
+type centralNotReady struct{ at, reason string }
+
 // reporter is the actor: the set of the node's monitors that cannot reach
 // Central, and when it last became non-empty.
 type reporter struct {
@@ -122,7 +132,10 @@ type reporter struct {
 	at    string // where Central is, as the first monitor said
 	// gathered are the registrations (and Central's "unknown") of the
 	// moment, one line each kind once none came for Gather.
-	toldWaiting  bool // "waiting for Central" is said once per life of the node
+	toldWaiting bool // "waiting for Central" is said once per life of the node
+	// toldNotReady is the latest "Central is not ready" reason said for
+	// the node: each reason is one line, not one per charge point.
+	toldNotReady string
 	gathered     map[string]*gathering
 	lastGathered time.Time
 	timers       *timer.Timers
@@ -165,6 +178,12 @@ func (r *reporter) Receive(ctx actor.Context) {
 			r.toldWaiting = true
 			r.log.Infof("Waiting for Central%s to answer; the %s of this node accept nothing new until they are registered",
 				msg.at, words.Count(r.cfg.ChargePoints, "charge point", "charge points"))
+		}
+	case *centralNotReady:
+		if r.toldNotReady != msg.reason {
+			r.toldNotReady = msg.reason
+			r.log.Infof("%s%s; the %s of this node register as soon as it is ready",
+				msg.reason, msg.at, words.Count(r.cfg.ChargePoints, "charge point", "charge points"))
 		}
 	case *monitorGone:
 		delete(r.down, msg.cpID)

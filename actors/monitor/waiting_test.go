@@ -149,3 +149,40 @@ func TestACentralNotUpYetIsOneInfoLine(t *testing.T) {
 		t.Errorf("a Central that was not up yet was reported: %q", got)
 	}
 }
+
+// The monitors of a site node that all hear "Central is waiting for Kafka"
+// are one INFO line for the node (at 20,000 charge points they were 20,000
+// lines), and each monitor still registers once Central is ready.
+func TestAWaitingCentralIsOneInfoLineForASiteNode(t *testing.T) {
+	sys, logger, logs := testkit.NewSystem(t)
+	engine := testkit.NewProbe(t, sys, answer(true))
+	waiting := func(m any) any {
+		switch x := m.(type) {
+		case *messages.RegisterChargePoint:
+			return &messages.RegistrationResult{CpId: x.GetCpId(), Waiting: true, Reason: "Central is waiting for Kafka"}
+		case *messages.Liveness:
+			return &messages.LivenessAck{CpId: x.GetCpId(), Seq: x.GetSeq(), Waiting: true}
+		}
+		return nil
+	}
+	central := testkit.NewProbe(t, sys, waiting)
+	reporter := monitor.NewNodeReporter(sys.Root, sys.Root.Spawn(monitor.ReporterProps(monitor.ReporterConfig{
+		ChargePoints: 3, Gather: 50 * time.Millisecond, Logger: logger})))
+	for _, id := range []string{"CP-001", "CP-002", "CP-003"} {
+		props, err := monitor.Props(monitor.Config{CPID: id, Secret: "s", Engine: engine.PID, Central: central.PID,
+			HealthInterval: interval, HealthTimeout: interval, Stall: meter(t), Logger: logger, Reporter: reporter})
+		if err != nil {
+			t.Fatal(err)
+		}
+		sys.Root.Spawn(props)
+	}
+	registrations := func() int { return count[*messages.RegisterChargePoint](central.Got(), nil) }
+	testkit.Eventually(t, wait, func() bool { return registrations() > 15 }, func() string { return "no repeated registrations" })
+	central.SetReply(centralReply(true))
+	testkit.Eventually(t, wait, func() bool { return len(logs.Lines("INFO", "Registered 3 charge points of this node")) == 1 },
+		func() string { return "not all registered once Central was ready:\n" + logs.String() })
+	if got := logs.Lines("INFO", "Central is waiting for Kafka"); len(got) != 1 ||
+		!strings.Contains(got[0], "the 3 charge points of this node register as soon as it is ready") {
+		t.Errorf("want one INFO line for the node while Central waits, got %q", got)
+	}
+}
