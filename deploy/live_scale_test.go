@@ -51,11 +51,11 @@ func TestComposeScaleLive(t *testing.T) {
 		return
 	}
 
-	t.Run("a Central killed", func(t *testing.T) {
+	var victim container
+	failedOver := t.Run("a Central killed", func(t *testing.T) {
 		d.t = t
 		// Mid-supply: the supply open at the killed Central must get its
 		// ticket from the new owner.
-		var victim container
 		d.waitFor("a Central with a supply under way", 2*time.Minute, func() (bool, string) {
 			victim = d.supplyingCentral()
 			return victim.ID != "", "no charge point SUPPLYING"
@@ -71,6 +71,25 @@ func TestComposeScaleLive(t *testing.T) {
 		d.everySupplyTicketedOnce(atFault)
 		d.record("scale: Central killed -> every earlier supply ticketed once", time.Since(killed))
 		d.noErrorLines(victim)
+	})
+	if !failedOver {
+		return
+	}
+
+	t.Run("the killed Central back", func(t *testing.T) {
+		d.t = t
+		// A Central that comes back takes a share again: three members own
+		// the partitions (its share may hold none of the 5 charge points:
+		// they hash to partitions unevenly), each serves at exactly one Central,
+		// and no supply is ticketed twice by the hand-back.
+		atReturn, _ := d.scaleLedger()
+		d.run("docker", "start", victim.ID)
+		back := time.Now()
+		d.record("scale: Central back -> 3 members owning every partition", d.waitFor("3 members owning every partition", 2*time.Minute, d.clusterCovers(scaleReplicas, 6)))
+		d.record("scale: Central back -> all 5 serving, one Central each", d.waitFor("every charge point ACTIVATED", time.Minute, d.servingAcross(cps, nil)))
+		d.everySupplyTicketedOnce(atReturn)
+		d.record("scale: Central back -> every earlier supply ticketed once", time.Since(back))
+		d.noErrorLines(container{})
 	})
 }
 
