@@ -28,6 +28,8 @@ type ClusterMember struct {
 	Self       bool       `json:"self"`
 	Left       bool       `json:"left"`
 	UpdatedAt  *time.Time `json:"updated_at"`
+	// PanelURL is where a browser or another Central finds its panel and API.
+	PanelURL string `json:"panel_url,omitempty"`
 }
 
 // ClusterCentral is the Central that answered.
@@ -37,6 +39,10 @@ type ClusterCentral struct {
 	Group    string `json:"group"`
 	// Shared: it shares the charge points with the other Centrals of its group.
 	Shared bool `json:"shared"`
+	// PartitionCount: the charge points are spread over this many partitions.
+	PartitionCount int32 `json:"partition_count"`
+	// ChargePoints this Central shows (those of its partitions when Shared).
+	ChargePoints int `json:"charge_points"`
 }
 
 // ClusterNode is one node (an address monitors registered from): an
@@ -84,13 +90,14 @@ func (s *Server) cluster(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	out := ClusterView{
-		Central: ClusterCentral{Address: c.Central.Address, Instance: c.Central.Instance, Group: c.Central.Group, Shared: c.Central.Shared},
+		Central: ClusterCentral{Address: c.Central.Address, Instance: c.Central.Instance, Group: c.Central.Group, Shared: c.Central.Shared,
+			PartitionCount: c.Central.PartitionCount, ChargePoints: c.Central.ChargePoints},
 		Nodes:   make([]ClusterNode, 0, len(c.Nodes)),
 		Members: make([]ClusterMember, 0, len(c.Members)),
 	}
 	for _, m := range c.Members {
-		mv := ClusterMember{Address: m.Address, Instance: m.Instance, HTTP: m.HTTP, Generation: m.Generation,
-			Partitions: m.Partitions, Self: m.Self, Left: m.Left}
+		mv := ClusterMember{Address: m.Address, Instance: m.Instance, HTTP: m.HTTP, PanelURL: panelURL(m.HTTP, m.Address),
+			Generation: m.Generation, Partitions: m.Partitions, Self: m.Self, Left: m.Left}
 		if mv.Partitions == nil {
 			mv.Partitions = []int32{}
 		}

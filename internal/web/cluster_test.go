@@ -16,6 +16,11 @@ func TestClusterListsTheNodes(t *testing.T) {
 		r.getJSON(t, "/api/cluster", http.StatusOK, &c)
 		return len(c.Nodes) == 1 && c.Nodes[0].Address == "local" && c.Nodes[0].ChargePoints == 2 && c.Nodes[0].Connected == 2
 	})
+	// One Central that shares nothing shows every charge point and owns every partition.
+	if c.Central.Shared || c.Central.ChargePoints != 2 || c.Central.PartitionCount < 1 ||
+		len(c.Members) != 1 || len(c.Members[0].Partitions) != int(c.Central.PartitionCount) {
+		t.Errorf("share of one Central: %+v, members %+v", c.Central, c.Members)
+	}
 	if c.Central.Address != "local" || c.Central.Instance == "" || c.Central.Group == "" || c.Nodes[0].LastSeen == nil {
 		t.Errorf("cluster: %+v", c)
 	}
