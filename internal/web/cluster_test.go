@@ -35,3 +35,22 @@ func TestClusterWithoutACentralThatListsMembers(t *testing.T) {
 	var body map[string]any
 	r.getJSON(t, "/api/cluster", http.StatusNotImplemented, &body)
 }
+
+// GET /api/cluster/chargepoints on a Central that shares nothing is its own
+// list, complete, every row shown by it.
+func TestWholeNetworkOfOneCentralIsItsOwnList(t *testing.T) {
+	_, r := realNetwork(t, nil, "CP-001", "CP-002")
+	var net web.NetworkChargePoints
+	eventually(t, "both charge points, shown by this Central, complete", func() bool {
+		r.getJSON(t, "/api/cluster/chargepoints", http.StatusOK, &net)
+		return net.Complete && len(net.ChargePoints) == 2 && len(net.Members) == 1 && net.Members[0].Self && net.Members[0].Answered
+	})
+	for _, cp := range net.ChargePoints {
+		if cp.Central != "local" || cp.State == "" {
+			t.Errorf("row %+v: want shown by local", cp)
+		}
+	}
+	if len(net.Unowned) != 0 || net.Members[0].ChargePoints != 2 {
+		t.Errorf("network %+v", net)
+	}
+}

@@ -34,6 +34,18 @@
     return live.filter((m) => m.generation === top);
   }
 
+  // ownBox holds what this Central owns; the whole-network view (network.js)
+  // sits below it and keeps its state across renders.
+  let network = null;
+  function ownBox() {
+    let box = section.querySelector('.share-own');
+    if (!box) {
+      box = el('div', 'share-own');
+      section.prepend(box);
+    }
+    return box;
+  }
+
   function render(c) {
     const me = c.central;
     const members = current(c.members || []);
@@ -73,11 +85,13 @@
       li.append(el('span', 'parts', ' partitions ' + list(m.partitions)));
       links.append(li);
     }
-    section.replaceChildren(text);
-    if (others.length > 0) section.append(links);
+    const own = ownBox();
+    own.replaceChildren(text);
+    if (others.length > 0) own.append(links);
     if (unowned.length > 0 && self.partitions.length > 0) {
-      section.append(el('p', 'share-gap', 'Partitions ' + list(unowned) + ': no Central owns them right now (the group is rebalancing); their charge points are not shown anywhere.'));
+      own.append(el('p', 'share-gap', 'Partitions ' + list(unowned) + ': no Central owns them right now (the group is rebalancing); their charge points are not shown anywhere.'));
     }
+    if (!network) network = window.evsimNetworkView && window.evsimNetworkView(section);
     section.hidden = false;
     section.dataset.share = 'shared';
   }

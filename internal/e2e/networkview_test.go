@@ -1,0 +1,246 @@
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/evcharging/evsim/internal/testutil/apidoc"
+)
+
+// TestWholeNetworkViewNamesOwnersAndSilentMembers runs two
+// `evnode central --shared-group` of one group on the embedded broker and a
+// site node of 8 charge points. GET /api/cluster/chargepoints at the first
+// lists all 8, each with the Central that shows it, as the OpenAPI document
+// says; its panel's "Whole network" box shows the same rows in headless
+// Chromium. With the second Central frozen (SIGSTOP: in the group, but
+// silent), the first answers within its --http-member-timeout (500ms), says
+// plainly that the second did not answer and lists only its own; the panel
+// says so too. Resumed (SIGCONT), the list is whole again.
+func TestWholeNetworkViewNamesOwnersAndSilentMembers(t *testing.T) {
+	if testing.Short() {
+		t.Skip("real processes and a browser, about a minute")
+	}
+	chrome := chromium(t)
+	docText, err := os.ReadFile("../web/openapi.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := apidoc.Load(t, docText)
+	s := &siteRun{harness: newHarness(t), pattern: "WN-%03d"}
+	g := &groupRun{siteRun: s}
+	s.brokers = freeAddr(t)
+	s.add("broker", nil, "broker", "--listen", s.brokers, "--data-dir", filepath.Join(s.dir, "kafka"))
+	s.start("broker")
+	env := append(nodeKafkaEnv(s.brokers), "EVSIM_ENCRYPTION=off")
+	for i := 0; i < 2; i++ {
+		name := fmt.Sprintf("central-%d", i+1)
+		remote, web := freeAddr(t), freeAddr(t)
+		g.names, g.remotes, g.https = append(g.names, name), append(g.remotes, remote), append(g.https, web)
+		// A long session: a frozen Central stays in the group (its partitions do not move).
+		s.add(name, env, "central", "--shared-group", "--group", "whole", "--group-session-timeout", "30s",
+			"--listen", remote, "--http", web, "--db", filepath.Join(s.dir, name+".db"), "--liveness-timeout", "3s",
+			"--http-member-timeout", "500ms")
+	}
+	const cps = 8
+	s.nodes[0] = freeAddr(t)
+	s.add("site", env, "site", "--central", strings.Join(g.remotes, ","), "--listen", s.nodes[0],
+		"--first", "1", "--count", fmt.Sprint(cps), "--id-pattern", s.pattern,
+		"--key-file", filepath.Join(s.dir, "site.key"), "--journal-dir", filepath.Join(s.dir, "site-engines"))
+	if out, err := exec.Command(s.bin, "wait-kafka", "--brokers", s.brokers, "--kafka-wait-attempts", "100", "--kafka-wait-seconds", "0.2").CombinedOutput(); err != nil {
+		t.Fatalf("Kafka at %s: %v\n%s", s.brokers, err, out)
+	}
+	var all []string
+	for n := 1; n <= cps; n++ {
+		all = append(all, s.cp(n))
+	}
+	for _, n := range []string{"central-1", "central-2", "site"} {
+		s.start(n)
+	}
+	s.eventually(90*time.Second, "two Centrals share the partitions", func() (bool, string) {
+		ok, seen, _ := g.owners(0, g.remotes)
+		return ok, seen
+	})
+	s.eventually(90*time.Second, "all charge points ACTIVATED, each at one Central", func() (bool, string) {
+		return g.allIn(all, "ACTIVATED", "SUPPLYING")
+	})
+
+	s.eventually(20*time.Second, "central-1 lists the whole network, each charge point with its Central", func() (bool, string) {
+		net, raw, err := networkOf(g.https[0])
+		if err != nil {
+			return false, err.Error()
+		}
+		if err := doc.Check(http.MethodGet, "/api/cluster/chargepoints", http.Header{}, "", http.StatusOK,
+			http.Header{"Content-Type": {"application/json"}}, raw); err != nil {
+			return false, "the answer is not as documented: " + err.Error()
+		}
+		owners := g.shownBy()
+		var ids []string
+		wrong := 0
+		for _, cp := range net.ChargePoints {
+			ids = append(ids, cp.ID)
+			if owners[cp.ID] != cp.Central {
+				wrong++
+			}
+		}
+		answered := 0
+		for _, m := range net.Members {
+			if m.Answered {
+				answered++
+			}
+		}
+		return net.Complete && slices.Equal(ids, all) && wrong == 0 && answered == 2 && len(net.Members) == 2,
+			fmt.Sprintf("complete %v, rows %v (%d with another Central than its owner %v), members %+v", net.Complete, ids, wrong, owners, net.Members)
+	})
+
+	ctx := chromiumTab(t, chrome, 3*time.Minute)
+	if err := chromedp.Run(ctx, chromedp.Navigate("http://"+g.https[0]+"/"),
+		chromedp.Click(`#network summary`, chromedp.ByQuery)); err != nil {
+		t.Fatalf("opening the whole network on central-1's panel: %v", err)
+	}
+	s.eventually(20*time.Second, "the panel's whole-network box lists every charge point with its Central", func() (bool, string) {
+		rows, silent, err := networkBox(ctx)
+		if err != nil {
+			return false, err.Error()
+		}
+		owners := g.shownBy()
+		ok := len(rows) == cps && len(silent) == 0
+		for id, central := range rows {
+			ok = ok && owners[id] == central
+		}
+		return ok, fmt.Sprintf("rows %v, silent %v; owners %v", rows, silent, owners)
+	})
+	screenshot(t, ctx, "whole-network.png")
+
+	// Freeze the second Central: in the group still, but silent.
+	own := chargePoints(g.https[0])
+	s.signal("central-2", syscall.SIGSTOP)
+	pid := s.procs["central-2"].cmd.Process.Pid
+	t.Cleanup(func() { _ = syscall.Kill(pid, syscall.SIGCONT) })
+	// kill(2) returns before every thread has stopped: wait until it has.
+	s.eventually(5*time.Second, "central-2 stopped", func() (bool, string) {
+		st, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		if err != nil {
+			return false, err.Error()
+		}
+		f := strings.Fields(string(st[strings.LastIndexByte(string(st), ')')+1:]))
+		return len(f) > 0 && f[0] == "T", "state " + strings.Join(f[:min(1, len(f))], "")
+	})
+	start := time.Now()
+	net, _, err := networkOf(g.https[0])
+	took := time.Since(start)
+	if err != nil {
+		t.Fatalf("with central-2 frozen: %v", err)
+	}
+	var silent *networkMember
+	for i, m := range net.Members {
+		if m.Address == g.remotes[1] {
+			silent = &net.Members[i]
+		}
+	}
+	if net.Complete || silent == nil || silent.Answered || !strings.Contains(silent.Error, "no answer within 500ms") ||
+		len(net.ChargePoints) != len(own) || took > 3*time.Second {
+		t.Errorf("with central-2 frozen: complete %v, central-2 %+v, %d rows (central-1 shows %d), in %v; want central-2 named as silent, central-1's rows, within the 500ms timeout",
+			net.Complete, silent, len(net.ChargePoints), len(own), took)
+	}
+	t.Logf("with a frozen member the whole network answered in %v (--http-member-timeout 500ms)", took.Round(time.Millisecond))
+	s.eventually(20*time.Second, "the panel says central-2 did not answer", func() (bool, string) {
+		rows, silent, err := networkBox(ctx)
+		if err != nil {
+			return false, err.Error()
+		}
+		return len(rows) == len(own) && slices.Contains(silent, g.remotes[1]), fmt.Sprintf("rows %v, silent %v", rows, silent)
+	})
+	screenshot(t, ctx, "whole-network-silent-member.png")
+
+	s.signal("central-2", syscall.SIGCONT)
+	s.eventually(20*time.Second, "the panel lists the whole network again", func() (bool, string) {
+		rows, silent, err := networkBox(ctx)
+		if err != nil {
+			return false, err.Error()
+		}
+		return len(rows) == cps && len(silent) == 0, fmt.Sprintf("rows %v, silent %v", rows, silent)
+	})
+}
+
+type networkMember struct {
+	Address  string `json:"address"`
+	Answered bool   `json:"answered"`
+	Error    string `json:"error"`
+}
+
+type networkAnswer struct {
+	Complete     bool            `json:"complete"`
+	Members      []networkMember `json:"members"`
+	ChargePoints []struct {
+		ID      string `json:"id"`
+		Central string `json:"central"`
+	} `json:"charge_points"`
+}
+
+// networkOf GETs /api/cluster/chargepoints; raw is the body as sent.
+func networkOf(httpAddr string) (*networkAnswer, []byte, error) {
+	res, err := (&http.Client{Timeout: 10 * time.Second}).Get("http://" + httpAddr + "/api/cluster/chargepoints")
+	if err != nil {
+		return nil, nil, err
+	}
+	defer res.Body.Close()
+	raw, err := io.ReadAll(res.Body)
+	if err != nil {
+		return nil, nil, err
+	}
+	if res.StatusCode != http.StatusOK {
+		return nil, raw, fmt.Errorf("status %s: %s", res.Status, raw)
+	}
+	var net networkAnswer
+	if err := json.Unmarshal(raw, &net); err != nil {
+		return nil, raw, err
+	}
+	return &net, raw, nil
+}
+
+// shownBy is the remote address of the running Central that shows each charge point.
+func (g *groupRun) shownBy() map[string]string {
+	out := map[string]string{}
+	for i, name := range g.names {
+		if !g.running(name) {
+			continue
+		}
+		for id := range chargePoints(g.https[i]) {
+			out[id] = g.remotes[i]
+		}
+	}
+	return out
+}
+
+// networkBox reads the panel's whole-network box: each row's Central by
+// charge point, and the members it says did not answer.
+func networkBox(ctx context.Context) (rows map[string]string, silent []string, err error) {
+	var page struct {
+		Rows   [][2]string
+		Silent []string
+	}
+	err = chromedp.Run(ctx, chromedp.Evaluate(`({
+		rows: [...document.querySelectorAll('#network tbody tr')].map((tr) => [tr.dataset.id, tr.dataset.central]),
+		silent: [...document.querySelectorAll('#network .network-silent[data-address]')].map((p) => p.dataset.address),
+	})`, &page))
+	rows = map[string]string{}
+	for _, r := range page.Rows {
+		rows[r[0]] = r[1]
+	}
+	sort.Strings(page.Silent)
+	return rows, page.Silent, err
+}
