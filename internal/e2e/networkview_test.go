@@ -7,8 +7,6 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
@@ -40,43 +38,14 @@ func TestWholeNetworkViewNamesOwnersAndSilentMembers(t *testing.T) {
 		t.Fatal(err)
 	}
 	doc := apidoc.Load(t, docText)
-	s := &siteRun{harness: newHarness(t), pattern: "WN-%03d"}
-	g := &groupRun{siteRun: s}
-	s.brokers = freeAddr(t)
-	s.add("broker", nil, "broker", "--listen", s.brokers, "--data-dir", filepath.Join(s.dir, "kafka"))
-	s.start("broker")
-	env := append(nodeKafkaEnv(s.brokers), "EVSIM_ENCRYPTION=off")
-	for i := 0; i < 2; i++ {
-		name := fmt.Sprintf("central-%d", i+1)
-		remote, web := freeAddr(t), freeAddr(t)
-		g.names, g.remotes, g.https = append(g.names, name), append(g.remotes, remote), append(g.https, web)
-		// A long session: a frozen Central stays in the group (its partitions do not move).
-		s.add(name, env, "central", "--shared-group", "--group", "whole", "--group-session-timeout", "30s",
-			"--listen", remote, "--http", web, "--db", filepath.Join(s.dir, name+".db"), "--liveness-timeout", "3s",
-			"--http-member-timeout", "500ms")
-	}
 	const cps = 8
-	s.nodes[0] = freeAddr(t)
-	s.add("site", env, "site", "--central", strings.Join(g.remotes, ","), "--listen", s.nodes[0],
-		"--first", "1", "--count", fmt.Sprint(cps), "--id-pattern", s.pattern,
-		"--key-file", filepath.Join(s.dir, "site.key"), "--journal-dir", filepath.Join(s.dir, "site-engines"))
-	if out, err := exec.Command(s.bin, "wait-kafka", "--brokers", s.brokers, "--kafka-wait-attempts", "100", "--kafka-wait-seconds", "0.2").CombinedOutput(); err != nil {
-		t.Fatalf("Kafka at %s: %v\n%s", s.brokers, err, out)
-	}
+	// A long session: a frozen Central stays in the group (its partitions do not move).
+	g := startPanelGroup(t, "WN-%03d", 2, 2, cps, "--group-session-timeout", "30s", "--http-member-timeout", "500ms")
+	s := g.siteRun
 	var all []string
 	for n := 1; n <= cps; n++ {
 		all = append(all, s.cp(n))
 	}
-	for _, n := range []string{"central-1", "central-2", "site"} {
-		s.start(n)
-	}
-	s.eventually(90*time.Second, "two Centrals share the partitions", func() (bool, string) {
-		ok, seen, _ := g.owners(0, g.remotes)
-		return ok, seen
-	})
-	s.eventually(90*time.Second, "all charge points ACTIVATED, each at one Central", func() (bool, string) {
-		return g.allIn(all, "ACTIVATED", "SUPPLYING")
-	})
 
 	s.eventually(20*time.Second, "central-1 lists the whole network, each charge point with its Central", func() (bool, string) {
 		net, raw, err := networkOf(g.https[0])

@@ -30,41 +30,8 @@ func TestPanelOfASharedGroupSaysWhichPartAndLinksTheRest(t *testing.T) {
 		t.Skip("real processes and a browser, about a minute")
 	}
 	chrome := chromium(t)
-	s := &siteRun{harness: newHarness(t), pattern: "SP-%03d"}
-	g := &groupRun{siteRun: s}
-	s.brokers = freeAddr(t)
-	s.add("broker", nil, "broker", "--listen", s.brokers, "--data-dir", filepath.Join(s.dir, "kafka"))
-	s.start("broker")
-	env := append(nodeKafkaEnv(s.brokers), "EVSIM_ENCRYPTION=off")
-	for i := 0; i < 3; i++ {
-		name := fmt.Sprintf("central-%d", i+1)
-		remote, web := freeAddr(t), freeAddr(t)
-		g.names, g.remotes, g.https = append(g.names, name), append(g.remotes, remote), append(g.https, web)
-		s.add(name, env, "central", "--shared-group", "--group", "panels", "--group-session-timeout", "2s",
-			"--listen", remote, "--http", web, "--db", filepath.Join(s.dir, name+".db"), "--liveness-timeout", "3s")
-	}
-	const cps = 8
-	s.nodes[0] = freeAddr(t)
-	s.add("site", env, "site", "--central", strings.Join(g.remotes, ","), "--listen", s.nodes[0],
-		"--first", "1", "--count", fmt.Sprint(cps), "--id-pattern", s.pattern,
-		"--key-file", filepath.Join(s.dir, "site.key"), "--journal-dir", filepath.Join(s.dir, "site-engines"))
-	if out, err := exec.Command(s.bin, "wait-kafka", "--brokers", s.brokers, "--kafka-wait-attempts", "100", "--kafka-wait-seconds", "0.2").CombinedOutput(); err != nil {
-		t.Fatalf("Kafka at %s: %v\n%s", s.brokers, err, out)
-	}
-	var all []string
-	for n := 1; n <= cps; n++ {
-		all = append(all, s.cp(n))
-	}
-	s.start("central-1")
-	s.start("central-2")
-	s.start("site")
-	s.eventually(90*time.Second, "two Centrals share the partitions", func() (bool, string) {
-		ok, seen, _ := g.owners(0, g.remotes[:2])
-		return ok, seen
-	})
-	s.eventually(90*time.Second, "all charge points ACTIVATED, each at one Central", func() (bool, string) {
-		return g.allIn(all, "ACTIVATED", "SUPPLYING")
-	})
+	g := startPanelGroup(t, "SP-%03d", 3, 2, 8, "--group-session-timeout", "2s")
+	s := g.siteRun
 
 	ctx := chromiumTab(t, chrome, 4*time.Minute)
 	share := func(i int) func() (bool, string) { return g.panelSays(ctx, i) }
@@ -123,6 +90,51 @@ func screenshot(t *testing.T, ctx context.Context, name string) {
 	if err := os.WriteFile(filepath.Join(dir, name), shot, 0o644); err != nil {
 		t.Logf("screenshot %s: %v", name, err)
 	}
+}
+
+// startPanelGroup runs the embedded broker, `centrals` evnode Centrals of
+// one shared group (each with extra), of which the first `start` are
+// started, and a site node of cps charge points that knows them all; it
+// returns once those Centrals share the partitions and every charge point
+// is ACTIVATED at one of them.
+func startPanelGroup(t *testing.T, pattern string, centrals, start, cps int, extra ...string) *groupRun {
+	t.Helper()
+	s := &siteRun{harness: newHarness(t), pattern: pattern}
+	g := &groupRun{siteRun: s}
+	s.brokers = freeAddr(t)
+	s.add("broker", nil, "broker", "--listen", s.brokers, "--data-dir", filepath.Join(s.dir, "kafka"))
+	s.start("broker")
+	env := append(nodeKafkaEnv(s.brokers), "EVSIM_ENCRYPTION=off")
+	for i := 0; i < centrals; i++ {
+		name := fmt.Sprintf("central-%d", i+1)
+		remote, web := freeAddr(t), freeAddr(t)
+		g.names, g.remotes, g.https = append(g.names, name), append(g.remotes, remote), append(g.https, web)
+		args := []string{"central", "--shared-group", "--group", "panels", "--listen", remote, "--http", web,
+			"--db", filepath.Join(s.dir, name+".db"), "--liveness-timeout", "3s"}
+		s.add(name, env, append(args, extra...)...)
+	}
+	s.nodes[0] = freeAddr(t)
+	s.add("site", env, "site", "--central", strings.Join(g.remotes, ","), "--listen", s.nodes[0],
+		"--first", "1", "--count", fmt.Sprint(cps), "--id-pattern", s.pattern,
+		"--key-file", filepath.Join(s.dir, "site.key"), "--journal-dir", filepath.Join(s.dir, "site-engines"))
+	if out, err := exec.Command(s.bin, "wait-kafka", "--brokers", s.brokers, "--kafka-wait-attempts", "100", "--kafka-wait-seconds", "0.2").CombinedOutput(); err != nil {
+		t.Fatalf("Kafka at %s: %v\n%s", s.brokers, err, out)
+	}
+	var all []string
+	for n := 1; n <= cps; n++ {
+		all = append(all, s.cp(n))
+	}
+	for _, n := range append(slices.Clone(g.names[:start]), "site") {
+		s.start(n)
+	}
+	s.eventually(90*time.Second, "the Centrals share the partitions", func() (bool, string) {
+		ok, seen, _ := g.owners(0, g.remotes[:start])
+		return ok, seen
+	})
+	s.eventually(90*time.Second, "all charge points ACTIVATED, each at one Central", func() (bool, string) {
+		return g.allIn(all, "ACTIVATED", "SUPPLYING")
+	})
+	return g
 }
 
 // panelSays compares what the open page's share view says with what

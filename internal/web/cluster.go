@@ -71,22 +71,32 @@ func (s *PanelSlot) Cluster(ctx context.Context) (*central.Cluster, error) {
 	return cp.Cluster(ctx)
 }
 
-// cluster answers GET /api/cluster.
-func (s *Server) cluster(w http.ResponseWriter, r *http.Request) {
+// askCluster asks Central for its members; when it cannot, it writes the
+// 501 (a panel that cannot list them) or 503 and returns false.
+func (s *Server) askCluster(w http.ResponseWriter, r *http.Request) (*central.Cluster, bool) {
 	cp, ok := s.opts.Panel.(central.ClusterPanel)
 	if !ok {
 		writeError(w, http.StatusNotImplemented, errNoCluster.Error())
-		return
+		return nil, false
 	}
 	ctx, cancel := s.centralCtx(r)
 	defer cancel()
 	c, err := cp.Cluster(ctx)
 	if errors.Is(err, errNoCluster) {
 		writeError(w, http.StatusNotImplemented, err.Error())
-		return
+		return nil, false
 	}
 	if err != nil {
 		s.centralUnreachable(w, r, err)
+		return nil, false
+	}
+	return c, true
+}
+
+// cluster answers GET /api/cluster.
+func (s *Server) cluster(w http.ResponseWriter, r *http.Request) {
+	c, ok := s.askCluster(w, r)
+	if !ok {
 		return
 	}
 	out := ClusterView{

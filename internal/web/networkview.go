@@ -63,20 +63,8 @@ func (s *Server) networkRoutes(mux *routeMux) {
 }
 
 func (s *Server) networkChargePoints(w http.ResponseWriter, r *http.Request) {
-	cp, ok := s.opts.Panel.(central.ClusterPanel)
+	c, ok := s.askCluster(w, r)
 	if !ok {
-		writeError(w, http.StatusNotImplemented, errNoCluster.Error())
-		return
-	}
-	ctx, cancel := s.centralCtx(r)
-	defer cancel()
-	c, err := cp.Cluster(ctx)
-	if errors.Is(err, errNoCluster) {
-		writeError(w, http.StatusNotImplemented, err.Error())
-		return
-	}
-	if err != nil {
-		s.centralUnreachable(w, r, err)
 		return
 	}
 	snap, ok := s.snapshot(w, r)
