@@ -75,6 +75,20 @@ func TestWholeNetworkViewNamesOwnersAndSilentMembers(t *testing.T) {
 			fmt.Sprintf("complete %v, rows %v (%d with another Central than its owner %v), members %+v", net.Complete, ids, wrong, owners, net.Members)
 	})
 
+	// /api/cluster of a shared Central, with its share and the members' panels, as documented.
+	res, err := http.Get("http://" + g.https[0] + "/api/cluster")
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := io.ReadAll(res.Body)
+	res.Body.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := doc.Check(http.MethodGet, "/api/cluster", http.Header{}, "", res.StatusCode, res.Header, raw); err != nil || res.StatusCode != http.StatusOK {
+		t.Errorf("/api/cluster: %d %v: %s", res.StatusCode, err, raw)
+	}
+
 	ctx := chromiumTab(t, chrome, 3*time.Minute)
 	if err := chromedp.Run(ctx, chromedp.Navigate("http://"+g.https[0]+"/"),
 		chromedp.Click(`#network summary`, chromedp.ByQuery)); err != nil {
