@@ -48,6 +48,12 @@ type ClusterCentral struct {
 	Group    string // its Kafka consumer group
 	// Shared: it shares the charge points with the group's other Centrals.
 	Shared bool
+	// PartitionCount is how many partitions the charge points are spread
+	// over (cp.status's count as Kafka reports it, else --partitions).
+	PartitionCount int32
+	// ChargePoints is how many charge points this Central shows: all of the
+	// network's unless Shared, else those of the partitions it owns.
+	ChargePoints int
 }
 
 // ClusterNode is one address monitors registered from.
@@ -98,7 +104,8 @@ func (c *Central) cluster(ctx actor.Context) *Cluster {
 			n.LastSeen = cp.lastSeen
 		}
 	}
-	out := &Cluster{Central: ClusterCentral{Address: nodeAddress(ctx.Self().GetAddress()), Instance: c.instance, Group: c.cfg.Group, Shared: c.group != nil}}
+	out := &Cluster{Central: ClusterCentral{Address: nodeAddress(ctx.Self().GetAddress()), Instance: c.instance, Group: c.cfg.Group, Shared: c.group != nil,
+		PartitionCount: c.partitionCount(), ChargePoints: len(c.cps)}}
 	out.Members = c.clusterMembers(out.Central.Address)
 	for _, n := range byAddr {
 		out.Nodes = append(out.Nodes, *n)

@@ -259,6 +259,7 @@ func (c *Central) assigned(ctx actor.Context, m *bridge.Assigned) {
 	c.log.WithFields(logrus.Fields{"generation": m.Generation, "member_id": m.MemberID}).
 		Infof("Central %s owns partitions %v of %s: %s (%d dropped, %d loaded from the store)",
 			g.address, parts, bridge.TopicStatus, words.Count(len(c.cps), "charge point", "charge points"), lost, gained)
+	c.rebalanced(parts, lost, gained)
 	c.publishMember(ctx, false)
 }
 

@@ -81,7 +81,7 @@ func runCentral(parent context.Context, args []string, getenv func(string) (stri
 			Addr: c.HTTP, Panel: panel, Bridge: status, Run: n.stats,
 			OperatorToken: c.OperatorToken, Logger: n.logger, Audit: auditSlot,
 			MaxStreamClients: c.HTTPMaxStreams, StreamQueue: c.HTTPStreamQueue,
-			Drivers: drivers, Tickets: st, SeriesInterval: c.WebApp.SeriesInterval, SeriesPoints: c.WebApp.SeriesPoints,
+			Drivers: drivers, Tickets: st, SeriesInterval: c.WebApp.SeriesInterval, SeriesPoints: c.WebApp.SeriesPoints, MemberTimeout: c.WebApp.MemberTimeout,
 		})
 		if err == nil {
 			err = server.Start()

@@ -99,7 +99,7 @@ func (r *runner) run(ctx context.Context) int {
 			Addr: cfg.HTTP, Panel: panel, Bridge: status, Run: r.stats,
 			OperatorToken: cfg.OperatorToken, Logger: r.logger, Audit: auditSlot,
 			MaxStreamClients: cfg.HTTPMaxStreams, StreamQueue: cfg.HTTPStreamQueue,
-			Drivers: drivers, Tickets: st, SeriesInterval: cfg.WebApp.SeriesInterval, SeriesPoints: cfg.WebApp.SeriesPoints,
+			Drivers: drivers, Tickets: st, SeriesInterval: cfg.WebApp.SeriesInterval, SeriesPoints: cfg.WebApp.SeriesPoints, MemberTimeout: cfg.WebApp.MemberTimeout,
 		})
 		if err == nil {
 			err = server.Start()

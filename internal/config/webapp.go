@@ -14,6 +14,9 @@ type WebApp struct {
 	SeriesInterval time.Duration
 	// SeriesPoints is how many samples are kept.
 	SeriesPoints int
+	// MemberTimeout bounds each call to another Central of a shared group
+	// for the whole network's charge points.
+	MemberTimeout time.Duration
 }
 
 // AddWebAppFlags adds the driver app's and the plots' flags.
@@ -22,6 +25,7 @@ func AddWebAppFlags(fs *FlagSet, w *WebApp) {
 	fs.Int(&w.DriverMax, "driver-app-max-drivers", "", 1000, "drivers the driver app follows at once (each a subscription of this process)")
 	fs.Duration(&w.SeriesInterval, "http-series-interval", "", 2*time.Second, "how often the panel's plots sample the run's counters (/api/series)")
 	fs.Int(&w.SeriesPoints, "http-series-points", "", 1800, "samples kept for the panel's plots (1800 at 2s: an hour)")
+	fs.Duration(&w.MemberTimeout, "http-member-timeout", "", 2*time.Second, "how long /api/cluster/chargepoints waits for each other Central of a shared group")
 }
 
 // Validate names the flag that is out of range.
@@ -35,6 +39,8 @@ func (w *WebApp) Validate() error {
 		return Usagef("http-series-interval", "%v must be at least 100ms", w.SeriesInterval)
 	case w.SeriesPoints < 2 || w.SeriesPoints > 100_000:
 		return Usagef("http-series-points", "%d must be from 2 to 100000", w.SeriesPoints)
+	case w.MemberTimeout <= 0:
+		return Usagef("http-member-timeout", "must be more than 0")
 	}
 	return nil
 }

@@ -12,14 +12,14 @@ func TestWebAppFlagsHaveDefaultsVariablesAndBounds(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if w := c.WebApp; w.DriverReplyTimeout != 10*time.Second || w.DriverMax != 1000 || w.SeriesInterval != 2*time.Second || w.SeriesPoints != 1800 {
+	if w := c.WebApp; w.DriverReplyTimeout != 10*time.Second || w.DriverMax != 1000 || w.SeriesInterval != 2*time.Second || w.SeriesPoints != 1800 || w.MemberTimeout != 2*time.Second {
 		t.Errorf("defaults: %+v", w)
 	}
-	n, err := ParseCentral([]string{"--http-series-points", "60"}, env("EVSIM_DRIVER_APP_MAX_DRIVERS", "5", "EVSIM_HTTP_SERIES_INTERVAL", "1s"))
+	n, err := ParseCentral([]string{"--http-series-points", "60"}, env("EVSIM_DRIVER_APP_MAX_DRIVERS", "5", "EVSIM_HTTP_SERIES_INTERVAL", "1s", "EVSIM_HTTP_MEMBER_TIMEOUT", "700ms"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if w := n.WebApp; w.DriverMax != 5 || w.SeriesInterval != time.Second || w.SeriesPoints != 60 {
+	if w := n.WebApp; w.DriverMax != 5 || w.SeriesInterval != time.Second || w.SeriesPoints != 60 || w.MemberTimeout != 700*time.Millisecond {
 		t.Errorf("evnode central from flags and variables: %+v", w)
 	}
 	for _, tc := range []struct {
@@ -30,6 +30,7 @@ func TestWebAppFlagsHaveDefaultsVariablesAndBounds(t *testing.T) {
 		{[]string{"--driver-app-max-drivers", "0"}, "driver-app-max-drivers"},
 		{[]string{"--http-series-interval", "1ms"}, "http-series-interval"},
 		{[]string{"--http-series-points", "1"}, "http-series-points"},
+		{[]string{"--http-member-timeout", "0s"}, "http-member-timeout"},
 	} {
 		_, err := ParseSim(tc.args, env())
 		var u *UsageError

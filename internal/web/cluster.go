@@ -28,6 +28,8 @@ type ClusterMember struct {
 	Self       bool       `json:"self"`
 	Left       bool       `json:"left"`
 	UpdatedAt  *time.Time `json:"updated_at"`
+	// PanelURL is where a browser or another Central finds its panel and API.
+	PanelURL string `json:"panel_url,omitempty"`
 }
 
 // ClusterCentral is the Central that answered.
@@ -37,6 +39,10 @@ type ClusterCentral struct {
 	Group    string `json:"group"`
 	// Shared: it shares the charge points with the other Centrals of its group.
 	Shared bool `json:"shared"`
+	// PartitionCount: the charge points are spread over this many partitions.
+	PartitionCount int32 `json:"partition_count"`
+	// ChargePoints this Central shows (those of its partitions when Shared).
+	ChargePoints int `json:"charge_points"`
 }
 
 // ClusterNode is one node (an address monitors registered from): an
@@ -65,32 +71,43 @@ func (s *PanelSlot) Cluster(ctx context.Context) (*central.Cluster, error) {
 	return cp.Cluster(ctx)
 }
 
-// cluster answers GET /api/cluster.
-func (s *Server) cluster(w http.ResponseWriter, r *http.Request) {
+// askCluster asks Central for its members; when it cannot, it writes the
+// 501 (a panel that cannot list them) or 503 and returns false.
+func (s *Server) askCluster(w http.ResponseWriter, r *http.Request) (*central.Cluster, bool) {
 	cp, ok := s.opts.Panel.(central.ClusterPanel)
 	if !ok {
 		writeError(w, http.StatusNotImplemented, errNoCluster.Error())
-		return
+		return nil, false
 	}
 	ctx, cancel := s.centralCtx(r)
 	defer cancel()
 	c, err := cp.Cluster(ctx)
 	if errors.Is(err, errNoCluster) {
 		writeError(w, http.StatusNotImplemented, err.Error())
-		return
+		return nil, false
 	}
 	if err != nil {
 		s.centralUnreachable(w, r, err)
+		return nil, false
+	}
+	return c, true
+}
+
+// cluster answers GET /api/cluster.
+func (s *Server) cluster(w http.ResponseWriter, r *http.Request) {
+	c, ok := s.askCluster(w, r)
+	if !ok {
 		return
 	}
 	out := ClusterView{
-		Central: ClusterCentral{Address: c.Central.Address, Instance: c.Central.Instance, Group: c.Central.Group, Shared: c.Central.Shared},
+		Central: ClusterCentral{Address: c.Central.Address, Instance: c.Central.Instance, Group: c.Central.Group, Shared: c.Central.Shared,
+			PartitionCount: c.Central.PartitionCount, ChargePoints: c.Central.ChargePoints},
 		Nodes:   make([]ClusterNode, 0, len(c.Nodes)),
 		Members: make([]ClusterMember, 0, len(c.Members)),
 	}
 	for _, m := range c.Members {
-		mv := ClusterMember{Address: m.Address, Instance: m.Instance, HTTP: m.HTTP, Generation: m.Generation,
-			Partitions: m.Partitions, Self: m.Self, Left: m.Left}
+		mv := ClusterMember{Address: m.Address, Instance: m.Instance, HTTP: m.HTTP, PanelURL: panelURL(m.HTTP, m.Address),
+			Generation: m.Generation, Partitions: m.Partitions, Self: m.Self, Left: m.Left}
 		if mv.Partitions == nil {
 			mv.Partitions = []int32{}
 		}

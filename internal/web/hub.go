@@ -186,6 +186,9 @@ func (h *hub) apply(u central.Update) {
 		if e.Seq <= h.model.lastEvent || (e.Kind == central.EventRestart && e.CPID == "") {
 			h.needSnapshot = true // Central restarted: its view is new
 		}
+		if e.Kind == central.EventRebalance {
+			h.needSnapshot = true // it shows other charge points now
+		}
 		ev := toEvent(e)
 		h.pending.events = append(h.pending.events, ev)
 		h.model.addEvent(ev, h.s.opts.FeedSize)

@@ -105,6 +105,9 @@ type Options struct {
 	SeriesInterval time.Duration
 	// SeriesPoints is how many samples are kept. Default 1800 (an hour at 2 s).
 	SeriesPoints int
+	// MemberTimeout bounds each call to another Central of a shared group
+	// (GET /api/cluster/chargepoints asks each for its list). Default 2 s.
+	MemberTimeout time.Duration
 	// ReleaseMemoryAfter: when at least this many live streams were open at
 	// once and the last one closes, the server hands the memory they used
 	// back to the system (debug.FreeOSMemory). Default 100; negative = never.
@@ -147,6 +150,9 @@ func (o *Options) setDefaults() {
 	}
 	if o.SeriesPoints <= 0 {
 		o.SeriesPoints = 1800
+	}
+	if o.MemberTimeout <= 0 {
+		o.MemberTimeout = 2 * time.Second
 	}
 	if o.ReleaseMemoryAfter == 0 {
 		o.ReleaseMemoryAfter = 100

@@ -131,6 +131,7 @@ func (s *Server) routes() http.Handler {
 	s.driverRoutes(mux)
 	s.plotRoutes(mux)
 	s.weatherRoutes(mux)
+	s.networkRoutes(mux)
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no such endpoint: "+r.Method+" "+r.URL.Path)
 	})
