@@ -299,6 +299,8 @@ func (c *Config) consumerSarama() *sarama.Config {
 	// A JoinGroup can legitimately wait for a departed member's session to
 	// expire: the read timeout must outlast the rebalance.
 	s.Net.ReadTimeout = 20 * time.Second
-	s.Consumer.Group.Rebalance.GroupStrategies = []sarama.BalanceStrategy{sarama.NewBalanceStrategyRange()}
+	// One strategy instance per consumer: it remembers what this member got
+	// (keptrange.go). Range second, for members of older builds.
+	s.Consumer.Group.Rebalance.GroupStrategies = []sarama.BalanceStrategy{newKeptRange(), sarama.NewBalanceStrategyRange()}
 	return s
 }
