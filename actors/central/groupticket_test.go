@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/asynkron/protoactor-go/actor"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/evcharging/evsim/actors/central"
@@ -22,19 +23,7 @@ import (
 // delivered again here, and the supply was shown running for good (seen:
 // 2 supplies still shown running 30 s after the drivers stopped).
 func TestSharedCentralEndsASupplyAnotherCentralTicketed(t *testing.T) {
-	sys, logger, logs := testkit.NewSystem(t)
-	br := testkit.NewProbe(t, sys, nil)
-	st, err := store.Open(":memory:")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	props, err := central.Props(central.Config{Store: st, Bridge: br.PID, Shared: true, Address: "10.0.0.1:8090",
-		LivenessTimeout: time.Minute, Logger: logger})
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := sys.Root.Spawn(props)
+	sys, br, c, logs := sharedCentral(t, time.Minute)
 	ours := cpIn(t, 1, 6)
 	sys.Root.Send(c, &bridge.Assigned{Topic: "cp", Group: "central", Generation: 1, MemberID: "m1",
 		Partitions: map[string][]int32{bridge.TopicStatus: {0, 1}}, PartitionCounts: map[string]int32{bridge.TopicStatus: 6}})
@@ -81,4 +70,23 @@ func TestSharedCentralEndsASupplyAnotherCentralTicketed(t *testing.T) {
 		func() string {
 			return fmt.Sprintf("no start for the driver's next request: %v", br.Published(bridge.TopicDriverUpdates))
 		})
+}
+
+// sharedCentral spawns a Central of a shared group (at 10.0.0.1:8090) on an
+// in-memory store, a probe standing in for its bridge.
+func sharedCentral(t *testing.T, liveness time.Duration) (*actor.ActorSystem, *testkit.Probe, *actor.PID, *testkit.LogBuffer) {
+	t.Helper()
+	sys, logger, logs := testkit.NewSystem(t)
+	br := testkit.NewProbe(t, sys, nil)
+	st, err := store.Open(":memory:")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = st.Close() })
+	props, err := central.Props(central.Config{Store: st, Bridge: br.PID, Shared: true, Address: "10.0.0.1:8090",
+		LivenessTimeout: liveness, Logger: logger})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sys, br, sys.Root.Spawn(props), logs
 }
