@@ -736,27 +736,29 @@ func createTopics(cfg *Config) error {
 		return fmt.Errorf("connect to create topics: %w", err)
 	}
 	defer func() { _ = admin.Close() }()
-	compact := "compact"
 	for _, t := range cfg.Topics {
-		retention, retentionBytes := cfg.Retention, cfg.RetentionBytes
-		if t == TopicTelemetry {
-			retention, retentionBytes = cfg.TelemetryRetention, cfg.TelemetryRetentionBytes
-		}
-		entries := retentionEntries(retention, retentionBytes)
-		if compactedTopics[t] {
-			// A changelog: the newest record of each key is kept for good.
-			entries = map[string]*string{"cleanup.policy": &compact}
-		}
-		err := admin.CreateTopic(cfg.kafkaTopic(t), &sarama.TopicDetail{
-			NumPartitions:     int32(cfg.Partitions),
-			ReplicationFactor: -1,
-			ConfigEntries:     entries,
-		}, false)
+		err := admin.CreateTopic(cfg.kafkaTopic(t), cfg.topicDetail(t, int32(cfg.Partitions)), false)
 		if err != nil && !errors.Is(err, sarama.ErrTopicAlreadyExists) {
 			return fmt.Errorf("create topic %s: %w", cfg.kafkaTopic(t), err)
 		}
 	}
 	return awaitTopics(client, cfg.kafkaTopics(cfg.Topics), topicsReadyTimeout)
+}
+
+// topicDetail is how the bridge creates topic t: its retention (or
+// compaction), the broker's replication factor, and partitions.
+func (c *Config) topicDetail(t string, partitions int32) *sarama.TopicDetail {
+	retention, retentionBytes := c.Retention, c.RetentionBytes
+	if t == TopicTelemetry {
+		retention, retentionBytes = c.TelemetryRetention, c.TelemetryRetentionBytes
+	}
+	entries := retentionEntries(retention, retentionBytes)
+	if compactedTopics[t] {
+		// A changelog: the newest record of each key is kept for good.
+		compact := "compact"
+		entries = map[string]*string{"cleanup.policy": &compact}
+	}
+	return &sarama.TopicDetail{NumPartitions: partitions, ReplicationFactor: -1, ConfigEntries: entries}
 }
 
 // topicsReadyTimeout bounds the wait for topics just created to answer.

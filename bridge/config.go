@@ -296,9 +296,17 @@ func (c *Config) consumerSarama() *sarama.Config {
 		s.Consumer.Group.Heartbeat.Interval = min(time.Second, c.GroupSessionTimeout/3)
 	}
 	s.Consumer.Group.Rebalance.Timeout = 15 * time.Second
+	// A JoinGroup or SyncGroup refused while the group rebalances is tried
+	// again after this back-off, well within the session: sarama's 2 s
+	// outlasted a 2 s session, the coordinator expelled the waiting member,
+	// and after a Kafka node's crash two Centrals took turns in generations
+	// of one for up to 14 s (groupretry_test.go).
+	s.Consumer.Group.Rebalance.Retry.Backoff = min(2*time.Second, s.Consumer.Group.Session.Timeout/8)
 	// A JoinGroup can legitimately wait for a departed member's session to
 	// expire: the read timeout must outlast the rebalance.
 	s.Net.ReadTimeout = 20 * time.Second
-	s.Consumer.Group.Rebalance.GroupStrategies = []sarama.BalanceStrategy{sarama.NewBalanceStrategyRange()}
+	// One strategy instance per consumer: it remembers what this member got
+	// (keptrange.go). Range second, for members of older builds.
+	s.Consumer.Group.Rebalance.GroupStrategies = []sarama.BalanceStrategy{newKeptRange(), sarama.NewBalanceStrategyRange()}
 	return s
 }

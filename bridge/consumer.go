@@ -350,6 +350,9 @@ func (b *bridge) runConsumer(ctx context.Context, key tgKey, topics []string, ge
 			log.WithField("error", err).Debug("Consumer group error")
 		}
 	}()
+	if !b.alignSharedTopics(ctx, log, client, topics) {
+		return
+	}
 	sessionWarned := false
 	h := &claimHandler{b: b, key: key, gen: gen, window: b.cfg.InFlightPerPartition, shared: len(topics) > 1 || topics[0] != key.topic, client: client, topics: topics}
 	for ctx.Err() == nil {

@@ -336,16 +336,32 @@ func (c *Central) memberRecord(m *messages.CentralMember) {
 }
 
 // ticketRecord stores a ticket read from driver.tickets (any Central's), so
-// that a supply end delivered again after a rebalance is not ticketed twice.
-func (c *Central) ticketRecord(t *messages.Ticket) {
-	if c.group == nil || t.GetSessionId() == "" {
+// that a supply end delivered again after a rebalance is not ticketed twice;
+// and it ends the supply where this Central still shows it running: its end
+// went to the Central that had the partition when the end came (e.g. one
+// that had every partition for a moment while the others joined the group
+// again after a Kafka node's crash), and it is not delivered again here.
+func (c *Central) ticketRecord(ctx actor.Context, t *messages.Ticket) {
+	sid := t.GetSessionId()
+	if c.group == nil || sid == "" {
 		return
 	}
 	if _, err := c.cfg.Store.SaveTicket(context.Background(), t); err != nil {
-		c.log.WithError(err).WithField("session_id", t.GetSessionId()).Debug("Could not store a ticket of the group")
+		c.log.WithError(err).WithField("session_id", sid).Debug("Could not store a ticket of the group")
 		return
 	}
-	c.ended.add(t.GetSessionId())
+	c.ended.add(sid)
+	cp := c.cps[t.GetCpId()]
+	if cp == nil || cp.session == nil || cp.session.SessionID != sid {
+		return
+	}
+	cp.session, cp.request, cp.released = nil, "", false
+	if c.drivers[t.GetDriverId()] == sid {
+		delete(c.drivers, t.GetDriverId())
+	}
+	c.log.WithFields(logrus.Fields{"cp_id": cp.reg.ID, "driver_id": t.GetDriverId(), "session_id": sid}).
+		Infof("Supply of %s at %s ended: another Central of the group got its end and ticketed it", t.GetDriverId(), cp.reg.ID)
+	c.update(ctx, cp)
 }
 
 // requestOfAnother says whether a driver's request is for another Central

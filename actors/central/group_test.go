@@ -12,7 +12,6 @@ import (
 	"github.com/evcharging/evsim/actors/central"
 	"github.com/evcharging/evsim/actors/internal/testkit"
 	"github.com/evcharging/evsim/bridge"
-	"github.com/evcharging/evsim/internal/store"
 	"github.com/evcharging/evsim/messages"
 )
 
@@ -36,19 +35,7 @@ func cpIn(t *testing.T, p, n int32) string {
 // requests of its charge points made after it got their partition, and
 // drops without DISCONNECTED the charge points of a partition it loses.
 func TestSharedCentralServesItsPartitionsOnly(t *testing.T) {
-	sys, logger, logs := testkit.NewSystem(t)
-	br := testkit.NewProbe(t, sys, nil)
-	st, err := store.Open(":memory:")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	props, err := central.Props(central.Config{Store: st, Bridge: br.PID, Shared: true, Address: "10.0.0.1:8090",
-		LivenessTimeout: time.Second, Logger: logger})
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := sys.Root.Spawn(props)
+	sys, br, c, logs := sharedCentral(t, time.Second)
 	ask := func(msg any) any {
 		t.Helper()
 		res, err := sys.Root.RequestFuture(c, msg, wait).Result()

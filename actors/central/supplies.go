@@ -38,7 +38,7 @@ func (c *Central) delivery(ctx actor.Context, msg proto.Message) {
 	case *messages.CentralMember:
 		c.memberRecord(m)
 	case *messages.Ticket:
-		c.ticketRecord(m)
+		c.ticketRecord(ctx, m)
 	case *messages.CentralKeys:
 		c.keysRecord(m)
 	case *messages.StatusChange:

@@ -359,7 +359,11 @@ func (s *siteRun) interrupted(ids []string) int {
 // endsOf returns where topic ends now, per partition (empty when it does not exist yet).
 func endsOf(t *testing.T, brokers, topic string) map[int32]int64 {
 	t.Helper()
-	client, err := sarama.NewClient(strings.Split(brokers, ","), sarama.NewConfig())
+	cfg := sarama.NewConfig()
+	// A topic not there yet is the nodes' to create (with their
+	// --partitions), not this probe's with the broker's num.partitions.
+	cfg.Metadata.AllowAutoTopicCreation = false
+	client, err := sarama.NewClient(strings.Split(brokers, ","), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
