@@ -205,6 +205,9 @@ type cpEntry struct {
 type pendingStart struct {
 	sessionID, requestID, driverID string
 	cancel                         func()
+	// held: its charge point went DISCONNECTED while the START was still
+	// valid (heldstart.go)
+	held bool
 }
 
 // isMonitor reports whether pid is the monitor that registered (by address
