@@ -283,15 +283,14 @@ func (c *Central) keyTarget(id string) (*cpEntry, string) {
 	return c.cps[id], ""
 }
 
-// endForRevocation ends the supply running on a charge point whose keys
-// were revoked with its ticket now, for what was measured: its engine's
+// endForRevocation ends the supply running (or being started) on a charge
+// point whose keys were revoked with its ticket now, for what was measured: its engine's
 // own end cannot be read any more (and is a duplicate if it comes later,
 // sealed with a new key).
 func (c *Central) endForRevocation(ctx actor.Context, cp *cpEntry) {
 	id := cp.reg.ID
-	if p := cp.pending; p != nil {
-		c.abortStart(ctx, cp, messages.DenyReason_DENY_REASON_DISCONNECTED, id+" is out of service (its keys were revoked)",
-			messages.EndReason_END_REASON_STOPPED_BY_CENTRAL)
+	if cp.pending != nil {
+		c.takeStartAtRevocation(ctx, cp) // ended below as a running supply (revokedstart.go)
 	}
 	s := cp.session
 	if s == nil {
