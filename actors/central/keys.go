@@ -283,14 +283,14 @@ func (c *Central) keyTarget(id string) (*cpEntry, string) {
 	return c.cps[id], ""
 }
 
-// endForRevocation ends the supply running (or being started) on a charge
-// point whose keys were revoked with its ticket now, for what was measured: its engine's
+// endForRevocation ends the supply running on a charge point whose keys
+// were revoked with its ticket now, for what was measured: its engine's
 // own end cannot be read any more (and is a duplicate if it comes later,
 // sealed with a new key).
 func (c *Central) endForRevocation(ctx actor.Context, cp *cpEntry) {
 	id := cp.reg.ID
-	if cp.pending != nil {
-		c.takeStartAtRevocation(ctx, cp) // ended below as a running supply (revokedstart.go)
+	if p := cp.pending; p != nil && !p.revoked {
+		c.holdStartAtRevocation(ctx, cp) // answered when its START expires at the latest (revokedstart.go)
 	}
 	s := cp.session
 	if s == nil {

@@ -208,6 +208,9 @@ type pendingStart struct {
 	// held: its charge point went DISCONNECTED while the START was still
 	// valid (heldstart.go)
 	held bool
+	// revoked: its charge point's keys were revoked while the START was
+	// still valid (revokedstart.go)
+	revoked bool
 }
 
 // isMonitor reports whether pid is the monitor that registered (by address

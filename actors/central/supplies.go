@@ -136,6 +136,10 @@ func (c *Central) startTimedOut(ctx actor.Context, m *startTimeout) {
 	if cp == nil || cp.pending == nil || cp.pending.sessionID != m.sessionID {
 		return
 	}
+	if cp.pending.revoked {
+		c.revokedStartExpired(ctx, cp)
+		return
+	}
 	if cp.pending.held && !cp.alive {
 		c.heldStartExpired(ctx, cp)
 		return
