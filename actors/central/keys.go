@@ -289,9 +289,8 @@ func (c *Central) keyTarget(id string) (*cpEntry, string) {
 // sealed with a new key).
 func (c *Central) endForRevocation(ctx actor.Context, cp *cpEntry) {
 	id := cp.reg.ID
-	if p := cp.pending; p != nil {
-		c.abortStart(ctx, cp, messages.DenyReason_DENY_REASON_DISCONNECTED, id+" is out of service (its keys were revoked)",
-			messages.EndReason_END_REASON_STOPPED_BY_CENTRAL)
+	if p := cp.pending; p != nil && !p.revoked {
+		c.holdStartAtRevocation(ctx, cp) // answered when its START expires at the latest (revokedstart.go)
 	}
 	s := cp.session
 	if s == nil {

@@ -205,6 +205,12 @@ type cpEntry struct {
 type pendingStart struct {
 	sessionID, requestID, driverID string
 	cancel                         func()
+	// held: its charge point went DISCONNECTED while the START was still
+	// valid (heldstart.go)
+	held bool
+	// revoked: its charge point's keys were revoked while the START was
+	// still valid (revokedstart.go)
+	revoked bool
 }
 
 // isMonitor reports whether pid is the monitor that registered (by address

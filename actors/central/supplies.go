@@ -136,6 +136,14 @@ func (c *Central) startTimedOut(ctx actor.Context, m *startTimeout) {
 	if cp == nil || cp.pending == nil || cp.pending.sessionID != m.sessionID {
 		return
 	}
+	if cp.pending.revoked {
+		c.revokedStartExpired(ctx, cp)
+		return
+	}
+	if cp.pending.held && !cp.alive {
+		c.heldStartExpired(ctx, cp)
+		return
+	}
 	c.abortStart(ctx, cp, messages.DenyReason_DENY_REASON_ENGINE_REFUSED,
 		fmt.Sprintf("%s's engine did not confirm the start within %v", cp.reg.ID, c.cfg.StartTimeout), messages.EndReason_END_REASON_STOPPED_BY_CENTRAL)
 }
@@ -154,6 +162,7 @@ func (c *Central) supplyStarted(ctx actor.Context, s *messages.SupplyStarted) {
 	if cp.pending != nil && cp.pending.sessionID == sid {
 		c.confirmed(ctx, cp, s.GetStartedAt().AsTime(), s.GetKw())
 		c.publish(ctx, bridge.TopicDriverUpdates, s.GetDriverId(), s)
+		c.endIfDisconnected(ctx, cp)
 		return
 	}
 	c.noteStart(ctx, cp, s)
@@ -248,6 +257,7 @@ func (c *Central) telemetry(ctx actor.Context, t *messages.Telemetry) {
 	case cp.pending != nil && cp.pending.sessionID == sid:
 		// the reading overtook the start (they travel on different topics)
 		c.confirmed(ctx, cp, c.cfg.Now(), t.GetKw())
+		c.endIfDisconnected(ctx, cp)
 	default:
 		if !c.noteReading(ctx, cp, t) {
 			return

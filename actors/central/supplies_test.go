@@ -30,6 +30,8 @@ type centralRig struct {
 	offset  atomic.Int64
 	// engineBroken is what the stand-in monitor says of its engine.
 	engineBroken atomic.Bool
+	// monitorSilent cuts the stand-in monitor off from Central.
+	monitorSilent atomic.Bool
 }
 
 // relay makes the stand-in monitor send msg to Central as itself.
@@ -97,7 +99,9 @@ func (r *centralRig) connect(engineSession func() string) {
 			if sid != "" {
 				st = messages.ChargePointState_CHARGE_POINT_STATE_SUPPLYING
 			}
-			r.fromMonitor(&messages.Liveness{CpId: "CP-001", Seq: seq, EngineOk: !r.engineBroken.Load(), EngineState: st, SessionId: sid, DriverId: "alice"})
+			if !r.monitorSilent.Load() {
+				r.fromMonitor(&messages.Liveness{CpId: "CP-001", Seq: seq, EngineOk: !r.engineBroken.Load(), EngineState: st, SessionId: sid, DriverId: "alice"})
+			}
 			select {
 			case <-stop:
 				return

@@ -259,13 +259,18 @@ type (
 
 type recorder struct {
 	bridge *actor.PID
+	group  string // consumer group; "" is "recorder"
 	r      Records
 	stop   chan struct{}
 }
 
 func (a *recorder) subscribe(ctx actor.Context) {
+	group := a.group
+	if group == "" {
+		group = "recorder"
+	}
 	for _, topic := range []string{bridge.TopicStatus, bridge.TopicSessionEnd, bridge.TopicTickets, bridge.TopicDriverUpdates} {
-		ctx.Send(a.bridge, &bridge.Subscribe{Topic: topic, Group: "recorder", Subscriber: ctx.Self()})
+		ctx.Send(a.bridge, &bridge.Subscribe{Topic: topic, Group: group, Subscriber: ctx.Self()})
 	}
 }
 
