@@ -64,6 +64,7 @@ func (c *Central) setStopped(ctx actor.Context, cpID string, stopped bool) *Oper
 			c.event(EventResumed, id, "", fmt.Sprintf("%s resumed by the operator", id))
 		}
 		c.update(ctx, cp)
+		c.shareChargePoint(ctx, cp)
 	}
 	return res
 }

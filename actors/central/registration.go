@@ -157,6 +157,7 @@ func (c *Central) register(ctx actor.Context, m *messages.RegisterChargePoint) {
 			c.cfg.Stats.MarkStartupDone()
 		}
 	}
+	c.shareChargePoint(ctx, cp)
 	c.weatherOnRegister(ctx, cp)
 	c.update(ctx, cp)
 }

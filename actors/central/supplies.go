@@ -41,6 +41,8 @@ func (c *Central) delivery(ctx actor.Context, msg proto.Message) {
 		c.ticketRecord(m)
 	case *messages.CentralKeys:
 		c.keysRecord(m)
+	case *messages.CentralChargePoint:
+		c.chargePointEntry(ctx, m)
 	case *messages.StatusChange:
 		if cp := c.cps[m.GetCpId()]; cp != nil {
 			cp.engineState = m.GetState()

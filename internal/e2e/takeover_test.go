@@ -1,0 +1,247 @@
+package e2e
+
+import (
+	"fmt"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/evcharging/evsim/bridge"
+	"github.com/evcharging/evsim/internal/testutil"
+	"github.com/evcharging/evsim/messages"
+)
+
+// What a Central must know to take a charge point over, carried through
+// Kafka: two `evnode central --shared-group` on the embedded broker, one
+// site node of takeoverCPs charge points that knows both, and the test
+// acting as operator, driver or forger. The first Central is killed with
+// kill -9 and the second takes its charge points over.
+
+const (
+	takeoverCPs   = 8
+	takeoverToken = "op-token-0123456789"
+)
+
+type takeoverRun struct {
+	*groupRun
+	env []string
+}
+
+// takeoverSetup varies startTakeover.
+type takeoverSetup struct {
+	// env is added to every node's environment (after EVSIM_ENCRYPTION=off).
+	env []string
+	// centralArgs are added to both Centrals' arguments.
+	centralArgs []string
+	// soloFirst runs the first Central alone, not in a shared group, until
+	// every charge point is ACTIVATED there; then it is stopped and both
+	// Centrals start in the shared group.
+	soloFirst bool
+}
+
+// startTakeover starts the broker, the two Centrals and the site node; it
+// returns once every charge point is ACTIVATED at one of them.
+func startTakeover(t *testing.T, setup takeoverSetup) *takeoverRun {
+	s := &siteRun{harness: newHarness(t), pattern: "TK-%03d"}
+	g := &groupRun{siteRun: s}
+	r := &takeoverRun{groupRun: g}
+	s.brokers = freeAddr(t)
+	s.add("broker", nil, "broker", "--listen", s.brokers, "--data-dir", filepath.Join(s.dir, "kafka"))
+	s.start("broker")
+	r.env = append(append(nodeKafkaEnv(s.brokers), "EVSIM_ENCRYPTION=off"), setup.env...)
+	for i := 0; i < 2; i++ {
+		name := fmt.Sprintf("central-%d", i+1)
+		remote, web := freeAddr(t), freeAddr(t)
+		g.names, g.remotes, g.https = append(g.names, name), append(g.remotes, remote), append(g.https, web)
+		args := []string{"central", "--group", "centrals", "--group-session-timeout", "2s",
+			"--listen", remote, "--http", web, "--db", filepath.Join(s.dir, name+".db"), "--operator-token", takeoverToken,
+			"--liveness-timeout", "3s", "--start-timeout", "10s", "--request-ttl", "10s"}
+		if i > 0 || !setup.soloFirst {
+			args = append(args, "--shared-group")
+		}
+		s.add(name, r.env, append(args, setup.centralArgs...)...)
+	}
+	s.nodes[0] = freeAddr(t)
+	s.add("site", r.env, "site", "--central", strings.Join(g.remotes, ","), "--listen", s.nodes[0],
+		"--first", "1", "--count", fmt.Sprint(takeoverCPs), "--id-pattern", s.pattern,
+		"--key-file", filepath.Join(s.dir, "site.key"), "--journal-dir", filepath.Join(s.dir, "site-engines"),
+		"--telemetry-interval", "500ms")
+	if out, err := testutil.Command(t, s.bin, "wait-kafka", "--brokers", s.brokers, "--kafka-wait-attempts", "100", "--kafka-wait-seconds", "0.2").CombinedOutput(); err != nil {
+		t.Fatalf("Kafka at %s: %v\n%s", s.brokers, err, out)
+	}
+	if setup.soloFirst {
+		s.start("central-1")
+		s.start("site")
+		s.eventually(90*time.Second, "every charge point ACTIVATED at the first Central, alone", func() (bool, string) {
+			s.http = g.https[0]
+			return s.inStates(r.all(), "ACTIVATED")
+		})
+		if code := s.stop("central-1", 20*time.Second); code != 0 {
+			t.Fatalf("central-1 exited %d after SIGTERM", code)
+		}
+		p := s.procs["central-1"]
+		p.args = append(p.args, "--shared-group")
+		s.start("central-1")
+		s.start("central-2")
+	} else {
+		for _, n := range []string{"central-1", "central-2", "site"} {
+			s.start(n)
+		}
+	}
+	s.eventually(90*time.Second, "the two Centrals share the partitions", func() (bool, string) {
+		ok, seen, _ := g.owners(0, g.remotes)
+		return ok, seen
+	})
+	s.eventually(90*time.Second, "every charge point ACTIVATED at one Central", func() (bool, string) {
+		return g.allIn(r.all(), "ACTIVATED")
+	})
+	return r
+}
+
+func (r *takeoverRun) all() []string {
+	var ids []string
+	for n := 1; n <= takeoverCPs; n++ {
+		ids = append(ids, r.cp(n))
+	}
+	return ids
+}
+
+// ownedBy is a charge point that Central i shows, other than those of skip.
+func (r *takeoverRun) ownedBy(i int, skip ...string) string {
+	r.t.Helper()
+	for _, id := range r.all() {
+		if _, ok := chargePoints(r.https[i])[id]; ok && !strings.Contains(strings.Join(skip, ","), id) {
+			return id
+		}
+	}
+	r.t.Fatalf("%s owns none of %v", r.names[i], r.all())
+	return ""
+}
+
+// operator posts an operator action (e.g. "stop") for cpID to Central i.
+func (r *takeoverRun) operator(i int, cpID, action string) {
+	r.t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, "http://"+r.https[i]+"/api/chargepoints/"+cpID+"/"+action, nil)
+	req.Header.Set("Authorization", "Bearer "+takeoverToken)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		r.t.Fatalf("%s %s at %s: %v", action, cpID, r.names[i], err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		r.t.Fatalf("%s %s at %s: %s", action, cpID, r.names[i], res.Status)
+	}
+}
+
+// stateAt is cpID's state as Central i shows it ("missing" when it does not).
+func (r *takeoverRun) stateAt(i int, cpID string) string {
+	if cp, ok := chargePoints(r.https[i])[cpID]; ok {
+		return cp.State
+	}
+	return "missing"
+}
+
+// killFirst kills the first Central with kill -9 and waits until the second
+// owns every partition and shows every charge point connected again.
+func (r *takeoverRun) killFirst() {
+	r.kill(r.names[0])
+	r.eventually(30*time.Second, "the second Central owns every partition", func() (bool, string) {
+		ok, seen, _ := r.owners(1, r.remotes[1:])
+		return ok, seen
+	})
+	r.eventually(30*time.Second, "every charge point connected at the second Central", func() (bool, string) {
+		return r.allIn(r.all(), "ACTIVATED", "STOPPED", "SUPPLYING")
+	})
+}
+
+// request sends a driver's charge request on driver.requests, as a driver would.
+func (r *takeoverRun) request(driver, requestID, cpID string) {
+	r.t.Helper()
+	rec, err := bridge.Encode(&messages.ChargeRequest{RequestId: requestID, DriverId: driver, CpId: cpID,
+		RequestedAt: timestamppb.Now()}, "test-driver")
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	testutil.ProduceRecord(r.t, r.brokers, bridge.TopicDriverRequests, driver, rec)
+}
+
+// answer is Central's answer to a request on driver.updates: "accepted",
+// "denied REASON: detail", or "" while there is none.
+func (r *takeoverRun) answer(requestID string) string {
+	for _, m := range r.readAll(bridge.TopicDriverUpdates) {
+		switch a := m.(type) {
+		case *messages.ChargeAccepted:
+			if a.GetRequestId() == requestID {
+				return "accepted"
+			}
+		case *messages.ChargeDenied:
+			if a.GetRequestId() == requestID {
+				return "denied " + a.GetReason().String() + ": " + a.GetDetail()
+			}
+		}
+	}
+	return ""
+}
+
+// TestTakeoverKeepsTheOperatorsStop: an operator stops a charge point at
+// the Central that owns it; that Central is killed. The Central that takes
+// the charge point over shows it STOPPED (not ACTIVATED, and it does not
+// resume its engine), denies a request for it as stopped, and lets the
+// operator resume it there. The killed Central, back with its old
+// database, does not bring the old stop back.
+func TestTakeoverKeepsTheOperatorsStop(t *testing.T) {
+	if testing.Short() {
+		t.Skip("real processes, about a minute")
+	}
+	r := startTakeover(t, takeoverSetup{})
+	cp := r.ownedBy(0)
+	r.operator(0, cp, "stop")
+	r.eventually(10*time.Second, cp+" STOPPED at its owner", func() (bool, string) {
+		st := r.stateAt(0, cp)
+		return st == "STOPPED", st
+	})
+
+	r.killFirst()
+	// Watched over two liveness timeouts: a Central that does not know of the
+	// stop shows it ACTIVATED and resumes its engine.
+	for end := time.Now().Add(6 * time.Second); time.Now().Before(end); {
+		if st := r.stateAt(1, cp); st != "STOPPED" {
+			r.fail("%s after the takeover: %s, want STOPPED (the operator's stop)", cp, st)
+			break
+		}
+		time.Sleep(200 * time.Millisecond) // sampling the panel over the window
+	}
+	r.request("takeover-driver", "R-stopped", cp)
+	r.eventually(20*time.Second, "the request for the stopped charge point answered", func() (bool, string) {
+		a := r.answer("R-stopped")
+		return a != "", a
+	})
+	if a := r.answer("R-stopped"); !strings.HasPrefix(a, "denied DENY_REASON_STOPPED") {
+		r.fail("a request for %s, stopped by the operator before the takeover: %s, want denied as stopped", cp, a)
+	}
+
+	r.operator(1, cp, "resume")
+	r.eventually(10*time.Second, cp+" ACTIVATED after the resume at the new owner", func() (bool, string) {
+		st := r.stateAt(1, cp)
+		return st == "ACTIVATED", st
+	})
+	// The killed Central comes back with its database, where cp is still
+	// stopped: whichever Central owns cp then shows it ACTIVATED.
+	r.start(r.names[0])
+	r.eventually(60*time.Second, "the two Centrals share the partitions again", func() (bool, string) {
+		ok, seen, _ := r.owners(1, r.remotes)
+		return ok, seen
+	})
+	r.eventually(30*time.Second, "every charge point ACTIVATED after the return", func() (bool, string) {
+		return r.allIn(r.all(), "ACTIVATED")
+	})
+	for _, n := range r.names {
+		if bad := badLines(r.log(n, -1)); len(bad) > 0 {
+			r.fail("%s logged %d ERROR or stack lines:\n%s", n, len(bad), strings.Join(bad, "\n"))
+		}
+	}
+}
