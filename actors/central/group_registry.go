@@ -26,11 +26,14 @@ import (
 // registryChangelog is what this Central read or wrote of the topic.
 type registryChangelog struct {
 	latest map[string]*messages.CentralChargePoint // by cp id
+	// keys are the charge points whose keys this life read on central.keys
+	// or published there (group_keys_stored.go).
+	keys map[string]bool
 }
 
 func (c *Central) registryLog() *registryChangelog {
 	if c.group.registry == nil {
-		c.group.registry = &registryChangelog{latest: map[string]*messages.CentralChargePoint{}}
+		c.group.registry = &registryChangelog{latest: map[string]*messages.CentralChargePoint{}, keys: map[string]bool{}}
 	}
 	return c.group.registry
 }

@@ -158,6 +158,7 @@ func (c *Central) register(ctx actor.Context, m *messages.RegisterChargePoint) {
 		}
 	}
 	c.shareChargePoint(ctx, cp)
+	c.shareStoredKeys(id)
 	c.weatherOnRegister(ctx, cp)
 	c.update(ctx, cp)
 }

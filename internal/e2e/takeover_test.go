@@ -1,9 +1,12 @@
 package e2e
 
 import (
+	"crypto/rand"
+	"encoding/hex"
 	"fmt"
 	"net/http"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -241,6 +244,45 @@ func TestTakeoverKeepsTheOperatorsStop(t *testing.T) {
 	})
 	for _, n := range r.names {
 		if bad := badLines(r.log(n, -1)); len(bad) > 0 {
+			r.fail("%s logged %d ERROR or stack lines:\n%s", n, len(bad), strings.Join(bad, "\n"))
+		}
+	}
+}
+
+// TestTakeoverOpensKeysStoredBeforeTheGroup: with encryption on, the first
+// Central runs alone and issues every charge point its key; it is started
+// again in a shared group (same database, the group's master key) with a
+// second Central, then killed with kill -9. The second takes the charge
+// points over with the keys they hold: no charge point gets a new key
+// (their engines do not log "Sealing with a new key"), no record is refused.
+func TestTakeoverOpensKeysStoredBeforeTheGroup(t *testing.T) {
+	if testing.Short() {
+		t.Skip("real processes, about a minute")
+	}
+	master := make([]byte, 32)
+	_, _ = rand.Read(master)
+	r := startTakeover(t, takeoverSetup{env: []string{"EVSIM_ENCRYPTION=on"}, soloFirst: true,
+		centralArgs: []string{"--master-key", hex.EncodeToString(master)}})
+	moved := 0
+	for _, id := range r.all() {
+		if _, ok := chargePoints(r.https[0])[id]; ok {
+			moved++
+		}
+	}
+	if moved == 0 {
+		t.Fatalf("the first Central owns none of %v", r.all())
+	}
+	site := r.mark("site")
+	r.killFirst()
+	if n := strings.Count(r.since(site), "Sealing with a new key from Central"); n > 0 {
+		r.fail("%d engines got a new key after the takeover of %d charge points, want none (the keys they hold):\n%s", n, moved, r.since(site))
+	}
+	for _, n := range append(slices.Clone(r.names), "site") {
+		log := r.log(n, -1)
+		if refused := strings.Count(log, "Refused a record"); refused > 0 {
+			r.fail("%s refused %d sealed records", n, refused)
+		}
+		if bad := badLines(log); len(bad) > 0 {
 			r.fail("%s logged %d ERROR or stack lines:\n%s", n, len(bad), strings.Join(bad, "\n"))
 		}
 	}
