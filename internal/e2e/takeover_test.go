@@ -40,6 +40,10 @@ type takeoverSetup struct {
 	env []string
 	// centralArgs are added to both Centrals' arguments.
 	centralArgs []string
+	// firstAlone starts the first Central alone until every charge point is
+	// ACTIVATED there, then the second: the second has never registered the
+	// charge points that stay the first's.
+	firstAlone bool
 	// soloFirst runs the first Central alone, not in a shared group, until
 	// every charge point is ACTIVATED there; then it is stopped and both
 	// Centrals start in the shared group.
@@ -64,6 +68,7 @@ func startTakeover(t *testing.T, setup takeoverSetup) *takeoverRun {
 			"--listen", remote, "--http", web, "--db", filepath.Join(s.dir, name+".db"), "--operator-token", takeoverToken,
 			"--liveness-timeout", "3s", "--start-timeout", "10s", "--request-ttl", "10s"}
 		if i > 0 || !setup.soloFirst {
+			// (soloFirst: the first joins the group at its second start)
 			args = append(args, "--shared-group")
 		}
 		s.add(name, r.env, append(args, setup.centralArgs...)...)
@@ -76,19 +81,21 @@ func startTakeover(t *testing.T, setup takeoverSetup) *takeoverRun {
 	if out, err := testutil.Command(t, s.bin, "wait-kafka", "--brokers", s.brokers, "--kafka-wait-attempts", "100", "--kafka-wait-seconds", "0.2").CombinedOutput(); err != nil {
 		t.Fatalf("Kafka at %s: %v\n%s", s.brokers, err, out)
 	}
-	if setup.soloFirst {
+	if setup.soloFirst || setup.firstAlone {
 		s.start("central-1")
 		s.start("site")
 		s.eventually(90*time.Second, "every charge point ACTIVATED at the first Central, alone", func() (bool, string) {
 			s.http = g.https[0]
 			return s.inStates(r.all(), "ACTIVATED")
 		})
-		if code := s.stop("central-1", 20*time.Second); code != 0 {
-			t.Fatalf("central-1 exited %d after SIGTERM", code)
+		if setup.soloFirst {
+			if code := s.stop("central-1", 20*time.Second); code != 0 {
+				t.Fatalf("central-1 exited %d after SIGTERM", code)
+			}
+			p := s.procs["central-1"]
+			p.args = append(p.args, "--shared-group")
+			s.start("central-1")
 		}
-		p := s.procs["central-1"]
-		p.args = append(p.args, "--shared-group")
-		s.start("central-1")
 		s.start("central-2")
 	} else {
 		for _, n := range []string{"central-1", "central-2", "site"} {
@@ -151,13 +158,19 @@ func (r *takeoverRun) stateAt(i int, cpID string) string {
 // killFirst kills the first Central with kill -9 and waits until the second
 // owns every partition and shows every charge point connected again.
 func (r *takeoverRun) killFirst() {
+	r.killFirstOnly()
+	r.eventually(30*time.Second, "every charge point connected at the second Central", func() (bool, string) {
+		return r.allIn(r.all(), "ACTIVATED", "STOPPED", "SUPPLYING")
+	})
+}
+
+// killFirstOnly kills the first Central with kill -9 and waits until the
+// second owns every partition.
+func (r *takeoverRun) killFirstOnly() {
 	r.kill(r.names[0])
 	r.eventually(30*time.Second, "the second Central owns every partition", func() (bool, string) {
 		ok, seen, _ := r.owners(1, r.remotes[1:])
 		return ok, seen
-	})
-	r.eventually(30*time.Second, "every charge point connected at the second Central", func() (bool, string) {
-		return r.allIn(r.all(), "ACTIVATED", "STOPPED", "SUPPLYING")
 	})
 }
 
@@ -286,4 +299,40 @@ func TestTakeoverOpensKeysStoredBeforeTheGroup(t *testing.T) {
 			r.fail("%s logged %d ERROR or stack lines:\n%s", n, len(bad), strings.Join(bad, "\n"))
 		}
 	}
+}
+
+// TestTakeoverKeepsTheMonitorsSecret (open mode: a charge point joins with
+// the first secret its monitor presents): the first Central registered a
+// charge point; its site node is down when that Central is killed, and a
+// forger registers the charge point with another secret at the Central
+// that takes it over. The forger is rejected ("wrong secret"), the charge
+// point is not shown in service; the real monitor, back, is accepted.
+func TestTakeoverKeepsTheMonitorsSecret(t *testing.T) {
+	if testing.Short() {
+		t.Skip("real processes, about a minute")
+	}
+	r := startTakeover(t, takeoverSetup{firstAlone: true})
+	cp := r.ownedBy(0)
+	r.kill("site")
+	r.killFirstOnly()
+	engine, monitor := freeAddr(t), freeAddr(t)
+	r.add("forged-engine", r.env, "engine", "--cp", cp, "--listen", engine, "--journal", filepath.Join(r.dir, "forged.json"))
+	r.add("forger", r.env, "monitor", "--cp", cp, "--engine", engine, "--central", r.remotes[1], "--listen", monitor,
+		"--secret", "forged-secret")
+	r.start("forged-engine")
+	r.start("forger")
+	r.eventually(30*time.Second, "the forger answered by the new owner", func() (bool, string) {
+		log := r.log("forger", 0)
+		return strings.Contains(log, "rejected the registration") || r.stateAt(1, cp) == "ACTIVATED", r.stateAt(1, cp)
+	})
+	if st := r.stateAt(1, cp); st == "ACTIVATED" || !strings.Contains(r.log("forger", 0), "wrong secret") {
+		r.fail("a monitor with another secret took %s over after the takeover: %s at the new owner; the forger's log:\n%s",
+			cp, st, r.log("forger", 0))
+	}
+	r.kill("forger")
+	r.kill("forged-engine")
+	r.start("site")
+	r.eventually(30*time.Second, "every charge point ACTIVATED at the new owner with its real monitor", func() (bool, string) {
+		return r.allIn(r.all(), "ACTIVATED")
+	})
 }
