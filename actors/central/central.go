@@ -325,6 +325,7 @@ func (c *Central) Receive(ctx actor.Context) {
 	case *checkFinal:
 		c.checkQueued = false
 		c.checkLiveness(ctx)
+		c.syncDrivers(ctx)
 	case *bridgeResubscribe:
 		c.subscribe(ctx)
 	case *startTimeout:

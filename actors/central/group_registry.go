@@ -29,6 +29,8 @@ type registryChangelog struct {
 	// keys are the charge points whose keys this life read on central.keys
 	// or published there (group_keys_stored.go).
 	keys map[string]bool
+	// drivers are the busy drivers of the group (group_drivers.go).
+	drivers *driverShare
 }
 
 func (c *Central) registryLog() *registryChangelog {
@@ -43,6 +45,7 @@ func (c *Central) registryLog() *registryChangelog {
 func (c *Central) changelogSubscriptions(group string, self *actor.PID) []*bridge.Subscribe {
 	return []*bridge.Subscribe{
 		{Topic: bridge.TopicCentralChargePoints, Group: group + "-chargepoints-" + c.instance, Subscriber: self},
+		{Topic: bridge.TopicCentralDrivers, Group: group + "-drivers-" + c.instance, Subscriber: self},
 	}
 }
 

@@ -40,6 +40,8 @@ type takeoverSetup struct {
 	env []string
 	// centralArgs are added to both Centrals' arguments.
 	centralArgs []string
+	// siteArgs are added to the site node's arguments.
+	siteArgs []string
 	// firstAlone starts the first Central alone until every charge point is
 	// ACTIVATED there, then the second: the second has never registered the
 	// charge points that stay the first's.
@@ -78,6 +80,7 @@ func startTakeover(t *testing.T, setup takeoverSetup) *takeoverRun {
 		"--first", "1", "--count", fmt.Sprint(takeoverCPs), "--id-pattern", s.pattern,
 		"--key-file", filepath.Join(s.dir, "site.key"), "--journal-dir", filepath.Join(s.dir, "site-engines"),
 		"--telemetry-interval", "500ms")
+	s.procs["site"].args = append(s.procs["site"].args, setup.siteArgs...)
 	if out, err := testutil.Command(t, s.bin, "wait-kafka", "--brokers", s.brokers, "--kafka-wait-attempts", "100", "--kafka-wait-seconds", "0.2").CombinedOutput(); err != nil {
 		t.Fatalf("Kafka at %s: %v\n%s", s.brokers, err, out)
 	}
@@ -335,4 +338,79 @@ func TestTakeoverKeepsTheMonitorsSecret(t *testing.T) {
 	r.eventually(30*time.Second, "every charge point ACTIVATED at the new owner with its real monitor", func() (bool, string) {
 		return r.allIn(r.all(), "ACTIVATED")
 	})
+}
+
+// TestDriverBusyAtEveryCentralOfTheGroup: a driver whose supply runs at a
+// charge point of the first Central asks for a charge point of the second:
+// denied, the driver is busy (as one Central denies it). Once the supply
+// has ended (the operator stops its charge point) the second serves the
+// driver. Then the first Central is killed while the driver is supplied at
+// its charge point: the second takes the supply over and still counts the
+// driver busy.
+func TestDriverBusyAtEveryCentralOfTheGroup(t *testing.T) {
+	if testing.Short() {
+		t.Skip("real processes, about a minute")
+	}
+	r := startTakeover(t, takeoverSetup{siteArgs: []string{"--supply-duration", "120s"}})
+	first, second := r.ownedBy(0), r.ownedBy(1)
+	first2 := r.ownedBy(0, first)
+	const driver = "busy-driver"
+	answered := func(id string) string {
+		r.t.Helper()
+		r.eventually(20*time.Second, "an answer to "+id, func() (bool, string) {
+			a := r.answer(id)
+			return a != "", a
+		})
+		return r.answer(id)
+	}
+	supplying := func(i int, cp string) {
+		r.t.Helper()
+		r.eventually(20*time.Second, cp+" SUPPLYING", func() (bool, string) {
+			st := r.stateAt(i, cp)
+			return st == "SUPPLYING", st
+		})
+	}
+	r.request(driver, "R-first", first)
+	if a := answered("R-first"); a != "accepted" {
+		t.Fatalf("the driver's first request: %s", a)
+	}
+	supplying(0, first)
+	r.request(driver, "R-second", second)
+	if a := answered("R-second"); !strings.HasPrefix(a, "denied DENY_REASON_DRIVER_BUSY") {
+		r.fail("a request at the second Central while the driver is supplied at the first: %s, want denied as busy", a)
+	}
+
+	r.operator(0, first, "stop")
+	r.eventually(20*time.Second, "the driver's first supply ticketed", func() (bool, string) {
+		for _, m := range r.readAll(bridge.TopicTickets) {
+			if tk, ok := m.(*messages.Ticket); ok && tk.GetDriverId() == driver {
+				return true, ""
+			}
+		}
+		return false, "no ticket"
+	})
+	r.eventually(20*time.Second, "the driver served at the second Central after the ticket", func() (bool, string) {
+		id := fmt.Sprintf("R-again-%d", time.Now().UnixNano())
+		r.request(driver, id, second)
+		a := answered(id)
+		return a == "accepted", a
+	})
+	supplying(1, second)
+	r.operator(1, second, "stop")
+
+	// The first Central is killed during a supply at its charge point.
+	r.eventually(30*time.Second, "the driver served at the first Central again", func() (bool, string) {
+		id := fmt.Sprintf("R-third-%d", time.Now().UnixNano())
+		r.request(driver, id, first2)
+		a := answered(id)
+		return a == "accepted", a
+	})
+	supplying(0, first2)
+	r.killFirst()
+	supplying(1, first2)
+	r.operator(1, second, "resume")
+	r.request(driver, "R-after-kill", second)
+	if a := answered("R-after-kill"); !strings.HasPrefix(a, "denied DENY_REASON_DRIVER_BUSY") {
+		r.fail("a request while the driver's supply taken over from the killed Central runs: %s, want denied as busy", a)
+	}
 }
