@@ -114,3 +114,19 @@ func (c *Central) chargePointEntry(ctx actor.Context, m *messages.CentralChargeP
 		c.update(ctx, cp)
 	}
 }
+
+// storeStopped records the operator's order in the store: for one charge
+// point, or for all of them when alone; in a shared group an order for all
+// is this Central's charge points' (cps) only: the other rows are the
+// group's, a cache of the topic, which an order given here must not change.
+func (c *Central) storeStopped(cpID string, cps []*cpEntry, stopped bool) error {
+	if c.group == nil || cpID != "" {
+		return c.cfg.Store.SetStopped(context.Background(), cpID, stopped)
+	}
+	for _, cp := range cps {
+		if err := c.cfg.Store.SetStopped(context.Background(), cp.reg.ID, stopped); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -135,10 +135,15 @@ func (r *takeoverRun) ownedBy(i int, skip ...string) string {
 	return ""
 }
 
-// operator posts an operator action (e.g. "stop") for cpID to Central i.
+// operator posts an operator action (e.g. "stop") for cpID to Central i;
+// with cpID "" the action on all (e.g. "resume-all").
 func (r *takeoverRun) operator(i int, cpID, action string) {
 	r.t.Helper()
-	req, _ := http.NewRequest(http.MethodPost, "http://"+r.https[i]+"/api/chargepoints/"+cpID+"/"+action, nil)
+	url := "http://" + r.https[i] + "/api/chargepoints/" + cpID + "/" + action
+	if cpID == "" {
+		url = "http://" + r.https[i] + "/api/" + action
+	}
+	req, _ := http.NewRequest(http.MethodPost, url, nil)
 	req.Header.Set("Authorization", "Bearer "+takeoverToken)
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -207,7 +212,8 @@ func (r *takeoverRun) answer(requestID string) string {
 }
 
 // TestTakeoverKeepsTheOperatorsStop: an operator stops a charge point at
-// the Central that owns it; that Central is killed. The Central that takes
+// the Central that owns it; the operator of the other Central resumes all
+// of its own; the first Central is killed. The Central that takes
 // the charge point over shows it STOPPED (not ACTIVATED, and it does not
 // resume its engine), denies a request for it as stopped, and lets the
 // operator resume it there. The killed Central, back with its old
@@ -223,6 +229,7 @@ func TestTakeoverKeepsTheOperatorsStop(t *testing.T) {
 		st := r.stateAt(0, cp)
 		return st == "STOPPED", st
 	})
+	r.operator(1, "", "resume-all") // the second Central's charge points only
 
 	r.killFirst()
 	// Watched over two liveness timeouts: a Central that does not know of the
