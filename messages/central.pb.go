@@ -420,7 +420,9 @@ type CentralChargePoint struct {
 	RegisteredAt *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=registered_at,json=registeredAt,proto3" json:"registered_at,omitempty"`
 	At           *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=at,proto3" json:"at,omitempty"`
 	// The address of the Central that published it.
-	Issuer        string `protobuf:"bytes,9,opt,name=issuer,proto3" json:"issuer,omitempty"`
+	Issuer string `protobuf:"bytes,9,opt,name=issuer,proto3" json:"issuer,omitempty"`
+	// The group of Centrals it belongs to (others on the same Kafka ignore it).
+	Group         string `protobuf:"bytes,10,opt,name=group,proto3" json:"group,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -518,6 +520,13 @@ func (x *CentralChargePoint) GetIssuer() string {
 	return ""
 }
 
+func (x *CentralChargePoint) GetGroup() string {
+	if x != nil {
+		return x.Group
+	}
+	return ""
+}
+
 // Whether a driver is being served (a supply starting or running) by a
 // Central of a shared group, published keyed by the driver on the
 // compacted central drivers topic when it starts and when it ends: a driver
@@ -530,7 +539,9 @@ type CentralDriver struct {
 	CpId      string                 `protobuf:"bytes,3,opt,name=cp_id,json=cpId,proto3" json:"cp_id,omitempty"`
 	At        *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=at,proto3" json:"at,omitempty"`
 	// The address of the Central that published it.
-	Issuer        string `protobuf:"bytes,5,opt,name=issuer,proto3" json:"issuer,omitempty"`
+	Issuer string `protobuf:"bytes,5,opt,name=issuer,proto3" json:"issuer,omitempty"`
+	// The group of Centrals it belongs to (others on the same Kafka ignore it).
+	Group         string `protobuf:"bytes,6,opt,name=group,proto3" json:"group,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -600,6 +611,13 @@ func (x *CentralDriver) GetIssuer() string {
 	return ""
 }
 
+func (x *CentralDriver) GetGroup() string {
+	if x != nil {
+		return x.Group
+	}
+	return ""
+}
+
 var File_evcharging_v1_central_proto protoreflect.FileDescriptor
 
 const file_evcharging_v1_central_proto_rawDesc = "" +
@@ -635,7 +653,7 @@ const file_evcharging_v1_central_proto_rawDesc = "" +
 	"\n" +
 	"WrappedKey\x12\x15\n" +
 	"\x06key_id\x18\x01 \x01(\tR\x05keyId\x12\x18\n" +
-	"\awrapped\x18\x02 \x01(\fR\awrapped\"\xc0\x02\n" +
+	"\awrapped\x18\x02 \x01(\fR\awrapped\"\xd6\x02\n" +
 	"\x12CentralChargePoint\x12\x13\n" +
 	"\x05cp_id\x18\x01 \x01(\tR\x04cpId\x12\x1a\n" +
 	"\blocation\x18\x02 \x01(\tR\blocation\x12)\n" +
@@ -646,14 +664,17 @@ const file_evcharging_v1_central_proto_rawDesc = "" +
 	"\astopped\x18\x06 \x01(\bR\astopped\x12?\n" +
 	"\rregistered_at\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\fregisteredAt\x12*\n" +
 	"\x02at\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\x02at\x12\x16\n" +
-	"\x06issuer\x18\t \x01(\tR\x06issuer\"\xa4\x01\n" +
+	"\x06issuer\x18\t \x01(\tR\x06issuer\x12\x14\n" +
+	"\x05group\x18\n" +
+	" \x01(\tR\x05group\"\xba\x01\n" +
 	"\rCentralDriver\x12\x1b\n" +
 	"\tdriver_id\x18\x01 \x01(\tR\bdriverId\x12\x1d\n" +
 	"\n" +
 	"session_id\x18\x02 \x01(\tR\tsessionId\x12\x13\n" +
 	"\x05cp_id\x18\x03 \x01(\tR\x04cpId\x12*\n" +
 	"\x02at\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\x02at\x12\x16\n" +
-	"\x06issuer\x18\x05 \x01(\tR\x06issuerB/Z-github.com/evcharging/evsim/messages;messagesb\x06proto3"
+	"\x06issuer\x18\x05 \x01(\tR\x06issuer\x12\x14\n" +
+	"\x05group\x18\x06 \x01(\tR\x05groupB/Z-github.com/evcharging/evsim/messages;messagesb\x06proto3"
 
 var (
 	file_evcharging_v1_central_proto_rawDescOnce sync.Once

@@ -39,7 +39,7 @@ func (c *Central) driverLog() *driverShare {
 
 func (c *Central) publishDriver(ctx actor.Context, driver, sessionID, cpID string) {
 	rec := &messages.CentralDriver{DriverId: driver, SessionId: sessionID, CpId: cpID,
-		At: timestamppb.New(c.cfg.Now()), Issuer: c.group.address}
+		At: timestamppb.New(c.cfg.Now()), Issuer: c.group.address, Group: c.cfg.Group}
 	log := c.driverLog()
 	log.latest[driver] = rec
 	if sessionID == "" {
@@ -59,7 +59,7 @@ func (c *Central) shareDriver(ctx actor.Context, driver, sessionID, cpID string)
 
 // driverRecord notes a record of central.drivers.
 func (c *Central) driverRecord(m *messages.CentralDriver) {
-	if c.group == nil || m.GetDriverId() == "" {
+	if c.group == nil || m.GetDriverId() == "" || m.GetGroup() != c.cfg.Group {
 		return
 	}
 	log := c.driverLog()

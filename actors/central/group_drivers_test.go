@@ -42,7 +42,7 @@ func TestSharedCentralKnowsTheDriversOtherCentralsServe(t *testing.T) {
 	}, func() string { return "its own charge point not accepted" })
 	record := func(driver, session, cp string) {
 		sys.Root.Send(c, bridge.NewDelivery(bridge.TopicCentralDrivers, driver, 0, 0, &messages.CentralDriver{
-			DriverId: driver, SessionId: session, CpId: cp, At: timestamppb.Now(), Issuer: "10.0.0.2:8090"}, nil))
+			DriverId: driver, SessionId: session, CpId: cp, At: timestamppb.Now(), Issuer: "10.0.0.2:8090", Group: "central"}, nil))
 	}
 	request := func(id, driver string) {
 		sys.Root.Send(c, bridge.NewDelivery(bridge.TopicDriverRequests, driver, 0, 0, &messages.ChargeRequest{

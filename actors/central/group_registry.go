@@ -72,7 +72,7 @@ func (c *Central) shareChargePoint(ctx actor.Context, cp *cpEntry) {
 	if old := log.latest[cp.reg.ID]; old != nil && sameEntry(old, rec) {
 		return
 	}
-	rec.At, rec.Issuer = timestamppb.New(c.cfg.Now()), c.group.address
+	rec.At, rec.Issuer, rec.Group = timestamppb.New(c.cfg.Now()), c.group.address, c.cfg.Group
 	log.latest[cp.reg.ID] = rec
 	c.publish(ctx, bridge.TopicCentralChargePoints, cp.reg.ID, rec)
 }
@@ -81,7 +81,7 @@ func (c *Central) shareChargePoint(ctx actor.Context, cp *cpEntry) {
 // and, for a charge point this Central owns, into what it shows: a stop or
 // resume given at the Central that owned it before holds here too.
 func (c *Central) chargePointEntry(ctx actor.Context, m *messages.CentralChargePoint) {
-	if c.group == nil || m.GetCpId() == "" {
+	if c.group == nil || m.GetCpId() == "" || m.GetGroup() != c.cfg.Group {
 		return
 	}
 	id, log := m.GetCpId(), c.registryLog()
