@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/IBM/sarama"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/evcharging/evsim/bridge"
@@ -34,10 +35,43 @@ const (
 type takeoverRun struct {
 	*groupRun
 	env []string
+	// run marks this run's ids and groups on a real Kafka ("" on the embedded broker).
+	run string
+}
+
+// id is name as this run's (with its run id on a real Kafka).
+func (r *takeoverRun) id(name string) string {
+	if r.run == "" {
+		return name
+	}
+	return name + "-" + r.run
+}
+
+// takeoverRunID is a run id whose charge point ids fall at least two in
+// each half of n partitions: each of two range-assigned Centrals owns two.
+func takeoverRunID(t *testing.T, n int32) string {
+	for range 1000 {
+		run := runID()
+		var low, high int
+		for i := 1; i <= takeoverCPs; i++ {
+			if bridge.PartitionOf(fmt.Sprintf("TK-%s-%03d", run, i), n) < n/2 {
+				low++
+			} else {
+				high++
+			}
+		}
+		if low >= 2 && high >= 2 {
+			return run
+		}
+	}
+	t.Fatalf("no run id puts two charge points in each half of %d partitions", n)
+	return ""
 }
 
 // takeoverSetup varies startTakeover.
 type takeoverSetup struct {
+	// brokers is a real Kafka ("": an embedded broker, evnode broker).
+	brokers string
 	// env is added to every node's environment (after EVSIM_ENCRYPTION=off).
 	env []string
 	// centralArgs are added to both Centrals' arguments.
@@ -60,15 +94,22 @@ func startTakeover(t *testing.T, setup takeoverSetup) *takeoverRun {
 	s := &siteRun{harness: newHarness(t), pattern: "TK-%03d"}
 	g := &groupRun{siteRun: s}
 	r := &takeoverRun{groupRun: g}
-	s.brokers = freeAddr(t)
-	s.add("broker", nil, "broker", "--listen", s.brokers, "--data-dir", filepath.Join(s.dir, "kafka"))
-	s.start("broker")
+	if setup.brokers != "" {
+		s.brokers = setup.brokers
+		alignPartitions(t, s.brokers, bridge.TopicStatus, bridge.TopicTelemetry, bridge.TopicSessionEnd)
+		r.run = takeoverRunID(t, partitionsOf(t, s.brokers, bridge.TopicStatus))
+		s.pattern = "TK-" + r.run + "-%03d"
+	} else {
+		s.brokers = freeAddr(t)
+		s.add("broker", nil, "broker", "--listen", s.brokers, "--data-dir", filepath.Join(s.dir, "kafka"))
+		s.start("broker")
+	}
 	r.env = append(append(nodeKafkaEnv(s.brokers), "EVSIM_ENCRYPTION=off"), setup.env...)
 	for i := 0; i < 2; i++ {
 		name := fmt.Sprintf("central-%d", i+1)
 		remote, web := freeAddr(t), freeAddr(t)
 		g.names, g.remotes, g.https = append(g.names, name), append(g.remotes, remote), append(g.https, web)
-		args := []string{"central", "--group", "centrals", "--group-session-timeout", "2s",
+		args := []string{"central", "--group", r.id("centrals"), "--group-session-timeout", "2s",
 			"--listen", remote, "--http", web, "--db", filepath.Join(s.dir, name+".db"), "--operator-token", takeoverToken,
 			"--liveness-timeout", "3s", "--start-timeout", "10s", "--request-ttl", "10s"}
 		if i > 0 || !setup.soloFirst {
@@ -85,6 +126,11 @@ func startTakeover(t *testing.T, setup takeoverSetup) *takeoverRun {
 	s.procs["site"].args = append(s.procs["site"].args, setup.siteArgs...)
 	if out, err := testutil.Command(t, s.bin, "wait-kafka", "--brokers", s.brokers, "--kafka-wait-attempts", "100", "--kafka-wait-seconds", "0.2").CombinedOutput(); err != nil {
 		t.Fatalf("Kafka at %s: %v\n%s", s.brokers, err, out)
+	}
+	// Only this run's records count (a real Kafka holds earlier runs').
+	s.from = map[string]map[int32]int64{
+		bridge.TopicTickets:       endsOf(t, s.brokers, bridge.TopicTickets),
+		bridge.TopicDriverUpdates: endsOf(t, s.brokers, bridge.TopicDriverUpdates),
 	}
 	if setup.soloFirst || setup.firstAlone {
 		s.start("central-1")
@@ -187,17 +233,18 @@ func (r *takeoverRun) killFirstOnly() {
 // request sends a driver's charge request on driver.requests, as a driver would.
 func (r *takeoverRun) request(driver, requestID, cpID string) {
 	r.t.Helper()
-	rec, err := bridge.Encode(&messages.ChargeRequest{RequestId: requestID, DriverId: driver, CpId: cpID,
+	rec, err := bridge.Encode(&messages.ChargeRequest{RequestId: r.id(requestID), DriverId: r.id(driver), CpId: cpID,
 		RequestedAt: timestamppb.Now()}, "test-driver")
 	if err != nil {
 		r.t.Fatal(err)
 	}
-	testutil.ProduceRecord(r.t, r.brokers, bridge.TopicDriverRequests, driver, rec)
+	testutil.ProduceRecord(r.t, r.brokers, bridge.TopicDriverRequests, r.id(driver), rec)
 }
 
 // answer is Central's answer to a request on driver.updates: "accepted",
 // "denied REASON: detail", or "" while there is none.
 func (r *takeoverRun) answer(requestID string) string {
+	requestID = r.id(requestID)
 	for _, m := range r.readAll(bridge.TopicDriverUpdates) {
 		switch a := m.(type) {
 		case *messages.ChargeAccepted:
@@ -224,7 +271,21 @@ func TestTakeoverKeepsTheOperatorsStop(t *testing.T) {
 	if testing.Short() {
 		t.Skip("real processes, about a minute")
 	}
-	r := startTakeover(t, takeoverSetup{})
+	takeoverKeepsTheOperatorsStop(t, "")
+}
+
+// TestIntegrationTakeoverKeepsTheOperatorsStop is the same on the real
+// Apache Kafka of the integration suite.
+func TestIntegrationTakeoverKeepsTheOperatorsStop(t *testing.T) {
+	brokers := suiteKafka(t)
+	if testing.Short() {
+		t.Skip("real processes, about a minute")
+	}
+	takeoverKeepsTheOperatorsStop(t, brokers)
+}
+
+func takeoverKeepsTheOperatorsStop(t *testing.T, brokers string) {
+	r := startTakeover(t, takeoverSetup{brokers: brokers})
 	cp := r.ownedBy(0)
 	r.operator(0, cp, "stop")
 	r.eventually(10*time.Second, cp+" STOPPED at its owner", func() (bool, string) {
@@ -360,7 +421,21 @@ func TestDriverBusyAtEveryCentralOfTheGroup(t *testing.T) {
 	if testing.Short() {
 		t.Skip("real processes, about a minute")
 	}
-	r := startTakeover(t, takeoverSetup{siteArgs: []string{"--supply-duration", "120s"}})
+	driverBusyAtEveryCentral(t, "")
+}
+
+// TestIntegrationDriverBusyAtEveryCentralOfTheGroup is the same on the real
+// Apache Kafka of the integration suite.
+func TestIntegrationDriverBusyAtEveryCentralOfTheGroup(t *testing.T) {
+	brokers := suiteKafka(t)
+	if testing.Short() {
+		t.Skip("real processes, about a minute")
+	}
+	driverBusyAtEveryCentral(t, brokers)
+}
+
+func driverBusyAtEveryCentral(t *testing.T, brokers string) {
+	r := startTakeover(t, takeoverSetup{brokers: brokers, siteArgs: []string{"--supply-duration", "120s"}})
 	first, second := r.ownedBy(0), r.ownedBy(1)
 	first2 := r.ownedBy(0, first)
 	const driver = "busy-driver"
@@ -392,7 +467,7 @@ func TestDriverBusyAtEveryCentralOfTheGroup(t *testing.T) {
 	r.operator(0, first, "stop")
 	r.eventually(20*time.Second, "the driver's first supply ticketed", func() (bool, string) {
 		for _, m := range r.readAll(bridge.TopicTickets) {
-			if tk, ok := m.(*messages.Ticket); ok && tk.GetDriverId() == driver {
+			if tk, ok := m.(*messages.Ticket); ok && tk.GetDriverId() == r.id(driver) {
 				return true, ""
 			}
 		}
@@ -422,4 +497,24 @@ func TestDriverBusyAtEveryCentralOfTheGroup(t *testing.T) {
 	if a := answered("R-after-kill"); !strings.HasPrefix(a, "denied DENY_REASON_DRIVER_BUSY") {
 		r.fail("a request while the driver's supply taken over from the killed Central runs: %s, want denied as busy", a)
 	}
+}
+
+// partitionsOf is how many partitions topic has on Kafka, or the bridge's
+// default (6) for a topic the Centrals will make: read without a metadata
+// request for it, which would make it with the broker's num.partitions.
+func partitionsOf(t *testing.T, brokers, topic string) int32 {
+	t.Helper()
+	admin, err := sarama.NewClusterAdmin(strings.Split(brokers, ","), sarama.NewConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close()
+	topics, err := admin.ListTopics()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d, ok := topics[topic]; ok {
+		return d.NumPartitions
+	}
+	return 6
 }
