@@ -15,7 +15,8 @@ import (
 // others serve. A Central publishes on the compacted central.drivers topic,
 // keyed by driver, when it starts serving a driver (at once) and when it
 // stops (at its next check tick, from the difference between whom it
-// serves and what it published); every Central reads the topic from its
+// serves and what it published; not for a supply whose charge point went
+// to another Central in a rebalance); every Central reads the topic from its
 // beginning. A request of a driver whose latest record names a supply at a
 // charge point of another Central is denied as busy, unless that supply
 // has its ticket. The owner of a charge point is the authority on its
@@ -25,14 +26,14 @@ import (
 
 // driverShare is what this life of Central published and read of the topic.
 type driverShare struct {
-	published map[string]string                  // driver -> session published as served by this Central
+	published map[string]*messages.CentralDriver // driver -> the supply this Central published it is served
 	latest    map[string]*messages.CentralDriver // driver -> latest record read or published
 }
 
 func (c *Central) driverLog() *driverShare {
 	log := c.registryLog()
 	if log.drivers == nil {
-		log.drivers = &driverShare{published: map[string]string{}, latest: map[string]*messages.CentralDriver{}}
+		log.drivers = &driverShare{published: map[string]*messages.CentralDriver{}, latest: map[string]*messages.CentralDriver{}}
 	}
 	return log.drivers
 }
@@ -45,7 +46,7 @@ func (c *Central) publishDriver(ctx actor.Context, driver, sessionID, cpID strin
 	if sessionID == "" {
 		delete(log.published, driver)
 	} else {
-		log.published[driver] = sessionID
+		log.published[driver] = rec
 	}
 	c.publish(ctx, bridge.TopicCentralDrivers, driver, rec)
 }
@@ -92,7 +93,7 @@ func (c *Central) syncDrivers(ctx actor.Context) {
 	log := c.driverLog()
 	var cpOf map[string]string // session -> charge point, built when needed
 	for driver, sid := range c.drivers {
-		if log.published[driver] == sid {
+		if log.published[driver].GetSessionId() == sid {
 			continue
 		}
 		if cpOf == nil {
@@ -100,8 +101,14 @@ func (c *Central) syncDrivers(ctx actor.Context) {
 		}
 		c.publishDriver(ctx, driver, sid, cpOf[sid])
 	}
-	for driver := range log.published {
-		if _, serving := c.drivers[driver]; !serving {
+	for driver, p := range log.published {
+		switch _, serving := c.drivers[driver]; {
+		case serving:
+		case !c.owns(p.GetCpId()):
+			// Its charge point went to another Central, which takes the
+			// supply over (or frees the driver): not this one's to say.
+			delete(log.published, driver)
+		default:
 			c.publishDriver(ctx, driver, "", "")
 		}
 	}

@@ -16,8 +16,9 @@ import (
 
 // A Central of a shared group denies a driver that another Central serves
 // (its record on central.drivers), serves it once that supply's ticket is
-// read, says at once whom it serves, and answers a record that names one
-// of its charge points and a supply it does not hold (e.g. of a killed
+// read, says at once whom it serves, does not say a driver free whose
+// charge point went to another Central, and answers a record that names
+// one of its charge points and a supply it does not hold (e.g. of a killed
 // Central's start that never began) with a record that the driver is free.
 func TestSharedCentralKnowsTheDriversOtherCentralsServe(t *testing.T) {
 	sys, logger, _ := testkit.NewSystem(t)
@@ -84,14 +85,23 @@ func TestSharedCentralKnowsTheDriversOtherCentralsServe(t *testing.T) {
 		return false
 	}, func() string { return "bob's supply here not published on central.drivers" })
 
-	// A stale record of carol at this Central's charge point: freed.
-	record("carol", "S-never-began", ours)
-	testkit.Eventually(t, 5*time.Second, func() bool {
+	// bob's charge point goes to another Central, which takes his supply
+	// over: this one does not say he is free.
+	sys.Root.Send(c, &bridge.Assigned{Topic: "cp", Group: "central", Generation: 2, MemberID: "m1",
+		Partitions: map[string][]int32{bridge.TopicStatus: {0}}, PartitionCounts: map[string]int32{bridge.TopicStatus: 6}})
+	// A stale record of carol at a charge point of this Central: freed.
+	record("carol", "S-never-began", cpIn(t, 0, 6))
+	freed := func(driver string) bool {
 		for _, m := range br.Published(bridge.TopicCentralDrivers) {
-			if r := m.(*messages.CentralDriver); r.GetDriverId() == "carol" && r.GetSessionId() == "" && r.GetIssuer() == "10.0.0.1:8090" {
+			if r := m.(*messages.CentralDriver); r.GetDriverId() == driver && r.GetSessionId() == "" && r.GetIssuer() == "10.0.0.1:8090" {
 				return true
 			}
 		}
 		return false
-	}, func() string { return "carol's stale record at this Central's charge point not answered as free" })
+	}
+	testkit.Eventually(t, 5*time.Second, func() bool { return freed("carol") },
+		func() string { return "carol's stale record at this Central's charge point not answered as free" })
+	if freed("bob") {
+		t.Fatal("bob said free by the Central that lost his charge point in a rebalance")
+	}
 }
