@@ -266,7 +266,8 @@ func (r *takeoverRun) answer(requestID string) string {
 // the charge point over shows it STOPPED (not ACTIVATED, and it does not
 // resume its engine), denies a request for it as stopped, and lets the
 // operator resume it there. The killed Central, back with its old
-// database, does not bring the old stop back.
+// database, does not bring the old stop back, also when it takes the
+// charge point over from the second, killed in turn.
 func TestTakeoverKeepsTheOperatorsStop(t *testing.T) {
 	if testing.Short() {
 		t.Skip("real processes, about a minute")
@@ -326,6 +327,16 @@ func takeoverKeepsTheOperatorsStop(t *testing.T, brokers string) {
 		return ok, seen
 	})
 	r.eventually(30*time.Second, "every charge point ACTIVATED after the return", func() (bool, string) {
+		return r.allIn(r.all(), "ACTIVATED")
+	})
+	// The second Central is killed: the first takes cp over from its
+	// database, rewritten by the group's records, and shows it ACTIVATED.
+	r.kill(r.names[1])
+	r.eventually(30*time.Second, "the first Central owns every partition", func() (bool, string) {
+		ok, seen, _ := r.owners(0, r.remotes[:1])
+		return ok, seen
+	})
+	r.eventually(30*time.Second, "every charge point ACTIVATED at the first Central", func() (bool, string) {
 		return r.allIn(r.all(), "ACTIVATED")
 	})
 	for _, n := range r.names {
