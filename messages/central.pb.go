@@ -422,7 +422,11 @@ type CentralChargePoint struct {
 	// The address of the Central that published it.
 	Issuer string `protobuf:"bytes,9,opt,name=issuer,proto3" json:"issuer,omitempty"`
 	// The group of Centrals it belongs to (others on the same Kafka ignore it).
-	Group         string `protobuf:"bytes,10,opt,name=group,proto3" json:"group,omitempty"`
+	Group string `protobuf:"bytes,10,opt,name=group,proto3" json:"group,omitempty"`
+	// Not an entry but a starting Central's mark ("INSTANCE/PARTITION", no
+	// cp_id), one in each partition of the topic: once it has read all its
+	// marks back it has read every record published before its start.
+	Mark          string `protobuf:"bytes,11,opt,name=mark,proto3" json:"mark,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -523,6 +527,13 @@ func (x *CentralChargePoint) GetIssuer() string {
 func (x *CentralChargePoint) GetGroup() string {
 	if x != nil {
 		return x.Group
+	}
+	return ""
+}
+
+func (x *CentralChargePoint) GetMark() string {
+	if x != nil {
+		return x.Mark
 	}
 	return ""
 }
@@ -653,7 +664,7 @@ const file_evcharging_v1_central_proto_rawDesc = "" +
 	"\n" +
 	"WrappedKey\x12\x15\n" +
 	"\x06key_id\x18\x01 \x01(\tR\x05keyId\x12\x18\n" +
-	"\awrapped\x18\x02 \x01(\fR\awrapped\"\xd6\x02\n" +
+	"\awrapped\x18\x02 \x01(\fR\awrapped\"\xea\x02\n" +
 	"\x12CentralChargePoint\x12\x13\n" +
 	"\x05cp_id\x18\x01 \x01(\tR\x04cpId\x12\x1a\n" +
 	"\blocation\x18\x02 \x01(\tR\blocation\x12)\n" +
@@ -666,7 +677,8 @@ const file_evcharging_v1_central_proto_rawDesc = "" +
 	"\x02at\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\x02at\x12\x16\n" +
 	"\x06issuer\x18\t \x01(\tR\x06issuer\x12\x14\n" +
 	"\x05group\x18\n" +
-	" \x01(\tR\x05group\"\xba\x01\n" +
+	" \x01(\tR\x05group\x12\x12\n" +
+	"\x04mark\x18\v \x01(\tR\x04mark\"\xba\x01\n" +
 	"\rCentralDriver\x12\x1b\n" +
 	"\tdriver_id\x18\x01 \x01(\tR\bdriverId\x12\x1d\n" +
 	"\n" +

@@ -409,6 +409,7 @@ func (c *Central) start(ctx actor.Context) {
 	}
 	c.startKeys(ctx)
 	c.startGroup(ctx)
+	c.markChangelog(ctx)
 	if n, kwh, eur, err := c.cfg.Store.TicketTotals(bg); err == nil {
 		c.totals.Tickets, c.totals.KWh, c.totals.EUR = n, kwh, eur
 	}

@@ -37,6 +37,7 @@ func TestSharedCentralKnowsTheDriversOtherCentralsServe(t *testing.T) {
 	ours, theirs := cpIn(t, 1, 6), cpIn(t, 4, 6)
 	sys.Root.Send(c, &bridge.Assigned{Topic: "cp", Group: "central", Generation: 1, MemberID: "m1",
 		Partitions: map[string][]int32{bridge.TopicStatus: {0, 1}}, PartitionCounts: map[string]int32{bridge.TopicStatus: 6}})
+	readBackMarks(t, sys, c, br)
 	testkit.Eventually(t, wait, func() bool {
 		res, err := sys.Root.RequestFuture(c, &messages.RegisterChargePoint{CpId: ours, Secret: "s"}, wait).Result()
 		return err == nil && res.(*messages.RegistrationResult).GetAccepted()

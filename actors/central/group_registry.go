@@ -31,6 +31,8 @@ type registryChangelog struct {
 	keys map[string]bool
 	// drivers are the busy drivers of the group (group_drivers.go).
 	drivers *driverShare
+	// marks are this life's marks on the topic (group_catchup.go).
+	marks *changelogMarks
 }
 
 func (c *Central) registryLog() *registryChangelog {
@@ -81,7 +83,14 @@ func (c *Central) shareChargePoint(ctx actor.Context, cp *cpEntry) {
 // and, for a charge point this Central owns, into what it shows: a stop or
 // resume given at the Central that owned it before holds here too.
 func (c *Central) chargePointEntry(ctx actor.Context, m *messages.CentralChargePoint) {
-	if c.group == nil || m.GetCpId() == "" || m.GetGroup() != c.cfg.Group {
+	if c.group == nil || m.GetGroup() != c.cfg.Group {
+		return
+	}
+	if m.GetMark() != "" {
+		c.markRead(m)
+		return
+	}
+	if m.GetCpId() == "" {
 		return
 	}
 	id, log := m.GetCpId(), c.registryLog()

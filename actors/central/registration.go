@@ -59,6 +59,9 @@ func (c *Central) register(ctx actor.Context, m *messages.RegisterChargePoint) {
 		rejectAs(identityDenial{messages.ChargePointState_CHARGE_POINT_STATE_REJECTED, reason})
 	}
 	tokens := c.verifier != nil
+	if c.readingRegistry(ctx, m, cp, tokens) {
+		return
+	}
 	var tokenVersion uint64
 	var tokenExpires time.Time
 	if tokens && id != "" {
