@@ -31,17 +31,26 @@ const (
 	// keys wrapped with the group's master key), so a Central that takes a
 	// charge point over holds its keys.
 	TopicCentralKeys = "central.keys"
+	// TopicCentralChargePoints is compacted: the latest CentralChargePoint
+	// per cp id (its registry entry and the operator's stop), so a Central
+	// that takes a charge point over rebuilds it into its store.
+	TopicCentralChargePoints = "central.chargepoints"
+	// TopicCentralDrivers is compacted: the latest CentralDriver per driver
+	// id, so every Central of a shared group knows who is being served.
+	TopicCentralDrivers = "central.drivers"
 )
 
 // compactedTopics are created with cleanup.policy=compact and no retention
 // limit: their latest record per key is state, not an event.
-var compactedTopics = map[string]bool{TopicRegistry: true, TopicWeatherAlerts: true, TopicCentralMembers: true, TopicCentralKeys: true}
+var compactedTopics = map[string]bool{TopicRegistry: true, TopicWeatherAlerts: true, TopicCentralMembers: true, TopicCentralKeys: true,
+	TopicCentralChargePoints: true, TopicCentralDrivers: true}
 
 // Topics lists every topic the bridge creates when it becomes ready.
 var Topics = []string{
 	TopicDriverRequests, TopicDriverUpdates, TopicCommands, TopicStatus,
 	TopicTelemetry, TopicSessionEnd, TopicTickets, TopicRegistry,
 	TopicWeatherAlerts, TopicWeatherReadings, TopicCentralMembers, TopicCentralKeys,
+	TopicCentralChargePoints, TopicCentralDrivers,
 }
 
 // State is where the bridge is in its life.

@@ -56,6 +56,8 @@ func init() {
 	register(messages.MessageType_MESSAGE_TYPE_WEATHER_ALERT, func() proto.Message { return new(messages.WeatherAlert) })
 	register(messages.MessageType_MESSAGE_TYPE_CENTRAL_MEMBER, func() proto.Message { return new(messages.CentralMember) })
 	register(messages.MessageType_MESSAGE_TYPE_CENTRAL_KEYS, func() proto.Message { return new(messages.CentralKeys) })
+	register(messages.MessageType_MESSAGE_TYPE_CENTRAL_CHARGE_POINT, func() proto.Message { return new(messages.CentralChargePoint) })
+	register(messages.MessageType_MESSAGE_TYPE_CENTRAL_DRIVER, func() proto.Message { return new(messages.CentralDriver) })
 }
 
 // TypeOf returns the envelope type tag of msg.

@@ -38,6 +38,8 @@ func sampleMessages() []proto.Message {
 		&messages.WeatherAlert{City: "Alicante", Active: true, Celsius: -2, At: now},
 		&messages.CentralMember{Group: "central", Address: "127.0.0.1:8090", Instance: "ab12cd34", Generation: 3, Partitions: []int32{0, 2, 4}, At: now},
 		&messages.CentralKeys{CpId: "CP-001", Current: &messages.WrappedKey{KeyId: "k2", Wrapped: []byte{4, 5}}, MasterId: "m1", At: now, Issuer: "127.0.0.1:8090"},
+		&messages.CentralChargePoint{CpId: "CP-001", Location: "Alicante", PriceEurPerKwh: 0.3, Kw: 22, SecretHash: "h", Stopped: true, RegisteredAt: now, At: now, Issuer: "127.0.0.1:8090", Group: "central"},
+		&messages.CentralDriver{DriverId: "alice", SessionId: "s1", CpId: "CP-001", At: now, Issuer: "127.0.0.1:8090", Group: "central"},
 	}
 }
 

@@ -400,6 +400,235 @@ func (x *WrappedKey) GetWrapped() []byte {
 	return nil
 }
 
+// A charge point's entry in the registry of a shared group of Centrals, as
+// the Central that owns it holds it, published keyed by the charge point
+// on the compacted central charge points topic whenever it changes (a new
+// registration, a new location, price or secret, an operator's stop or
+// resume): every Central of the group reads the topic into its own store,
+// so that the one that takes the charge point over knows its secret (no
+// trust on first use again) and whether the operator stopped it.
+type CentralChargePoint struct {
+	state          protoimpl.MessageState `protogen:"open.v1"`
+	CpId           string                 `protobuf:"bytes,1,opt,name=cp_id,json=cpId,proto3" json:"cp_id,omitempty"`
+	Location       string                 `protobuf:"bytes,2,opt,name=location,proto3" json:"location,omitempty"`
+	PriceEurPerKwh float64                `protobuf:"fixed64,3,opt,name=price_eur_per_kwh,json=priceEurPerKwh,proto3" json:"price_eur_per_kwh,omitempty"`
+	Kw             float64                `protobuf:"fixed64,4,opt,name=kw,proto3" json:"kw,omitempty"`
+	// The salted hash of its monitor's secret (open mode; empty with tokens).
+	SecretHash string `protobuf:"bytes,5,opt,name=secret_hash,json=secretHash,proto3" json:"secret_hash,omitempty"`
+	// The operator's standing stop: out of service until resumed.
+	Stopped      bool                   `protobuf:"varint,6,opt,name=stopped,proto3" json:"stopped,omitempty"`
+	RegisteredAt *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=registered_at,json=registeredAt,proto3" json:"registered_at,omitempty"`
+	At           *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=at,proto3" json:"at,omitempty"`
+	// The address of the Central that published it.
+	Issuer string `protobuf:"bytes,9,opt,name=issuer,proto3" json:"issuer,omitempty"`
+	// The group of Centrals it belongs to (others on the same Kafka ignore it).
+	Group string `protobuf:"bytes,10,opt,name=group,proto3" json:"group,omitempty"`
+	// Not an entry but a starting Central's mark ("INSTANCE/PARTITION", no
+	// cp_id), one in each partition of the topic: once it has read all its
+	// marks back it has read every record published before its start.
+	Mark          string `protobuf:"bytes,11,opt,name=mark,proto3" json:"mark,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CentralChargePoint) Reset() {
+	*x = CentralChargePoint{}
+	mi := &file_evcharging_v1_central_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CentralChargePoint) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CentralChargePoint) ProtoMessage() {}
+
+func (x *CentralChargePoint) ProtoReflect() protoreflect.Message {
+	mi := &file_evcharging_v1_central_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CentralChargePoint.ProtoReflect.Descriptor instead.
+func (*CentralChargePoint) Descriptor() ([]byte, []int) {
+	return file_evcharging_v1_central_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *CentralChargePoint) GetCpId() string {
+	if x != nil {
+		return x.CpId
+	}
+	return ""
+}
+
+func (x *CentralChargePoint) GetLocation() string {
+	if x != nil {
+		return x.Location
+	}
+	return ""
+}
+
+func (x *CentralChargePoint) GetPriceEurPerKwh() float64 {
+	if x != nil {
+		return x.PriceEurPerKwh
+	}
+	return 0
+}
+
+func (x *CentralChargePoint) GetKw() float64 {
+	if x != nil {
+		return x.Kw
+	}
+	return 0
+}
+
+func (x *CentralChargePoint) GetSecretHash() string {
+	if x != nil {
+		return x.SecretHash
+	}
+	return ""
+}
+
+func (x *CentralChargePoint) GetStopped() bool {
+	if x != nil {
+		return x.Stopped
+	}
+	return false
+}
+
+func (x *CentralChargePoint) GetRegisteredAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.RegisteredAt
+	}
+	return nil
+}
+
+func (x *CentralChargePoint) GetAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.At
+	}
+	return nil
+}
+
+func (x *CentralChargePoint) GetIssuer() string {
+	if x != nil {
+		return x.Issuer
+	}
+	return ""
+}
+
+func (x *CentralChargePoint) GetGroup() string {
+	if x != nil {
+		return x.Group
+	}
+	return ""
+}
+
+func (x *CentralChargePoint) GetMark() string {
+	if x != nil {
+		return x.Mark
+	}
+	return ""
+}
+
+// Whether a driver is being served (a supply starting or running) by a
+// Central of a shared group, published keyed by the driver on the
+// compacted central drivers topic when it starts and when it ends: a driver
+// served at one Central's charge point is busy at every other's.
+type CentralDriver struct {
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	DriverId string                 `protobuf:"bytes,1,opt,name=driver_id,json=driverId,proto3" json:"driver_id,omitempty"`
+	// Empty when the driver is not being served any more.
+	SessionId string                 `protobuf:"bytes,2,opt,name=session_id,json=sessionId,proto3" json:"session_id,omitempty"`
+	CpId      string                 `protobuf:"bytes,3,opt,name=cp_id,json=cpId,proto3" json:"cp_id,omitempty"`
+	At        *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=at,proto3" json:"at,omitempty"`
+	// The address of the Central that published it.
+	Issuer string `protobuf:"bytes,5,opt,name=issuer,proto3" json:"issuer,omitempty"`
+	// The group of Centrals it belongs to (others on the same Kafka ignore it).
+	Group         string `protobuf:"bytes,6,opt,name=group,proto3" json:"group,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CentralDriver) Reset() {
+	*x = CentralDriver{}
+	mi := &file_evcharging_v1_central_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CentralDriver) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CentralDriver) ProtoMessage() {}
+
+func (x *CentralDriver) ProtoReflect() protoreflect.Message {
+	mi := &file_evcharging_v1_central_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CentralDriver.ProtoReflect.Descriptor instead.
+func (*CentralDriver) Descriptor() ([]byte, []int) {
+	return file_evcharging_v1_central_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *CentralDriver) GetDriverId() string {
+	if x != nil {
+		return x.DriverId
+	}
+	return ""
+}
+
+func (x *CentralDriver) GetSessionId() string {
+	if x != nil {
+		return x.SessionId
+	}
+	return ""
+}
+
+func (x *CentralDriver) GetCpId() string {
+	if x != nil {
+		return x.CpId
+	}
+	return ""
+}
+
+func (x *CentralDriver) GetAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.At
+	}
+	return nil
+}
+
+func (x *CentralDriver) GetIssuer() string {
+	if x != nil {
+		return x.Issuer
+	}
+	return ""
+}
+
+func (x *CentralDriver) GetGroup() string {
+	if x != nil {
+		return x.Group
+	}
+	return ""
+}
+
 var File_evcharging_v1_central_proto protoreflect.FileDescriptor
 
 const file_evcharging_v1_central_proto_rawDesc = "" +
@@ -435,7 +664,29 @@ const file_evcharging_v1_central_proto_rawDesc = "" +
 	"\n" +
 	"WrappedKey\x12\x15\n" +
 	"\x06key_id\x18\x01 \x01(\tR\x05keyId\x12\x18\n" +
-	"\awrapped\x18\x02 \x01(\fR\awrappedB/Z-github.com/evcharging/evsim/messages;messagesb\x06proto3"
+	"\awrapped\x18\x02 \x01(\fR\awrapped\"\xea\x02\n" +
+	"\x12CentralChargePoint\x12\x13\n" +
+	"\x05cp_id\x18\x01 \x01(\tR\x04cpId\x12\x1a\n" +
+	"\blocation\x18\x02 \x01(\tR\blocation\x12)\n" +
+	"\x11price_eur_per_kwh\x18\x03 \x01(\x01R\x0epriceEurPerKwh\x12\x0e\n" +
+	"\x02kw\x18\x04 \x01(\x01R\x02kw\x12\x1f\n" +
+	"\vsecret_hash\x18\x05 \x01(\tR\n" +
+	"secretHash\x12\x18\n" +
+	"\astopped\x18\x06 \x01(\bR\astopped\x12?\n" +
+	"\rregistered_at\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\fregisteredAt\x12*\n" +
+	"\x02at\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\x02at\x12\x16\n" +
+	"\x06issuer\x18\t \x01(\tR\x06issuer\x12\x14\n" +
+	"\x05group\x18\n" +
+	" \x01(\tR\x05group\x12\x12\n" +
+	"\x04mark\x18\v \x01(\tR\x04mark\"\xba\x01\n" +
+	"\rCentralDriver\x12\x1b\n" +
+	"\tdriver_id\x18\x01 \x01(\tR\bdriverId\x12\x1d\n" +
+	"\n" +
+	"session_id\x18\x02 \x01(\tR\tsessionId\x12\x13\n" +
+	"\x05cp_id\x18\x03 \x01(\tR\x04cpId\x12*\n" +
+	"\x02at\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\x02at\x12\x16\n" +
+	"\x06issuer\x18\x05 \x01(\tR\x06issuer\x12\x14\n" +
+	"\x05group\x18\x06 \x01(\tR\x05groupB/Z-github.com/evcharging/evsim/messages;messagesb\x06proto3"
 
 var (
 	file_evcharging_v1_central_proto_rawDescOnce sync.Once
@@ -449,30 +700,35 @@ func file_evcharging_v1_central_proto_rawDescGZIP() []byte {
 	return file_evcharging_v1_central_proto_rawDescData
 }
 
-var file_evcharging_v1_central_proto_msgTypes = make([]protoimpl.MessageInfo, 4)
+var file_evcharging_v1_central_proto_msgTypes = make([]protoimpl.MessageInfo, 6)
 var file_evcharging_v1_central_proto_goTypes = []any{
 	(*CentralMember)(nil),         // 0: evcharging.v1.CentralMember
 	(*CentralForward)(nil),        // 1: evcharging.v1.CentralForward
 	(*CentralKeys)(nil),           // 2: evcharging.v1.CentralKeys
 	(*WrappedKey)(nil),            // 3: evcharging.v1.WrappedKey
-	(*timestamppb.Timestamp)(nil), // 4: google.protobuf.Timestamp
-	(*RegisterChargePoint)(nil),   // 5: evcharging.v1.RegisterChargePoint
-	(*Liveness)(nil),              // 6: evcharging.v1.Liveness
-	(*FaultReport)(nil),           // 7: evcharging.v1.FaultReport
+	(*CentralChargePoint)(nil),    // 4: evcharging.v1.CentralChargePoint
+	(*CentralDriver)(nil),         // 5: evcharging.v1.CentralDriver
+	(*timestamppb.Timestamp)(nil), // 6: google.protobuf.Timestamp
+	(*RegisterChargePoint)(nil),   // 7: evcharging.v1.RegisterChargePoint
+	(*Liveness)(nil),              // 8: evcharging.v1.Liveness
+	(*FaultReport)(nil),           // 9: evcharging.v1.FaultReport
 }
 var file_evcharging_v1_central_proto_depIdxs = []int32{
-	4, // 0: evcharging.v1.CentralMember.at:type_name -> google.protobuf.Timestamp
-	5, // 1: evcharging.v1.CentralForward.register:type_name -> evcharging.v1.RegisterChargePoint
-	6, // 2: evcharging.v1.CentralForward.liveness:type_name -> evcharging.v1.Liveness
-	7, // 3: evcharging.v1.CentralForward.fault:type_name -> evcharging.v1.FaultReport
-	3, // 4: evcharging.v1.CentralKeys.current:type_name -> evcharging.v1.WrappedKey
-	3, // 5: evcharging.v1.CentralKeys.previous:type_name -> evcharging.v1.WrappedKey
-	4, // 6: evcharging.v1.CentralKeys.at:type_name -> google.protobuf.Timestamp
-	7, // [7:7] is the sub-list for method output_type
-	7, // [7:7] is the sub-list for method input_type
-	7, // [7:7] is the sub-list for extension type_name
-	7, // [7:7] is the sub-list for extension extendee
-	0, // [0:7] is the sub-list for field type_name
+	6,  // 0: evcharging.v1.CentralMember.at:type_name -> google.protobuf.Timestamp
+	7,  // 1: evcharging.v1.CentralForward.register:type_name -> evcharging.v1.RegisterChargePoint
+	8,  // 2: evcharging.v1.CentralForward.liveness:type_name -> evcharging.v1.Liveness
+	9,  // 3: evcharging.v1.CentralForward.fault:type_name -> evcharging.v1.FaultReport
+	3,  // 4: evcharging.v1.CentralKeys.current:type_name -> evcharging.v1.WrappedKey
+	3,  // 5: evcharging.v1.CentralKeys.previous:type_name -> evcharging.v1.WrappedKey
+	6,  // 6: evcharging.v1.CentralKeys.at:type_name -> google.protobuf.Timestamp
+	6,  // 7: evcharging.v1.CentralChargePoint.registered_at:type_name -> google.protobuf.Timestamp
+	6,  // 8: evcharging.v1.CentralChargePoint.at:type_name -> google.protobuf.Timestamp
+	6,  // 9: evcharging.v1.CentralDriver.at:type_name -> google.protobuf.Timestamp
+	10, // [10:10] is the sub-list for method output_type
+	10, // [10:10] is the sub-list for method input_type
+	10, // [10:10] is the sub-list for extension type_name
+	10, // [10:10] is the sub-list for extension extendee
+	0,  // [0:10] is the sub-list for field type_name
 }
 
 func init() { file_evcharging_v1_central_proto_init() }
@@ -492,7 +748,7 @@ func file_evcharging_v1_central_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_evcharging_v1_central_proto_rawDesc), len(file_evcharging_v1_central_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   4,
+			NumMessages:   6,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

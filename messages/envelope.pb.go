@@ -52,8 +52,10 @@ const (
 	MessageType_MESSAGE_TYPE_WEATHER_READING MessageType = 60
 	MessageType_MESSAGE_TYPE_WEATHER_ALERT   MessageType = 61
 	// Numbers from 80 on for the messages between Centrals of one group.
-	MessageType_MESSAGE_TYPE_CENTRAL_MEMBER MessageType = 80
-	MessageType_MESSAGE_TYPE_CENTRAL_KEYS   MessageType = 81
+	MessageType_MESSAGE_TYPE_CENTRAL_MEMBER       MessageType = 80
+	MessageType_MESSAGE_TYPE_CENTRAL_KEYS         MessageType = 81
+	MessageType_MESSAGE_TYPE_CENTRAL_CHARGE_POINT MessageType = 82
+	MessageType_MESSAGE_TYPE_CENTRAL_DRIVER       MessageType = 83
 )
 
 // Enum value maps for MessageType.
@@ -84,6 +86,8 @@ var (
 		61: "MESSAGE_TYPE_WEATHER_ALERT",
 		80: "MESSAGE_TYPE_CENTRAL_MEMBER",
 		81: "MESSAGE_TYPE_CENTRAL_KEYS",
+		82: "MESSAGE_TYPE_CENTRAL_CHARGE_POINT",
+		83: "MESSAGE_TYPE_CENTRAL_DRIVER",
 	}
 	MessageType_value = map[string]int32{
 		"MESSAGE_TYPE_UNSPECIFIED":           0,
@@ -111,6 +115,8 @@ var (
 		"MESSAGE_TYPE_WEATHER_ALERT":         61,
 		"MESSAGE_TYPE_CENTRAL_MEMBER":        80,
 		"MESSAGE_TYPE_CENTRAL_KEYS":          81,
+		"MESSAGE_TYPE_CENTRAL_CHARGE_POINT":  82,
+		"MESSAGE_TYPE_CENTRAL_DRIVER":        83,
 	}
 )
 
@@ -264,7 +270,7 @@ const file_evcharging_v1_envelope_proto_rawDesc = "" +
 	"\bproducer\x18\x05 \x01(\tR\bproducer\x12\x15\n" +
 	"\x06key_id\x18\x06 \x01(\tR\x05keyId\x12\x13\n" +
 	"\x05cp_id\x18\a \x01(\tR\x04cpId\x12\x16\n" +
-	"\x06sealed\x18\b \x01(\fR\x06sealed*\xaf\x06\n" +
+	"\x06sealed\x18\b \x01(\fR\x06sealed*\xf7\x06\n" +
 	"\vMessageType\x12\x1c\n" +
 	"\x18MESSAGE_TYPE_UNSPECIFIED\x10\x00\x12\x1f\n" +
 	"\x1bMESSAGE_TYPE_CHARGE_REQUEST\x10\x01\x12 \n" +
@@ -291,7 +297,9 @@ const file_evcharging_v1_envelope_proto_rawDesc = "" +
 	"\x1cMESSAGE_TYPE_WEATHER_READING\x10<\x12\x1e\n" +
 	"\x1aMESSAGE_TYPE_WEATHER_ALERT\x10=\x12\x1f\n" +
 	"\x1bMESSAGE_TYPE_CENTRAL_MEMBER\x10P\x12\x1d\n" +
-	"\x19MESSAGE_TYPE_CENTRAL_KEYS\x10QB/Z-github.com/evcharging/evsim/messages;messagesb\x06proto3"
+	"\x19MESSAGE_TYPE_CENTRAL_KEYS\x10Q\x12%\n" +
+	"!MESSAGE_TYPE_CENTRAL_CHARGE_POINT\x10R\x12\x1f\n" +
+	"\x1bMESSAGE_TYPE_CENTRAL_DRIVER\x10SB/Z-github.com/evcharging/evsim/messages;messagesb\x06proto3"
 
 var (
 	file_evcharging_v1_envelope_proto_rawDescOnce sync.Once

@@ -325,6 +325,7 @@ func (c *Central) Receive(ctx actor.Context) {
 	case *checkFinal:
 		c.checkQueued = false
 		c.checkLiveness(ctx)
+		c.syncDrivers(ctx)
 	case *bridgeResubscribe:
 		c.subscribe(ctx)
 	case *startTimeout:
@@ -408,6 +409,7 @@ func (c *Central) start(ctx actor.Context) {
 	}
 	c.startKeys(ctx)
 	c.startGroup(ctx)
+	c.markChangelog(ctx)
 	if n, kwh, eur, err := c.cfg.Store.TicketTotals(bg); err == nil {
 		c.totals.Tickets, c.totals.KWh, c.totals.EUR = n, kwh, eur
 	}

@@ -66,6 +66,8 @@ type groupState struct {
 	// masterWarned, countsWarned: the WARN about another master key, or
 	// about topics of different partition counts, was written.
 	masterWarned, countsWarned bool
+	// registry is the group's registry as read from Kafka (group_registry.go).
+	registry *registryChangelog
 }
 
 func (c *Central) startGroup(ctx actor.Context) {
@@ -105,6 +107,7 @@ func (c *Central) subscriptions(ctx actor.Context) []*bridge.Subscribe {
 		// The members topic is compacted: each life reads it from its beginning.
 		{Topic: bridge.TopicCentralMembers, Group: g + "-members-" + c.instance, Subscriber: self},
 	}
+	out = append(out, c.changelogSubscriptions(g, self)...)
 	if k := c.keysSubscription(g); k != nil {
 		k.Subscriber = self
 		out = append(out, k)

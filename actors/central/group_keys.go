@@ -46,11 +46,16 @@ func (c *Central) shareKeys(cpID string) {
 		rec.Current = wrap(cur)
 	}
 	c.sys.Root.Send(c.cfg.Bridge, &bridge.Publish{Topic: bridge.TopicCentralKeys, Key: cpID, Msg: rec})
+	c.registryLog().keys[cpID] = true
 }
 
 // keysRecord takes another Central's keys of a charge point into the keyring.
 func (c *Central) keysRecord(m *messages.CentralKeys) {
-	if c.group == nil || c.cfg.Keys == nil || m.GetIssuer() == c.group.address {
+	if c.group == nil || c.cfg.Keys == nil {
+		return
+	}
+	c.registryLog().keys[m.GetCpId()] = true
+	if m.GetIssuer() == c.group.address {
 		return
 	}
 	id := m.GetCpId()

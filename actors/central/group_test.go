@@ -62,6 +62,7 @@ func TestSharedCentralServesItsPartitionsOnly(t *testing.T) {
 		Partitions: map[string][]int32{bridge.TopicStatus: {0, 1}}, PartitionCounts: map[string]int32{bridge.TopicStatus: 6}})
 	testkit.Eventually(t, wait, func() bool { return len(logs.Lines("INFO", "owns partitions [0 1] of cp.status")) == 1 },
 		func() string { return "no INFO line of the assignment:\n" + logs.String() })
+	readBackMarks(t, sys, c, br)
 	testkit.Eventually(t, wait, func() bool {
 		for _, m := range br.Published(bridge.TopicCentralMembers) {
 			if r := m.(*messages.CentralMember); r.GetAddress() == "10.0.0.1:8090" && slices.Equal(r.GetPartitions(), []int32{0, 1}) {

@@ -1,7 +1,6 @@
 package central
 
 import (
-	"context"
 	"fmt"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -31,7 +30,7 @@ func (c *Central) setStopped(ctx actor.Context, cpID string, stopped bool) *Oper
 	if errText != "" {
 		return &OperatorResult{Err: errText}
 	}
-	if err := c.cfg.Store.SetStopped(context.Background(), cpID, stopped); err != nil {
+	if err := c.storeStopped(cpID, cps, stopped); err != nil {
 		c.log.WithError(err).Warn("Could not record the operator's order; carrying it out anyway")
 	}
 	res := &OperatorResult{}
@@ -64,6 +63,7 @@ func (c *Central) setStopped(ctx actor.Context, cpID string, stopped bool) *Oper
 			c.event(EventResumed, id, "", fmt.Sprintf("%s resumed by the operator", id))
 		}
 		c.update(ctx, cp)
+		c.shareChargePoint(ctx, cp)
 	}
 	return res
 }

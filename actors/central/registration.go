@@ -59,6 +59,9 @@ func (c *Central) register(ctx actor.Context, m *messages.RegisterChargePoint) {
 		rejectAs(identityDenial{messages.ChargePointState_CHARGE_POINT_STATE_REJECTED, reason})
 	}
 	tokens := c.verifier != nil
+	if c.readingRegistry(ctx, m, cp, tokens) {
+		return
+	}
 	var tokenVersion uint64
 	var tokenExpires time.Time
 	if tokens && id != "" {
@@ -157,6 +160,8 @@ func (c *Central) register(ctx actor.Context, m *messages.RegisterChargePoint) {
 			c.cfg.Stats.MarkStartupDone()
 		}
 	}
+	c.shareChargePoint(ctx, cp)
+	c.shareStoredKeys(id)
 	c.weatherOnRegister(ctx, cp)
 	c.update(ctx, cp)
 }

@@ -41,6 +41,10 @@ func (c *Central) delivery(ctx actor.Context, msg proto.Message) {
 		c.ticketRecord(ctx, m)
 	case *messages.CentralKeys:
 		c.keysRecord(m)
+	case *messages.CentralChargePoint:
+		c.chargePointEntry(ctx, m)
+	case *messages.CentralDriver:
+		c.driverRecord(m)
 	case *messages.StatusChange:
 		if cp := c.cps[m.GetCpId()]; cp != nil {
 			cp.engineState = m.GetState()
@@ -82,6 +86,10 @@ func (c *Central) request(ctx actor.Context, r *messages.ChargeRequest) {
 		deny(messages.DenyReason_DENY_REASON_DRIVER_BUSY, fmt.Sprintf("%s already has a supply running (session %s)", driver, sid))
 		return
 	}
+	if detail := c.busyAtAnother(driver); detail != "" {
+		deny(messages.DenyReason_DENY_REASON_DRIVER_BUSY, detail)
+		return
+	}
 	if reason, detail := denyFor(cp.state, id, cp.fault); reason != messages.DenyReason_DENY_REASON_UNSPECIFIED {
 		deny(reason, c.weatherDenial(cp, detail))
 		return
@@ -96,6 +104,7 @@ func (c *Central) request(ctx actor.Context, r *messages.ChargeRequest) {
 	p.cancel = c.timers.After(c.cfg.StartTimeout, &startTimeout{sessionID: sid, cpID: id})
 	cp.pending = p
 	c.drivers[driver] = sid
+	c.shareDriver(ctx, driver, sid, id)
 	c.command(ctx, id, &messages.Command{Kind: &messages.Command_StartSupply{StartSupply: &messages.StartSupply{
 		SessionId: sid, RequestId: r.GetRequestId(), DriverId: driver}}})
 	c.log.WithFields(logrus.Fields{"cp_id": id, "driver_id": driver, "session_id": sid}).Infof("Sent START_SUPPLY to %s for %s", id, driver)

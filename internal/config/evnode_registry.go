@@ -36,7 +36,7 @@ func addCentralAuthFlags(fs *FlagSet, a *CentralAuth) {
 	fs.String(&a.Auth, "auth", "", AuthOpen, "how charge points authenticate: open (the lab's mode: secrets) or registry (only the Registry's tokens, checked offline against the registry topic)")
 	fs.String(&a.registryKey, "registry-key", "", "", "with --auth registry: pin the Registry's public key (base64, from GET /v1/keys); empty = trust the key on the registry topic")
 	fs.String(&a.RegistryKeyFile, "registry-key-file", "", "", "with --auth registry: pin the Registry's public key from this file (registry-key.pub, as `evnode registry --public-dir` writes it); Central waits for it at start")
-	fs.Duration(&a.RegistryGrace, "registry-grace", "", 10*time.Second, "with --auth registry: after start, how long a charge point Central has no Registry record of yet is told to wait, not refused")
+	fs.Duration(&a.RegistryGrace, "registry-grace", "", 10*time.Second, "with --auth registry: after start, how long a charge point Central has no Registry record of yet is told to wait, not refused; with --shared-group in the open mode, the longest a charge point unknown to the group waits while Central reads central.chargepoints")
 	fs.String(&a.AuditLog, "audit-log", "", "", "Central's tamper-evident audit log (operator actions, refused and accepted registrations); empty = beside --db (central-audit.log), none with --db :memory:")
 }
 

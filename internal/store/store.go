@@ -147,20 +147,7 @@ func (s *Store) ChargePoints(ctx context.Context) ([]ChargePoint, error) {
 // SaveChargePoint inserts or updates a charge point (its location, price, kW
 // and secret hash; the stopped order is kept unless the row is new).
 func (s *Store) SaveChargePoint(ctx context.Context, cp ChargePoint) error {
-	at := cp.RegisteredAt
-	if at.IsZero() {
-		at = time.Now()
-	}
-	_, err := s.db.ExecContext(ctx, `
-INSERT INTO charge_points (id, location, price, kw, secret_hash, stopped, registered_at)
-VALUES (?, ?, ?, ?, ?, ?, ?)
-ON CONFLICT(id) DO UPDATE SET location = excluded.location, price = excluded.price,
-	kw = excluded.kw, secret_hash = excluded.secret_hash`,
-		cp.ID, cp.Location, cp.PriceEURPerKWh, cp.KW, cp.SecretHash, boolInt(cp.Stopped), at.UnixMilli())
-	if err != nil {
-		return fmt.Errorf("save charge point %s: %w", cp.ID, err)
-	}
-	return nil
+	return s.upsertChargePoint(ctx, cp, false)
 }
 
 // SetStopped records the operator's order for one charge point, or for all when id is "".
