@@ -102,9 +102,12 @@ func TestSiteNodePartitionHealsWithNothingLost(t *testing.T) {
 	t.Logf("link cut with supplies running at %v: all %d charge points DISCONNECTED after %v", fresh, partitionCPs, time.Since(cut).Round(100*time.Millisecond))
 	// Stay cut past one more liveness timeout: the node is well beyond
 	// any grace on both sides (polled, so a loaded machine waits longer).
+	// EVSIM_E2E_PARTITION_HOLD holds it longer, to move the heal against
+	// TCP's retransmission times (scripts/partition-heal.sh sweeps it).
+	hold := partitionHold(t)
 	held := time.Now()
-	s.eventually(3*partitionLiveness, "the cut held one more liveness timeout", func() (bool, string) {
-		return time.Since(held) > partitionLiveness, "still DISCONNECTED"
+	s.eventually(hold+2*partitionLiveness, "the cut held one more liveness timeout", func() (bool, string) {
+		return time.Since(held) > hold, "still DISCONNECTED"
 	})
 	if ok, seen := s.inStates(cps, "DISCONNECTED"); !ok {
 		s.fail("a charge point of the cut node left DISCONNECTED while cut: %s", seen)
@@ -178,6 +181,21 @@ func TestSiteNodePartitionHealsWithNothingLost(t *testing.T) {
 			s.fail("%s logged %d ERROR or stack lines:\n%s", n, len(bad), strings.Join(bad, "\n"))
 		}
 	}
+}
+
+// partitionHold is how long the cut stays after the charge points went
+// DISCONNECTED: EVSIM_E2E_PARTITION_HOLD (a Go duration, at least
+// partitionLiveness), else partitionLiveness.
+func partitionHold(t *testing.T) time.Duration {
+	v := os.Getenv("EVSIM_E2E_PARTITION_HOLD")
+	if v == "" {
+		return partitionLiveness
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d < partitionLiveness {
+		t.Fatalf("EVSIM_E2E_PARTITION_HOLD=%q: want a Go duration of at least %v", v, partitionLiveness)
+	}
+	return d
 }
 
 // partitionedNetns is a network namespace joined to the root namespace by
