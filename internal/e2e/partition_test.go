@@ -237,11 +237,16 @@ func newPartitionedNetns(t *testing.T, name, rootIP, siteIP string) *partitioned
 	return ns
 }
 
-// dropRules are the namespace's iptables rules that cut its link.
+// dropRules are the iptables rules that cut the link: each end drops
+// what arrives from the other, so that packets are lost on the way, as on
+// a network that fails. (Dropping in OUTPUT instead fails the sender's own
+// writes at once, which TCP treats as local congestion and retries as soon
+// as the application writes again: a kinder cut than a real one.) Each
+// rule is the command line to run in the root namespace.
 func (ns *partitionedNetns) dropRules(op string) [][]string {
 	return [][]string{
-		{"iptables", op, "INPUT", "-i", ns.inVeth, "-j", "DROP"},
-		{"iptables", op, "OUTPUT", "-o", ns.inVeth, "-j", "DROP"},
+		{ns.ip, "netns", "exec", ns.name, "iptables", op, "INPUT", "-i", ns.inVeth, "-j", "DROP"},
+		{"iptables", op, "INPUT", "-i", ns.rootVeth, "-j", "DROP"},
 	}
 }
 
@@ -249,7 +254,7 @@ func (ns *partitionedNetns) dropRules(op string) [][]string {
 func (ns *partitionedNetns) cut(t *testing.T) {
 	t.Helper()
 	for _, rule := range ns.dropRules("-I") {
-		ns.run(t, ns.ip, append([]string{"netns", "exec", ns.name}, rule...)...)
+		ns.run(t, rule[0], rule[1:]...)
 	}
 }
 
@@ -257,7 +262,7 @@ func (ns *partitionedNetns) cut(t *testing.T) {
 func (ns *partitionedNetns) heal(t *testing.T) {
 	t.Helper()
 	for _, rule := range ns.dropRules("-D") {
-		ns.run(t, ns.ip, append([]string{"netns", "exec", ns.name}, rule...)...)
+		ns.run(t, rule[0], rule[1:]...)
 	}
 }
 
@@ -270,8 +275,12 @@ func (ns *partitionedNetns) run(t *testing.T, name string, args ...string) {
 
 // remove deletes the namespace (its end of the veth pair, and so the
 // pair, goes with it) and the root end in case the namespace was gone.
-// It runs in t.Cleanup, hence plain exec (ip ends at once).
+// The root namespace's drop rule goes too. It runs in t.Cleanup, hence plain exec (ip ends at once).
 func (ns *partitionedNetns) remove() {
+	root := ns.dropRules("-D")[1]
+	for range 3 { // a cut left in place, by as many runs that failed
+		_ = exec.Command(root[0], root[1:]...).Run()
+	}
 	_ = exec.Command(ns.ip, "netns", "del", ns.name).Run()
 	_ = exec.Command(ns.ip, "link", "del", ns.rootVeth).Run()
 }
