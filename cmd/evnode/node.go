@@ -92,7 +92,7 @@ func (n *node) startRemote(r config.Remote) (err error) {
 		return fmt.Errorf("cannot listen on %s: %w", r.Listen, err)
 	}
 	_ = lis.Close()
-	opts := append([]remote.ConfigOption{remote.WithAdvertisedHost(r.Advertise)}, remoteTLSOptions(&r.TLS, logging.Component(n.logger, "Remote"))...)
+	opts := append([]remote.ConfigOption{remote.WithAdvertisedHost(r.Advertise)}, remoteOptions(&r, logging.Component(n.logger, "Remote"))...)
 	cfg := remote.Configure(host, port, opts...)
 	// One connection attempt per endpoint before protoactor gives up on it
 	// (each failed attempt costs it a 2 s pause); the next message dials again.

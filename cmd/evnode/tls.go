@@ -19,16 +19,23 @@ import (
 // TLS is off. Failed handshakes are said once per peer and cause, at WARN:
 // protoactor's own line about them goes to DEBUG with the rest of its logs.
 func remoteTLSOptions(t *config.NodeTLS, log *logrus.Entry) []remote.ConfigOption {
-	if !t.Enabled() {
+	dial, serve := remoteTLSCredentials(t, log)
+	if dial == nil {
 		return nil
+	}
+	return []remote.ConfigOption{remote.WithServerOptions(serve), remote.WithDialOptions(dial)}
+}
+
+// remoteTLSCredentials are the gRPC options of remoteTLSOptions; nil when
+// TLS is off.
+func remoteTLSCredentials(t *config.NodeTLS, log *logrus.Entry) (grpc.DialOption, grpc.ServerOption) {
+	if !t.Enabled() {
+		return nil, nil
 	}
 	said := &onceEach{}
 	server := &toldCredentials{TransportCredentials: credentials.NewTLS(t.ServerConfig()), log: log, said: said}
 	client := &toldCredentials{TransportCredentials: credentials.NewTLS(t.ClientConfig()), log: log, said: said}
-	return []remote.ConfigOption{
-		remote.WithServerOptions(grpc.Creds(server)),
-		remote.WithDialOptions(grpc.WithTransportCredentials(client)),
-	}
+	return grpc.WithTransportCredentials(client), grpc.Creds(server)
 }
 
 // remoteTLSNote is what the "listening" line adds about TLS.

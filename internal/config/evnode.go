@@ -38,6 +38,8 @@ type Remote struct {
 	Advertise string
 	// TLS is the node's TLS identity for the remote (--tls-*); off by default.
 	TLS NodeTLS
+	// Link is how connections to peers are kept and dialled (--remote-*).
+	Link RemoteLink
 }
 
 // AddRemoteFlags registers --listen and --advertise.
@@ -45,11 +47,18 @@ func AddRemoteFlags(fs *FlagSet, r *Remote, listenDefault string) {
 	fs.String(&r.Listen, "listen", "", listenDefault, "HOST:PORT where the actor remote (gRPC) listens")
 	fs.String(&r.Advertise, "advertise", "", "", "HOST:PORT that peers use to reach this node; empty = --listen (or this host's name when --listen is 0.0.0.0)")
 	AddNodeTLSFlags(fs, &r.TLS, "the actor remote (its listener, and its connections to peers)")
+	addRemoteLinkFlags(fs, &r.Link)
 }
 
 // Finish checks the addresses and fills Advertise when it is empty.
 func (r *Remote) Finish() error {
 	if err := r.TLS.Finish(); err != nil {
+		return err
+	}
+	if r.Link == (RemoteLink{}) { // built in code, not from flags
+		r.Link = RemoteLink{Keepalive: DefaultRemoteKeepalive, DialTimeout: DefaultRemoteDialTimeout}
+	}
+	if err := r.Link.Validate(); err != nil {
 		return err
 	}
 	host, port, err := net.SplitHostPort(r.Listen)

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -22,15 +23,21 @@ const (
 	partitionCPs      = 20
 	partitionLiveness = 3 * time.Second
 	partitionSupply   = 10 * time.Second
+	// partitionHealBound is how soon after the heal Central must hear the
+	// node again: what redialling costs (--remote-dial-timeout, protoactor's
+	// 2 s pause after a failed dial, the next liveness message), with room
+	// for a loaded machine; a node that waits out TCP's back-off is later.
+	partitionHealBound = 10 * time.Second
 )
 
 // TestSiteNodePartitionHealsWithNothingLost puts one `evnode site` node in
 // a network namespace of its own, joined to the broker and Central by a
-// veth pair, and cuts that link (iptables DROP in the namespace: packets
-// vanish, no connection is refused) under load, for longer than Central's
-// liveness timeout: its charge points go DISCONNECTED on Central, as
-// rules.md says of a silent monitor. Healed, they are all ACTIVATED again
-// and supplies go on; every supply an engine started ends with exactly one
+// veth pair, and cuts that link (iptables DROP of what arrives at each
+// end: packets vanish, no connection is refused) under load, for longer
+// than Central's liveness timeout: its charge points go DISCONNECTED on
+// Central, as rules.md says of a silent monitor. Healed when TCP has just
+// backed off, they are all ACTIVATED again within partitionHealBound (the
+// node dials Central again rather than wait for TCP) and supplies go on; every supply an engine started ends with exactly one
 // ticket and every ticket is for such a supply, and each node says each
 // node-level event in one clean line. Needs root (ip netns, iptables).
 func TestSiteNodePartitionHealsWithNothingLost(t *testing.T) {
@@ -102,14 +109,25 @@ func TestSiteNodePartitionHealsWithNothingLost(t *testing.T) {
 	t.Logf("link cut with supplies running at %v: all %d charge points DISCONNECTED after %v", fresh, partitionCPs, time.Since(cut).Round(100*time.Millisecond))
 	// Stay cut past one more liveness timeout: the node is well beyond
 	// any grace on both sides (polled, so a loaded machine waits longer).
+	// EVSIM_E2E_PARTITION_HOLD holds it longer, to move the heal against
+	// TCP's retransmission times (scripts/partition-heal.sh sweeps it).
+	hold := partitionHold(t)
 	held := time.Now()
-	s.eventually(3*partitionLiveness, "the cut held one more liveness timeout", func() (bool, string) {
-		return time.Since(held) > partitionLiveness, "still DISCONNECTED"
+	s.eventually(hold+2*partitionLiveness, "the cut held one more liveness timeout", func() (bool, string) {
+		return time.Since(held) > hold, "still DISCONNECTED"
 	})
 	if ok, seen := s.inStates(cps, "DISCONNECTED"); !ok {
 		s.fail("a charge point of the cut node left DISCONNECTED while cut: %s", seen)
 	}
 
+	// Heal at the worst moment for a node that keeps its connection to
+	// Central through the cut: just after TCP backed off on it, more than
+	// partitionHealBound before it sends again. A node that dropped that
+	// connection is healed at once.
+	s.eventually(30*time.Second, "TCP backed off on the node's connection to Central", func() (bool, string) {
+		next, retransmitting := ns.nextRetransmission(t, central)
+		return !retransmitting || next > partitionHealBound+time.Second, fmt.Sprintf("it retransmits in %v", next)
+	})
 	// Heal: every charge point comes back and takes supplies again.
 	seq := s.lastSeq()
 	ns.heal(t)
@@ -117,8 +135,13 @@ func TestSiteNodePartitionHealsWithNothingLost(t *testing.T) {
 	s.eventually(45*time.Second, "the healed node's charge points ACTIVATED again", func() (bool, string) {
 		return s.inStates(cps, "ACTIVATED", "SUPPLYING")
 	})
+	back := time.Since(healed)
 	t.Logf("link healed after %v cut: all ACTIVATED again %v later", healed.Sub(cut).Round(100*time.Millisecond),
-		time.Since(healed).Round(100*time.Millisecond))
+		back.Round(100*time.Millisecond))
+	if back > partitionHealBound {
+		s.fail("the healed node's charge points were ACTIVATED again %v after the heal, want within %v: the node waited for TCP's retransmission back-off instead of dialling Central again",
+			back.Round(100*time.Millisecond), partitionHealBound)
+	}
 	s.eventually(45*time.Second, "new tickets after the heal", func() (bool, string) {
 		n := s.tickets(cps, seq)
 		return n >= 3, fmt.Sprintf("%d tickets since the heal", n)
@@ -180,6 +203,21 @@ func TestSiteNodePartitionHealsWithNothingLost(t *testing.T) {
 	}
 }
 
+// partitionHold is how long the cut stays after the charge points went
+// DISCONNECTED: EVSIM_E2E_PARTITION_HOLD (a Go duration, at least
+// partitionLiveness), else partitionLiveness.
+func partitionHold(t *testing.T) time.Duration {
+	v := os.Getenv("EVSIM_E2E_PARTITION_HOLD")
+	if v == "" {
+		return partitionLiveness
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d < partitionLiveness {
+		t.Fatalf("EVSIM_E2E_PARTITION_HOLD=%q: want a Go duration of at least %v", v, partitionLiveness)
+	}
+	return d
+}
+
 // partitionedNetns is a network namespace joined to the root namespace by
 // a veth pair: rootIP on the root side, siteIP inside, one /30.
 type partitionedNetns struct {
@@ -219,11 +257,16 @@ func newPartitionedNetns(t *testing.T, name, rootIP, siteIP string) *partitioned
 	return ns
 }
 
-// dropRules are the namespace's iptables rules that cut its link.
+// dropRules are the iptables rules that cut the link: each end drops
+// what arrives from the other, so that packets are lost on the way, as on
+// a network that fails. (Dropping in OUTPUT instead fails the sender's own
+// writes at once, which TCP treats as local congestion and retries as soon
+// as the application writes again: a kinder cut than a real one.) Each
+// rule is the command line to run in the root namespace.
 func (ns *partitionedNetns) dropRules(op string) [][]string {
 	return [][]string{
-		{"iptables", op, "INPUT", "-i", ns.inVeth, "-j", "DROP"},
-		{"iptables", op, "OUTPUT", "-o", ns.inVeth, "-j", "DROP"},
+		{ns.ip, "netns", "exec", ns.name, "iptables", op, "INPUT", "-i", ns.inVeth, "-j", "DROP"},
+		{"iptables", op, "INPUT", "-i", ns.rootVeth, "-j", "DROP"},
 	}
 }
 
@@ -231,7 +274,7 @@ func (ns *partitionedNetns) dropRules(op string) [][]string {
 func (ns *partitionedNetns) cut(t *testing.T) {
 	t.Helper()
 	for _, rule := range ns.dropRules("-I") {
-		ns.run(t, ns.ip, append([]string{"netns", "exec", ns.name}, rule...)...)
+		ns.run(t, rule[0], rule[1:]...)
 	}
 }
 
@@ -239,8 +282,41 @@ func (ns *partitionedNetns) cut(t *testing.T) {
 func (ns *partitionedNetns) heal(t *testing.T) {
 	t.Helper()
 	for _, rule := range ns.dropRules("-D") {
-		ns.run(t, ns.ip, append([]string{"netns", "exec", ns.name}, rule...)...)
+		ns.run(t, rule[0], rule[1:]...)
 	}
+}
+
+// nextRetransmission is how long until TCP retransmits on the namespace's
+// established connection to addr (HOST:PORT), the soonest of several;
+// retransmitting is false when none is retransmitting. It reads the
+// namespace's /proc/net/tcp: "rem_address st ... tr:tm->when", the timer
+// in clock ticks (1/100 s), tr 1 the retransmission timer.
+func (ns *partitionedNetns) nextRetransmission(t *testing.T, addr string) (next time.Duration, retransmitting bool) {
+	t.Helper()
+	out, err := testutil.Command(t, ns.ip, "netns", "exec", ns.name, "cat", "/proc/net/tcp").Output()
+	if err != nil {
+		t.Fatalf("read the namespace's /proc/net/tcp: %v", err)
+	}
+	_, port, _ := net.SplitHostPort(addr)
+	p, err := strconv.Atoi(port)
+	if err != nil {
+		t.Fatalf("%s: %v", addr, err)
+	}
+	remote := fmt.Sprintf(":%04X", p)
+	for _, line := range strings.Split(string(out), "\n") {
+		f := strings.Fields(line)
+		if len(f) < 6 || !strings.HasSuffix(f[2], remote) || f[3] != "01" || !strings.HasPrefix(f[5], "01:") {
+			continue
+		}
+		var ticks int64
+		if _, err := fmt.Sscanf(f[5][3:], "%x", &ticks); err != nil {
+			continue
+		}
+		if d := time.Duration(ticks) * 10 * time.Millisecond; !retransmitting || d < next {
+			next, retransmitting = d, true
+		}
+	}
+	return next, retransmitting
 }
 
 func (ns *partitionedNetns) run(t *testing.T, name string, args ...string) {
@@ -252,8 +328,12 @@ func (ns *partitionedNetns) run(t *testing.T, name string, args ...string) {
 
 // remove deletes the namespace (its end of the veth pair, and so the
 // pair, goes with it) and the root end in case the namespace was gone.
-// It runs in t.Cleanup, hence plain exec (ip ends at once).
+// The root namespace's drop rule goes too. It runs in t.Cleanup, hence plain exec (ip ends at once).
 func (ns *partitionedNetns) remove() {
+	root := ns.dropRules("-D")[1]
+	for range 3 { // a cut left in place, by as many runs that failed
+		_ = exec.Command(root[0], root[1:]...).Run()
+	}
 	_ = exec.Command(ns.ip, "netns", "del", ns.name).Run()
 	_ = exec.Command(ns.ip, "link", "del", ns.rootVeth).Run()
 }
