@@ -19,12 +19,16 @@ import (
 
 // holdStart keeps the start in progress of a charge point that went
 // DISCONNECTED until its START expires (startTimedOut).
-func (c *Central) holdStart(cp *cpEntry) {
+func (c *Central) holdStart(ctx actor.Context, cp *cpEntry) {
 	p := cp.pending
 	p.held = true
 	c.log.WithFields(logrus.Fields{"cp_id": cp.reg.ID, "driver_id": p.driverID, "session_id": p.sessionID}).
 		Infof("%s DISCONNECTED while starting a supply for %s: its START stays valid for up to %v, so %s is answered when it starts or expires",
 			cp.reg.ID, p.driverID, c.cfg.StartTimeout, p.driverID)
+	// The driver waits longer than usual for the answer: say why, so that
+	// it does not take Central for gone (its reply timeout starts again).
+	c.notice(ctx, p.driverID, cp.reg.ID, "", fmt.Sprintf(
+		"%s lost contact with Central while starting your supply; you get an answer when it starts or within %v", cp.reg.ID, c.cfg.StartTimeout))
 }
 
 // heldStartExpired denies the held start of a charge point still

@@ -1,6 +1,7 @@
 package central_test
 
 import (
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -121,6 +122,16 @@ func TestCentralDeniesAStartOfADisconnectedChargePointOnceItExpires(t *testing.T
 	if denied, _ := r.answersTo("R1"); len(denied) != 0 {
 		t.Fatalf("R1 denied while its START could still be carried out: %v", denied)
 	}
+	// alice hears why her answer takes longer (her reply timeout starts again)
+	testkit.Eventually(t, wait, func() bool {
+		for _, m := range r.bridge.Published(bridge.TopicDriverUpdates) {
+			if n, ok := m.(*messages.DriverNotice); ok && n.GetDriverId() == "alice" && n.GetCpId() == "CP-001" &&
+				strings.Contains(n.GetText(), "CP-001 lost contact with Central while starting your supply") {
+				return true
+			}
+		}
+		return false
+	}, func() string { return "alice was not told that her start is held" })
 	testkit.Eventually(t, wait, func() bool { d, _ := r.answersTo("R1"); return len(d) > 0 }, func() string { return "R1 never denied" })
 	// (a timer may fire a few ms early; denying at the disconnect takes under 1 s)
 	if waited := time.Since(sent); waited < startTimeout*3/4 {

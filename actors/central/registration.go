@@ -349,7 +349,7 @@ func (c *Central) interrupt(ctx actor.Context, cp *cpEntry, reason messages.EndR
 		c.notice(ctx, s.DriverID, cp.reg.ID, s.SessionID, text)
 	}
 	if p := cp.pending; p != nil && reason == messages.EndReason_END_REASON_MONITOR_LOST {
-		c.holdStart(cp)
+		c.holdStart(ctx, cp)
 	} else if p != nil {
 		c.abortStart(ctx, cp, deny, fmt.Sprintf("%s: %s", cp.reg.ID, DenyText(deny)), reason)
 	}
