@@ -14,6 +14,28 @@ import (
 	"github.com/evcharging/evsim/messages"
 )
 
+// sharedCentral spawns a Central of shared group "central" at 10.0.0.1:8090
+// (open mode, a bridge probe) and assigns it partitions of 6.
+func sharedCentral(t *testing.T, partitions ...int32) (*actor.ActorSystem, *actor.PID, *testkit.Probe) {
+	t.Helper()
+	sys, logger, _ := testkit.NewSystem(t)
+	br := testkit.NewProbe(t, sys, nil)
+	st, err := store.Open(":memory:")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = st.Close() })
+	props, err := central.Props(central.Config{Store: st, Bridge: br.PID, Shared: true, Address: "10.0.0.1:8090",
+		LivenessTimeout: time.Second, Logger: logger})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := sys.Root.Spawn(props)
+	sys.Root.Send(c, &bridge.Assigned{Topic: "cp", Group: "central", Generation: 1, MemberID: "m1",
+		Partitions: map[string][]int32{bridge.TopicStatus: partitions}, PartitionCounts: map[string]int32{bridge.TopicStatus: 6}})
+	return sys, c, br
+}
+
 // readBackMarks delivers to Central c the marks it published on
 // central.chargepoints, as the topic would: it has read the group's
 // registry up to its start.
@@ -40,21 +62,7 @@ func readBackMarks(t *testing.T, sys *actor.ActorSystem, c *actor.PID, br *testk
 // the one the charge point joined with at another Central is rejected, and
 // a new charge point joins.
 func TestSharedCentralReadsTheRegistryBeforeItPinsASecret(t *testing.T) {
-	sys, logger, _ := testkit.NewSystem(t)
-	br := testkit.NewProbe(t, sys, nil)
-	st, err := store.Open(":memory:")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	props, err := central.Props(central.Config{Store: st, Bridge: br.PID, Shared: true, Address: "10.0.0.1:8090",
-		LivenessTimeout: time.Second, Logger: logger})
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := sys.Root.Spawn(props)
-	sys.Root.Send(c, &bridge.Assigned{Topic: "cp", Group: "central", Generation: 1, MemberID: "m1",
-		Partitions: map[string][]int32{bridge.TopicStatus: {0, 1, 2, 3, 4, 5}}, PartitionCounts: map[string]int32{bridge.TopicStatus: 6}})
+	sys, c, br := sharedCentral(t, 0, 1, 2, 3, 4, 5)
 	register := func(id, secret string) *messages.RegistrationResult {
 		t.Helper()
 		res, err := sys.Root.RequestFuture(c, &messages.RegisterChargePoint{CpId: id, Secret: secret}, wait).Result()

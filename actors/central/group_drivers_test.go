@@ -7,10 +7,8 @@ import (
 
 	"google.golang.org/protobuf/types/known/timestamppb"
 
-	"github.com/evcharging/evsim/actors/central"
 	"github.com/evcharging/evsim/actors/internal/testkit"
 	"github.com/evcharging/evsim/bridge"
-	"github.com/evcharging/evsim/internal/store"
 	"github.com/evcharging/evsim/messages"
 )
 
@@ -21,22 +19,8 @@ import (
 // one of its charge points and a supply it does not hold (e.g. of a killed
 // Central's start that never began) with a record that the driver is free.
 func TestSharedCentralKnowsTheDriversOtherCentralsServe(t *testing.T) {
-	sys, logger, _ := testkit.NewSystem(t)
-	br := testkit.NewProbe(t, sys, nil)
-	st, err := store.Open(":memory:")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	props, err := central.Props(central.Config{Store: st, Bridge: br.PID, Shared: true, Address: "10.0.0.1:8090",
-		LivenessTimeout: time.Second, Logger: logger})
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := sys.Root.Spawn(props)
+	sys, c, br := sharedCentral(t, 0, 1)
 	ours, theirs := cpIn(t, 1, 6), cpIn(t, 4, 6)
-	sys.Root.Send(c, &bridge.Assigned{Topic: "cp", Group: "central", Generation: 1, MemberID: "m1",
-		Partitions: map[string][]int32{bridge.TopicStatus: {0, 1}}, PartitionCounts: map[string]int32{bridge.TopicStatus: 6}})
 	readBackMarks(t, sys, c, br)
 	testkit.Eventually(t, wait, func() bool {
 		res, err := sys.Root.RequestFuture(c, &messages.RegisterChargePoint{CpId: ours, Secret: "s"}, wait).Result()
