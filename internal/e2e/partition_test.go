@@ -44,7 +44,10 @@ func TestSiteNodePartitionHealsWithNothingLost(t *testing.T) {
 	if testing.Short() {
 		t.Skip("real processes, about a minute")
 	}
-	ns := newPartitionedNetns(t, "evsim-part", "10.251.73.1", "10.251.73.2")
+	// Names and addresses of this process alone: two runs at once (two
+	// worktrees, or a loop beside the suite) must not remove each other's.
+	name, rootIP, siteIP := partitionNames(os.Getpid())
+	ns := newPartitionedNetns(t, name, rootIP, siteIP)
 	s := &siteRun{harness: newHarness(t), http: freeAddr(t), pattern: "CP-P%02d"}
 	// The nodes run ahead of the rest of a loaded machine: the test judges
 	// what a partition does, not what a starved process does.
@@ -216,6 +219,14 @@ func partitionHold(t *testing.T) time.Duration {
 		t.Fatalf("EVSIM_E2E_PARTITION_HOLD=%q: want a Go duration of at least %v", v, partitionLiveness)
 	}
 	return d
+}
+
+// partitionNames are a namespace name (short enough for its veth names)
+// and the two addresses of a /30 in 10.251.0.0/16, both picked by pid.
+func partitionNames(pid int) (name, rootIP, siteIP string) {
+	block := pid % (256 * 64) // 64 blocks of /30 per third octet
+	third, base := block/64, (block%64)*4
+	return fmt.Sprintf("evp%d", pid%100000), fmt.Sprintf("10.251.%d.%d", third, base+1), fmt.Sprintf("10.251.%d.%d", third, base+2)
 }
 
 // partitionedNetns is a network namespace joined to the root namespace by
