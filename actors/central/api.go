@@ -33,6 +33,11 @@ type KnockOut struct {
 type OperatorResult struct {
 	Affected int
 	Err      string
+	// Owner is the address of the Central of the group that carried the
+	// order out (or did not answer), "" when this Central did.
+	Owner string
+	// OwnerSilent: Owner did not answer in time; Err says so.
+	OwnerSilent bool
 }
 
 // GetSnapshot asks Central for the whole panel; it answers with *Snapshot.

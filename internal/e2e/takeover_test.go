@@ -187,19 +187,8 @@ func (r *takeoverRun) ownedBy(i int, skip ...string) string {
 // with cpID "" the action on all (e.g. "resume-all").
 func (r *takeoverRun) operator(i int, cpID, action string) {
 	r.t.Helper()
-	url := "http://" + r.https[i] + "/api/chargepoints/" + cpID + "/" + action
-	if cpID == "" {
-		url = "http://" + r.https[i] + "/api/" + action
-	}
-	req, _ := http.NewRequest(http.MethodPost, url, nil)
-	req.Header.Set("Authorization", "Bearer "+takeoverToken)
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		r.t.Fatalf("%s %s at %s: %v", action, cpID, r.names[i], err)
-	}
-	res.Body.Close()
-	if res.StatusCode != http.StatusOK {
-		r.t.Fatalf("%s %s at %s: %s", action, cpID, r.names[i], res.Status)
+	if code, a := r.order(i, cpID, action); code != http.StatusOK {
+		r.t.Fatalf("%s %s at %s: %d %s", action, cpID, r.names[i], code, a.Error)
 	}
 }
 

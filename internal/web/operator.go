@@ -135,7 +135,12 @@ func (s *Server) answerAction(w http.ResponseWriter, r *http.Request, action, id
 	if id != "" {
 		fields["cp_id"] = id
 	}
-	if res.Err != "" || (id != "" && res.Affected == 0) {
+	if res.OwnerSilent {
+		s.auditAction(r, action, id, audit.OutcomeDenied, res.Err)
+		writeError(w, http.StatusGatewayTimeout, res.Err)
+		return
+	}
+	if res.Owner == "" && (res.Err != "" || (id != "" && res.Affected == 0)) {
 		// Was it refused because the charge point does not exist?
 		ctx, cancel := s.centralCtx(r)
 		defer cancel()
@@ -143,12 +148,12 @@ func (s *Server) answerAction(w http.ResponseWriter, r *http.Request, action, id
 			writeError(w, http.StatusNotFound, "unknown charge point "+id)
 			return
 		}
-		if res.Err != "" {
-			s.auditAction(r, action, id, audit.OutcomeDenied, res.Err)
-			s.log.WithFields(fields).Infof("Central refused an operator action: %s", res.Err)
-			writeError(w, http.StatusConflict, res.Err)
-			return
-		}
+	}
+	if res.Err != "" {
+		s.auditAction(r, action, id, audit.OutcomeDenied, res.Err)
+		s.log.WithFields(fields).Infof("Central refused an operator action: %s", res.Err)
+		writeError(w, http.StatusConflict, res.Err)
+		return
 	}
 	target := id
 	if target == "" {
@@ -156,5 +161,5 @@ func (s *Server) answerAction(w http.ResponseWriter, r *http.Request, action, id
 	}
 	s.auditAction(r, action, target, audit.OutcomeOK, fmt.Sprintf("%d affected", res.Affected))
 	s.log.WithFields(fields).WithField("affected", res.Affected).Infof("Operator action %s carried out on %s", action, target)
-	writeJSON(w, http.StatusOK, ActionResult{Action: action, CPID: id, Affected: res.Affected})
+	writeJSON(w, http.StatusOK, ActionResult{Action: action, CPID: id, Affected: res.Affected, Owner: res.Owner})
 }

@@ -93,6 +93,9 @@ type ActionResult struct {
 	Action   string `json:"action"`
 	CPID     string `json:"cp_id"` // "" for stop-all and resume-all
 	Affected int    `json:"affected"`
+	// Owner is the Central of the shared group that carried the order out
+	// when not this one (it owns the charge point).
+	Owner string `json:"owner,omitempty"`
 }
 
 // apiError is every error body: {"error": "a sentence"}.
