@@ -78,14 +78,17 @@ func (OrderKind) EnumDescriptor() ([]byte, []int) {
 }
 
 // An operator's order given at one Central of a shared group for a charge
-// point that another Central of the group owns, passed on over actor remote
-// to the owner, which carries it out and answers CentralOrderResult. The
+// point that another Central of the group owns (or for all), passed on over
+// actor remote to the owner (each member), which carries it out and answers
+// CentralOrderResult. The
 // owner never passes it on again: if it does not own the charge point (any
 // more) it says so.
 type CentralOrder struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	CpId  string                 `protobuf:"bytes,1,opt,name=cp_id,json=cpId,proto3" json:"cp_id,omitempty"`
-	Kind  OrderKind              `protobuf:"varint,2,opt,name=kind,proto3,enum=evcharging.v1.OrderKind" json:"kind,omitempty"`
+	// Empty: a stop or resume of all, which the receiver carries out on its
+	// own charge points.
+	CpId string    `protobuf:"bytes,1,opt,name=cp_id,json=cpId,proto3" json:"cp_id,omitempty"`
+	Kind OrderKind `protobuf:"varint,2,opt,name=kind,proto3,enum=evcharging.v1.OrderKind" json:"kind,omitempty"`
 	// The address of the Central that passed it on.
 	Via           string `protobuf:"bytes,3,opt,name=via,proto3" json:"via,omitempty"`
 	unknownFields protoimpl.UnknownFields

@@ -38,6 +38,16 @@ type OperatorResult struct {
 	Owner string
 	// OwnerSilent: Owner did not answer in time; Err says so.
 	OwnerSilent bool
+	// Members are the other Centrals of a shared group that an order for
+	// all was passed on to, each with its answer (Affected counts theirs too).
+	Members []MemberOrderResult
+}
+
+// MemberOrderResult is one other Central's answer to an order for all.
+type MemberOrderResult struct {
+	Address  string
+	Affected int
+	Err      string // its refusal, or that it did not answer in time
 }
 
 // GetSnapshot asks Central for the whole panel; it answers with *Snapshot.

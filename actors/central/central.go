@@ -338,11 +338,11 @@ func (c *Central) Receive(ctx actor.Context) {
 	case *startTimeout:
 		c.startTimedOut(ctx, msg)
 	case *StopChargePoint:
-		if !c.orderElsewhere(ctx, msg.CPID, messages.OrderKind_ORDER_KIND_STOP) {
+		if !c.orderElsewhere(ctx, msg.CPID, messages.OrderKind_ORDER_KIND_STOP) && !c.orderEverywhere(ctx, msg.CPID, true) {
 			ctx.Respond(c.setStopped(ctx, msg.CPID, true))
 		}
 	case *ResumeChargePoint:
-		if !c.orderElsewhere(ctx, msg.CPID, messages.OrderKind_ORDER_KIND_RESUME) {
+		if !c.orderElsewhere(ctx, msg.CPID, messages.OrderKind_ORDER_KIND_RESUME) && !c.orderEverywhere(ctx, msg.CPID, false) {
 			ctx.Respond(c.setStopped(ctx, msg.CPID, false))
 		}
 	case *KnockOut:

@@ -60,7 +60,10 @@ func (c *Central) orderElsewhere(ctx actor.Context, cpID string, kind messages.O
 func (c *Central) orderOfAnother(ctx actor.Context, o *messages.CentralOrder) *messages.CentralOrderResult {
 	ans := &messages.CentralOrderResult{Owner: c.groupAddress()}
 	cpID := o.GetCpId()
-	if cpID == "" || !c.owns(cpID) {
+	if cpID == "" {
+		return c.allOfAnother(ctx, o)
+	}
+	if !c.owns(cpID) {
 		ans.Error = fmt.Sprintf("%s is not Central %s's any more (the group is rebalancing); try again", cpID, c.groupAddress())
 		return ans
 	}

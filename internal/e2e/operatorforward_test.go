@@ -21,6 +21,11 @@ type orderAnswer struct {
 	Affected int    `json:"affected"`
 	Owner    string `json:"owner"`
 	Error    string `json:"error"`
+	Members  []struct {
+		Address  string `json:"address"`
+		Affected int    `json:"affected"`
+		Error    string `json:"error"`
+	} `json:"members"`
 }
 
 // order posts an operator action (e.g. "stop") for cpID to Central i (with
@@ -53,12 +58,14 @@ func (r *takeoverRun) order(i int, cpID, action string) (int, orderAnswer) {
 // and the answer names it. An order for a charge point that no Central
 // knows is still "unknown charge point" (404). With the owner frozen
 // (SIGSTOP), the order's answer is 504 within --forward-timeout and names
-// the owner that did not answer.
+// the owner that did not answer. Stop-all and resume-all act on every
+// charge point of the network, at whichever Central they are given, and
+// name a member that did not answer.
 func TestOperatorOrderReachesTheOwningCentral(t *testing.T) {
 	if testing.Short() {
 		t.Skip("real processes, about half a minute")
 	}
-	r := startTakeover(t, takeoverSetup{centralArgs: []string{"--forward-timeout", "1s"}})
+	r := startTakeover(t, takeoverSetup{centralArgs: []string{"--forward-timeout", "1s", "--group-session-timeout", "10s"}})
 	cp := r.ownedBy(1)
 	for _, step := range []struct{ action, state string }{{"stop", "STOPPED"}, {"resume", "ACTIVATED"}} {
 		code, a := r.order(0, cp, step.action)
@@ -68,6 +75,20 @@ func TestOperatorOrderReachesTheOwningCentral(t *testing.T) {
 		r.eventually(10*time.Second, cp+" "+step.state+" at its owner, central-2", func() (bool, string) {
 			st := r.stateAt(1, cp)
 			return st == step.state, st
+		})
+	}
+
+	// Stop all at the first Central, resume all at the second: each acts on
+	// every charge point of the network, and the answer names the other.
+	for i, step := range []struct{ action, state string }{{"stop-all", "STOPPED"}, {"resume-all", "ACTIVATED"}} {
+		other := r.remotes[1-i]
+		code, a := r.order(i, "", step.action)
+		if code != http.StatusOK || a.Affected != takeoverCPs || len(a.Members) != 1 || a.Members[0].Address != other ||
+			a.Members[0].Affected == 0 || a.Members[0].Error != "" {
+			r.fail("%s at %s: %d %+v, want 200 with all %d affected, some by %s", step.action, r.names[i], code, a, takeoverCPs, other)
+		}
+		r.eventually(10*time.Second, "every charge point "+step.state+" after "+step.action, func() (bool, string) {
+			return r.allIn(r.all(), step.state)
 		})
 	}
 
@@ -88,6 +109,12 @@ func TestOperatorOrderReachesTheOwningCentral(t *testing.T) {
 		r.fail("the answer with the owner frozen took %v, want about --forward-timeout 1s", took)
 	}
 	t.Logf("answer with the owner frozen: %d %q after %v", code, a.Error, took)
+	r.signal(r.names[1], syscall.SIGSTOP)
+	code, a = r.order(0, "", "stop-all")
+	r.signal(r.names[1], syscall.SIGCONT)
+	if code != http.StatusOK || len(a.Members) != 1 || !strings.Contains(a.Members[0].Error, "Central "+r.remotes[1]+" did not answer") {
+		r.fail("stop-all at central-1 with central-2 frozen: %d %+v, want 200 naming %s as silent", code, a, r.remotes[1])
+	}
 	if bad := badLines(r.log(r.names[0], -1)); len(bad) > 0 {
 		r.fail("central-1 logged %d ERROR or stack lines:\n%s", len(bad), strings.Join(bad, "\n"))
 	}

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -282,7 +283,11 @@ func takeoverKeepsTheOperatorsStop(t *testing.T, brokers string) {
 		st := r.stateAt(0, cp)
 		return st == "STOPPED", st
 	})
-	r.operator(1, "", "resume-all") // the second Central's charge points only
+	// The second Central's operator resumes all while the first is frozen:
+	// its part never arrives (it is killed next), and the second keeps the
+	// stop that it holds of the group's records.
+	r.signal(r.names[0], syscall.SIGSTOP)
+	r.operator(1, "", "resume-all")
 
 	r.killFirst()
 	// Watched over two liveness timeouts: a Central that does not know of the

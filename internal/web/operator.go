@@ -159,7 +159,15 @@ func (s *Server) answerAction(w http.ResponseWriter, r *http.Request, action, id
 	if target == "" {
 		target = "every charge point"
 	}
-	s.auditAction(r, action, target, audit.OutcomeOK, fmt.Sprintf("%d affected", res.Affected))
-	s.log.WithFields(fields).WithField("affected", res.Affected).Infof("Operator action %s carried out on %s", action, target)
-	writeJSON(w, http.StatusOK, ActionResult{Action: action, CPID: id, Affected: res.Affected, Owner: res.Owner})
+	detail := fmt.Sprintf("%d affected", res.Affected)
+	out := ActionResult{Action: action, CPID: id, Affected: res.Affected, Owner: res.Owner}
+	for _, m := range res.Members {
+		out.Members = append(out.Members, MemberAction{Address: m.Address, Affected: m.Affected, Error: m.Err})
+		if m.Err != "" {
+			detail += "; " + m.Err
+		}
+	}
+	s.auditAction(r, action, target, audit.OutcomeOK, detail)
+	s.log.WithFields(fields).WithField("affected", res.Affected).Infof("Operator action %s carried out on %s (%s)", action, target, detail)
+	writeJSON(w, http.StatusOK, out)
 }
