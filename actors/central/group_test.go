@@ -35,7 +35,7 @@ func cpIn(t *testing.T, p, n int32) string {
 // requests of its charge points made after it got their partition, and
 // drops without DISCONNECTED the charge points of a partition it loses.
 func TestSharedCentralServesItsPartitionsOnly(t *testing.T) {
-	sys, br, c, logs := sharedCentral(t, time.Second)
+	sys, br, c, logs := sharedCentralWithLogs(t, time.Second)
 	ask := func(msg any) any {
 		t.Helper()
 		res, err := sys.Root.RequestFuture(c, msg, wait).Result()

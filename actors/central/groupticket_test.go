@@ -23,12 +23,13 @@ import (
 // delivered again here, and the supply was shown running for good (seen:
 // 2 supplies still shown running 30 s after the drivers stopped).
 func TestSharedCentralEndsASupplyAnotherCentralTicketed(t *testing.T) {
-	sys, br, c, logs := sharedCentral(t, time.Minute)
+	sys, br, c, logs := sharedCentralWithLogs(t, time.Minute)
 	ours := cpIn(t, 1, 6)
 	sys.Root.Send(c, &bridge.Assigned{Topic: "cp", Group: "central", Generation: 1, MemberID: "m1",
 		Partitions: map[string][]int32{bridge.TopicStatus: {0, 1}}, PartitionCounts: map[string]int32{bridge.TopicStatus: 6}})
 	testkit.Eventually(t, wait, func() bool { return len(logs.Lines("INFO", "owns partitions [0 1] of cp.status")) == 1 },
 		func() string { return "no assignment:\n" + logs.String() })
+	readBackMarks(t, sys, c, br) // it has read the group's registry
 	res, err := sys.Root.RequestFuture(c, &messages.RegisterChargePoint{CpId: ours, Secret: "s"}, wait).Result()
 	if err != nil || !res.(*messages.RegistrationResult).GetAccepted() {
 		t.Fatalf("register %s: %v %v", ours, res, err)
@@ -72,9 +73,9 @@ func TestSharedCentralEndsASupplyAnotherCentralTicketed(t *testing.T) {
 		})
 }
 
-// sharedCentral spawns a Central of a shared group (at 10.0.0.1:8090) on an
+// sharedCentralWithLogs spawns a Central of a shared group (at 10.0.0.1:8090) on an
 // in-memory store, a probe standing in for its bridge.
-func sharedCentral(t *testing.T, liveness time.Duration) (*actor.ActorSystem, *testkit.Probe, *actor.PID, *testkit.LogBuffer) {
+func sharedCentralWithLogs(t *testing.T, liveness time.Duration) (*actor.ActorSystem, *testkit.Probe, *actor.PID, *testkit.LogBuffer) {
 	t.Helper()
 	sys, logger, logs := testkit.NewSystem(t)
 	br := testkit.NewProbe(t, sys, nil)

@@ -48,9 +48,14 @@ func TestScaleGuard(t *testing.T) {
 	// cancelled); a driver: resubscribe, a reply timeout and its next
 	// request; Central's own. Fired timeouts are gone. (With a tick each
 	// for health and liveness it was about 1,400 here, now about 1,100.)
-	if got, want := timer.For(h.Sys).Len(), 3*(first+more)+4*first; got > want {
-		t.Errorf("the wheel holds %d timers for %d charge points and %d drivers, want at most %d", got, first+more, first, want)
-	}
+	// Under load monitors may miss an answer for a moment and keep a retry
+	// timer or two more: the count must settle below the bound (a timer
+	// per health check, or one never cancelled, would not).
+	want := 3*(first+more) + 4*first
+	testkit.Eventually(t, 30*time.Second, func() bool { return timer.For(h.Sys).Len() <= want }, func() string {
+		return fmt.Sprintf("the wheel holds %d timers for %d charge points and %d drivers, want at most %d",
+			timer.For(h.Sys).Len(), first+more, first, want)
+	})
 }
 
 // settledGoroutines waits until the process runs fewer than limit
