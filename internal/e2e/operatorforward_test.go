@@ -63,9 +63,24 @@ func (r *takeoverRun) order(i int, cpID, action string) (int, orderAnswer) {
 // name a member that did not answer.
 func TestOperatorOrderReachesTheOwningCentral(t *testing.T) {
 	if testing.Short() {
-		t.Skip("real processes, about half a minute")
+		t.Skip("real processes, about ten seconds")
 	}
-	r := startTakeover(t, takeoverSetup{centralArgs: []string{"--forward-timeout", "1s", "--group-session-timeout", "10s"}})
+	operatorOrderReachesTheOwningCentral(t, "")
+}
+
+// TestIntegrationOperatorOrderReachesTheOwningCentral is the same on the
+// real Apache Kafka of the integration suite.
+func TestIntegrationOperatorOrderReachesTheOwningCentral(t *testing.T) {
+	brokers := suiteKafka(t)
+	if testing.Short() {
+		t.Skip("real processes, about ten seconds")
+	}
+	operatorOrderReachesTheOwningCentral(t, brokers)
+}
+
+func operatorOrderReachesTheOwningCentral(t *testing.T, brokers string) {
+	// (a longer session timeout: the frozen Central keeps its partitions)
+	r := startTakeover(t, takeoverSetup{brokers: brokers, centralArgs: []string{"--forward-timeout", "1s", "--group-session-timeout", "10s"}})
 	cp := r.ownedBy(1)
 	for _, step := range []struct{ action, state string }{{"stop", "STOPPED"}, {"resume", "ACTIVATED"}} {
 		code, a := r.order(0, cp, step.action)

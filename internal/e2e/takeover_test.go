@@ -285,7 +285,16 @@ func takeoverKeepsTheOperatorsStop(t *testing.T, brokers string) {
 	})
 	// The second Central's operator resumes all while the first is frozen:
 	// its part never arrives (it is killed next), and the second keeps the
-	// stop that it holds of the group's records.
+	// stop that it holds of the group's records (once they have it).
+	r.eventually(20*time.Second, "the stop of "+cp+" in the group's records", func() (bool, string) {
+		stopped := "none"
+		for _, m := range r.readAll(bridge.TopicCentralChargePoints) {
+			if e, ok := m.(*messages.CentralChargePoint); ok && e.GetCpId() == cp {
+				stopped = fmt.Sprint(e.GetStopped())
+			}
+		}
+		return stopped == "true", "latest record stopped: " + stopped
+	})
 	r.signal(r.names[0], syscall.SIGSTOP)
 	r.operator(1, "", "resume-all")
 
