@@ -33,6 +33,21 @@ type KnockOut struct {
 type OperatorResult struct {
 	Affected int
 	Err      string
+	// Owner is the address of the Central of the group that carried the
+	// order out (or did not answer), "" when this Central did.
+	Owner string
+	// OwnerSilent: Owner did not answer in time; Err says so.
+	OwnerSilent bool
+	// Members are the other Centrals of a shared group that an order for
+	// all was passed on to, each with its answer (Affected counts theirs too).
+	Members []MemberOrderResult
+}
+
+// MemberOrderResult is one other Central's answer to an order for all.
+type MemberOrderResult struct {
+	Address  string
+	Affected int
+	Err      string // its refusal, or that it did not answer in time
 }
 
 // GetSnapshot asks Central for the whole panel; it answers with *Snapshot.

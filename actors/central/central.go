@@ -58,6 +58,10 @@ type Config struct {
 	CheckInterval time.Duration
 	// StartTimeout is how long an engine has to confirm a start. Default 5 s.
 	StartTimeout time.Duration
+	// ForwardTimeout bounds how long an operator's order passed on to the
+	// Central of the group that owns the charge point waits for its answer
+	// (keep it below the web panel's request timeout). Default 2 s.
+	ForwardTimeout time.Duration
 	// ReconcileInterval is the least time between two repeats of an order
 	// (stop/resume) to an engine whose state disagrees. Default LivenessTimeout.
 	ReconcileInterval time.Duration
@@ -147,6 +151,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.StartTimeout == 0 {
 		c.StartTimeout = 5 * time.Second
+	}
+	if c.ForwardTimeout == 0 {
+		c.ForwardTimeout = 2 * time.Second
 	}
 	if c.ReconcileInterval == 0 {
 		c.ReconcileInterval = c.LivenessTimeout
@@ -331,11 +338,19 @@ func (c *Central) Receive(ctx actor.Context) {
 	case *startTimeout:
 		c.startTimedOut(ctx, msg)
 	case *StopChargePoint:
-		ctx.Respond(c.setStopped(ctx, msg.CPID, true))
+		if !c.orderElsewhere(ctx, msg.CPID, messages.OrderKind_ORDER_KIND_STOP) && !c.orderEverywhere(ctx, msg.CPID, true) {
+			ctx.Respond(c.setStopped(ctx, msg.CPID, true))
+		}
 	case *ResumeChargePoint:
-		ctx.Respond(c.setStopped(ctx, msg.CPID, false))
+		if !c.orderElsewhere(ctx, msg.CPID, messages.OrderKind_ORDER_KIND_RESUME) && !c.orderEverywhere(ctx, msg.CPID, false) {
+			ctx.Respond(c.setStopped(ctx, msg.CPID, false))
+		}
 	case *KnockOut:
-		ctx.Respond(c.knockOut(ctx, msg))
+		if !c.orderElsewhere(ctx, msg.CPID, knockOutKind(msg.KO)) {
+			ctx.Respond(c.knockOut(ctx, msg))
+		}
+	case *messages.CentralOrder:
+		ctx.Respond(c.orderOfAnother(ctx, msg))
 	case *GetSnapshot:
 		ctx.Respond(c.snapshot())
 	case *GetCluster:

@@ -127,7 +127,7 @@ func runCentral(parent context.Context, args []string, getenv func(string) (stri
 	}
 	props, err := central.Props(central.Config{
 		Tokens: tokens, Audit: auditLog, RegistryGrace: c.Auth.RegistryGrace, Keys: keys, MasterKey: masterKey,
-		Store: st, Bridge: bridgePID, LivenessTimeout: c.LivenessTimeout, StartTimeout: c.StartTimeout,
+		Store: st, Bridge: bridgePID, LivenessTimeout: c.LivenessTimeout, StartTimeout: c.StartTimeout, ForwardTimeout: c.ForwardTimeout,
 		RequestTTL: c.RequestTTL, CommandTTL: c.CommandTTL, Group: c.Group, Shared: c.SharedGroup, Partitions: c.Partitions,
 		Address: c.Remote.Advertise, HTTP: advertisedHTTP(server), ClosedRegistration: c.ClosedRegistration, Stall: n.stall, Logger: n.logger, Stats: n.stats,
 	})

@@ -126,6 +126,9 @@ type Central struct {
 	LivenessTimeout time.Duration
 	// StartTimeout is how long an engine has to confirm a start.
 	StartTimeout time.Duration
+	// ForwardTimeout bounds the wait for the Central of the shared group
+	// that owns a charge point when an operator's order for it is passed on.
+	ForwardTimeout time.Duration
 	// RequestTTL is the age after which a driver's request is denied as
 	// expired (the driver gave up on it, e.g. while Central was down).
 	RequestTTL time.Duration
@@ -166,6 +169,7 @@ func CentralFlags(c *Central) *FlagSet {
 	fs.Int(&c.Partitions, "partitions", "", 6, "partitions of the topics Central creates; with --shared-group, the partition count of the cp.* topics")
 	fs.Duration(&c.LivenessTimeout, "liveness-timeout", "", 3*time.Second, "silence after which Central marks a monitor DISCONNECTED")
 	fs.Duration(&c.StartTimeout, "start-timeout", "", 5*time.Second, "how long an engine has to confirm the start of a supply")
+	fs.Duration(&c.ForwardTimeout, "forward-timeout", "", 2*time.Second, "with --shared-group, how long an operator's order for another Central's charge point waits for that Central's answer")
 	fs.Duration(&c.RequestTTL, "request-ttl", "", 10*time.Second, "a driver's request older than this is denied as expired (match the drivers' --reply-timeout)")
 	fs.Duration(&c.CommandTTL, "command-ttl", "", time.Minute, "an engine ignores a command older than this (a start: older than --start-timeout)")
 	addCentralAuthFlags(fs, &c.Auth)
@@ -227,6 +231,8 @@ func (c *Central) Validate() error {
 		return Usagef("liveness-timeout", "must be more than 0")
 	case c.StartTimeout <= 0:
 		return Usagef("start-timeout", "must be more than 0")
+	case c.ForwardTimeout <= 0:
+		return Usagef("forward-timeout", "must be more than 0")
 	case c.RequestTTL <= 0:
 		return Usagef("request-ttl", "must be more than 0")
 	case c.CommandTTL <= 0:

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -187,19 +188,8 @@ func (r *takeoverRun) ownedBy(i int, skip ...string) string {
 // with cpID "" the action on all (e.g. "resume-all").
 func (r *takeoverRun) operator(i int, cpID, action string) {
 	r.t.Helper()
-	url := "http://" + r.https[i] + "/api/chargepoints/" + cpID + "/" + action
-	if cpID == "" {
-		url = "http://" + r.https[i] + "/api/" + action
-	}
-	req, _ := http.NewRequest(http.MethodPost, url, nil)
-	req.Header.Set("Authorization", "Bearer "+takeoverToken)
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		r.t.Fatalf("%s %s at %s: %v", action, cpID, r.names[i], err)
-	}
-	res.Body.Close()
-	if res.StatusCode != http.StatusOK {
-		r.t.Fatalf("%s %s at %s: %s", action, cpID, r.names[i], res.Status)
+	if code, a := r.order(i, cpID, action); code != http.StatusOK {
+		r.t.Fatalf("%s %s at %s: %d %s", action, cpID, r.names[i], code, a.Error)
 	}
 }
 
@@ -293,7 +283,20 @@ func takeoverKeepsTheOperatorsStop(t *testing.T, brokers string) {
 		st := r.stateAt(0, cp)
 		return st == "STOPPED", st
 	})
-	r.operator(1, "", "resume-all") // the second Central's charge points only
+	// The second Central's operator resumes all while the first is frozen:
+	// its part never arrives (it is killed next), and the second keeps the
+	// stop that it holds of the group's records (once they have it).
+	r.eventually(20*time.Second, "the stop of "+cp+" in the group's records", func() (bool, string) {
+		stopped := "none"
+		for _, m := range r.readAll(bridge.TopicCentralChargePoints) {
+			if e, ok := m.(*messages.CentralChargePoint); ok && e.GetCpId() == cp {
+				stopped = fmt.Sprint(e.GetStopped())
+			}
+		}
+		return stopped == "true", "latest record stopped: " + stopped
+	})
+	r.signal(r.names[0], syscall.SIGSTOP)
+	r.operator(1, "", "resume-all")
 
 	r.killFirst()
 	// Watched over two liveness timeouts: a Central that does not know of the

@@ -135,7 +135,12 @@ func (s *Server) answerAction(w http.ResponseWriter, r *http.Request, action, id
 	if id != "" {
 		fields["cp_id"] = id
 	}
-	if res.Err != "" || (id != "" && res.Affected == 0) {
+	if res.OwnerSilent {
+		s.auditAction(r, action, id, audit.OutcomeDenied, res.Err)
+		writeError(w, http.StatusGatewayTimeout, res.Err)
+		return
+	}
+	if res.Owner == "" && (res.Err != "" || (id != "" && res.Affected == 0)) {
 		// Was it refused because the charge point does not exist?
 		ctx, cancel := s.centralCtx(r)
 		defer cancel()
@@ -143,18 +148,26 @@ func (s *Server) answerAction(w http.ResponseWriter, r *http.Request, action, id
 			writeError(w, http.StatusNotFound, "unknown charge point "+id)
 			return
 		}
-		if res.Err != "" {
-			s.auditAction(r, action, id, audit.OutcomeDenied, res.Err)
-			s.log.WithFields(fields).Infof("Central refused an operator action: %s", res.Err)
-			writeError(w, http.StatusConflict, res.Err)
-			return
-		}
+	}
+	if res.Err != "" {
+		s.auditAction(r, action, id, audit.OutcomeDenied, res.Err)
+		s.log.WithFields(fields).Infof("Central refused an operator action: %s", res.Err)
+		writeError(w, http.StatusConflict, res.Err)
+		return
 	}
 	target := id
 	if target == "" {
 		target = "every charge point"
 	}
-	s.auditAction(r, action, target, audit.OutcomeOK, fmt.Sprintf("%d affected", res.Affected))
-	s.log.WithFields(fields).WithField("affected", res.Affected).Infof("Operator action %s carried out on %s", action, target)
-	writeJSON(w, http.StatusOK, ActionResult{Action: action, CPID: id, Affected: res.Affected})
+	detail := fmt.Sprintf("%d affected", res.Affected)
+	out := ActionResult{Action: action, CPID: id, Affected: res.Affected, Owner: res.Owner}
+	for _, m := range res.Members {
+		out.Members = append(out.Members, MemberAction{Address: m.Address, Affected: m.Affected, Error: m.Err})
+		if m.Err != "" {
+			detail += "; " + m.Err
+		}
+	}
+	s.auditAction(r, action, target, audit.OutcomeOK, detail)
+	s.log.WithFields(fields).WithField("affected", res.Affected).Infof("Operator action %s carried out on %s (%s)", action, target, detail)
+	writeJSON(w, http.StatusOK, out)
 }

@@ -93,6 +93,19 @@ type ActionResult struct {
 	Action   string `json:"action"`
 	CPID     string `json:"cp_id"` // "" for stop-all and resume-all
 	Affected int    `json:"affected"`
+	// Owner is the Central of the shared group that carried the order out
+	// when not this one (it owns the charge point).
+	Owner string `json:"owner,omitempty"`
+	// Members: a stop-all or resume-all in a shared group was passed on to
+	// these other Centrals; Affected counts theirs too.
+	Members []MemberAction `json:"members,omitempty"`
+}
+
+// MemberAction is one other Central's answer to an order for all.
+type MemberAction struct {
+	Address  string `json:"address"`
+	Affected int    `json:"affected"`
+	Error    string `json:"error,omitempty"` // its refusal, or that it did not answer in time
 }
 
 // apiError is every error body: {"error": "a sentence"}.

@@ -406,7 +406,11 @@
     const r = await post(path);
     if (r.ok) {
       const n = num(r.body.affected);
-      toast(what + ' — ' + n + ' charge point' + (n === 1 ? '' : 's') + ' affected');
+      // In a shared group: the owner that carried it out, the members that did not answer.
+      const at = r.body.owner ? ' at Central ' + r.body.owner : '';
+      const silent = (r.body.members || []).filter((m) => m.error).map((m) => m.error);
+      toast(what + ' — ' + n + ' charge point' + (n === 1 ? '' : 's') + ' affected' + at +
+        (silent.length ? '; ' + silent.join('; ') : ''), silent.length ? 'error' : undefined);
     } else if (r.status === 401) {
       setOperator(false);
       toast('The operator token was refused; unlock again', 'error');
