@@ -67,3 +67,41 @@ func TestSharedCentralLeavesAloneUnknownChargePointsOfAPartitionJustGained(t *te
 		return "a charge point nobody registered is not denied once a liveness timeout has passed"
 	})
 }
+
+// The same for a charge point this Central knows from its store (it owned
+// it before) but whose monitor has not reached it since it got the
+// partition back: left alone, not denied as disconnected.
+func TestSharedCentralLeavesAloneChargePointsLoadedFromItsStore(t *testing.T) {
+	sys, br, c, logs := sharedCentral(t, time.Minute)
+	back, alive := cpIn(t, 0, 6), cpIn(t, 1, 6)
+	assign := func(gen int32, parts ...int32) {
+		t.Helper()
+		sys.Root.Send(c, &bridge.Assigned{Topic: "cp", Group: "central", Generation: gen, MemberID: "m1",
+			Partitions: map[string][]int32{bridge.TopicStatus: parts}, PartitionCounts: map[string]int32{bridge.TopicStatus: 6}})
+		testkit.Eventually(t, wait, func() bool { return len(logs.Lines("INFO", fmt.Sprintf("generation=%d", gen))) == 1 },
+			func() string { return "no assignment:\n" + logs.String() })
+	}
+	register := func(id string) {
+		t.Helper()
+		res, err := sys.Root.RequestFuture(c, &messages.RegisterChargePoint{CpId: id, Secret: "s"}, wait).Result()
+		if err != nil || !res.(*messages.RegistrationResult).GetAccepted() {
+			t.Fatalf("register %s: %v %v", id, res, err)
+		}
+	}
+	assign(1, 0, 1)
+	register(back)
+	assign(2, 1) // back's partition goes to another Central
+	assign(3, 0, 1)
+	register(alive) // a marker the Central serves
+	for _, r := range []struct{ id, cp, driver string }{{"R-back", back, "alice"}, {"R-alive", alive, "bob"}} {
+		sys.Root.Send(c, bridge.NewDelivery(bridge.TopicDriverRequests, r.driver, 0, 0, &messages.ChargeRequest{
+			RequestId: r.id, DriverId: r.driver, CpId: r.cp, RequestedAt: timestamppb.New(time.Now().Add(time.Second))}, nil))
+	}
+	testkit.Eventually(t, wait, func() bool { return len(br.Published(bridge.TopicCommands)) == 1 },
+		func() string { return fmt.Sprintf("no start for R-alive: %v", br.Published(bridge.TopicCommands)) })
+	for _, m := range br.Published(bridge.TopicDriverUpdates) {
+		if d, ok := m.(*messages.ChargeDenied); ok {
+			t.Fatalf("answered a request for a charge point loaded from the store, before its monitor came: %v", d)
+		}
+	}
+}
