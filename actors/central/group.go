@@ -385,6 +385,21 @@ func (c *Central) requestOfAnother(r *messages.ChargeRequest) bool {
 	return at != nil && at.AsTime().Before(c.group.gainedAt[p])
 }
 
+// unheardJustGained says whether a request for cpID, whose monitor this
+// Central has not heard from (unknown, or loaded from its store), is better
+// left alone: its partition came to this Central less than a liveness
+// timeout ago, so the monitor may not have reached it yet, and the Central
+// that had the partition until this rebalance may have answered the
+// request already (seen: one accepted it, this one then denied it as not
+// registered). Unanswered, its driver moves on after its reply timeout.
+func (c *Central) unheardJustGained(cpID string) bool {
+	if c.group == nil {
+		return false
+	}
+	at, ok := c.group.gainedAt[c.partitionOf(cpID)]
+	return ok && c.cfg.Now().Sub(at) < c.cfg.LivenessTimeout
+}
+
 // clusterMembers lists the group's Centrals for /api/cluster.
 func (c *Central) clusterMembers(selfAddr string) []ClusterMember {
 	if c.group == nil {

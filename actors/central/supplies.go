@@ -72,6 +72,11 @@ func (c *Central) request(ctx actor.Context, r *messages.ChargeRequest) {
 		return
 	}
 	cp := c.cps[id]
+	if (cp == nil || !cp.alive) && c.unheardJustGained(id) {
+		c.log.WithFields(logrus.Fields{"cp_id": id, "driver_id": driver, "request_id": r.GetRequestId()}).
+			Debugf("Left a request for %s alone: its partition came to this Central a moment ago and its monitor has not reached it yet", id)
+		return
+	}
 	if cp == nil {
 		deny(messages.DenyReason_DENY_REASON_UNKNOWN_CHARGE_POINT, fmt.Sprintf("%s is not registered", id))
 		return
