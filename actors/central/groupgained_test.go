@@ -22,12 +22,13 @@ import (
 // request for a charge point nobody registered is denied as before.
 func TestSharedCentralLeavesAloneUnknownChargePointsOfAPartitionJustGained(t *testing.T) {
 	const liveness = 2 * time.Second
-	sys, br, c, logs := sharedCentral(t, liveness)
+	sys, br, c, logs := sharedCentralWithLogs(t, liveness)
 	known, unknown := cpIn(t, 0, 6), cpIn(t, 1, 6)
 	sys.Root.Send(c, &bridge.Assigned{Topic: "cp", Group: "central", Generation: 1, MemberID: "m1",
 		Partitions: map[string][]int32{bridge.TopicStatus: {0, 1}}, PartitionCounts: map[string]int32{bridge.TopicStatus: 6}})
 	testkit.Eventually(t, wait, func() bool { return len(logs.Lines("INFO", "owns partitions [0 1] of cp.status")) == 1 },
 		func() string { return "no assignment:\n" + logs.String() })
+	readBackMarks(t, sys, c, br) // it has read the group's registry
 	gained := time.Now()
 	res, err := sys.Root.RequestFuture(c, &messages.RegisterChargePoint{CpId: known, Secret: "s"}, wait).Result()
 	if err != nil || !res.(*messages.RegistrationResult).GetAccepted() {
@@ -72,7 +73,7 @@ func TestSharedCentralLeavesAloneUnknownChargePointsOfAPartitionJustGained(t *te
 // it before) but whose monitor has not reached it since it got the
 // partition back: left alone, not denied as disconnected.
 func TestSharedCentralLeavesAloneChargePointsLoadedFromItsStore(t *testing.T) {
-	sys, br, c, logs := sharedCentral(t, time.Minute)
+	sys, br, c, logs := sharedCentralWithLogs(t, time.Minute)
 	back, alive := cpIn(t, 0, 6), cpIn(t, 1, 6)
 	assign := func(gen int32, parts ...int32) {
 		t.Helper()
@@ -89,6 +90,7 @@ func TestSharedCentralLeavesAloneChargePointsLoadedFromItsStore(t *testing.T) {
 		}
 	}
 	assign(1, 0, 1)
+	readBackMarks(t, sys, c, br) // it has read the group's registry
 	register(back)
 	assign(2, 1) // back's partition goes to another Central
 	assign(3, 0, 1)
