@@ -128,7 +128,18 @@ func runSiteNodes(t *testing.T, realBrokers string) {
 	})
 	t.Logf("supplies flow: tickets on both nodes %v after all were ACTIVATED", time.Since(began).Round(100*time.Millisecond))
 
-	// kill -9 of site-1: its charge points go DISCONNECTED, site-2's go on.
+	// kill -9 of site-1 with supplies running there (else the kill proves
+	// nothing): its charge points go DISCONNECTED, site-2's go on.
+	s.eventually(30*time.Second, "supplies running at site-1", func() (bool, string) {
+		cps := chargePoints(s.http)
+		running := 0
+		for _, id := range s.nodeCPs(0) {
+			if cps[id].State == "SUPPLYING" {
+				running++
+			}
+		}
+		return running >= 2, fmt.Sprintf("%d supplies running at site-1", running)
+	})
 	seq := s.lastSeq()
 	s.kill("site-1")
 	killed := time.Now()
