@@ -15,7 +15,7 @@ setup: ## install what the tests need on a fresh machine (idempotent)
 	bash scripts/setup.sh
 
 test: setup lint check-generated ## the full test command (README, CI): lint, schemas, race tests, browser on a real evsim, real Kafka suite, containers
-	$(GO) test -race -count=1 ./...
+	GO=$(GO) bash scripts/test-race.sh
 	$(MAKE) test-web-e2e
 	$(MAKE) test-integration
 	$(MAKE) test-compose
