@@ -63,21 +63,23 @@ func TestAWaitingEngineIsNotAFault(t *testing.T) {
 	}
 }
 
+// centralWaitingForKafka answers as a Central that is up but not ready.
+func centralWaitingForKafka(m any) any {
+	switch x := m.(type) {
+	case *messages.RegisterChargePoint:
+		return &messages.RegistrationResult{CpId: x.GetCpId(), Waiting: true, Reason: "Central is waiting for Kafka"}
+	case *messages.Liveness:
+		return &messages.LivenessAck{CpId: x.GetCpId(), Seq: x.GetSeq(), Waiting: true}
+	}
+	return nil
+}
+
 // A Central that is up but waits for Kafka answers "waiting": one INFO
 // line, no WARN, no "cannot reach"; the monitor registers once it is ready.
 func TestAWaitingCentralIsOneInfoLine(t *testing.T) {
 	sys, logger, logs := testkit.NewSystem(t)
 	engine := testkit.NewProbe(t, sys, answer(true))
-	waiting := func(m any) any {
-		switch x := m.(type) {
-		case *messages.RegisterChargePoint:
-			return &messages.RegistrationResult{CpId: x.GetCpId(), Waiting: true, Reason: "Central is waiting for Kafka"}
-		case *messages.Liveness:
-			return &messages.LivenessAck{CpId: x.GetCpId(), Seq: x.GetSeq(), Waiting: true}
-		}
-		return nil
-	}
-	central := testkit.NewProbe(t, sys, waiting)
+	central := testkit.NewProbe(t, sys, centralWaitingForKafka)
 	props, err := monitor.Props(monitor.Config{CPID: "CP-001", Secret: "s", Engine: engine.PID, Central: central.PID,
 		HealthInterval: interval, HealthTimeout: interval, Stall: meter(t), Logger: logger})
 	if err != nil {
@@ -158,16 +160,7 @@ func TestACentralNotUpYetIsOneInfoLine(t *testing.T) {
 func TestAWaitingCentralIsOneInfoLineForASiteNode(t *testing.T) {
 	sys, logger, logs := testkit.NewSystem(t)
 	engine := testkit.NewProbe(t, sys, answer(true))
-	waiting := func(m any) any {
-		switch x := m.(type) {
-		case *messages.RegisterChargePoint:
-			return &messages.RegistrationResult{CpId: x.GetCpId(), Waiting: true, Reason: "Central is waiting for Kafka"}
-		case *messages.Liveness:
-			return &messages.LivenessAck{CpId: x.GetCpId(), Seq: x.GetSeq(), Waiting: true}
-		}
-		return nil
-	}
-	central := testkit.NewProbe(t, sys, waiting)
+	central := testkit.NewProbe(t, sys, centralWaitingForKafka)
 	reporter := monitor.NewNodeReporter(sys.Root, sys.Root.Spawn(monitor.ReporterProps(monitor.ReporterConfig{
 		ChargePoints: 3, Gather: 50 * time.Millisecond, Logger: logger})))
 	for _, id := range []string{"CP-001", "CP-002", "CP-003"} {
