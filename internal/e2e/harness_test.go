@@ -172,6 +172,47 @@ func (h *harness) signal(name string, sig syscall.Signal) {
 	}
 }
 
+// freeze stops process name with SIGSTOP and waits until every thread of
+// it has stopped: kill(2) returns before they have, and a thread still
+// running may answer one more message.
+func (h *harness) freeze(name string) {
+	h.t.Helper()
+	h.signal(name, syscall.SIGSTOP)
+	pid := h.procs[name].cmd.Process.Pid
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		running, err := runningThreads(pid)
+		if err == nil && running == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			h.t.Fatalf("%s (pid %d) not stopped 5 s after SIGSTOP: %d threads running (%v)", name, pid, running, err)
+		}
+		time.Sleep(10 * time.Millisecond) // polling the threads' state
+	}
+}
+
+// runningThreads counts the threads of pid not in the stopped state (T).
+func runningThreads(pid int) (int, error) {
+	tasks, err := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
+	if err != nil {
+		return 0, err
+	}
+	running := 0
+	for _, task := range tasks {
+		st, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%s/stat", pid, task.Name()))
+		if err != nil {
+			continue // the thread ended
+		}
+		// The state follows the command's closing parenthesis.
+		f := strings.Fields(string(st[strings.LastIndexByte(string(st), ')')+1:]))
+		if len(f) == 0 || f[0] != "T" {
+			running++
+		}
+	}
+	return running, nil
+}
+
 // stop sends SIGTERM and returns the exit code (-1 when it had to be killed).
 func (h *harness) stop(name string, within time.Duration) int {
 	p := h.procs[name]

@@ -110,18 +110,9 @@ func TestWholeNetworkViewNamesOwnersAndSilentMembers(t *testing.T) {
 
 	// Freeze the second Central: in the group still, but silent.
 	own := chargePoints(g.https[0])
-	s.signal("central-2", syscall.SIGSTOP)
 	pid := s.procs["central-2"].cmd.Process.Pid
 	t.Cleanup(func() { _ = syscall.Kill(pid, syscall.SIGCONT) })
-	// kill(2) returns before every thread has stopped: wait until it has.
-	s.eventually(5*time.Second, "central-2 stopped", func() (bool, string) {
-		st, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-		if err != nil {
-			return false, err.Error()
-		}
-		f := strings.Fields(string(st[strings.LastIndexByte(string(st), ')')+1:]))
-		return len(f) > 0 && f[0] == "T", "state " + strings.Join(f[:min(1, len(f))], "")
-	})
+	s.freeze("central-2")
 	start := time.Now()
 	net, _, err := networkOf(g.https[0])
 	took := time.Since(start)

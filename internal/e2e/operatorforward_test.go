@@ -112,7 +112,7 @@ func operatorOrderReachesTheOwningCentral(t *testing.T, brokers string) {
 		r.fail("stop %s (no Central knows it) at central-1: %d %+v, want 404 unknown charge point", unknown, code, a)
 	}
 
-	r.signal(r.names[1], syscall.SIGSTOP)
+	r.freeze(r.names[1])
 	began := time.Now()
 	code, a := r.order(0, cp, "stop")
 	took := time.Since(began)
@@ -124,7 +124,7 @@ func operatorOrderReachesTheOwningCentral(t *testing.T, brokers string) {
 		r.fail("the answer with the owner frozen took %v, want about --forward-timeout 1s", took)
 	}
 	t.Logf("answer with the owner frozen: %d %q after %v", code, a.Error, took)
-	r.signal(r.names[1], syscall.SIGSTOP)
+	r.freeze(r.names[1])
 	code, a = r.order(0, "", "stop-all")
 	r.signal(r.names[1], syscall.SIGCONT)
 	if code != http.StatusOK || len(a.Members) != 1 || !strings.Contains(a.Members[0].Error, "Central "+r.remotes[1]+" did not answer") {
