@@ -6,7 +6,6 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/sirupsen/logrus"
 
-	"github.com/evcharging/evsim/bridge"
 	"github.com/evcharging/evsim/messages"
 )
 
@@ -55,14 +54,7 @@ func (c *Central) revokedStartExpired(ctx actor.Context, cp *cpEntry) {
 			fmt.Sprintf("%s's keys were revoked before its engine started the supply", id), messages.EndReason_END_REASON_STOPPED_BY_CENTRAL)
 		return
 	}
-	p := cp.pending
-	p.cancel()
-	cp.pending = nil
-	cp.session = &SessionView{SessionID: p.sessionID, DriverID: p.driverID, KW: cp.reg.KW, StartedAt: c.cfg.Now()}
-	cp.request = p.requestID
-	cp.released = false
-	c.publish(ctx, bridge.TopicDriverUpdates, p.driverID, &messages.ChargeAccepted{
-		RequestId: p.requestID, DriverId: p.driverID, CpId: id, SessionId: p.sessionID})
+	p := c.acceptPending(ctx, cp, c.cfg.Now(), cp.reg.KW)
 	c.log.WithFields(logrus.Fields{"cp_id": id, "driver_id": p.driverID, "session_id": p.sessionID}).
 		Infof("%s's engine has no new key yet and did not report the supply it may run for %s: it ends now with a ticket, as a running supply does at a revocation", id, p.driverID)
 	c.endForRevocation(ctx, cp)

@@ -184,19 +184,26 @@ func (c *Central) supplyStarted(ctx actor.Context, s *messages.SupplyStarted) {
 
 // confirmed turns the start in progress into a running supply.
 func (c *Central) confirmed(ctx actor.Context, cp *cpEntry, startedAt time.Time, kw float64) {
+	p := c.acceptPending(ctx, cp, startedAt, kw)
+	c.countStart(p.sessionID)
+	c.log.WithFields(logrus.Fields{"cp_id": cp.reg.ID, "driver_id": p.driverID, "session_id": p.sessionID}).
+		Infof("%s is supplying %s", cp.reg.ID, p.driverID)
+	c.event(EventStarted, cp.reg.ID, p.driverID, fmt.Sprintf("%s started supplying %s", cp.reg.ID, p.driverID))
+	c.update(ctx, cp)
+}
+
+// acceptPending makes the start in progress the charge point's running
+// supply and tells its driver it is accepted; it returns the start.
+func (c *Central) acceptPending(ctx actor.Context, cp *cpEntry, startedAt time.Time, kw float64) *pendingStart {
 	p := cp.pending
 	p.cancel()
 	cp.pending = nil
 	cp.session = &SessionView{SessionID: p.sessionID, DriverID: p.driverID, KW: kw, StartedAt: startedAt}
 	cp.request = p.requestID
 	cp.released = false
-	c.countStart(p.sessionID)
 	c.publish(ctx, bridge.TopicDriverUpdates, p.driverID, &messages.ChargeAccepted{
 		RequestId: p.requestID, DriverId: p.driverID, CpId: cp.reg.ID, SessionId: p.sessionID})
-	c.log.WithFields(logrus.Fields{"cp_id": cp.reg.ID, "driver_id": p.driverID, "session_id": p.sessionID}).
-		Infof("%s is supplying %s", cp.reg.ID, p.driverID)
-	c.event(EventStarted, cp.reg.ID, p.driverID, fmt.Sprintf("%s started supplying %s", cp.reg.ID, p.driverID))
-	c.update(ctx, cp)
+	return p
 }
 
 // adopt takes in a supply Central did not start itself (Central restarted
